@@ -1,0 +1,68 @@
+"""The app factory: the one place where the application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from registry import appkeys
+from registry.config import Config, ConfigError
+from registry.db.migrate import load_migrations
+from registry.db.pool import create_pool
+from registry.errors import PayloadTooLarge, problem_middleware
+from registry.handlers import ops
+from registry.observability import PoolCollector, create_metrics, observability_middleware
+from registry.resources import migrations_dir, schemas_dir
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """One pool per process, opened at startup and closed at shutdown (cleanup_ctx)."""
+    config = app[appkeys.CONFIG]
+    assert config.database_url is not None  # checked by create_app
+    pool = await create_pool(
+        config.database_url,
+        min_size=config.pool_min_size,
+        max_size=config.pool_max_size,
+        timeout=config.db_timeout,
+    )
+    app[appkeys.POOL] = pool
+    yield
+    await pool.close()
+
+
+@web.middleware
+async def _refuse_oversized_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a declared Content-Length over the limit before reading a byte of the body.
+
+    Bodies without a length (chunked) are cut off by aiohttp's `client_max_size` as they are read.
+    """
+    limit = request.app[appkeys.CONFIG].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the limit is {limit}.")
+    return await handler(request)
+
+
+def create_app(config: Config) -> web.Application:
+    """Build the application for `config`, whose `database_url` must already be resolved."""
+    if config.database_url is None:
+        raise ConfigError("create_app needs a database URL (the CLI starts the embedded server first)")
+    metrics = create_metrics()
+    app = web.Application(
+        client_max_size=config.max_body_bytes,
+        middlewares=[
+            observability_middleware(metrics, access_log=config.access_log),
+            problem_middleware,
+            _refuse_oversized_bodies,
+        ],
+    )
+    app[appkeys.CONFIG] = config
+    app[appkeys.METRICS] = metrics
+    app[appkeys.MIGRATIONS] = load_migrations(migrations_dir())
+    app[appkeys.OPENAPI] = orjson.loads((schemas_dir() / "openapi.json").read_bytes())
+    metrics.registry.register(PoolCollector(app, appkeys.POOL))
+    app.cleanup_ctx.append(_database)
+    app.add_routes(ops.routes)
+    return app

@@ -1,0 +1,140 @@
+"""Configuration, read from the environment once at start.
+
+Every setting has one environment variable; the command line may override a few of them
+(`registry serve --port`). A bad value fails fast with a message naming the variable, so an
+operator never learns about a typo from a stack trace in the middle of the night.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented environment variable (the README's configuration table is built from these)."""
+
+    env: str
+    default: str
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "", "PostgreSQL DSN. Unset: an embedded PostgreSQL is started."),
+    Setting("WHARF_DATA_DIR", "(per user)", "Data directory of the embedded PostgreSQL."),
+    Setting("WHARF_HOST", "127.0.0.1", "Address `registry serve` listens on."),
+    Setting("WHARF_PORT", "8080", "Port `registry serve` listens on."),
+    Setting("WHARF_WORKERS", "1", "Server processes sharing the port (SO_REUSEPORT)."),
+    Setting("WHARF_AUTO_MIGRATE", "true", "Migrate up when `registry serve` starts."),
+    Setting("WHARF_MAX_BODY_BYTES", "33554432", "Largest request body accepted (413 beyond)."),
+    Setting("WHARF_POOL_MIN_SIZE", "1", "Smallest number of pooled database connections."),
+    Setting("WHARF_POOL_MAX_SIZE", "10", "Largest number of pooled database connections."),
+    Setting("WHARF_DB_TIMEOUT", "10", "Seconds to wait for a connection or a statement."),
+    Setting("WHARF_LOG_LEVEL", "INFO", "Python logging level (DEBUG, INFO, WARNING, ERROR)."),
+    Setting("WHARF_ACCESS_LOG", "true", "Write one JSON line per request to stderr."),
+)
+
+
+def _int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, *, minimum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _database_url(name: str, raw: str) -> str | None:
+    if not raw:
+        return None
+    if not raw.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(f"{name} must be a postgresql:// URL, got a value starting {raw[:12]!r}")
+    return raw
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"{name} must be one of DEBUG, INFO, WARNING, ERROR, got {raw!r}")
+    return level
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the process needs to know, immutable once read."""
+
+    database_url: str | None = None
+    data_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    auto_migrate: bool = True
+    max_body_bytes: int = 32 * 1024 * 1024
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    db_timeout: float = 10.0
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Read and validate every setting; raise ConfigError naming the first bad variable."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str, parse: Callable[[str, str], T], default: str) -> T:
+            return parse(name, env.get(name, default))
+
+        data_dir = env.get("WHARF_DATA_DIR") or None
+        config = cls(
+            database_url=get("DATABASE_URL", _database_url, ""),
+            data_dir=Path(data_dir).expanduser() if data_dir else None,
+            host=env.get("WHARF_HOST", "127.0.0.1") or "127.0.0.1",
+            port=get("WHARF_PORT", lambda n, r: _int(n, r, minimum=0, maximum=65535), "8080"),
+            workers=get("WHARF_WORKERS", lambda n, r: _int(n, r, minimum=1, maximum=256), "1"),
+            auto_migrate=get("WHARF_AUTO_MIGRATE", _bool, "true"),
+            max_body_bytes=get(
+                "WHARF_MAX_BODY_BYTES", lambda n, r: _int(n, r, minimum=1024, maximum=2**31), str(32 << 20)
+            ),
+            pool_min_size=get("WHARF_POOL_MIN_SIZE", lambda n, r: _int(n, r, minimum=0, maximum=1000), "1"),
+            pool_max_size=get("WHARF_POOL_MAX_SIZE", lambda n, r: _int(n, r, minimum=1, maximum=1000), "10"),
+            db_timeout=get("WHARF_DB_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "10"),
+            log_level=get("WHARF_LOG_LEVEL", _log_level, "INFO"),
+            access_log=get("WHARF_ACCESS_LOG", _bool, "true"),
+        )
+        if config.pool_min_size > config.pool_max_size:
+            raise ConfigError("WHARF_POOL_MIN_SIZE must not exceed WHARF_POOL_MAX_SIZE")
+        return config
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with command-line values applied; `None` means "not given on the command line"."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,63 @@
+"""Operations routes: liveness, readiness, metrics and the API description."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from registry import appkeys
+from registry.db.migrate import is_current
+from registry.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
+from registry.http import json_response
+
+routes = web.RouteTableDef()
+
+_READINESS_TIMEOUT = 2.0
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up and its event loop answers; says nothing about the database."""
+    return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to serve: the database answers and is migrated to the newest version this code knows."""
+    pool = request.app[appkeys.POOL]
+    migrations = request.app[appkeys.MIGRATIONS]
+    unavailable = {"Retry-After": RETRY_AFTER_SECONDS, "Cache-Control": "no-store"}
+    try:
+        async with asyncio.timeout(_READINESS_TIMEOUT), pool.acquire() as conn:
+            migrated = await is_current(conn, migrations)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise ServiceUnavailable(
+            f"The database is unreachable ({type(exc).__name__}).", headers=unavailable
+        ) from exc
+    if not migrated:
+        newest = migrations[-1].version if migrations else None
+        raise ServiceUnavailable(
+            f"The database is not migrated to version {newest}; run `registry migrate up`.",
+            headers=unavailable,
+        )
+    return json_response(
+        {"status": "ready", "schema_version": migrations[-1].version}, headers={"Cache-Control": "no-store"}
+    )
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus exposition of this process's counters, latencies and pool usage."""
+    body = generate_latest(request.app[appkeys.METRICS].registry)
+    response = web.Response(body=body, headers={"Cache-Control": "no-store"})
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+@routes.get("/api/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API (kept in schemas/openapi.json)."""
+    return json_response(request.app[appkeys.OPENAPI], headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,77 @@
+"""`registry serve`: one process, or N processes sharing the port with SO_REUSEPORT."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from types import FrameType
+
+from aiohttp import web
+
+from registry.app import create_app
+from registry.config import Config
+
+log = logging.getLogger("wharf.serve")
+
+_SHUTDOWN_TIMEOUT = 30.0
+
+
+class ServeError(RuntimeError):
+    pass
+
+
+def _run_one(config: Config, *, reuse_port: bool) -> None:
+    try:
+        web.run_app(
+            create_app(config),
+            host=config.host,
+            port=config.port,
+            reuse_port=reuse_port or None,
+            access_log=None,  # the observability middleware writes JSON lines instead
+            shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            print=lambda message: log.info("%s", message),
+        )
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
+
+
+def _worker(config: Config) -> None:
+    logging.getLogger().setLevel(config.log_level)
+    try:
+        _run_one(config, reuse_port=True)
+    except ServeError as exc:
+        log.error("%s", exc)
+        sys.exit(1)
+
+
+def serve(config: Config) -> None:
+    """Serve until SIGINT/SIGTERM; with workers > 1 the parent supervises and forwards signals."""
+    if config.workers == 1:
+        _run_one(config, reuse_port=False)
+        return
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_worker, args=(config,), name=f"wharf-worker-{n}") for n in range(config.workers)
+    ]
+    for process in workers:
+        process.start()
+    log.info("%d workers serving on http://%s:%d", len(workers), config.host, config.port)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for process in workers:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for process in workers:
+            process.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    failed = [p.name for p in workers if p.exitcode not in (0, None, -signal.SIGTERM, -signal.SIGINT)]
+    if failed:
+        raise ServeError(f"workers exited with an error: {', '.join(failed)}")

@@ -1,0 +1,103 @@
+"""Fixtures shared by every test: a real database, the real app, the real HTTP stack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from registry.app import create_app
+from registry.config import Config
+from tests.support.databases import DatabaseServer, truncate_statement
+
+
+@pytest.fixture(scope="session")
+def database_server() -> Iterator[DatabaseServer]:
+    server = DatabaseServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def template_database(database_server: DatabaseServer) -> str:
+    return asyncio.run(database_server.template())
+
+
+@pytest.fixture(scope="session")
+def worker_database(
+    database_server: DatabaseServer, template_database: str, worker_id: str
+) -> Iterator[tuple[str, str]]:
+    """This xdist worker's own copy of the template, and the statement that empties it."""
+    name = f"{template_database.replace('_tpl_', '_w_')}_{worker_id}"
+    asyncio.run(database_server.copy_of(template_database, name))
+    dsn = database_server.dsn(name)
+    yield dsn, asyncio.run(truncate_statement(dsn))
+    asyncio.run(database_server.drop(name))
+
+
+@pytest.fixture
+async def db_url(worker_database: tuple[str, str]) -> str:
+    """The worker's database, emptied for this test (sequences restarted too)."""
+    dsn, truncate = worker_database
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(truncate)
+    finally:
+        await conn.close()
+    return dsn
+
+
+@pytest.fixture
+async def fresh_db_url(database_server: DatabaseServer, template_database: str) -> AsyncIterator[str]:
+    """A migrated database of this test's own, for tests that take locks or race."""
+    name = await database_server.copy_of(template_database)
+    yield database_server.dsn(name)
+    await database_server.drop(name)
+
+
+@pytest.fixture
+async def empty_db_url(database_server: DatabaseServer) -> AsyncIterator[str]:
+    """An empty database of this test's own, for migration tests."""
+    name = await database_server.empty()
+    yield database_server.dsn(name)
+    await database_server.drop(name)
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the test's database, to arrange and to check what the API did."""
+    conn = await asyncpg.connect(db_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def config(db_url: str) -> Config:
+    return Config(database_url=db_url, access_log=False, pool_min_size=1, pool_max_size=5)
+
+
+AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]]) -> AppFactory:
+    """Build the real app for a config (optionally adjusted) and serve it over real HTTP."""
+
+    async def make(config: Config, adjust: Callable[[web.Application], None] | None = None) -> TestClient[
+        web.Request, web.Application
+    ]:
+        app = create_app(config)
+        if adjust is not None:
+            adjust(app)
+        return await aiohttp_client(app)
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: AppFactory, config: Config) -> TestClient[web.Request, web.Application]:
+    return await make_client(config)

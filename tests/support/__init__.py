@@ -1,0 +1,1 @@
+"""Test plumbing: a real PostgreSQL, template databases, processes under test."""
