@@ -26,7 +26,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         config.database_url,
         min_size=config.pool_min_size,
         max_size=config.pool_max_size,
-        timeout=config.db_timeout,
+        db_timeout=config.db_timeout,
     )
     app[appkeys.POOL] = pool
     yield

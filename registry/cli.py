@@ -48,9 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     database = argparse.ArgumentParser(add_help=False)
-    database.add_argument(
-        "--data-dir", type=Path, help="embedded PostgreSQL data directory (env WHARF_DATA_DIR)"
-    )
+    database.add_argument("--data-dir", type=Path, help="embedded PostgreSQL data directory (env WHARF_DATA_DIR)")
 
     run = commands.add_parser("serve", parents=[database], help="run the HTTP server")
     run.add_argument("--host", help="listen address (env WHARF_HOST, default 127.0.0.1)")

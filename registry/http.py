@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-REQUEST_ID = "wharf.request_id"
+REQUEST_ID = web.RequestKey("request_id", str)
 """Key of the request id in the request's own mapping (set by the observability middleware)."""
 
 

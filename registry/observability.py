@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -78,7 +78,7 @@ def _route_of(request: web.Request) -> str:
     info = request.match_info
     route = getattr(info, "route", None)
     resource = getattr(route, "resource", None)
-    if resource is None or isinstance(info, web.UrlMappingMatchInfo) and info.http_exception is not None:
+    if resource is None or (isinstance(info, web.UrlMappingMatchInfo) and info.http_exception is not None):
         return _UNMATCHED_ROUTE
     canonical: str = resource.canonical
     return canonical
@@ -101,7 +101,7 @@ def access_logger() -> logging.Logger:
     return logger
 
 
-def observability_middleware(metrics: Metrics, *, access_log: bool) -> Handler:
+def observability_middleware(metrics: Metrics, *, access_log: bool) -> Middleware:
     logger = access_logger() if access_log else None
 
     @web.middleware
@@ -135,4 +135,4 @@ def observability_middleware(metrics: Metrics, *, access_log: bool) -> Handler:
             )
         return response
 
-    return middleware  # type: ignore[return-value]
+    return middleware

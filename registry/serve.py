@@ -53,9 +53,7 @@ def serve(config: Config) -> None:
         _run_one(config, reuse_port=False)
         return
     context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=_worker, args=(config,), name=f"wharf-worker-{n}") for n in range(config.workers)
-    ]
+    workers = [context.Process(target=_worker, args=(config,), name=f"wharf-worker-{n}") for n in range(config.workers)]
     for process in workers:
         process.start()
     log.info("%d workers serving on http://%s:%d", len(workers), config.host, config.port)

@@ -84,12 +84,14 @@ AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]]) -> AppFactory:
+def make_client(
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
+) -> AppFactory:
     """Build the real app for a config (optionally adjusted) and serve it over real HTTP."""
 
-    async def make(config: Config, adjust: Callable[[web.Application], None] | None = None) -> TestClient[
-        web.Request, web.Application
-    ]:
+    async def make(
+        config: Config, adjust: Callable[[web.Application], None] | None = None
+    ) -> TestClient[web.Request, web.Application]:
         app = create_app(config)
         if adjust is not None:
             adjust(app)

@@ -288,9 +288,7 @@ class EmbeddedPostgres:
         socket_dir = self._socket_dir()
         options = [f"-k {socket_dir}", "-h ''", f"-p {_PORT}"]
         options += [f"-c {option}" for option in self._server_options]
-        self._pg_ctl(
-            bin_dir, ["start", "-w", "-t", "60", "-l", str(self.log_file), "-o", " ".join(options)]
-        )
+        self._pg_ctl(bin_dir, ["start", "-w", "-t", "60", "-l", str(self.log_file), "-o", " ".join(options)])
         server = self._running(bin_dir)
         if server is None:
             raise EmbeddedPostgresError(f"PostgreSQL did not come up; see {self.log_file}")

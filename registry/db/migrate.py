@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 
@@ -41,10 +41,12 @@ class MigrationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Migration:
+    """One migration, its SQL read once when the folder is loaded."""
+
     version: int
     name: str
-    up: Path
-    down: Path | None
+    up: str
+    down: str | None
 
     def label(self) -> str:
         return f"{self.version:04d}_{self.name}"
@@ -81,7 +83,9 @@ def load_migrations(directory: Path) -> list[Migration]:
         target[version] = path
     if set(downs) - set(ups):
         raise MigrationError(f"down migrations without an up: {sorted(set(downs) - set(ups))}")
-    return [Migration(v, names[v], ups[v], downs.get(v)) for v in sorted(ups)]
+    return [
+        Migration(v, names[v], ups[v].read_text(), downs[v].read_text() if v in downs else None) for v in sorted(ups)
+    ]
 
 
 @asynccontextmanager
@@ -142,16 +146,18 @@ def _index_of(migrations: list[Migration], state: SchemaVersion) -> int:
     )
 
 
-async def _run(conn: asyncpg.Connection, migration: Migration, sql_file: Path, target: int | None) -> None:
-    """Mark dirty, then run the file and mark clean in one transaction (golang-migrate's order)."""
+async def _run(conn: asyncpg.Connection, migration: Migration, direction: str, target: int | None) -> None:
+    """Mark dirty, then run the SQL and mark clean in one transaction (golang-migrate's order)."""
+    sql = migration.up if direction == "up" else migration.down
+    assert sql is not None
     await _set_version(conn, target, dirty=True)
     try:
         async with conn.transaction():
-            await conn.execute(sql_file.read_text())
+            await conn.execute(sql)
             await _set_version(conn, target, dirty=False)
-    except (asyncpg.PostgresError, OSError) as exc:
+    except asyncpg.PostgresError as exc:
         raise MigrationError(
-            f"migration {migration.label()} failed ({sql_file.name}): {exc}. The database is left "
+            f"migration {migration.label()} failed ({direction}): {exc}. The database is left "
             f"dirty at version {target if target is not None else 'none'}; nothing after it ran."
         ) from exc
 
@@ -162,30 +168,28 @@ async def migrate_up(conn: asyncpg.Connection, migrations: list[Migration], step
         state = await read_version(conn)
         _refuse_if_dirty(state)
         pending = migrations[_index_of(migrations, state) + 1 :]
-        applied = []
+        applied: list[int] = []
         for migration in pending if steps is None else pending[:steps]:
             log.info("applying migration %s", migration.label())
-            await _run(conn, migration, migration.up, migration.version)
+            await _run(conn, migration, "up", migration.version)
             applied.append(migration.version)
         return applied
 
 
-async def migrate_down(
-    conn: asyncpg.Connection, migrations: list[Migration], steps: int | None = None
-) -> list[int]:
+async def migrate_down(conn: asyncpg.Connection, migrations: list[Migration], steps: int | None = None) -> list[int]:
     """Revert applied migrations (all, or the last `steps`); return the versions reverted."""
     async with migration_lock(conn):
         state = await read_version(conn)
         _refuse_if_dirty(state)
         position = _index_of(migrations, state)
-        reverted = []
+        reverted: list[int] = []
         while position >= 0 and (steps is None or len(reverted) < steps):
             migration = migrations[position]
             if migration.down is None:
                 raise MigrationError(f"migration {migration.label()} has no down file")
             target = migrations[position - 1].version if position > 0 else None
             log.info("reverting migration %s", migration.label())
-            await _run(conn, migration, migration.down, target)
+            await _run(conn, migration, "down", target)
             reverted.append(migration.version)
             position -= 1
         return reverted

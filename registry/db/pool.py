@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -15,21 +16,17 @@ def _dumps(value: Any) -> str:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     """Decode json/jsonb with orjson so that rows reach handlers as Python values, fast."""
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            type_name, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog", format="text"
-        )
+        await conn.set_type_codec(type_name, encoder=_dumps, decoder=orjson.loads, schema="pg_catalog", format="text")
 
 
-async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0
-) -> asyncpg.Pool:
-    """The process's pool. `timeout` bounds connecting and, via `command_timeout`, every statement."""
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, db_timeout: float = 10.0) -> asyncpg.Pool:
+    """The process's pool. `db_timeout` bounds connecting and, via `command_timeout`, every statement."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        timeout=timeout,
-        command_timeout=timeout,
+        timeout=db_timeout,
+        command_timeout=db_timeout,
         init=_init_connection,
         server_settings={"application_name": "wharf"},
     )
@@ -48,9 +45,8 @@ async def ensure_database(admin_dsn: str, database: str) -> None:
         if not exists:
             # Identifiers cannot be bound as parameters; quote_ident does the quoting server-side.
             quoted = await conn.fetchval("SELECT quote_ident($1)", database)
-            try:
+            # Another process may create it between our check and our CREATE: that is fine.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f"CREATE DATABASE {quoted}")
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process created it between our check and our CREATE
     finally:
         await conn.close()

@@ -34,9 +34,7 @@ async def readyz(request: web.Request) -> web.Response:
         async with asyncio.timeout(_READINESS_TIMEOUT), pool.acquire() as conn:
             migrated = await is_current(conn, migrations)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise ServiceUnavailable(
-            f"The database is unreachable ({type(exc).__name__}).", headers=unavailable
-        ) from exc
+        raise ServiceUnavailable(f"The database is unreachable ({type(exc).__name__}).", headers=unavailable) from exc
     if not migrated:
         newest = migrations[-1].version if migrations else None
         raise ServiceUnavailable(

@@ -41,7 +41,9 @@ def test_seed_description_is_parsed_completely(seed: dict[str, Table]) -> None:
 
 def test_a_malformed_description_is_refused() -> None:
     with pytest.raises(SeedFormatError, match="modifiers not understood"):
-        parse_seed('# Table "public.t"\n```\n Column | Type | Modifiers\n---+---+---\n x | text | nullable maybe\n```\n')
+        parse_seed(
+            '# Table "public.t"\n```\n Column | Type | Modifiers\n---+---+---\n x | text | nullable maybe\n```\n'
+        )
 
 
 async def test_migration_1_matches_the_seed_exactly(empty_db_url: str, seed: dict[str, Table]) -> None:
@@ -55,7 +57,9 @@ async def test_migration_1_matches_the_seed_exactly(empty_db_url: str, seed: dic
     assert not problems, _report(problems)
 
 
-async def test_the_fully_migrated_schema_keeps_every_seed_object(db: asyncpg.Connection, seed: dict[str, Table]) -> None:
+async def test_the_fully_migrated_schema_keeps_every_seed_object(
+    db: asyncpg.Connection, seed: dict[str, Table]
+) -> None:
     problems = await compare(db, seed, await live_tables(db), allow_additions=True)
     assert not problems, _report(problems)
 
@@ -72,12 +76,19 @@ async def test_a_difference_is_reported_readably(db: asyncpg.Connection, seed: d
             dataclasses.replace(users.columns[7], default="16"),
             *users.columns[8:],
         ],
-        indexes={**users.indexes, "users_username": "UNIQUE, btree (username)", "users_extra": "btree (tags)"},
+        indexes={
+            **users.indexes,
+            "users_username": "UNIQUE, btree (username)",
+            "users_extra": "btree (tags)",
+        },
         checks={**users.checks, "users_display_name_max_length": "CHECK (char_length(display_name) <= 256)"},
     )
     problems = await compare(db, {"users": altered}, await live_tables(db), allow_additions=True)
     text = "\n".join(problems)
-    assert "users.invite_quota:\n    expected integer not null default 16\n    found    integer not null default 15" in text
+    assert (
+        "users.invite_quota:\n    expected integer not null default 16\n    found    integer not null default 15"
+        in text
+    )
     assert "users: index users_username:\n    expected UNIQUE, btree (username)\n" in text
     assert "users: index users_extra: missing" in text
     assert "users: check users_display_name_max_length" in text

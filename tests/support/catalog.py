@@ -92,7 +92,9 @@ async def _deparsed_index(conn: asyncpg.Connection, table: str, expected: str) -
     try:
         async with conn.transaction():
             await conn.execute(sql)
-            definition = await conn.fetchval("SELECT pg_get_indexdef('public.wharf_conformance_probe'::regclass, 0, true)")
+            definition = await conn.fetchval(
+                "SELECT pg_get_indexdef('public.wharf_conformance_probe'::regclass, 0, true)"
+            )
             raise _Rollback(str(definition))
     except _Rollback as done:
         return (match["kind"] or "") + done.value.split(" USING ", 1)[1]
@@ -178,7 +180,9 @@ def _compare_columns(table: str, want: list[Column], have: list[Column], allow_a
             found.not_null,
             _normal(found.default),
         ):
-            problems.append(f"{table}.{column.name}:\n    expected {_describe(column)}\n    found    {_describe(found)}")
+            problems.append(
+                f"{table}.{column.name}:\n    expected {_describe(column)}\n    found    {_describe(found)}"
+            )
     wanted = {column.name for column in want}
     order_want = [column.name for column in want if column.name in have_by_name]
     order_have = [column.name for column in have if column.name in wanted]

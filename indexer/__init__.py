@@ -1,0 +1,1 @@
+"""Wharf's indexer: reads repositories and fills the package index (`pkgs`, `global_dep`)."""
