@@ -42,6 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_DB_TIMEOUT", "10", "Seconds to wait for a connection or a statement."),
     Setting("WHARF_LOG_LEVEL", "INFO", "Python logging level (DEBUG, INFO, WARNING, ERROR)."),
     Setting("WHARF_ACCESS_LOG", "true", "Write one JSON line per request to stderr."),
+    Setting("WHARF_MIGRATIONS_DIR", "(packaged)", "Another migrations folder (read by registry.resources)."),
 )
 
 
