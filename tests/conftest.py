@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from registry.app import create_app
 from registry.config import Config
-from tests.support.databases import DatabaseServer, truncate_statement
+from tests.support.databases import DatabaseServer, Resetter
 
 
 @pytest.fixture(scope="session")
@@ -30,22 +30,22 @@ def template_database(database_server: DatabaseServer) -> str:
 @pytest.fixture(scope="session")
 def worker_database(
     database_server: DatabaseServer, template_database: str, worker_id: str
-) -> Iterator[tuple[str, str]]:
-    """This xdist worker's own copy of the template, and the statement that empties it."""
+) -> Iterator[tuple[str, Resetter]]:
+    """This xdist worker's own copy of the template, and what empties it between tests."""
     name = f"{template_database.replace('_tpl_', '_w_')}_{worker_id}"
     asyncio.run(database_server.copy_of(template_database, name))
     dsn = database_server.dsn(name)
-    yield dsn, asyncio.run(truncate_statement(dsn))
+    yield dsn, asyncio.run(Resetter.for_database(dsn))
     asyncio.run(database_server.drop(name))
 
 
 @pytest.fixture
-async def db_url(worker_database: tuple[str, str]) -> str:
+async def db_url(worker_database: tuple[str, Resetter]) -> str:
     """The worker's database, emptied for this test (sequences restarted too)."""
-    dsn, truncate = worker_database
+    dsn, resetter = worker_database
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(truncate)
+        await resetter.reset(conn)
     finally:
         await conn.close()
     return dsn

@@ -125,3 +125,16 @@ def test_serve_options_fall_back_to_environment_variables(fresh_db_url: str) -> 
         server.wait_for("/healthz", 200)
     finally:
         server.stop()
+
+
+def test_serve_refuses_to_start_on_a_dirty_database(empty_db_url: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "migrations", directory)
+    (directory / "0002_half.up.sql").write_text("CREATE TABLE half (id int); SELECT 1 / 0;")
+    env = command_env(empty_db_url, WHARF_MIGRATIONS_DIR=str(directory))
+    assert run_cli("registry", "migrate", "up", env=env).returncode == 1
+
+    server = Server([], env).start()
+    assert server.wait_exit() == 1
+    assert "registry: error: the database is dirty at version 2 (dirty)" in server.output
+    assert "Traceback" not in server.output
