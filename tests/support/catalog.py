@@ -82,39 +82,42 @@ def _normal(text: str | None) -> str | None:
     return None if text is None else " ".join(text.split())
 
 
+async def _deparse_and_roll_back(conn: asyncpg.Connection, ddl: str, query: str) -> str | None:
+    """Create a probe object with `ddl`, read its definition with `query`, and undo both.
+
+    A transaction is rolled back by raising out of it; None when the server refuses the DDL.
+    """
+    try:
+        async with conn.transaction():
+            await conn.execute(ddl)
+            raise _Rollback(str(await conn.fetchval(query)))
+    except _Rollback as done:
+        return done.value
+    except asyncpg.PostgresError:
+        return None
+
+
 async def _deparsed_index(conn: asyncpg.Connection, table: str, expected: str) -> str | None:
     """How the live server renders the expected index line (None if it does not parse)."""
     match = _INDEX_PREFIX.match(expected)
     if match is None or expected.startswith("EXCLUDE"):
         return None
     unique = "UNIQUE " if match["kind"] else ""
-    sql = f'CREATE {unique}INDEX wharf_conformance_probe ON public."{table}" USING {match["body"]}'
-    try:
-        async with conn.transaction():
-            await conn.execute(sql)
-            definition = await conn.fetchval(
-                "SELECT pg_get_indexdef('public.wharf_conformance_probe'::regclass, 0, true)"
-            )
-            raise _Rollback(str(definition))
-    except _Rollback as done:
-        return (match["kind"] or "") + done.value.split(" USING ", 1)[1]
-    except asyncpg.PostgresError:
-        return None
+    definition = await _deparse_and_roll_back(
+        conn,
+        f'CREATE {unique}INDEX wharf_conformance_probe ON public."{table}" USING {match["body"]}',
+        "SELECT pg_get_indexdef('public.wharf_conformance_probe'::regclass, 0, true)",
+    )
+    return None if definition is None else (match["kind"] or "") + definition.split(" USING ", 1)[1]
 
 
 async def _deparsed_constraint(conn: asyncpg.Connection, table: str, expected: str) -> str | None:
-    sql = f'ALTER TABLE public."{table}" ADD CONSTRAINT wharf_conformance_probe {expected} NOT VALID'
-    try:
-        async with conn.transaction():
-            await conn.execute(sql)
-            definition = await conn.fetchval(
-                "SELECT pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conname = 'wharf_conformance_probe'"
-            )
-            raise _Rollback(str(definition).removesuffix(" NOT VALID"))
-    except _Rollback as done:
-        return done.value
-    except asyncpg.PostgresError:
-        return None
+    definition = await _deparse_and_roll_back(
+        conn,
+        f'ALTER TABLE public."{table}" ADD CONSTRAINT wharf_conformance_probe {expected} NOT VALID',
+        "SELECT pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conname = 'wharf_conformance_probe'",
+    )
+    return None if definition is None else definition.removesuffix(" NOT VALID")
 
 
 class _Rollback(Exception):
