@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -9,13 +10,21 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from registry import appkeys
+from registry.auth.actor import Authenticator
+from registry.auth.passwords import PasswordHasher
+from registry.auth.throttle import FailureThrottle
 from registry.config import Config, ConfigError
-from registry.db.migrate import load_migrations
+from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
 from registry.errors import PayloadTooLarge, problem_middleware
-from registry.handlers import ops
+from registry.handlers import invitations, ops, orgs, tokens, users
+from registry.mail import LogMailer
 from registry.observability import PoolCollector, create_metrics, observability_middleware
 from registry.resources import migrations_dir, schemas_dir
+from registry.store.users import ensure_site_config
+from registry.validation import RequestSchemas
+
+log = logging.getLogger("wharf.app")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -29,6 +38,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         db_timeout=config.db_timeout,
     )
     app[appkeys.POOL] = pool
+    async with pool.acquire() as conn:
+        if await is_current(conn, app[appkeys.MIGRATIONS]):
+            async with conn.transaction():
+                await ensure_site_config(conn)
+        else:
+            log.warning("the database is not migrated; /readyz answers 503 until it is")
     yield
     await pool.close()
 
@@ -62,7 +77,15 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.METRICS] = metrics
     app[appkeys.MIGRATIONS] = load_migrations(migrations_dir())
     app[appkeys.OPENAPI] = orjson.loads((schemas_dir() / "openapi.json").read_bytes())
+    app[appkeys.SCHEMAS] = RequestSchemas(app[appkeys.OPENAPI])
+    app[appkeys.MAILER] = LogMailer()
+    app[appkeys.AUTH] = Authenticator(
+        PasswordHasher(config.bcrypt_cost),
+        per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
+        per_address=FailureThrottle(config.auth_failures_per_address, config.auth_failure_window),
+    )
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(_database)
-    app.add_routes(ops.routes)
+    for module in (ops, users, tokens, orgs, invitations):
+        app.add_routes(module.routes)
     return app

@@ -7,12 +7,18 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from registry.auth.actor import Authenticator
 from registry.config import Config
 from registry.db.migrate import Migration
+from registry.mail import Mailer
 from registry.observability import Metrics
+from registry.validation import RequestSchemas
 
 CONFIG = web.AppKey("config", Config)
 POOL = web.AppKey("pool", asyncpg.Pool)
 METRICS = web.AppKey("metrics", Metrics)
 MIGRATIONS = web.AppKey("migrations", list[Migration])
 OPENAPI = web.AppKey("openapi", dict[str, Any])
+AUTH = web.AppKey("auth", Authenticator)
+SCHEMAS = web.AppKey("schemas", RequestSchemas)
+MAILER = web.AppKey("mailer", Mailer)

@@ -42,6 +42,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_DB_TIMEOUT", "10", "Seconds to wait for a connection or a statement."),
     Setting("WHARF_LOG_LEVEL", "INFO", "Python logging level (DEBUG, INFO, WARNING, ERROR)."),
     Setting("WHARF_ACCESS_LOG", "true", "Write one JSON line per request to stderr."),
+    Setting("WHARF_BCRYPT_COST", "12", "bcrypt work factor for new password hashes (4-15)."),
+    Setting("WHARF_OPEN_SIGNUP", "true", "Anyone may sign up; false: only site admins create users."),
+    Setting("WHARF_AUTH_FAILURES_PER_USER", "10", "Failed sign-ins allowed per username per window."),
+    Setting("WHARF_AUTH_FAILURES_PER_ADDRESS", "50", "Failed sign-ins or token uses allowed per client address."),
+    Setting("WHARF_AUTH_FAILURE_WINDOW", "300", "Seconds over which failed attempts are counted."),
     Setting("WHARF_MIGRATIONS_DIR", "(packaged)", "Another migrations folder (read by registry.resources)."),
 )
 
@@ -106,6 +111,11 @@ class Config:
     db_timeout: float = 10.0
     log_level: str = "INFO"
     access_log: bool = True
+    bcrypt_cost: int = 12
+    open_signup: bool = True
+    auth_failures_per_user: int = 10
+    auth_failures_per_address: int = 50
+    auth_failure_window: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -131,6 +141,15 @@ class Config:
             db_timeout=get("WHARF_DB_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "10"),
             log_level=get("WHARF_LOG_LEVEL", _log_level, "INFO"),
             access_log=get("WHARF_ACCESS_LOG", _bool, "true"),
+            bcrypt_cost=get("WHARF_BCRYPT_COST", lambda n, r: _int(n, r, minimum=4, maximum=15), "12"),
+            open_signup=get("WHARF_OPEN_SIGNUP", _bool, "true"),
+            auth_failures_per_user=get(
+                "WHARF_AUTH_FAILURES_PER_USER", lambda n, r: _int(n, r, minimum=1, maximum=10**6), "10"
+            ),
+            auth_failures_per_address=get(
+                "WHARF_AUTH_FAILURES_PER_ADDRESS", lambda n, r: _int(n, r, minimum=1, maximum=10**6), "50"
+            ),
+            auth_failure_window=get("WHARF_AUTH_FAILURE_WINDOW", lambda n, r: _float(n, r, minimum=1), "300"),
         )
         if config.pool_min_size > config.pool_max_size:
             raise ConfigError("WHARF_POOL_MIN_SIZE must not exceed WHARF_POOL_MAX_SIZE")

@@ -77,7 +77,7 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 def config(db_url: str) -> Config:
-    return Config(database_url=db_url, access_log=False, pool_min_size=1, pool_max_size=5)
+    return Config(database_url=db_url, access_log=False, pool_min_size=1, pool_max_size=5, bcrypt_cost=4)
 
 
 AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]

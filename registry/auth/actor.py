@@ -1,0 +1,96 @@
+"""Who is making a request, resolved once per request from its Authorization header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from aiohttp import web
+
+from registry.auth.credentials import PasswordCredential, TokenCredential, parse_authorization, unauthorized
+from registry.auth.passwords import PasswordHasher
+from registry.auth.throttle import FailureThrottle
+from registry.auth.tokens import Scope, token_digest
+from registry.errors import Forbidden
+from registry.store import tokens as token_store
+from registry.store import users as user_store
+from registry.store.users import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user a request acts as (None: anonymous) and the scopes its credential grants.
+
+    For a `token-sudo` request, `user` is the user acted as and `sudo_by` the site admin behind it.
+    """
+
+    user: User | None
+    scopes: frozenset[str] = frozenset()
+    token_id: int | None = None
+    sudo_by: User | None = None
+
+
+ANONYMOUS = Actor(None)
+_ACTOR = web.RequestKey("actor", Actor)
+
+
+class Authenticator:
+    """Resolves credentials to an actor; owns the password hasher and the failure throttles."""
+
+    def __init__(self, hasher: PasswordHasher, per_user: FailureThrottle, per_address: FailureThrottle) -> None:
+        self.hasher = hasher
+        self._per_user = per_user
+        self._per_address = per_address
+
+    async def actor(self, request: web.Request, pool: asyncpg.Pool, *, allow_password: bool) -> Actor:
+        if _ACTOR in request:
+            return request[_ACTOR]
+        header = request.headers.get("Authorization")
+        actor = ANONYMOUS
+        if header is not None:
+            credential = parse_authorization(header)
+            address = "addr:" + (request.remote or "unknown")
+            if isinstance(credential, PasswordCredential):
+                if not allow_password:
+                    raise unauthorized("Passwords are accepted only to create a token (POST /api/tokens).")
+                actor = await self._password(pool, credential, address)
+            else:
+                actor = await self._token(pool, credential, address)
+        request[_ACTOR] = actor
+        return actor
+
+    async def check_password(self, pool: asyncpg.Pool, username: str, password: str, address: str) -> User | None:
+        """The user if `password` is theirs; failures count against the user and the address."""
+        user_key = "user:" + username.lower()
+        self._per_address.check(address)
+        self._per_user.check(user_key)
+        async with pool.acquire() as conn:
+            found = await user_store.password_hash(conn, username)
+        matched = await self.hasher.verify(password, found[1] if found else None)
+        if found is None or not matched:
+            self._per_address.record(address)
+            self._per_user.record(user_key)
+            return None
+        return found[0]
+
+    async def _password(self, pool: asyncpg.Pool, credential: PasswordCredential, address: str) -> Actor:
+        user = await self.check_password(pool, credential.username, credential.password, address)
+        if user is None:
+            raise unauthorized("Wrong username or password.")
+        return Actor(user, frozenset({Scope.USER_ALL}))
+
+    async def _token(self, pool: asyncpg.Pool, credential: TokenCredential, address: str) -> Actor:
+        self._per_address.check(address)
+        async with pool.acquire() as conn:
+            holder = await token_store.token_holder(conn, token_digest(credential.value))
+            if holder is None:
+                self._per_address.record(address)
+                raise unauthorized("The token is not valid: unknown, deleted, or its user is gone.")
+            if credential.sudo_user is None:
+                return Actor(holder.user, holder.scopes, holder.token_id)
+            if Scope.SUDO not in holder.scopes or not holder.user.site_admin:
+                raise Forbidden("token-sudo needs a site admin's token with the site-admin:sudo scope.")
+            target = await user_store.user_by_username(conn, credential.sudo_user)
+        if target is None:
+            raise unauthorized(f"token-sudo names no such user: {credential.sudo_user}.")
+        return Actor(target, frozenset({Scope.USER_ALL}), holder.token_id, sudo_by=holder.user)

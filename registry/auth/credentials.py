@@ -1,0 +1,67 @@
+"""Parsing the Authorization header (no database here).
+
+Accepted: `token X`, `Bearer X`, `token-sudo user="NAME",token="X"` (a site admin acting as NAME),
+and `Basic base64(username:password)`, which only token creation accepts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from registry.auth.tokens import MAX_TOKEN_LENGTH
+from registry.errors import Unauthorized
+
+CHALLENGE = 'Bearer realm="wharf", Basic realm="wharf"'
+
+_SUDO = re.compile(r'^user="(?P<user>[^"]{1,255})",\s*token="(?P<token>[^"]{1,200})"$')
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,%d}$" % MAX_TOKEN_LENGTH)
+
+
+@dataclass(frozen=True)
+class TokenCredential:
+    value: str
+    sudo_user: str | None = None
+
+
+@dataclass(frozen=True)
+class PasswordCredential:
+    username: str
+    password: str = ""
+
+    def __repr__(self) -> str:  # never let a password reach a log line
+        return f"PasswordCredential(username={self.username!r}, password=***)"
+
+
+def unauthorized(detail: str) -> Unauthorized:
+    return Unauthorized(detail, headers={"WWW-Authenticate": CHALLENGE})
+
+
+def _token(value: str) -> str:
+    if not _TOKEN.match(value):
+        raise unauthorized("The token is malformed.")
+    return value
+
+
+def parse_authorization(header: str) -> TokenCredential | PasswordCredential:
+    scheme, _, rest = header.strip().partition(" ")
+    scheme, rest = scheme.lower(), rest.strip()
+    if scheme in ("token", "bearer") and rest:
+        return TokenCredential(_token(rest))
+    if scheme == "token-sudo":
+        match = _SUDO.match(rest)
+        if match is None:
+            raise unauthorized('token-sudo takes user="NAME",token="TOKEN".')
+        return TokenCredential(_token(match["token"]), sudo_user=match["user"])
+    if scheme == "basic" and rest:
+        try:
+            decoded = base64.b64decode(rest, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise unauthorized("Basic credentials must be base64 of username:password.") from None
+        username, colon, password = decoded.partition(":")
+        if not colon or not username:
+            raise unauthorized("Basic credentials must be base64 of username:password.")
+        return PasswordCredential(username, password)
+    raise unauthorized("Unsupported Authorization header: use `token TOKEN` or `Bearer TOKEN`.")

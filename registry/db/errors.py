@@ -1,0 +1,64 @@
+"""Driver errors become domain errors here, by constraint name, in exactly one place.
+
+Every constraint of the schema has an explicit name (the seed's, kept exactly), so a unique,
+exclusion or check violation says precisely what clashed. The store functions stay plain SQL;
+handlers wrap their transaction in `translate_pg_errors()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from registry.errors import AppError, Conflict, NotFound, Unprocessable
+
+_CONFLICTS: dict[str, str] = {
+    "users_username": "That username is taken.",
+    "names_pkey": "That name is taken by a user or an organization.",
+    "orgs_name": "That organization name is taken.",
+    "user_emails_no_duplicates_per_user": "That email address is already on this account.",
+    "user_emails_unique_verified_email": "That email address is verified by another user.",
+    "org_members_org_id_user_id_key": "That user is already a member of the organization.",
+    "org_invitations_singleflight": "That user already has a pending invitation to the organization.",
+    "users_billing_customer_id": "That billing customer id belongs to another user.",
+}
+
+_INVALID: dict[str, tuple[str, str]] = {
+    "users_username_valid_chars": ("/username", "must be letters, digits and single inner hyphens"),
+    "users_username_max_length": ("/username", "must be at most 255 characters"),
+    "users_display_name_max_length": ("/display_name", "must be at most 255 characters"),
+    "orgs_name_valid_chars": ("/name", "must be letters, digits and single inner hyphens"),
+    "orgs_name_max_length": ("/name", "must be at most 255 characters"),
+    "orgs_display_name_max_length": ("/display_name", "must be at most 255 characters"),
+    "check_atomic_response": ("", "an invitation is answered with a response"),
+    "check_single_use": ("", "an invitation is answered or revoked, never both"),
+}
+
+
+def error_for(exc: asyncpg.PostgresError) -> AppError | None:
+    """The domain error for a constraint violation, or None for anything else."""
+    constraint = getattr(exc, "constraint_name", None) or ""
+    if isinstance(exc, asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError):
+        return Conflict(_CONFLICTS.get(constraint, "That conflicts with an existing record."))
+    if isinstance(exc, asyncpg.CheckViolationError):
+        pointer, message = _INVALID.get(constraint, ("", f"violates {constraint or 'a check'}"))
+        return Unprocessable(
+            f"The request violates a data rule: {message}.", errors=[{"pointer": pointer, "message": message}]
+        )
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return NotFound("Something the request refers to does not exist (any more).")
+    return None
+
+
+@contextmanager
+def translate_pg_errors() -> Iterator[None]:
+    """Re-raise integrity violations as domain errors (409, 422, 404); anything else unchanged."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        error = error_for(exc)
+        if error is None:
+            raise
+        raise error from exc

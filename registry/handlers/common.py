@@ -1,0 +1,55 @@
+"""What every handler needs: the pool, the actor, a validated body, a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from registry import appkeys
+from registry.auth.actor import Actor
+from registry.db.errors import translate_pg_errors
+from registry.errors import BadRequest
+from registry.validation import read_json
+
+
+def pool(request: web.Request) -> asyncpg.Pool:
+    return request.app[appkeys.POOL]
+
+
+async def current_actor(request: web.Request, *, allow_password: bool = False) -> Actor:
+    return await request.app[appkeys.AUTH].actor(request, pool(request), allow_password=allow_password)
+
+
+async def json_body(request: web.Request, schema: str) -> dict[str, Any]:
+    """The request body, parsed and validated against OpenAPI component `schema`."""
+    body = await read_json(request)
+    request.app[appkeys.SCHEMAS].validate(schema, body)
+    assert isinstance(body, dict)
+    return body
+
+
+@asynccontextmanager
+async def transaction(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction; constraint violations surface as domain errors."""
+    with translate_pg_errors():
+        async with pool(request).acquire() as conn, conn.transaction():
+            yield conn
+
+
+@asynccontextmanager
+async def connection(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
+    """A connection for reads (each statement its own snapshot)."""
+    async with pool(request).acquire() as conn:
+        yield conn
+
+
+def int_param(request: web.Request, name: str) -> int:
+    """A numeric path parameter (ids are bigint: at most 18 digits); 400 otherwise."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadRequest(f"{name} must be a positive integer.")
+    return int(raw)

@@ -1,0 +1,117 @@
+"""Invitations to join an organization: pending, then accepted, declined or revoked, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: int
+    org_id: int
+    org: str
+    sender: str
+    recipient: str
+    recipient_user_id: int
+    sender_user_id: int
+    created_at: datetime
+    notified_at: datetime | None
+    responded_at: datetime | None
+    accepted: bool | None
+    revoked_at: datetime | None
+
+
+_SELECT = (
+    "SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender, r.username::text AS recipient,"
+    "       i.recipient_user_id, i.sender_user_id, i.created_at, i.notified_at, i.responded_at,"
+    "       i.response_type, i.revoked_at"
+    "  FROM org_invitations i"
+    "  JOIN orgs o ON o.id = i.org_id AND o.deleted_at IS NULL"
+    "  JOIN users s ON s.id = i.sender_user_id"
+    "  JOIN users r ON r.id = i.recipient_user_id AND r.deleted_at IS NULL"
+)
+
+
+def _invitation(row: asyncpg.Record) -> Invitation:
+    return Invitation(
+        row["id"], row["org_id"], row["org"], row["sender"], row["recipient"], row["recipient_user_id"],
+        row["sender_user_id"], row["created_at"], row["notified_at"], row["responded_at"], row["response_type"],
+        row["revoked_at"],
+    )  # fmt: skip
+
+
+async def insert_invitation(conn: asyncpg.Connection, org_id: int, sender_id: int, recipient_id: int) -> int:
+    """A pending invitation; `org_invitations_singleflight` allows one per (org, recipient)."""
+    invitation_id: int = await conn.fetchval(
+        "-- source: registry/store/invitations.py:insert_invitation\n"
+        "INSERT INTO org_invitations (org_id, sender_user_id, recipient_user_id) VALUES ($1, $2, $3) RETURNING id",
+        org_id,
+        sender_id,
+        recipient_id,
+    )
+    return invitation_id
+
+
+async def pending_invitation_id(conn: asyncpg.Connection, org_id: int, recipient_id: int) -> int | None:
+    found: int | None = await conn.fetchval(
+        "-- source: registry/store/invitations.py:pending_invitation_id\n"
+        "SELECT id FROM org_invitations WHERE org_id = $1 AND recipient_user_id = $2"
+        " AND responded_at IS NULL AND revoked_at IS NULL AND deleted_at IS NULL",
+        org_id,
+        recipient_id,
+    )
+    return found
+
+
+async def invitation_by_id(conn: asyncpg.Connection, invitation_id: int, *, lock: bool = False) -> Invitation | None:
+    row = await conn.fetchrow(
+        f"-- source: registry/store/invitations.py:invitation_by_id\n{_SELECT}"
+        " WHERE i.id = $1 AND i.deleted_at IS NULL" + (" FOR UPDATE OF i" if lock else ""),
+        invitation_id,
+    )
+    return _invitation(row) if row else None
+
+
+async def pending_for_recipient(
+    conn: asyncpg.Connection, recipient_id: int, *, after_id: int | None, limit: int
+) -> list[Invitation]:
+    """The recipient's pending invitations, marking them notified (the recipient has now seen them)."""
+    rows = await conn.fetch(
+        "-- source: registry/store/invitations.py:pending_for_recipient\n"
+        "WITH seen AS ("
+        "  UPDATE org_invitations SET notified_at = coalesce(notified_at, now())"
+        "   WHERE id IN (SELECT id FROM org_invitations"
+        "                 WHERE recipient_user_id = $1 AND responded_at IS NULL AND revoked_at IS NULL"
+        "                   AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3)"
+        "  RETURNING id, notified_at"
+        f") {_SELECT.replace('i.notified_at', 'seen.notified_at')} JOIN seen ON seen.id = i.id ORDER BY i.id",
+        recipient_id,
+        after_id or 0,
+        limit,
+    )
+    return [_invitation(row) for row in rows]
+
+
+async def respond(conn: asyncpg.Connection, invitation_id: int, accept: bool) -> bool:
+    """Answer a pending invitation; False when it was already answered or revoked."""
+    status = await conn.execute(
+        "-- source: registry/store/invitations.py:respond\n"
+        "UPDATE org_invitations SET responded_at = now(), response_type = $2"
+        " WHERE id = $1 AND responded_at IS NULL AND revoked_at IS NULL AND deleted_at IS NULL",
+        invitation_id,
+        accept,
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def revoke(conn: asyncpg.Connection, invitation_id: int) -> bool:
+    status = await conn.execute(
+        "-- source: registry/store/invitations.py:revoke\n"
+        "UPDATE org_invitations SET revoked_at = now()"
+        " WHERE id = $1 AND responded_at IS NULL AND revoked_at IS NULL AND deleted_at IS NULL",
+        invitation_id,
+    )
+    return bool(status == "UPDATE 1")
