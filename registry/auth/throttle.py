@@ -2,7 +2,7 @@
 
 A sliding window of failure times per key, kept in the process: no database write happens on
 the path an attacker drives. With several worker processes each keeps its own window, so the
-effective limit is at most workers × limit (documented in the README). Memory is bounded: old
+effective limit is at most workers x limit (documented in the README). Memory is bounded: old
 failures are pruned, and past `max_keys` the stalest keys are dropped.
 """
 

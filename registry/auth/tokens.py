@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from enum import StrEnum
 
-TOKEN_PREFIX = "wharf_"
+TOKEN_PREFIX = "wharf_"  # noqa: S105 (a prefix that makes leaked tokens greppable, not a secret)
 MAX_TOKEN_LENGTH = 200
 
 

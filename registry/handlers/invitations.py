@@ -8,7 +8,7 @@ from aiohttp import web
 
 from registry.auth import policy
 from registry.errors import Conflict, Forbidden, NotFound
-from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
+from registry.handlers.common import current_actor, int_param, json_body, transaction
 from registry.http import json_response
 from registry.pagination import page_body, page_request
 from registry.store import invitations as invitation_store

@@ -64,7 +64,7 @@ async def delete_token(request: web.Request) -> web.Response:
     token_id = int_param(request, "id")
     async with transaction(request) as conn:
         owner = await token_store.token_owner(conn, token_id)
-        if owner is None or owner != user.id and not policy.is_site_admin(actor):
+        if owner is None or (owner != user.id and not policy.is_site_admin(actor)):
             raise NotFound(f"You have no token {token_id}.")
         await token_store.delete_token(conn, token_id)
     return web.Response(status=204)

@@ -112,7 +112,7 @@ async def get_user(request: web.Request) -> web.Response:
     actor = await current_actor(request)
     user = await _user_or_404(request, request.match_info["username"])
     if actor.user is not None and (
-        actor.user.id == user.id and "user:all" in actor.scopes or policy.is_site_admin(actor)
+        (actor.user.id == user.id and "user:all" in actor.scopes) or policy.is_site_admin(actor)
     ):
         async with connection(request) as conn:
             emails = await email_store.list_emails(conn, user.id)

@@ -79,8 +79,10 @@ async def pending_for_recipient(
     conn: asyncpg.Connection, recipient_id: int, *, after_id: int | None, limit: int
 ) -> list[Invitation]:
     """The recipient's pending invitations, marking them notified (the recipient has now seen them)."""
+    # The CTE's new notified_at is not visible to the outer read of org_invitations (one snapshot),
+    # so the outer query takes it from the CTE. Only module constants are formatted in.
     rows = await conn.fetch(
-        "-- source: registry/store/invitations.py:pending_for_recipient\n"
+        "-- source: registry/store/invitations.py:pending_for_recipient\n"  # noqa: S608
         "WITH seen AS ("
         "  UPDATE org_invitations SET notified_at = coalesce(notified_at, now())"
         "   WHERE id IN (SELECT id FROM org_invitations"
