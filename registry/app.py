@@ -17,8 +17,11 @@ from registry.config import Config, ConfigError
 from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
 from registry.errors import PayloadTooLarge, problem_middleware
-from registry.handlers import invitations, ops, orgs, tokens, users
+from registry.assets import AssetCache
+from registry.downloads import DownloadCounter
+from registry.handlers import assets, extensions, invitations, ops, orgs, releases, sourcegraph, tokens, users
 from registry.mail import LogMailer
+from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
 from registry.resources import migrations_dir, schemas_dir
 from registry.store.users import ensure_site_config
@@ -44,17 +47,18 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
                 await ensure_site_config(conn)
         else:
             log.warning("the database is not migrated; /readyz answers 503 until it is")
-    yield
+    async with app[appkeys.DOWNLOADS].flushing(pool, every=config.downloads_flush_seconds):
+        yield
     await pool.close()
 
 
 @web.middleware
 async def _refuse_oversized_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse a declared Content-Length over the limit before reading a byte of the body.
-
-    Bodies without a length (chunked) are cut off by aiohttp's `client_max_size` as they are read.
+    """Refuse a declared Content-Length over the largest body any route takes (a publish) before
+    reading a byte of it. Each route then reads against its own, smaller limit
+    (registry.validation.read_body), and bodies without a length are cut off as they are read.
     """
-    limit = request.app[appkeys.CONFIG].max_body_bytes
+    limit = request.app[appkeys.CONFIG].max_publish_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the limit is {limit}.")
     return await handler(request)
@@ -66,7 +70,7 @@ def create_app(config: Config) -> web.Application:
         raise ConfigError("create_app needs a database URL (the CLI starts the embedded server first)")
     metrics = create_metrics()
     app = web.Application(
-        client_max_size=config.max_body_bytes,
+        client_max_size=config.max_publish_bytes,
         middlewares=[
             observability_middleware(metrics, access_log=config.access_log),
             problem_middleware,
@@ -79,6 +83,9 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.OPENAPI] = orjson.loads((schemas_dir() / "openapi.json").read_bytes())
     app[appkeys.SCHEMAS] = RequestSchemas(app[appkeys.OPENAPI])
     app[appkeys.MAILER] = LogMailer()
+    app[appkeys.MANIFESTS] = ManifestValidator(config.max_manifest_bytes)
+    app[appkeys.ASSETS] = AssetCache(config.bundle_cache_bytes)
+    app[appkeys.DOWNLOADS] = DownloadCounter()
     app[appkeys.AUTH] = Authenticator(
         PasswordHasher(config.bcrypt_cost),
         per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
@@ -86,6 +93,6 @@ def create_app(config: Config) -> web.Application:
     )
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(_database)
-    for module in (ops, users, tokens, orgs, invitations):
+    for module in (ops, users, tokens, orgs, invitations, extensions, releases, assets, sourcegraph):
         app.add_routes(module.routes)
     return app

@@ -7,10 +7,13 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
 from registry.config import Config
 from registry.db.migrate import Migration
+from registry.downloads import DownloadCounter
 from registry.mail import Mailer
+from registry.manifests import ManifestValidator
 from registry.observability import Metrics
 from registry.validation import RequestSchemas
 
@@ -22,3 +25,6 @@ OPENAPI = web.AppKey("openapi", dict[str, Any])
 AUTH = web.AppKey("auth", Authenticator)
 SCHEMAS = web.AppKey("schemas", RequestSchemas)
 MAILER = web.AppKey("mailer", Mailer)
+MANIFESTS = web.AppKey("manifests", ManifestValidator)
+ASSETS = web.AppKey("assets", AssetCache)
+DOWNLOADS = web.AppKey("downloads", DownloadCounter)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 T = TypeVar("T")
 
@@ -36,7 +37,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_PORT", "8080", "Port `registry serve` listens on."),
     Setting("WHARF_WORKERS", "1", "Server processes sharing the port (SO_REUSEPORT)."),
     Setting("WHARF_AUTO_MIGRATE", "true", "Migrate up when `registry serve` starts."),
-    Setting("WHARF_MAX_BODY_BYTES", "33554432", "Largest request body accepted (413 beyond)."),
+    Setting("WHARF_MAX_BODY_BYTES", "1048576", "Largest ordinary (non-publish) request body (413 beyond)."),
+    Setting("WHARF_MAX_BUNDLE_BYTES", "10485760", "Largest extension bundle accepted at publish (413 beyond)."),
+    Setting("WHARF_MAX_SOURCE_MAP_BYTES", "31457280", "Largest source map accepted at publish (413 beyond)."),
+    Setting("WHARF_MAX_MANIFEST_BYTES", "1048576", "Largest extension manifest accepted (413 beyond)."),
+    Setting("WHARF_PUBLIC_URL", "", "The registry's public base URL, for absolute links (source maps)."),
+    Setting("WHARF_BUNDLE_CACHE_BYTES", "268435456", "In-process cache of hot bundles and source maps."),
+    Setting("WHARF_DOWNLOADS_FLUSH_SECONDS", "10", "How often counted downloads are written to the database."),
     Setting("WHARF_POOL_MIN_SIZE", "1", "Smallest number of pooled database connections."),
     Setting("WHARF_POOL_MAX_SIZE", "10", "Largest number of pooled database connections."),
     Setting("WHARF_DB_TIMEOUT", "10", "Seconds to wait for a connection or a statement."),
@@ -88,6 +95,19 @@ def _database_url(name: str, raw: str) -> str | None:
     return raw
 
 
+def _size(name: str, raw: str) -> int:
+    return _int(name, raw, minimum=1024, maximum=2**31)
+
+
+def _public_url(name: str, raw: str) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an http(s):// base URL without query or fragment, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def _log_level(name: str, raw: str) -> str:
     level = raw.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -105,7 +125,13 @@ class Config:
     port: int = 8080
     workers: int = 1
     auto_migrate: bool = True
-    max_body_bytes: int = 32 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    max_bundle_bytes: int = 10 * 1024 * 1024
+    max_source_map_bytes: int = 30 * 1024 * 1024
+    max_manifest_bytes: int = 1024 * 1024
+    public_url: str | None = None
+    bundle_cache_bytes: int = 256 * 1024 * 1024
+    downloads_flush_seconds: float = 10.0
     pool_min_size: int = 1
     pool_max_size: int = 10
     db_timeout: float = 10.0
@@ -133,9 +159,13 @@ class Config:
             port=get("WHARF_PORT", lambda n, r: _int(n, r, minimum=0, maximum=65535), "8080"),
             workers=get("WHARF_WORKERS", lambda n, r: _int(n, r, minimum=1, maximum=256), "1"),
             auto_migrate=get("WHARF_AUTO_MIGRATE", _bool, "true"),
-            max_body_bytes=get(
-                "WHARF_MAX_BODY_BYTES", lambda n, r: _int(n, r, minimum=1024, maximum=2**31), str(32 << 20)
-            ),
+            max_body_bytes=get("WHARF_MAX_BODY_BYTES", _size, str(1 << 20)),
+            max_bundle_bytes=get("WHARF_MAX_BUNDLE_BYTES", _size, str(10 << 20)),
+            max_source_map_bytes=get("WHARF_MAX_SOURCE_MAP_BYTES", _size, str(30 << 20)),
+            max_manifest_bytes=get("WHARF_MAX_MANIFEST_BYTES", _size, str(1 << 20)),
+            public_url=get("WHARF_PUBLIC_URL", _public_url, ""),
+            bundle_cache_bytes=get("WHARF_BUNDLE_CACHE_BYTES", lambda n, r: _int(n, r, minimum=0, maximum=2**40), str(256 << 20)),
+            downloads_flush_seconds=get("WHARF_DOWNLOADS_FLUSH_SECONDS", lambda n, r: _float(n, r, minimum=0.1), "10"),
             pool_min_size=get("WHARF_POOL_MIN_SIZE", lambda n, r: _int(n, r, minimum=0, maximum=1000), "1"),
             pool_max_size=get("WHARF_POOL_MAX_SIZE", lambda n, r: _int(n, r, minimum=1, maximum=1000), "10"),
             db_timeout=get("WHARF_DB_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "10"),
@@ -154,6 +184,12 @@ class Config:
         if config.pool_min_size > config.pool_max_size:
             raise ConfigError("WHARF_POOL_MIN_SIZE must not exceed WHARF_POOL_MAX_SIZE")
         return config
+
+    @property
+    def max_publish_bytes(self) -> int:
+        """The largest publish request: bundle and source map (JSON escaping may double them),
+        the manifest, and room for the other fields."""
+        return 2 * (self.max_bundle_bytes + self.max_source_map_bytes) + self.max_manifest_bytes + 65536
 
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with command-line values applied; `None` means "not given on the command line"."""

@@ -18,7 +18,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from registry.errors import BadRequest, Unprocessable, UnsupportedMediaType
+from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 _DOCUMENT_URI = "urn:wharf:openapi"
 
@@ -27,7 +27,7 @@ def _pointer(parts: Iterable[Any]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-def _describe(error: ValidationError) -> tuple[str, str]:
+def describe_violation(error: ValidationError) -> tuple[str, str]:
     """(pointer, message) for one violation, phrased without the offending value."""
     path = list(error.absolute_path)
     value: Any = error.validator_value
@@ -79,7 +79,7 @@ class RequestSchemas:
         """Raise 422 listing every violation of schema `name`, each with its pointer."""
         errors = sorted(self._validators[name].iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
         if errors:
-            described = [dict(zip(("pointer", "message"), _describe(error), strict=True)) for error in errors]
+            described = [dict(zip(("pointer", "message"), describe_violation(error), strict=True)) for error in errors]
             first = described[0]
             raise Unprocessable(
                 f"The request body is invalid: {first['pointer'] or '(body)'} {first['message']}.",
@@ -87,11 +87,26 @@ class RequestSchemas:
             )
 
 
-async def read_json(request: web.Request) -> Any:
-    """The body as JSON; 415 for another content type, 400 when it does not parse."""
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit`: from Content-Length
+    before reading anything, else after reading at most `limit` + 1 bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the limit is {limit}.")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(65536):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: web.Request, limit: int) -> Any:
+    """The body as JSON; 415 for another content type, 413 over `limit`, 400 when it does not parse."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType(f"Send the body as application/json (got {request.content_type or 'nothing'}).")
-    raw = await request.read()
+    raw = await read_body(request, limit)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

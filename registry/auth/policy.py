@@ -50,3 +50,12 @@ def require_member_or_site_admin(actor: Actor, *, member: bool, org: str) -> Use
     if not member and not is_site_admin(actor):
         raise Forbidden(f"Only members of {org} or a site admin may do this.")
     return user
+
+
+def require_may_publish(actor: Actor, *, publisher_user_id: int | None, member_of_org: bool, publisher: str) -> User:
+    """Publishing (creating extensions, releasing, yanking) needs `registry:publish` or `user:all`,
+    and the publisher must be the actor, an org the actor belongs to, or the actor a site admin."""
+    user = signed_in(actor, Scope.PUBLISH)
+    if user.id == publisher_user_id or member_of_org or is_site_admin(actor):
+        return user
+    raise Forbidden(f"You may not publish for {publisher}.")

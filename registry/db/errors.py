@@ -23,6 +23,8 @@ _CONFLICTS: dict[str, str] = {
     "org_members_org_id_user_id_key": "That user is already a member of the organization.",
     "org_invitations_singleflight": "That user already has a pending invitation to the organization.",
     "users_billing_customer_id": "That billing customer id belongs to another user.",
+    "registry_extensions_publisher_name": "The publisher already has an extension by that name.",
+    "registry_extension_releases_version": "That version is already published.",
 }
 
 _INVALID: dict[str, tuple[str, str]] = {
@@ -32,6 +34,8 @@ _INVALID: dict[str, tuple[str, str]] = {
     "orgs_name_valid_chars": ("/name", "must be letters, digits and single inner hyphens"),
     "orgs_name_max_length": ("/name", "must be at most 255 characters"),
     "orgs_display_name_max_length": ("/display_name", "must be at most 255 characters"),
+    "registry_extensions_name_valid_chars": ("/name", "must be letters, digits and single inner . _ or -"),
+    "registry_extensions_name_length": ("/name", "must be 1 to 128 characters"),
     "check_atomic_response": ("", "an invitation is answered with a response"),
     "check_single_use": ("", "an invitation is answered or revoked, never both"),
 }

@@ -26,7 +26,7 @@ async def current_actor(request: web.Request, *, allow_password: bool = False) -
 
 async def json_body(request: web.Request, schema: str) -> dict[str, Any]:
     """The request body, parsed and validated against OpenAPI component `schema`."""
-    body = await read_json(request)
+    body = await read_json(request, limit=request.app[appkeys.CONFIG].max_body_bytes)
     request.app[appkeys.SCHEMAS].validate(schema, body)
     assert isinstance(body, dict)
     return body

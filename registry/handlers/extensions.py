@@ -1,0 +1,229 @@
+"""Extensions: listing and search, creation under a publisher, reads, soft deletion, batch reads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from registry.auth import policy
+from registry.auth.actor import Actor
+from registry.auth.tokens import Scope
+from registry.errors import BadRequest, Conflict, NotFound
+from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.http import json_response
+from registry.pagination import encode_cursor, page_request
+from registry.store import downloads as download_store
+from registry.store import extensions as extension_store
+from registry.store import orgs as org_store
+from registry.store.extensions import Extension, ListQuery
+from registry.store.publishers import Publisher, publisher_by_name
+
+routes = web.RouteTableDef()
+
+_SORTS = ("name", "updated", "downloads", "relevance")
+_MAX_QUERY_LENGTH = 256
+_MAX_BATCH = 1000
+
+
+def extension_url(extension: Extension) -> str:
+    return f"/api/extensions/{extension.extension_id}"
+
+
+def render_extension(extension: Extension) -> dict[str, Any]:
+    latest = None
+    if extension.latest_release_id is not None:
+        latest = {
+            "id": extension.latest_release_id,
+            "version": extension.latest_version,
+            "created_at": extension.latest_created_at,
+            "url": f"{extension_url(extension)}/releases/{extension.latest_version}" if extension.latest_version else None,
+        }
+    return {
+        "extension_id": extension.extension_id,
+        "uuid": extension.uuid,
+        "publisher": {"name": extension.publisher, "kind": "user" if extension.publisher_user_id else "org"},
+        "name": extension.name,
+        "title": extension.title,
+        "description": extension.description,
+        "categories": list(extension.categories),
+        "tags": list(extension.tags),
+        "wip": extension.wip,
+        "downloads": extension.downloads,
+        "created_at": extension.created_at,
+        "updated_at": extension.updated_at,
+        "published_at": extension.published_at,
+        "latest_release": latest,
+        "url": extension_url(extension),
+    }
+
+
+async def may_publish_for(request: web.Request, actor: Actor, publisher: Publisher) -> int:
+    """The acting user's id, after checking they may publish for `publisher` (403 otherwise)."""
+    user = policy.signed_in(actor, Scope.PUBLISH)
+    member = False
+    if publisher.org_id is not None:
+        async with connection(request) as conn:
+            member = await org_store.is_member(conn, publisher.org_id, user.id)
+    return policy.require_may_publish(
+        actor, publisher_user_id=publisher.user_id, member_of_org=member, publisher=publisher.name
+    ).id
+
+
+async def live_extension(request: web.Request, publisher: str, name: str) -> Extension:
+    async with connection(request) as conn:
+        extension = await extension_store.extension_by_name(conn, publisher, name)
+    if extension is None:
+        raise NotFound(f"No extension {publisher}/{name}.")
+    return extension
+
+
+def _list_query(request: web.Request) -> ListQuery:
+    page = page_request(request)
+    query = request.query
+    text = query.get("q", "").strip() or None
+    if text is not None and len(text) > _MAX_QUERY_LENGTH:
+        raise BadRequest(f"q must be at most {_MAX_QUERY_LENGTH} characters.")
+    sort = query.get("sort", "relevance" if text else "name")
+    if sort not in _SORTS or sort == "relevance" and text is None:
+        raise BadRequest("sort must be name, updated or downloads (or relevance, with q).")
+    include_wip = query.get("include_wip", "false").lower()
+    if include_wip not in ("true", "false", "1", "0"):
+        raise BadRequest("include_wip must be true or false.")
+    after = page.after
+    if after is not None and (len(after) != 2 or type(after[1]) is not int or not _valid_sort_key(sort, after[0])):
+        raise BadRequest("cursor is not one this server issued.")
+    return ListQuery(
+        text=text,
+        publisher=query.get("publisher") or None,
+        category=query.get("category") or None,
+        tag=query.get("tag") or None,
+        include_wip=include_wip in ("true", "1"),
+        sort=sort,
+        after=after,
+        limit=page.limit + 1,
+    )
+
+
+def _valid_sort_key(sort: str, key: Any) -> bool:
+    if sort == "name":
+        return isinstance(key, str)
+    if sort == "updated":
+        try:
+            datetime.fromisoformat(key)
+        except (TypeError, ValueError):
+            return False
+        return True
+    if sort == "downloads":
+        return type(key) is int
+    return isinstance(key, int | float) and not isinstance(key, bool)
+
+
+async def search(request: web.Request, query: ListQuery) -> tuple[list[Extension], str | None]:
+    """A page of extensions for `query` (fetched with limit + 1) and the next cursor."""
+    async with connection(request) as conn:
+        rows = await extension_store.list_extensions(conn, query)
+    shown = rows[: query.limit - 1]
+    next_cursor = encode_cursor(shown[-1][1]) if len(rows) >= query.limit and shown else None
+    return [extension for extension, _ in shown], next_cursor
+
+
+@routes.get("/api/extensions")
+async def list_extensions(request: web.Request) -> web.Response:
+    """Published extensions: `q` (ranked substring search), `publisher`, `category`, `tag`,
+    `include_wip`, `sort` = name | updated | downloads | relevance; keyset-paginated."""
+    await current_actor(request)
+    extensions, next_cursor = await search(request, _list_query(request))
+    return json_response(
+        {"items": [render_extension(e) for e in extensions], "next_cursor": next_cursor},
+        headers={"Cache-Control": "public, max-age=30"},
+    )
+
+
+@routes.post("/api/extensions")
+async def create_extension(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    policy.signed_in(actor, Scope.PUBLISH)
+    body = await json_body(request, "ExtensionCreate")
+    async with connection(request) as conn:
+        publisher = await publisher_by_name(conn, body["publisher"])
+    if publisher is None:
+        raise NotFound(f"No user or organization named {body['publisher']}.")
+    await may_publish_for(request, actor, publisher)
+    async with transaction(request) as conn:
+        extension = await extension_store.create_extension(conn, publisher, body["name"])
+    if extension is None:
+        raise Conflict(f"{publisher.name} already has an extension named {body['name']}.")
+    return json_response(render_extension(extension), status=201, headers={"Location": extension_url(extension)})
+
+
+@routes.post("/api/extensions/-/batch")
+async def batch_read(request: web.Request) -> web.Response:
+    """Many extensions by id in one request: `{"ids": ["alice/a", "acme/b"]}`."""
+    await current_actor(request)
+    body = await json_body(request, "ExtensionBatch")
+    wanted = [tuple(extension_id.split("/", 1)) for extension_id in body["ids"]]
+    async with connection(request) as conn:
+        found = await extension_store.extensions_by_names(conn, wanted)
+    by_id = {e.extension_id.lower(): e for e in found}
+    items = [by_id[i.lower()] for i in body["ids"] if i.lower() in by_id]
+    missing = [i for i in body["ids"] if i.lower() not in by_id]
+    return json_response({"items": [render_extension(e) for e in items], "missing": missing})
+
+
+@routes.get("/api/extensions/-/uuid/{uuid}")
+async def get_by_uuid(request: web.Request) -> web.Response:
+    await current_actor(request)
+    try:
+        extension_uuid = uuid.UUID(request.match_info["uuid"])
+    except ValueError:
+        raise NotFound("No extension with that UUID.") from None
+    async with connection(request) as conn:
+        extension = await extension_store.extension_by_uuid(conn, extension_uuid)
+    if extension is None:
+        raise NotFound("No extension with that UUID.")
+    return json_response(render_extension(extension))
+
+
+@routes.get("/api/extensions/{publisher}/{name}")
+async def get_extension(request: web.Request) -> web.Response:
+    await current_actor(request)
+    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    body = render_extension(extension)
+    body["manifest"] = orjson.loads(extension.manifest) if extension.manifest else None
+    return json_response(body)
+
+
+@routes.delete("/api/extensions/{publisher}/{name}")
+async def delete_extension(request: web.Request) -> web.Response:
+    """Soft delete: the name is free again, and its releases are no longer served."""
+    actor = await current_actor(request)
+    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    await may_publish_for(request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id))
+    async with transaction(request) as conn:
+        if not await extension_store.soft_delete_extension(conn, extension.id):
+            raise NotFound(f"No extension {extension.extension_id}.")
+    return web.Response(status=204)
+
+
+@routes.get("/api/extensions/{publisher}/{name}/downloads")
+async def downloads(request: web.Request) -> web.Response:
+    """Bundle downloads per day over the last `days` (1..366, default 90), and the total."""
+    await current_actor(request)
+    raw_days = request.query.get("days", "90")
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= 366:
+        raise BadRequest("days must be an integer from 1 to 366.")
+    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    since = datetime.now(UTC).date() - timedelta(days=int(raw_days) - 1)
+    async with connection(request) as conn:
+        series = await download_store.daily_downloads(conn, extension.id, since)
+    return json_response(
+        {
+            "extension_id": extension.extension_id,
+            "total": extension.downloads,
+            "days": [{"day": point.day, "count": point.count} for point in series],
+        }
+    )

@@ -1,0 +1,117 @@
+"""Reading a publish request: JSON, or multipart/form-data with the bundle and map as files.
+
+Multipart parts are read in chunks against their own limits, so an oversized bundle is refused
+(413) after at most its limit in bytes, never buffered whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from registry import appkeys
+from registry.config import Config
+from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from registry.validation import read_json
+
+_FIELD_LIMIT = 4096
+_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
+
+
+@dataclass(frozen=True)
+class PublishInput:
+    extension_id: str | None
+    manifest: Any
+    bundle: bytes
+    source_map: bytes | None
+    version: str | None
+    tag: str
+    force: bool
+
+
+def _limits(config: Config) -> dict[str, int]:
+    return {
+        "manifest": config.max_manifest_bytes,
+        "bundle": config.max_bundle_bytes,
+        "source_map": config.max_source_map_bytes,
+        "extension_id": _FIELD_LIMIT,
+        "version": _FIELD_LIMIT,
+        "tag": _FIELD_LIMIT,
+        "force": _FIELD_LIMIT,
+    }
+
+
+async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await part.read_chunk(65536):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The {name} part is over its limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any]:
+    limits = _limits(config)
+    fields: dict[str, Any] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name not in limits:
+            raise BadRequest(f"Unexpected multipart part {getattr(part, 'name', None)!r}; expected {', '.join(limits)}.")
+        if part.name in fields:
+            raise BadRequest(f"The {part.name} part appears twice.")
+        fields[part.name] = await _read_part(part, part.name, limits[part.name])
+    for name in ("extension_id", "version", "tag", "force"):
+        if name in fields:
+            try:
+                fields[name] = fields[name].decode()
+            except UnicodeDecodeError:
+                raise BadRequest(f"The {name} part must be UTF-8 text.") from None
+    if "force" in fields:
+        if fields["force"].lower() not in _FLAGS:
+            raise BadRequest("The force part must be true or false.")
+        fields["force"] = _FLAGS[fields["force"].lower()]
+    return fields
+
+
+async def _from_json(request: web.Request) -> dict[str, Any]:
+    body = await read_json(request, limit=request.app[appkeys.CONFIG].max_publish_bytes)
+    request.app[appkeys.SCHEMAS].validate("PublishRequest", body)
+    fields = dict(body)
+    for name in ("bundle", "source_map"):
+        if isinstance(fields.get(name), str):
+            fields[name] = fields[name].encode()
+    return fields
+
+
+async def read_publish_input(request: web.Request, extension_id: str | None) -> PublishInput:
+    """The publish request, whichever form it came in; sizes checked against the limits."""
+    config = request.app[appkeys.CONFIG]
+    if request.content_type == "multipart/form-data":
+        fields = await _from_multipart(request, config)
+    elif request.content_type == "application/json":
+        fields = await _from_json(request)
+    else:
+        raise UnsupportedMediaType("Send the release as application/json or multipart/form-data.")
+    if "manifest" not in fields or "bundle" not in fields:
+        missing = [name for name in ("manifest", "bundle") if name not in fields]
+        raise Unprocessable(
+            f"The request is missing {', '.join(missing)}.",
+            errors=[{"pointer": f"/{name}", "message": "is required"} for name in missing],
+        )
+    for name, limit in (("bundle", config.max_bundle_bytes), ("source_map", config.max_source_map_bytes)):
+        value = fields.get(name)
+        if value is not None and len(value) > limit:
+            raise PayloadTooLarge(f"The {name} is {len(value)} bytes; the limit is {limit}.")
+    return PublishInput(
+        extension_id=extension_id or fields.get("extension_id"),
+        manifest=fields["manifest"],
+        bundle=fields["bundle"],
+        source_map=fields.get("source_map"),
+        version=fields.get("version"),
+        tag=fields.get("tag") or "release",
+        force=bool(fields.get("force", False)),
+    )

@@ -1,0 +1,320 @@
+"""Publishing releases (also in one call with /api/publish), listing, reading and yanking them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from registry import appkeys
+from registry.assets import point_to_source_map
+from registry.auth.actor import Actor
+from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
+from registry.handlers.common import connection, current_actor, transaction
+from registry.handlers.extensions import extension_url, live_extension, may_publish_for
+from registry.handlers.publish_input import PublishInput, read_publish_input
+from registry.http import json_response
+from registry.manifests import Manifest, publication_warnings
+from registry.pagination import encode_cursor, page_request
+from registry.store import extensions as extension_store
+from registry.store import releases as release_store
+from registry.store.extensions import Extension, ListingFields
+from registry.store.publishers import Publisher, publisher_by_name
+from registry.store.releases import NewRelease, Release
+from registry.versions import by_precedence, latest, parse_version
+
+routes = web.RouteTableDef()
+
+_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
+_EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})$")
+_STATIC_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def static_path(release_id: int, extension_id: str, suffix: str) -> str:
+    """Sourcegraph's bundle URL: /-/static/extension/{releaseID}-{publisher}-{name}.js (or .map)."""
+    return f"/-/static/extension/{release_id}-{_STATIC_NAME.sub('-', extension_id.replace('/', '-'))}.{suffix}"
+
+
+def render_release(extension: Extension, release: Release, *, with_manifest: bool = True) -> dict[str, Any]:
+    base = extension_url(extension)
+    address = f"version={release.version}" if release.version else f"tag={release.tag}"
+    body: dict[str, Any] = {
+        "id": release.id,
+        "extension_id": extension.extension_id,
+        "version": release.version,
+        "tag": release.tag,
+        "creator": release.creator,
+        "created_at": release.created_at,
+        "yanked_at": release.deleted_at,
+        "downloads": release.downloads,
+        "bundle": {
+            "url": f"{base}/-/bundle.js?{address}",
+            "static_url": static_path(release.id, extension.extension_id, "js"),
+            "size": release.bundle_size,
+            "sha256": release.bundle_sha256.hex() if release.bundle_sha256 else None,
+            "integrity": release.bundle_integrity,
+        },
+        "source_map": None,
+        "url": f"{base}/releases/{release.version}" if release.version else None,
+    }
+    if release.has_source_map:
+        body["source_map"] = {
+            "url": f"{base}/-/bundle.js.map?{address}",
+            "static_url": static_path(release.id, extension.extension_id, "map"),
+            "size": release.source_map_size,
+            "sha256": release.source_map_sha256.hex() if release.source_map_sha256 else None,
+        }
+    if with_manifest:
+        body["manifest"] = orjson.loads(release.manifest)
+    return body
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A publish request checked in full before any row is touched."""
+
+    publisher: str
+    name: str
+    manifest: Manifest
+    version: str
+    tag: str
+    bundle: bytes
+    source_map: bytes | None
+    content_sha256: bytes
+    warnings: list[dict[str, str]]
+
+
+def _text(data: bytes, pointer: str) -> None:
+    """Bundles and maps are stored as text: UTF-8, and no NUL (PostgreSQL text cannot hold it)."""
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        raise Unprocessable(f"{pointer} is not UTF-8 text.", errors=[{"pointer": pointer, "message": "must be UTF-8 text"}]) from None
+    if b"\x00" in data:
+        raise Unprocessable(f"{pointer} contains a NUL byte.", errors=[{"pointer": pointer, "message": "must not contain NUL"}])
+
+
+def _prepare(request: web.Request, data: PublishInput) -> Prepared:
+    match = _EXTENSION_ID.match(data.extension_id or "")
+    if match is None:
+        raise Unprocessable(
+            "The extension id must be publisher/name.",
+            errors=[{"pointer": "/extension_id", "message": "must be publisher/name"}],
+        )
+    manifest = request.app[appkeys.MANIFESTS].parse(data.manifest)
+    declared = manifest.data.get("version")
+    version = data.version or declared
+    if not version:
+        raise Unprocessable("A release needs a version.", errors=[{"pointer": "/version", "message": "is required"}])
+    if declared and data.version and declared != data.version:
+        raise Unprocessable(
+            "The version differs from the manifest's.",
+            errors=[{"pointer": "/version", "message": f"must match the manifest's version ({declared})"}],
+        )
+    parse_version(version)
+    if not _TAG.match(data.tag):
+        raise Unprocessable("The tag is invalid.", errors=[{"pointer": "/tag", "message": "must match ^[a-z0-9][a-z0-9.-]{0,63}$"}])
+    _text(data.bundle, "/bundle")
+    if data.source_map is not None:
+        _text(data.source_map, "/source_map")
+        try:
+            if not isinstance(orjson.loads(data.source_map), dict):
+                raise ValueError
+        except ValueError:
+            raise Unprocessable(
+                "The source map is not a JSON object.", errors=[{"pointer": "/source_map", "message": "must be a JSON source map"}]
+            ) from None
+    warnings = publication_warnings(manifest, has_source_map=data.source_map is not None)
+    if warnings and not data.force:
+        raise Unprocessable(
+            "Publishing would need attention: " + "; ".join(w["message"] for w in warnings) + ". Send force: true to publish anyway.",
+            errors=warnings,
+            extra={"warnings": warnings},
+        )
+    content = hashlib.sha256()
+    for part in (manifest.sha256, hashlib.sha256(data.bundle).digest(), hashlib.sha256(data.source_map or b"").digest()):
+        content.update(part)
+    return Prepared(
+        match["publisher"], match["name"], manifest, version, data.tag, data.bundle, data.source_map, content.digest(), warnings
+    )
+
+
+def base_url(request: web.Request) -> str:
+    """Where clients reach this registry: WHARF_PUBLIC_URL, else the request's own origin."""
+    configured = request.app[appkeys.CONFIG].public_url
+    return configured or f"{request.scheme}://{request.host}"
+
+
+async def refresh_listing(conn: Any, extension: Extension) -> None:
+    """Point the extension's listing fields at the latest live `release`-tag release."""
+    current = latest(await release_store.releases_of(conn, extension.id, tag="release"))
+    if current is None:
+        fields = ListingFields(None, None, None, None, [], [], False, None)
+    else:
+        manifest: dict[str, Any] = orjson.loads(current.manifest)
+        title = manifest.get("title")
+        fields = ListingFields(
+            current.id,
+            current.manifest,
+            title,
+            manifest.get("description"),
+            list(manifest.get("categories", [])),
+            list(manifest.get("tags", [])),
+            manifest.get("wip") is True or str(title or "").startswith(("WIP:", "[WIP]")),
+            current.created_at,
+        )
+    await extension_store.update_listing(conn, extension, fields)
+
+
+def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> web.Response:
+    if existing.deleted_at is not None:
+        raise Conflict(f"{extension.extension_id}@{prepared.version} was yanked; a version is never reused.")
+    if existing.content_sha256 != prepared.content_sha256 or existing.tag != prepared.tag:
+        raise Conflict(f"{extension.extension_id}@{prepared.version} is already published with different content.")
+    return json_response({**render_release(extension, existing), "warnings": prepared.warnings}, status=200)
+
+
+async def _release(request: web.Request, actor: Actor, prepared: Prepared, *, create: bool) -> web.Response:
+    async with connection(request) as conn:
+        publisher = await publisher_by_name(conn, prepared.publisher)
+    if publisher is None:
+        raise NotFound(f"No user or organization named {prepared.publisher}.")
+    user_id = await may_publish_for(request, actor, publisher)
+    try:
+        async with transaction(request) as conn:
+            extension = await _extension_for(conn, publisher, prepared.name, create=create)
+            existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
+            if existing is not None:
+                return _same_or_conflict(existing, prepared, extension)
+            release_id = await release_store.next_release_id(conn)
+            await release_store.insert_release(conn, release_id, _new_release(request, extension, prepared, user_id, release_id))
+            await refresh_listing(conn, extension)
+            release = await release_store.release_by_id(conn, release_id)
+    except Conflict:
+        # A concurrent publish of the same version won the unique index: identical content is
+        # an idempotent success, anything else stays a conflict.
+        async with connection(request) as conn:
+            extension = await _extension_for(conn, publisher, prepared.name, create=False)
+            existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, prepared, extension)
+    assert release is not None
+    return json_response(
+        {**render_release(extension, release), "warnings": prepared.warnings},
+        status=201,
+        headers={"Location": f"{extension_url(extension)}/releases/{prepared.version}"},
+    )
+
+
+async def _extension_for(conn: Any, publisher: Publisher, name: str, *, create: bool) -> Extension:
+    extension = await extension_store.extension_by_name(conn, publisher.name, name, lock=True)
+    if extension is None and create:
+        created = await extension_store.create_extension(conn, publisher, name)
+        extension = created or await extension_store.extension_by_name(conn, publisher.name, name, lock=True)
+    if extension is None:
+        raise NotFound(f"No extension {publisher.name}/{name}; create it first (or use POST /api/publish).")
+    return extension
+
+
+def _new_release(request: web.Request, extension: Extension, prepared: Prepared, user_id: int, release_id: int) -> NewRelease:
+    bundle = prepared.bundle
+    if prepared.source_map is not None:
+        bundle = point_to_source_map(bundle, base_url(request) + static_path(release_id, extension.extension_id, "map"))
+    return NewRelease(
+        extension_pk=extension.id,
+        creator_user_id=user_id,
+        version=prepared.version,
+        tag=prepared.tag,
+        manifest=prepared.manifest.text,
+        content_sha256=prepared.content_sha256,
+        bundle=bundle.decode(),
+        bundle_sha256=hashlib.sha256(bundle).digest(),
+        bundle_size=len(bundle),
+        bundle_integrity="sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode(),
+        source_map=prepared.source_map.decode() if prepared.source_map is not None else None,
+        source_map_sha256=hashlib.sha256(prepared.source_map).digest() if prepared.source_map is not None else None,
+        source_map_size=len(prepared.source_map) if prepared.source_map is not None else None,
+    )
+
+
+@routes.post("/api/publish")
+async def publish(request: web.Request) -> web.Response:
+    """Create the extension if needed and release it, in one transaction (`src extensions publish`)."""
+    actor = await current_actor(request)
+    data = await read_publish_input(request, None)
+    if data.extension_id is None and isinstance(data.manifest, dict | str | bytes):
+        manifest = request.app[appkeys.MANIFESTS].parse(data.manifest)
+        if manifest.data.get("publisher") and manifest.data.get("name"):
+            data = PublishInput(
+                f"{manifest.data['publisher']}/{manifest.data['name']}",
+                data.manifest, data.bundle, data.source_map, data.version, data.tag, data.force,
+            )  # fmt: skip
+    return await _release(request, actor, _prepare(request, data), create=True)
+
+
+@routes.post("/api/extensions/{publisher}/{name}/releases")
+async def create_release(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    extension_id = f"{request.match_info['publisher']}/{request.match_info['name']}"
+    data = await read_publish_input(request, extension_id)
+    return await _release(request, actor, _prepare(request, data), create=False)
+
+
+@routes.get("/api/extensions/{publisher}/{name}/releases")
+async def list_releases(request: web.Request) -> web.Response:
+    """Releases newest first by SemVer precedence (legacy unversioned ones last), paginated."""
+    await current_actor(request)
+    page = page_request(request)
+    tag = request.query.get("tag")
+    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    async with connection(request) as conn:
+        releases = by_precedence(await release_store.releases_of(conn, extension.id, tag=tag))
+    if page.after is not None:
+        if len(page.after) != 1 or type(page.after[0]) is not int:
+            raise BadRequest("cursor is not one this server issued.")
+        position = next((n for n, r in enumerate(releases) if r.id == page.after[0]), None)
+        if position is None:
+            raise BadRequest("cursor names a release that is gone; start again without it.")
+        releases = releases[position + 1 :]
+    shown = releases[: page.limit]
+    return json_response(
+        {
+            "items": [render_release(extension, r, with_manifest=False) for r in shown],
+            "next_cursor": encode_cursor([shown[-1].id]) if len(releases) > page.limit else None,
+        }
+    )
+
+
+@routes.get("/api/extensions/{publisher}/{name}/releases/{version}")
+async def get_release(request: web.Request) -> web.Response:
+    """One release by version; a yanked one is shown with its `yanked_at` (its assets are gone)."""
+    await current_actor(request)
+    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    async with connection(request) as conn:
+        release = await release_store.release_by_version(conn, extension.id, request.match_info["version"], include_yanked=True)
+    if release is None:
+        raise NotFound(f"{extension.extension_id} has no version {request.match_info['version']}.")
+    return json_response(render_release(extension, release))
+
+
+@routes.delete("/api/extensions/{publisher}/{name}/releases/{version}")
+async def yank_release(request: web.Request) -> web.Response:
+    """Yank: the release is no longer served or listed, and its version is never used again."""
+    actor = await current_actor(request)
+    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    await may_publish_for(request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id))
+    async with transaction(request) as conn:
+        locked = await extension_store.extension_by_name(conn, extension.publisher, extension.name, lock=True)
+        release = await release_store.release_by_version(conn, extension.id, request.match_info["version"])
+        if locked is None or release is None:
+            raise NotFound(f"{extension.extension_id} has no live version {request.match_info['version']}.")
+        await release_store.yank_release(conn, release.id)
+        await refresh_listing(conn, locked)
+    return web.Response(status=204)
+

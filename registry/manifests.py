@@ -1,0 +1,108 @@
+"""Extension manifests: parsed, size-capped, validated against schemas/extension.schema.json.
+
+The validator is compiled once per app. Violations carry JSON pointers into the request body
+(`/manifest/...`), worded without echoing the submitted values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator, FormatChecker
+
+from registry.errors import PayloadTooLarge, Unprocessable
+from registry.resources import schemas_dir
+from registry.validation import describe_violation
+
+CATEGORIES_KEY = "categories"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A valid manifest: its data, the text stored, and a fingerprint independent of key order
+    and whitespace (so an identical re-publish is recognised however the client serialised it)."""
+
+    data: dict[str, Any]
+    text: str
+    sha256: bytes
+
+    @property
+    def title(self) -> str | None:
+        return self.data.get("title")
+
+    @property
+    def description(self) -> str | None:
+        return self.data.get("description")
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.data.get(CATEGORIES_KEY, []))
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.data.get("tags", []))
+
+    @property
+    def wip(self) -> bool:
+        """Work in progress, as Sourcegraph decided it: `wip: true`, or a title marked WIP."""
+        title = self.title or ""
+        return self.data.get("wip") is True or title.startswith(("WIP:", "[WIP]"))
+
+
+def _invalid(pointer: str, message: str) -> Unprocessable:
+    return Unprocessable(f"The manifest is invalid: {pointer} {message}.", errors=[{"pointer": pointer, "message": message}])
+
+
+class ManifestValidator:
+    def __init__(self, max_bytes: int) -> None:
+        schema = orjson.loads((schemas_dir() / "extension.schema.json").read_bytes())
+        Draft202012Validator.check_schema(schema)
+        self._validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        self.max_bytes = max_bytes
+
+    def parse(self, raw: Any, pointer: str = "/manifest") -> Manifest:
+        """A manifest given as a JSON object or as a JSON string holding one."""
+        if isinstance(raw, str | bytes):
+            if len(raw) > self.max_bytes:
+                raise PayloadTooLarge(f"The manifest is {len(raw)} bytes; the limit is {self.max_bytes}.")
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise _invalid(pointer, "is not valid JSON") from None
+            text = raw.decode() if isinstance(raw, bytes) else raw
+        else:
+            data = raw
+            text = orjson.dumps(raw).decode() if isinstance(raw, dict) else ""
+        if not isinstance(data, dict):
+            raise _invalid(pointer, "must be a JSON object")
+        if len(text.encode()) > self.max_bytes:
+            raise PayloadTooLarge(f"The manifest is over the limit of {self.max_bytes} bytes.")
+        errors = sorted(self._validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            described = []
+            for error in errors:
+                where, message = describe_violation(error)
+                described.append({"pointer": pointer + where, "message": message})
+            first = described[0]
+            raise Unprocessable(f"The manifest is invalid: {first['pointer']} {first['message']}.", errors=described)
+        fingerprint = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).digest()
+        return Manifest(data, text, fingerprint)
+
+
+def publication_warnings(manifest: Manifest, *, has_source_map: bool) -> list[dict[str, str]]:
+    """What `src extensions publish` would warn about; each blocks publication unless forced."""
+    warnings = []
+    if not has_source_map:
+        warnings.append({"pointer": "/source_map", "message": "no source map: stack traces will be unreadable"})
+    if "repository" not in manifest.data:
+        warnings.append({"pointer": "/manifest/repository", "message": "no repository: users cannot find the source"})
+    if not manifest.description:
+        warnings.append({"pointer": "/manifest/description", "message": "no description: the listing will be bare"})
+    if "url" in manifest.data:
+        warnings.append(
+            {"pointer": "/manifest/url", "message": "url points elsewhere: clients will fetch the bundle from there, not here"}
+        )
+    return warnings
