@@ -10,15 +10,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from registry import appkeys
+from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle
 from registry.config import Config, ConfigError
 from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
-from registry.errors import PayloadTooLarge, problem_middleware
-from registry.assets import AssetCache
 from registry.downloads import DownloadCounter
+from registry.errors import PayloadTooLarge, problem_middleware
 from registry.handlers import assets, extensions, invitations, ops, orgs, releases, sourcegraph, tokens, users
 from registry.mail import LogMailer
 from registry.manifests import ManifestValidator

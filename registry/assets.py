@@ -75,9 +75,7 @@ class AssetCache:
     def size_bytes(self) -> int:
         return self._bytes
 
-    async def get(
-        self, key: tuple[int, str], load: Callable[[], Awaitable[CachedAsset | None]]
-    ) -> CachedAsset | None:
+    async def get(self, key: tuple[int, str], load: Callable[[], Awaitable[CachedAsset | None]]) -> CachedAsset | None:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)

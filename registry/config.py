@@ -164,7 +164,9 @@ class Config:
             max_source_map_bytes=get("WHARF_MAX_SOURCE_MAP_BYTES", _size, str(30 << 20)),
             max_manifest_bytes=get("WHARF_MAX_MANIFEST_BYTES", _size, str(1 << 20)),
             public_url=get("WHARF_PUBLIC_URL", _public_url, ""),
-            bundle_cache_bytes=get("WHARF_BUNDLE_CACHE_BYTES", lambda n, r: _int(n, r, minimum=0, maximum=2**40), str(256 << 20)),
+            bundle_cache_bytes=get(
+                "WHARF_BUNDLE_CACHE_BYTES", lambda n, r: _int(n, r, minimum=0, maximum=2**40), str(256 << 20)
+            ),
             downloads_flush_seconds=get("WHARF_DOWNLOADS_FLUSH_SECONDS", lambda n, r: _float(n, r, minimum=0.1), "10"),
             pool_min_size=get("WHARF_POOL_MIN_SIZE", lambda n, r: _int(n, r, minimum=0, maximum=1000), "1"),
             pool_max_size=get("WHARF_POOL_MAX_SIZE", lambda n, r: _int(n, r, minimum=1, maximum=1000), "10"),

@@ -82,6 +82,12 @@ class UnsupportedMediaType(AppError):
 class Unprocessable(AppError):
     status, slug, title = 422, "validation-failed", "Validation failed"
 
+    @classmethod
+    def at(cls, pointer: str, message: str, detail: str | None = None) -> Unprocessable:
+        """One violation at a JSON pointer into the body, e.g. ("/version", "is required")."""
+        summary = detail or f"The request is invalid: {pointer or '(body)'} {message}."
+        return cls(summary, errors=[{"pointer": pointer, "message": message}])
+
 
 class TooManyRequests(AppError):
     status, slug, title = 429, "too-many-requests", "Too many requests"

@@ -53,7 +53,9 @@ class Manifest:
 
 
 def _invalid(pointer: str, message: str) -> Unprocessable:
-    return Unprocessable(f"The manifest is invalid: {pointer} {message}.", errors=[{"pointer": pointer, "message": message}])
+    return Unprocessable(
+        f"The manifest is invalid: {pointer} {message}.", errors=[{"pointer": pointer, "message": message}]
+    )
 
 
 class ManifestValidator:
@@ -103,6 +105,9 @@ def publication_warnings(manifest: Manifest, *, has_source_map: bool) -> list[di
         warnings.append({"pointer": "/manifest/description", "message": "no description: the listing will be bare"})
     if "url" in manifest.data:
         warnings.append(
-            {"pointer": "/manifest/url", "message": "url points elsewhere: clients will fetch the bundle from there, not here"}
+            {
+                "pointer": "/manifest/url",
+                "message": "url points elsewhere: clients will fetch the bundle from there, not here",
+            }
         )
     return warnings

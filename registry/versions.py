@@ -27,15 +27,14 @@ V = TypeVar("V", bound=Versioned)
 def parse_version(text: str, pointer: str = "/version") -> semver.Version:
     """A strict SemVer 2.0 version (no leading `v`, no missing parts), else 422."""
     if len(text) > MAX_VERSION_LENGTH:
-        raise Unprocessable(
-            f"The version is invalid: {pointer} is longer than {MAX_VERSION_LENGTH} characters.",
-            errors=[{"pointer": pointer, "message": f"must be at most {MAX_VERSION_LENGTH} characters"}],
-        )
+        raise Unprocessable.at(pointer, f"must be at most {MAX_VERSION_LENGTH} characters")
     try:
         return semver.Version.parse(text)
     except (ValueError, TypeError):
         message = "must be a SemVer 2.0 version such as 1.4.0 or 2.0.0-beta.1"
-        raise Unprocessable(f"The version is invalid: {pointer} {message}.", errors=[{"pointer": pointer, "message": message}]) from None
+        raise Unprocessable(
+            f"The version is invalid: {pointer} {message}.", errors=[{"pointer": pointer, "message": message}]
+        ) from None
 
 
 def _key(release: Versioned) -> semver.Version | None:

@@ -13,7 +13,8 @@ def test_defaults_need_no_environment() -> None:
     config = Config.from_env({})
     assert (config.database_url, config.host, config.port, config.workers) == (None, "127.0.0.1", 8080, 1)
     assert config.auto_migrate is True
-    assert config.max_body_bytes == 32 * 1024 * 1024
+    assert config.max_body_bytes == 1024 * 1024
+    assert (config.max_bundle_bytes, config.max_source_map_bytes) == (10 << 20, 30 << 20)
 
 
 def test_every_setting_is_read() -> None:

@@ -54,7 +54,7 @@ async def _release_for(request: web.Request) -> tuple[Release, bool]:
 
 async def _serve(request: web.Request, release: Release, kind: str, cache_control: str) -> web.StreamResponse:
     etag = _etag(release, kind)
-    if etag is None or kind == "source_map" and not release.has_source_map:
+    if etag is None or (kind == "source_map" and not release.has_source_map):
         raise NotFound("This release has no source map." if kind == "source_map" else "This release has no bundle.")
     headers = {
         "ETag": etag,

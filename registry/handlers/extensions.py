@@ -40,7 +40,9 @@ def render_extension(extension: Extension) -> dict[str, Any]:
             "id": extension.latest_release_id,
             "version": extension.latest_version,
             "created_at": extension.latest_created_at,
-            "url": f"{extension_url(extension)}/releases/{extension.latest_version}" if extension.latest_version else None,
+            "url": f"{extension_url(extension)}/releases/{extension.latest_version}"
+            if extension.latest_version
+            else None,
         }
     return {
         "extension_id": extension.extension_id,
@@ -88,7 +90,7 @@ def _list_query(request: web.Request) -> ListQuery:
     if text is not None and len(text) > _MAX_QUERY_LENGTH:
         raise BadRequest(f"q must be at most {_MAX_QUERY_LENGTH} characters.")
     sort = query.get("sort", "relevance" if text else "name")
-    if sort not in _SORTS or sort == "relevance" and text is None:
+    if sort not in _SORTS or (sort == "relevance" and text is None):
         raise BadRequest("sort must be name, updated or downloads (or relevance, with q).")
     include_wip = query.get("include_wip", "false").lower()
     if include_wip not in ("true", "false", "1", "0"):
@@ -202,7 +204,9 @@ async def delete_extension(request: web.Request) -> web.Response:
     """Soft delete: the name is free again, and its releases are no longer served."""
     actor = await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    await may_publish_for(request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id))
+    await may_publish_for(
+        request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id)
+    )
     async with transaction(request) as conn:
         if not await extension_store.soft_delete_extension(conn, extension.id):
             raise NotFound(f"No extension {extension.extension_id}.")

@@ -60,7 +60,9 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader) or part.name not in limits:
-            raise BadRequest(f"Unexpected multipart part {getattr(part, 'name', None)!r}; expected {', '.join(limits)}.")
+            raise BadRequest(
+                f"Unexpected multipart part {getattr(part, 'name', None)!r}; expected {', '.join(limits)}."
+            )
         if part.name in fields:
             raise BadRequest(f"The {part.name} part appears twice.")
         fields[part.name] = await _read_part(part, part.name, limits[part.name])

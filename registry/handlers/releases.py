@@ -94,31 +94,31 @@ def _text(data: bytes, pointer: str) -> None:
     try:
         data.decode()
     except UnicodeDecodeError:
-        raise Unprocessable(f"{pointer} is not UTF-8 text.", errors=[{"pointer": pointer, "message": "must be UTF-8 text"}]) from None
+        raise Unprocessable(
+            f"{pointer} is not UTF-8 text.", errors=[{"pointer": pointer, "message": "must be UTF-8 text"}]
+        ) from None
     if b"\x00" in data:
-        raise Unprocessable(f"{pointer} contains a NUL byte.", errors=[{"pointer": pointer, "message": "must not contain NUL"}])
+        raise Unprocessable(
+            f"{pointer} contains a NUL byte.", errors=[{"pointer": pointer, "message": "must not contain NUL"}]
+        )
 
 
 def _prepare(request: web.Request, data: PublishInput) -> Prepared:
     match = _EXTENSION_ID.match(data.extension_id or "")
     if match is None:
-        raise Unprocessable(
-            "The extension id must be publisher/name.",
-            errors=[{"pointer": "/extension_id", "message": "must be publisher/name"}],
-        )
+        raise Unprocessable.at("/extension_id", "must be publisher/name")
     manifest = request.app[appkeys.MANIFESTS].parse(data.manifest)
     declared = manifest.data.get("version")
     version = data.version or declared
     if not version:
-        raise Unprocessable("A release needs a version.", errors=[{"pointer": "/version", "message": "is required"}])
+        raise Unprocessable.at("/version", "is required")
     if declared and data.version and declared != data.version:
-        raise Unprocessable(
-            "The version differs from the manifest's.",
-            errors=[{"pointer": "/version", "message": f"must match the manifest's version ({declared})"}],
-        )
+        raise Unprocessable.at("/version", f"must match the manifest's version ({declared})")
     parse_version(version)
     if not _TAG.match(data.tag):
-        raise Unprocessable("The tag is invalid.", errors=[{"pointer": "/tag", "message": "must match ^[a-z0-9][a-z0-9.-]{0,63}$"}])
+        raise Unprocessable(
+            "The tag is invalid.", errors=[{"pointer": "/tag", "message": "must match ^[a-z0-9][a-z0-9.-]{0,63}$"}]
+        )
     _text(data.bundle, "/bundle")
     if data.source_map is not None:
         _text(data.source_map, "/source_map")
@@ -127,20 +127,35 @@ def _prepare(request: web.Request, data: PublishInput) -> Prepared:
                 raise ValueError
         except ValueError:
             raise Unprocessable(
-                "The source map is not a JSON object.", errors=[{"pointer": "/source_map", "message": "must be a JSON source map"}]
+                "The source map is not a JSON object.",
+                errors=[{"pointer": "/source_map", "message": "must be a JSON source map"}],
             ) from None
     warnings = publication_warnings(manifest, has_source_map=data.source_map is not None)
     if warnings and not data.force:
         raise Unprocessable(
-            "Publishing would need attention: " + "; ".join(w["message"] for w in warnings) + ". Send force: true to publish anyway.",
+            "Publishing would need attention: "
+            + "; ".join(w["message"] for w in warnings)
+            + ". Send force: true to publish anyway.",
             errors=warnings,
             extra={"warnings": warnings},
         )
     content = hashlib.sha256()
-    for part in (manifest.sha256, hashlib.sha256(data.bundle).digest(), hashlib.sha256(data.source_map or b"").digest()):
+    for part in (
+        manifest.sha256,
+        hashlib.sha256(data.bundle).digest(),
+        hashlib.sha256(data.source_map or b"").digest(),
+    ):
         content.update(part)
     return Prepared(
-        match["publisher"], match["name"], manifest, version, data.tag, data.bundle, data.source_map, content.digest(), warnings
+        match["publisher"],
+        match["name"],
+        manifest,
+        version,
+        data.tag,
+        data.bundle,
+        data.source_map,
+        content.digest(),
+        warnings,
     )
 
 
@@ -192,7 +207,9 @@ async def _release(request: web.Request, actor: Actor, prepared: Prepared, *, cr
             if existing is not None:
                 return _same_or_conflict(existing, prepared, extension)
             release_id = await release_store.next_release_id(conn)
-            await release_store.insert_release(conn, release_id, _new_release(request, extension, prepared, user_id, release_id))
+            await release_store.insert_release(
+                conn, release_id, _new_release(request, extension, prepared, user_id, release_id)
+            )
             await refresh_listing(conn, extension)
             release = await release_store.release_by_id(conn, release_id)
     except Conflict:
@@ -222,7 +239,9 @@ async def _extension_for(conn: Any, publisher: Publisher, name: str, *, create: 
     return extension
 
 
-def _new_release(request: web.Request, extension: Extension, prepared: Prepared, user_id: int, release_id: int) -> NewRelease:
+def _new_release(
+    request: web.Request, extension: Extension, prepared: Prepared, user_id: int, release_id: int
+) -> NewRelease:
     bundle = prepared.bundle
     if prepared.source_map is not None:
         bundle = point_to_source_map(bundle, base_url(request) + static_path(release_id, extension.extension_id, "map"))
@@ -297,7 +316,9 @@ async def get_release(request: web.Request) -> web.Response:
     await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     async with connection(request) as conn:
-        release = await release_store.release_by_version(conn, extension.id, request.match_info["version"], include_yanked=True)
+        release = await release_store.release_by_version(
+            conn, extension.id, request.match_info["version"], include_yanked=True
+        )
     if release is None:
         raise NotFound(f"{extension.extension_id} has no version {request.match_info['version']}.")
     return json_response(render_release(extension, release))
@@ -308,7 +329,9 @@ async def yank_release(request: web.Request) -> web.Response:
     """Yank: the release is no longer served or listed, and its version is never used again."""
     actor = await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    await may_publish_for(request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id))
+    await may_publish_for(
+        request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id)
+    )
     async with transaction(request) as conn:
         locked = await extension_store.extension_by_name(conn, extension.publisher, extension.name, lock=True)
         release = await release_store.release_by_version(conn, extension.id, request.match_info["version"])
@@ -317,4 +340,3 @@ async def yank_release(request: web.Request) -> web.Response:
         await release_store.yank_release(conn, release.id)
         await refresh_listing(conn, locked)
     return web.Response(status=204)
-

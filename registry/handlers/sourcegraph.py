@@ -117,5 +117,7 @@ async def by_extension_id(request: web.Request) -> web.Response:
     _check_media_type(request)
     await current_actor(request)
     async with connection(request) as conn:
-        extension = await extension_store.extension_by_name(conn, request.match_info["publisher"], request.match_info["name"])
+        extension = await extension_store.extension_by_name(
+            conn, request.match_info["publisher"], request.match_info["name"]
+        )
     return await _one(request, extension)

@@ -12,7 +12,7 @@ from registry import appkeys
 from registry.auth import policy
 from registry.auth.passwords import MAX_PASSWORD_BYTES
 from registry.errors import Conflict, Forbidden, NotFound, Unprocessable
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.handlers.common import connection, current_actor, json_body, pool, transaction
 from registry.http import json_response
 from registry.store import emails as email_store
 from registry.store import users as user_store
@@ -43,10 +43,7 @@ def render_email(email: Email) -> dict[str, Any]:
 
 def _check_password_length(password: str, pointer: str) -> None:
     if len(password.encode()) > MAX_PASSWORD_BYTES:
-        message = f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8"
-        raise Unprocessable(
-            f"The request body is invalid: {pointer} {message}.", errors=[{"pointer": pointer, "message": message}]
-        )
+        raise Unprocessable.at(pointer, f"must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8")
 
 
 async def _send_verification(request: web.Request, email: str, code: str) -> None:
@@ -134,17 +131,9 @@ async def _checked_changes(request: web.Request, subject: User, body: dict[str, 
         if not admin:
             current = body.get("current_password")
             address = "addr:" + (request.remote or "unknown")
-            if (
-                current is None
-                or await request.app[appkeys.AUTH].check_password(
-                    request.app[appkeys.POOL], subject.username, current, address
-                )
-                is None
-            ):
-                raise Unprocessable(
-                    "The request body is invalid: /current_password does not match.",
-                    errors=[{"pointer": "/current_password", "message": "must be the current password"}],
-                )
+            auth = request.app[appkeys.AUTH]
+            if current is None or await auth.check_password(pool(request), subject.username, current, address) is None:
+                raise Unprocessable.at("/current_password", "must be the current password")
         changes["passwd"] = await request.app[appkeys.AUTH].hasher.hash(body["password"])
     return changes
 
@@ -224,10 +213,7 @@ async def verify_email(request: web.Request) -> web.Response:
             else:
                 accepted = hmac.compare_digest((pending.code or "").encode(), code.encode())
             if not accepted:
-                raise Unprocessable(
-                    "The request body is invalid: /code does not match.",
-                    errors=[{"pointer": "/code", "message": "must be the code sent to the address"}],
-                )
+                raise Unprocessable.at("/code", "must be the code sent to the address")
             await email_store.mark_verified(conn, subject.id, pending.email)
         emails = await email_store.list_emails(conn, subject.id)
     verified = next(email for email in emails if email.email.lower() == pending.email.lower())

@@ -52,6 +52,9 @@ class Extension:
     def extension_id(self) -> str:
         return f"{self.publisher}/{self.name}"
 
+    def publisher_of(self) -> Publisher:
+        return Publisher(self.publisher, self.publisher_user_id, self.publisher_org_id)
+
 
 def _extension(row: Mapping[str, Any]) -> Extension:
     values = dict(row)
@@ -77,11 +80,15 @@ async def create_extension(conn: asyncpg.Connection, publisher: Publisher, name:
 
 
 async def extension_by_pk(conn: asyncpg.Connection, extension_pk: int) -> Extension | None:
-    row = await conn.fetchrow(f"-- source: registry/store/extensions.py:extension_by_pk\n{_SELECT} WHERE e.id = $1 AND {_LIVE}", extension_pk)
+    row = await conn.fetchrow(
+        f"-- source: registry/store/extensions.py:extension_by_pk\n{_SELECT} WHERE e.id = $1 AND {_LIVE}", extension_pk
+    )
     return _extension(row) if row else None
 
 
-async def extension_by_name(conn: asyncpg.Connection, publisher: str, name: str, *, lock: bool = False) -> Extension | None:
+async def extension_by_name(
+    conn: asyncpg.Connection, publisher: str, name: str, *, lock: bool = False
+) -> Extension | None:
     """A live extension by `publisher/name` (both case-insensitive); with `lock`, its row stays
     locked until the transaction ends (publishes of one extension serialise their listing update)."""
     row = await conn.fetchrow(
@@ -96,7 +103,8 @@ async def extension_by_name(conn: asyncpg.Connection, publisher: str, name: str,
 
 async def extension_by_uuid(conn: asyncpg.Connection, extension_uuid: uuid.UUID) -> Extension | None:
     row = await conn.fetchrow(
-        f"-- source: registry/store/extensions.py:extension_by_uuid\n{_SELECT} WHERE e.uuid = $1 AND {_LIVE}", extension_uuid
+        f"-- source: registry/store/extensions.py:extension_by_uuid\n{_SELECT} WHERE e.uuid = $1 AND {_LIVE}",
+        extension_uuid,
     )
     return _extension(row) if row else None
 
@@ -179,7 +187,8 @@ _SORTS: dict[str, tuple[str, str, str]] = {
     "downloads": ("e.downloads DESC, e.id DESC", "(e.downloads, e.id) < ({0}::bigint, {1}::int)", "e.downloads"),
     "relevance": (
         "similarity(e.search_text, {q}) DESC, e.id",
-        "(similarity(e.search_text, {q}) < {0}::real OR similarity(e.search_text, {q}) = {0}::real AND e.id > {1}::int)",
+        "(similarity(e.search_text, {q}) < {0}::real"
+        " OR similarity(e.search_text, {q}) = {0}::real AND e.id > {1}::int)",
         "similarity(e.search_text, {q})",
     ),
 }

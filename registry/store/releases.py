@@ -10,9 +10,10 @@ import asyncpg
 _COLUMNS = (
     "r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,"
     " r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,"
-    " r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256, r.bundle IS NOT NULL AS has_bundle,"
-    " r.source_map IS NOT NULL AS has_source_map,"
-    " coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint AS downloads"
+    " r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,"
+    " r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,"
+    " coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint"
+    "   AS downloads"
 )
 _FROM = " FROM registry_extension_releases r JOIN users cu ON cu.id = r.creator_user_id"
 
@@ -134,7 +135,8 @@ async def asset_of(conn: asyncpg.Connection, release_id: int, kind: str) -> str 
     """The bundle or source map text of a release (the one read of the big column)."""
     column = {"bundle": "bundle", "source_map": "source_map"}[kind]
     text: str | None = await conn.fetchval(
-        f"-- source: registry/store/releases.py:asset_of\nSELECT {column} FROM registry_extension_releases WHERE id = $1",  # noqa: S608
+        f"-- source: registry/store/releases.py:asset_of\n"
+        f"SELECT {column} FROM registry_extension_releases WHERE id = $1",
         release_id,
     )
     return text

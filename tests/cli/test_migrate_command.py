@@ -6,8 +6,12 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from registry.db.migrate import load_migrations
 from registry.resources import migrations_dir
 from tests.support.processes import command_env, run_cli
+
+MIGRATIONS = load_migrations(migrations_dir())
+NEWEST = MIGRATIONS[-1].version
 
 
 def test_up_version_down_and_force(empty_db_url: str) -> None:
@@ -16,12 +20,13 @@ def test_up_version_down_and_force(empty_db_url: str) -> None:
 
     up = run_cli("registry", "migrate", "up", env=env)
     assert up.returncode == 0, up.stderr
-    assert up.stdout.strip() == "applied 1 migration(s); version 1"
+    assert up.stdout.strip() == f"applied {len(MIGRATIONS)} migration(s); version {NEWEST}"
 
-    assert run_cli("registry", "migrate", "version", env=env).stdout.strip() == "1"
+    assert run_cli("registry", "migrate", "version", env=env).stdout.strip() == str(NEWEST)
     down = run_cli("registry", "migrate", "down", env=env)
-    assert (down.returncode, down.stdout.strip()) == (0, "reverted 1 migration(s); version none")
-    assert run_cli("registry", "migrate", "up", "1", env=env).returncode == 0
+    assert (down.returncode, down.stdout.strip()) == (0, f"reverted {len(MIGRATIONS)} migration(s); version none")
+    one = run_cli("registry", "migrate", "up", "1", env=env)
+    assert (one.returncode, one.stdout.strip()) == (0, "applied 1 migration(s); version 1")
 
     forced = run_cli("registry", "migrate", "force", "-1", env=env)
     assert (forced.returncode, forced.stdout.strip()) == (0, "forced version -1; version none")
@@ -33,28 +38,31 @@ def test_two_concurrent_migrators_both_succeed_and_apply_once(empty_db_url: str)
         results = list(pool.map(lambda _: run_cli("registry", "migrate", "up", env=env), range(2)))
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
     outputs = sorted(r.stdout.strip() for r in results)
-    assert outputs == ["applied 0 migration(s); version 1", "applied 1 migration(s); version 1"]
+    assert outputs == [
+        f"applied 0 migration(s); version {NEWEST}",
+        f"applied {len(MIGRATIONS)} migration(s); version {NEWEST}",
+    ]
 
 
 def test_a_dirty_database_blocks_every_run_with_a_clear_message(empty_db_url: str, tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
     shutil.copytree(migrations_dir(), directory)
-    (directory / "0002_broken.up.sql").write_text("SELECT 1 / 0;")
+    (directory / "9002_broken.up.sql").write_text("SELECT 1 / 0;")
     env = command_env(empty_db_url, WHARF_MIGRATIONS_DIR=str(directory))
 
     failed = run_cli("registry", "migrate", "up", env=env)
     assert failed.returncode == 1
-    assert "registry: error: migration 0002_broken failed" in failed.stderr
+    assert "registry: error: migration 9002_broken failed" in failed.stderr
     assert "Traceback" not in failed.stderr
-    assert run_cli("registry", "migrate", "version", env=env).stdout.strip() == "2 (dirty)"
+    assert run_cli("registry", "migrate", "version", env=env).stdout.strip() == "9002 (dirty)"
 
     again = run_cli("registry", "migrate", "up", env=env)
     assert again.returncode == 1
-    assert "dirty at version 2 (dirty)" in again.stderr
+    assert "dirty at version 9002 (dirty)" in again.stderr
     assert "registry migrate force V" in again.stderr
 
-    assert run_cli("registry", "migrate", "force", "1", env=env).returncode == 0
-    assert run_cli("registry", "migrate", "version", env=env).stdout.strip() == "1"
+    assert run_cli("registry", "migrate", "force", str(NEWEST), env=env).returncode == 0
+    assert run_cli("registry", "migrate", "version", env=env).stdout.strip() == str(NEWEST)
 
 
 def test_usage_errors_exit_2() -> None:

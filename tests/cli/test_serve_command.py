@@ -14,7 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from registry.db.migrate import load_migrations
+from registry.resources import migrations_dir
 from tests.support.processes import Server, command_env, free_port, http_get, run_cli
+
+NEWEST = load_migrations(migrations_dir())[-1].version
 
 
 @pytest.fixture
@@ -34,7 +38,7 @@ def test_serve_migrates_then_becomes_ready_and_stops_on_sigterm(empty_db_url: st
     server = Server([], command_env(empty_db_url)).start()
     server.wait_for("/readyz", 200)
     _, body = http_get(server.url + "/readyz")
-    assert orjson.loads(body) == {"status": "ready", "schema_version": 1}
+    assert orjson.loads(body) == {"status": "ready", "schema_version": NEWEST}
     output = server.stop(signal.SIGTERM)
     assert server.process is not None and server.process.returncode == 0, output
     assert "applying migration 0001_seed_schema" in output
@@ -101,7 +105,7 @@ def test_a_second_server_on_the_same_data_dir_joins_the_running_database(embedde
     assert not _postgres_running(embedded_data_dir), "the last holder stops it"
     # and the data directory is intact: a third start finds the migrated database
     result = run_cli("registry", "migrate", "version", "--data-dir", str(embedded_data_dir), env=env)
-    assert (result.returncode, result.stdout.strip()) == (0, "1")
+    assert (result.returncode, result.stdout.strip()) == (0, str(NEWEST))
 
 
 @pytest.mark.skipif(
@@ -130,11 +134,11 @@ def test_serve_options_fall_back_to_environment_variables(fresh_db_url: str) -> 
 def test_serve_refuses_to_start_on_a_dirty_database(empty_db_url: str, tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
     shutil.copytree(Path(__file__).resolve().parents[2] / "migrations", directory)
-    (directory / "0002_half.up.sql").write_text("CREATE TABLE half (id int); SELECT 1 / 0;")
+    (directory / "9002_half.up.sql").write_text("CREATE TABLE half (id int); SELECT 1 / 0;")
     env = command_env(empty_db_url, WHARF_MIGRATIONS_DIR=str(directory))
     assert run_cli("registry", "migrate", "up", env=env).returncode == 1
 
     server = Server([], env).start()
     assert server.wait_exit() == 1
-    assert "registry: error: the database is dirty at version 2 (dirty)" in server.output
+    assert "registry: error: the database is dirty at version 9002 (dirty)" in server.output
     assert "Traceback" not in server.output

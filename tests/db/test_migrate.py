@@ -24,6 +24,7 @@ from tests.support.catalog import compare, live_tables
 from tests.support.seed_description import load_seed
 
 SEED = Path(__file__).parent.parent / "fixtures" / "seed-schema.md"
+NEWEST = load_migrations(migrations_dir())[-1].version
 
 
 def _copy_of_real_migrations(tmp_path: Path) -> Path:
@@ -61,15 +62,15 @@ async def test_down_to_nothing_then_up_round_trips(empty_db: asyncpg.Connection)
 
 async def test_up_and_down_take_a_number_of_steps(empty_db: asyncpg.Connection, tmp_path: Path) -> None:
     directory = _copy_of_real_migrations(tmp_path)
-    (directory / "0002_add_note.up.sql").write_text("CREATE TABLE wharf_note (id int);")
-    (directory / "0002_add_note.down.sql").write_text("DROP TABLE wharf_note;")
+    (directory / "9001_add_note.up.sql").write_text("CREATE TABLE wharf_note (id int);")
+    (directory / "9001_add_note.down.sql").write_text("DROP TABLE wharf_note;")
     migrations = load_migrations(directory)
 
     assert await migrate_up(empty_db, migrations, steps=1) == [1]
-    assert await migrate_up(empty_db, migrations, steps=1) == [2]
+    assert await migrate_up(empty_db, migrations, steps=len(migrations) - 1) == [m.version for m in migrations[1:]]
     assert await migrate_up(empty_db, migrations) == []
-    assert await migrate_down(empty_db, migrations, steps=1) == [2]
-    assert await read_version(empty_db) == SchemaVersion(1, False)
+    assert await migrate_down(empty_db, migrations, steps=1) == [9001]
+    assert await read_version(empty_db) == SchemaVersion(NEWEST, False)
     assert "wharf_note" not in await _public_tables(empty_db)
 
 
@@ -77,26 +78,26 @@ async def test_a_failed_migration_leaves_the_database_dirty_and_blocks_until_for
     empty_db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     directory = _copy_of_real_migrations(tmp_path)
-    broken = directory / "0002_broken.up.sql"
+    broken = directory / "9002_broken.up.sql"
     broken.write_text("CREATE TABLE half_done (id int);\nSELECT 1 / 0;")
-    (directory / "0002_broken.down.sql").write_text("DROP TABLE half_done;")
+    (directory / "9002_broken.down.sql").write_text("DROP TABLE half_done;")
     migrations = load_migrations(directory)
 
-    with pytest.raises(MigrationError, match=r"0002_broken failed .*division by zero.*dirty at version 2"):
+    with pytest.raises(MigrationError, match=r"9002_broken failed .*division by zero.*dirty at version 9002"):
         await migrate_up(empty_db, migrations)
-    assert await read_version(empty_db) == SchemaVersion(2, True)
+    assert await read_version(empty_db) == SchemaVersion(9002, True)
     assert "half_done" not in await _public_tables(empty_db), "the failed migration's own work rolled back"
-    assert "users" in await _public_tables(empty_db), "migration 1 stays applied"
+    assert "users" in await _public_tables(empty_db), "the migrations before it stay applied"
     assert not await is_current(empty_db, migrations)
 
     for attempt in (migrate_up, migrate_down):
-        with pytest.raises(MigrationError, match=r"dirty at version 2 \(dirty\).*registry migrate force"):
+        with pytest.raises(MigrationError, match=r"dirty at version 9002 \(dirty\).*registry migrate force"):
             await attempt(empty_db, migrations)
 
-    await force_version(empty_db, 1)
-    assert await read_version(empty_db) == SchemaVersion(1, False)
+    await force_version(empty_db, NEWEST)
+    assert await read_version(empty_db) == SchemaVersion(NEWEST, False)
     broken.write_text("CREATE TABLE half_done (id int);")
-    assert await migrate_up(empty_db, load_migrations(directory)) == [2]
+    assert await migrate_up(empty_db, load_migrations(directory)) == [9002]
 
 
 async def test_a_failed_first_migration_is_dirty_at_its_version(empty_db: asyncpg.Connection, tmp_path: Path) -> None:

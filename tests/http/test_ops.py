@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from registry import appkeys
 from registry.config import Config
+from registry.validation import read_body
 from tests.conftest import AppFactory
 
 Client = TestClient[web.Request, web.Application]
@@ -29,7 +32,7 @@ async def test_healthz_answers_without_the_database(client: Client) -> None:
 async def test_readyz_reports_the_schema_version(client: Client) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"status": "ready", "schema_version": 1}
+    assert await response.json() == {"status": "ready", "schema_version": client.app[appkeys.MIGRATIONS][-1].version}
 
 
 async def test_readyz_is_503_with_retry_after_on_an_unmigrated_database(
@@ -61,6 +64,12 @@ async def test_a_wrong_method_is_a_405_problem_with_allow(client: Client) -> Non
 
 
 async def _echo_length(request: web.Request) -> web.Response:
+    """Reads as every Wharf handler does: against the ordinary body limit."""
+    return web.json_response({"length": len(await read_body(request, request.app[appkeys.CONFIG].max_body_bytes))})
+
+
+async def _aiohttp_read(request: web.Request) -> web.Response:
+    """Reads with aiohttp's own `request.read()`, bounded by the app's client_max_size."""
     return web.json_response({"length": len(await request.read())})
 
 
@@ -70,12 +79,21 @@ async def _explode(request: web.Request) -> web.Response:
 
 def _with_test_routes(app: web.Application) -> None:
     app.router.add_post("/test/echo", _echo_length)
+    app.router.add_post("/test/aiohttp-read", _aiohttp_read)
     app.router.add_get("/test/explode", _explode)
 
 
 @pytest.fixture
 async def small_limit_client(make_client: AppFactory, db_url: str) -> Client:
-    config = Config(database_url=db_url, access_log=False, max_body_bytes=2048)
+    config = Config(
+        database_url=db_url,
+        access_log=False,
+        max_body_bytes=2048,
+        max_bundle_bytes=1024,
+        max_source_map_bytes=1024,
+        max_manifest_bytes=1024,
+    )
+    assert config.max_publish_bytes == 70656
     return await make_client(config, _with_test_routes)
 
 
@@ -92,18 +110,28 @@ async def test_a_declared_oversized_body_is_refused_before_reading(small_limit_c
     assert "limit is 2048" in body["detail"]
 
 
-async def test_an_oversized_chunked_body_is_cut_off_while_read(small_limit_client: Client) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
-        for _ in range(10):
+def _chunks(total: int) -> AsyncIterator[bytes]:
+    async def generate() -> AsyncIterator[bytes]:
+        for _ in range(total // 1000):
             yield b"y" * 1000
 
-    response = await small_limit_client.post("/test/echo", data=chunks())
+    return generate()
+
+
+async def test_an_oversized_chunked_body_is_cut_off_while_read(small_limit_client: Client) -> None:
+    response = await small_limit_client.post("/test/echo", data=_chunks(10_000))
     assert response.status == 413
     _assert_problem(await response.json(), 413, "payload-too-large")
 
 
-async def test_oversized_bodies_are_refused_on_any_route(small_limit_client: Client) -> None:
-    response = await small_limit_client.post("/api/anything", data=b"z" * 4096)
+async def test_aiohttps_own_body_limit_answers_a_problem_too(small_limit_client: Client) -> None:
+    response = await small_limit_client.post("/test/aiohttp-read", data=_chunks(100_000))
+    assert response.status == 413
+    _assert_problem(await response.json(), 413, "payload-too-large")
+
+
+async def test_bodies_over_the_largest_limit_are_refused_on_any_route(small_limit_client: Client) -> None:
+    response = await small_limit_client.post("/api/anything", data=b"z" * 80_000)
     assert response.status == 413
 
 
