@@ -39,12 +39,18 @@ def _run_one(config: Config, *, reuse_port: bool) -> None:
 
 
 def _worker(config: Config) -> None:
+    """One server process. A signal that arrives while it is still starting (before aiohttp has
+    installed its handlers) is a request to stop, not a failure."""
     logging.getLogger().setLevel(config.log_level)
     try:
         _run_one(config, reuse_port=True)
     except ServeError as exc:
         log.error("%s", exc)
         sys.exit(1)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        if isinstance(stop, SystemExit) and stop.code not in (None, 0, 128 + signal.SIGTERM):
+            raise
+        return
 
 
 def serve(config: Config) -> None:

@@ -98,6 +98,8 @@ def _list_query(request: web.Request) -> ListQuery:
     after = page.after
     if after is not None and (len(after) != 2 or type(after[1]) is not int or not _valid_sort_key(sort, after[0])):
         raise BadRequest("cursor is not one this server issued.")
+    if after is not None and sort == "updated":
+        after = [datetime.fromisoformat(after[0]), after[1]]
     return ListQuery(
         text=text,
         publisher=query.get("publisher") or None,

@@ -38,7 +38,9 @@ async def test_publish_takes_multipart_with_files(client: Client, db: asyncpg.Co
     form = FormData()
     form.add_field("extension_id", "alice/word-count")
     form.add_field("manifest", orjson.dumps(manifest(version="2.1.0")).decode(), content_type="application/json")
-    form.add_field("bundle", bundle_for("2.1.0").encode(), filename="extension.js", content_type="application/javascript")
+    form.add_field(
+        "bundle", bundle_for("2.1.0").encode(), filename="extension.js", content_type="application/javascript"
+    )
     form.add_field("source_map", SOURCE_MAP.encode(), filename="extension.js.map", content_type="application/json")
     response = await client.post("/api/publish", data=form, headers=alice.headers)
     assert response.status == 201, await response.text()
@@ -47,7 +49,9 @@ async def test_publish_takes_multipart_with_files(client: Client, db: asyncpg.Co
 
 async def test_releases_of_an_existing_extension(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
-    assert (await client.post("/api/extensions", json={"publisher": "alice", "name": "wc"}, headers=alice.headers)).status == 201
+    assert (
+        await client.post("/api/extensions", json={"publisher": "alice", "name": "wc"}, headers=alice.headers)
+    ).status == 201
     body = {"manifest": manifest(), "bundle": bundle_for("0.1.0"), "source_map": SOURCE_MAP, "version": "0.1.0"}
     response = await client.post("/api/extensions/alice/wc/releases", json=body, headers=alice.headers)
     assert response.status == 201
@@ -60,7 +64,11 @@ async def test_warnings_block_publication_unless_forced(client: Client, db: asyn
     alice = await make_user(db, "alice")
     bare = {"activationEvents": ["*"]}
     blocked = await publish(client, alice.headers, "alice/bare", "1.0.0", manifest=bare, source_map=None, expect=422)
-    assert [w["pointer"] for w in blocked["warnings"]] == ["/source_map", "/manifest/repository", "/manifest/description"]
+    assert [w["pointer"] for w in blocked["warnings"]] == [
+        "/source_map",
+        "/manifest/repository",
+        "/manifest/description",
+    ]
     assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 0, "nothing half-created"
     forced = await publish(client, alice.headers, "alice/bare", "1.0.0", manifest=bare, source_map=None, force=True)
     assert len(forced["warnings"]) == 3
@@ -68,7 +76,9 @@ async def test_warnings_block_publication_unless_forced(client: Client, db: asyn
 
 async def test_schema_errors_block_even_when_forced(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
-    invalid = await publish(client, alice.headers, "alice/x", "1.0.0", manifest={"title": "no events"}, force=True, expect=422)
+    invalid = await publish(
+        client, alice.headers, "alice/x", "1.0.0", manifest={"title": "no events"}, force=True, expect=422
+    )
     assert invalid["errors"][0]["pointer"] == "/manifest/activationEvents"
 
 
@@ -90,7 +100,13 @@ async def test_invalid_releases_are_422_and_change_nothing(
     client: Client, db: asyncpg.Connection, fields: dict[str, object], pointer: str
 ) -> None:
     alice = await make_user(db, "alice")
-    body = {"extension_id": "alice/wc", "manifest": manifest(), "bundle": "x", "source_map": SOURCE_MAP, "version": "1.0.0"}
+    body = {
+        "extension_id": "alice/wc",
+        "manifest": manifest(),
+        "bundle": "x",
+        "source_map": SOURCE_MAP,
+        "version": "1.0.0",
+    }
     body.update(fields)
     body = {k: v for k, v in body.items() if v is not None}
     response = await client.post("/api/publish", json=body, headers=alice.headers)
@@ -105,11 +121,15 @@ async def test_a_name_that_breaks_the_tables_rules_is_422(client: Client, db: as
     assert invalid["errors"][0]["pointer"] == "/name"
 
 
-async def test_identical_republish_is_idempotent_and_different_content_conflicts(client: Client, db: asyncpg.Connection) -> None:
+async def test_identical_republish_is_idempotent_and_different_content_conflicts(
+    client: Client, db: asyncpg.Connection
+) -> None:
     alice = await make_user(db, "alice")
     first = await publish(client, alice.headers, "alice/wc", "1.0.0")
     # the same content, serialised differently, is still the same release
-    again = await publish(client, alice.headers, "alice/wc", "1.0.0", manifest=dict(reversed(list(manifest().items()))), expect=200)
+    again = await publish(
+        client, alice.headers, "alice/wc", "1.0.0", manifest=dict(reversed(list(manifest().items()))), expect=200
+    )
     assert again["id"] == first["id"]
     changed = await publish(client, alice.headers, "alice/wc", "1.0.0", bundle="export const x = 2;\n", expect=409)
     assert "different content" in changed["detail"]
@@ -156,10 +176,13 @@ async def test_legacy_unversioned_releases_fall_back_to_the_newest(client: Clien
     alice = await make_user(db, "alice")
     await publish(client, alice.headers, "alice/wc", "0.1.0-alpha.1")
     ext = await db.fetchval("SELECT id FROM registry_extensions")
-    await db.execute("UPDATE registry_extension_releases SET release_version = NULL, created_at = now() - interval '1 day'")
     await db.execute(
-        "INSERT INTO registry_extension_releases (registry_extension_id, creator_user_id, release_tag, manifest, bundle,"
-        " bundle_sha256) VALUES ($1, $2, 'release', '{}', 'legacy newest', '\\x01')",
+        "UPDATE registry_extension_releases SET release_version = NULL, created_at = now() - interval '1 day'"
+    )
+    await db.execute(
+        "INSERT INTO registry_extension_releases"
+        " (registry_extension_id, creator_user_id, release_tag, manifest, bundle, bundle_sha256)"
+        " VALUES ($1, $2, 'release', '{}', 'legacy newest', '\\x01')",
         ext,
         alice.id,
     )
@@ -187,19 +210,28 @@ async def test_publish_scope_is_enough_and_needed(client: Client, db: asyncpg.Co
     await publish(client, sudo_only, "alice/wc", "1.1.0", expect=403)
 
 
-async def test_thirty_concurrent_publishes_of_one_version_have_one_winner(client: Client, db: asyncpg.Connection) -> None:
+async def test_thirty_concurrent_publishes_of_one_version_have_one_winner(
+    client: Client, db: asyncpg.Connection
+) -> None:
     alice = await make_user(db, "alice")
     await publish(client, alice.headers, "alice/wc", "0.9.0")
     results = await asyncio.gather(
-        *(publish(client, alice.headers, "alice/wc", "1.0.0", bundle=f"export const n = {n};\n", expect=None) for n in range(30))
+        *(
+            publish(client, alice.headers, "alice/wc", "1.0.0", bundle=f"export const n = {n};\n", expect=None)
+            for n in range(30)
+        )
     )
     assert sorted(r["_status"] for r in results) == [201] + [409] * 29
     assert await db.fetchval("SELECT count(*) FROM registry_extension_releases WHERE release_version = '1.0.0'") == 1
 
 
-async def test_concurrent_identical_publishes_all_succeed_with_one_release(client: Client, db: asyncpg.Connection) -> None:
+async def test_concurrent_identical_publishes_all_succeed_with_one_release(
+    client: Client, db: asyncpg.Connection
+) -> None:
     alice = await make_user(db, "alice")
-    results = await asyncio.gather(*(publish(client, alice.headers, "alice/new", "1.0.0", expect=None) for _ in range(10)))
+    results = await asyncio.gather(
+        *(publish(client, alice.headers, "alice/new", "1.0.0", expect=None) for _ in range(10))
+    )
     assert sorted(r["_status"] for r in results) == [200] * 9 + [201]
     assert len({r["id"] for r in results}) == 1
     assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 1

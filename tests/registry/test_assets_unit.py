@@ -28,8 +28,14 @@ def test_encoding_negotiation(header: str, chosen: str) -> None:
 
 def test_the_source_mapping_comment_is_replaced_or_added() -> None:
     url = "https://wharf.example/-/static/extension/7-a-b.map"
-    assert point_to_source_map(b"code();\n//# sourceMappingURL=main.js.map\n", url) == f"code();\n//# sourceMappingURL={url}\n".encode()
-    assert point_to_source_map(b"code();\n//@ sourceMappingURL=old.map", url) == f"code();\n//# sourceMappingURL={url}\n".encode()
+    assert (
+        point_to_source_map(b"code();\n//# sourceMappingURL=main.js.map\n", url)
+        == f"code();\n//# sourceMappingURL={url}\n".encode()
+    )
+    assert (
+        point_to_source_map(b"code();\n//@ sourceMappingURL=old.map", url)
+        == f"code();\n//# sourceMappingURL={url}\n".encode()
+    )
     assert point_to_source_map(b"code();", url) == f"code();\n//# sourceMappingURL={url}\n".encode()
     inner = b'const s = "//# sourceMappingURL=x";\nmore();\n'
     assert point_to_source_map(inner, url).startswith(inner), "only a trailing comment counts"

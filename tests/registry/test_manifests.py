@@ -20,7 +20,9 @@ VALID: dict[str, Any] = {
     "repository": {"type": "git", "url": "https://example.com/alice/word-count", "directory": "ext"},
     "icon": "data:image/png;base64,iVBORw0KGgo=",
     "contributes": {
-        "actions": [{"id": "wc.toggle", "command": "updateConfiguration", "title": "Toggle", "actionItem": {"label": "WC"}}],
+        "actions": [
+            {"id": "wc.toggle", "command": "updateConfiguration", "title": "Toggle", "actionItem": {"label": "WC"}}
+        ],
         "menus": {"editor/title": [{"action": "wc.toggle", "when": "resource"}]},
         "configuration": {"properties": {"wc.enabled": {"type": "boolean"}}},
         "views": [{"id": "wc.panel", "where": "panel"}],
@@ -67,7 +69,9 @@ def test_a_complete_manifest_is_valid_as_object_or_text(validator: ManifestValid
         ({"title": ""}, "/manifest/title"),
     ],
 )
-def test_each_violation_is_reported_at_its_pointer(validator: ManifestValidator, change: dict[str, Any], pointer: str) -> None:
+def test_each_violation_is_reported_at_its_pointer(
+    validator: ManifestValidator, change: dict[str, Any], pointer: str
+) -> None:
     manifest = {**VALID, **change}
     if change.get("activationEvents", "") is None:
         del manifest["activationEvents"]
@@ -93,9 +97,17 @@ def test_an_oversized_manifest_is_413() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "wip"),
-    [({}, False), ({"wip": True}, True), ({"title": "WIP: counter"}, True), ({"title": "[WIP] counter"}, True), ({"title": "Wipe"}, False)],
+    [
+        ({}, False),
+        ({"wip": True}, True),
+        ({"title": "WIP: counter"}, True),
+        ({"title": "[WIP] counter"}, True),
+        ({"title": "Wipe"}, False),
+    ],
 )
-def test_work_in_progress_is_derived_as_sourcegraph_did(validator: ManifestValidator, fields: dict[str, Any], wip: bool) -> None:
+def test_work_in_progress_is_derived_as_sourcegraph_did(
+    validator: ManifestValidator, fields: dict[str, Any], wip: bool
+) -> None:
     assert validator.parse({**VALID, **fields}).wip is wip
 
 

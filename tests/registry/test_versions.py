@@ -33,8 +33,20 @@ def test_anything_else_is_422_at_version(text: str) -> None:
 
 
 def test_releases_order_by_precedence_not_time() -> None:
-    releases = [R(1, "1.10.0"), R(2, "1.9.0", T0 + timedelta(days=9)), R(3, "2.0.0-rc.1"), R(4, "2.0.0-beta.2"), R(5, "2.0.0-beta.10")]
-    assert [r.version for r in by_precedence(releases)] == ["2.0.0-rc.1", "2.0.0-beta.10", "2.0.0-beta.2", "1.10.0", "1.9.0"]
+    releases = [
+        R(1, "1.10.0"),
+        R(2, "1.9.0", T0 + timedelta(days=9)),
+        R(3, "2.0.0-rc.1"),
+        R(4, "2.0.0-beta.2"),
+        R(5, "2.0.0-beta.10"),
+    ]
+    assert [r.version for r in by_precedence(releases)] == [
+        "2.0.0-rc.1",
+        "2.0.0-beta.10",
+        "2.0.0-beta.2",
+        "1.10.0",
+        "1.9.0",
+    ]
 
 
 def test_the_latest_is_the_highest_stable_version() -> None:
