@@ -1,41 +1,148 @@
-"""The `indexer` command. It shares the registry's database plumbing: DATABASE_URL, else the
-embedded server, migrated up before use so the index tables exist."""
+"""The `indexer` command: index a repository, a directory of repositories, or work the queue.
+
+It shares the registry's database plumbing: DATABASE_URL, else the embedded server, migrated
+up before use so the index tables exist.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import signal
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from indexer.ecosystems.registry import SUPPORTED_LANGUAGES
+from indexer.reader import RepositoryError
 from indexer.store import IndexStatus, index_status
+from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
+from indexer.writer import write_index
 from registry.config import Config, ConfigError
 from registry.db.bootstrap import database_url, migrate_to_latest
 from registry.db.embedded import EmbeddedPostgresError
 from registry.db.migrate import MigrationError
+from registry.db.pool import create_pool
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="indexer", description="Wharf's package indexer.")
     parser.add_argument("--data-dir", type=Path, help="embedded PostgreSQL data directory (env WHARF_DATA_DIR)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    one = commands.add_parser("index", help="index one repository (a directory, or a git revision)")
+    one.add_argument("path", type=Path)
+    one.add_argument("--repo", required=True, metavar="URI", help="the repository's URI, e.g. github.com/owner/name")
+    one.add_argument("--revision", help="a git revision to read (default: the directory as it is)")
+    many = commands.add_parser("index-all", help="index every child directory of ROOT as a repository")
+    many.add_argument("root", type=Path)
+    many.add_argument("--uri-prefix", default="", help="prefix for each child's URI (default: its name)")
+    work = commands.add_parser("worker", help="index queued repositories until stopped")
+    work.add_argument("--lease", type=float, default=600.0, help="seconds a claim is held (default 600)")
+    work.add_argument("--poll", type=float, default=2.0, help="seconds between looks at an empty queue")
+    work.add_argument("--once", action="store_true", help="stop when the queue is empty")
     status = commands.add_parser("status", help="how much of the package index is filled")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
 
-async def _status(dsn: str) -> IndexStatus:
+@dataclass
+class Summary:
+    repos: int = 0
+    packages: int = 0
+    dependencies: int = 0
+    failures: int = 0
+    unchanged: int = 0
+    problems: int = 0
+
+
+async def _index_one(conn: asyncpg.Connection, path: Path, uri: str, revision: str | None, summary: Summary) -> None:
+    result, read_revision = await asyncio.to_thread(read_and_scan, str(path), revision)
+    outcome = await write_index(conn, uri, read_revision, result, SUPPORTED_LANGUAGES)
+    summary.repos += 1
+    summary.problems += len(result.problems)
+    for problem in result.problems:
+        print(f"indexer: skipped {uri}/{problem.path}: {problem.message}", file=sys.stderr)
+    if outcome.written:
+        summary.packages += outcome.packages
+        summary.dependencies += outcome.dependencies
+    else:
+        summary.unchanged += 1
+
+
+async def _index(dsn: str, args: argparse.Namespace) -> str:
+    await migrate_to_latest(dsn)
+    conn = await asyncpg.connect(dsn)
+    summary = Summary()
+    try:
+        await _index_one(conn, args.path, args.repo, args.revision, summary)
+    finally:
+        await conn.close()
+    state = "unchanged (revision already indexed)" if summary.unchanged else "indexed"
+    return f"{args.repo}: {state}; {summary.packages} packages, {summary.dependencies} dependencies"
+
+
+async def _index_all(dsn: str, args: argparse.Namespace) -> str:
+    await migrate_to_latest(dsn)
+    children = sorted(child for child in args.root.iterdir() if child.is_dir() and not child.name.startswith("."))
+    summary = Summary()
+    started = time.perf_counter()
+    conn = await asyncpg.connect(dsn)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("indexing", total=len(children))
+            for child in children:
+                progress.update(task, description=child.name[:40])
+                try:
+                    await _index_one(conn, child, args.uri_prefix + child.name, None, summary)
+                except (RepositoryError, OSError) as exc:
+                    summary.failures += 1
+                    console.print(f"indexer: failed {child.name}: {exc}")
+                progress.advance(task)
+    finally:
+        await conn.close()
+    elapsed = time.perf_counter() - started
+    rows = summary.packages + summary.dependencies
+    return (
+        f"repos: {summary.repos}, packages: {summary.packages}, dependencies: {summary.dependencies}, "
+        f"rows/s: {rows / elapsed if elapsed else 0:.0f}, skipped files: {summary.problems}, failures: {summary.failures}"
+    )
+
+
+async def _worker(dsn: str, args: argparse.Namespace) -> str:
+    await migrate_to_latest(dsn)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    name = worker_name()
+    settings = WorkerSettings(lease_seconds=args.lease, poll_seconds=args.poll, exit_when_idle=args.once)
+    try:
+        logging.getLogger("wharf.indexer").info("worker %s started", name)
+        done = await run_worker(pool, stop, settings, name)
+    finally:
+        await pool.close()
+    return f"worker {name}: indexed {done} repositories"
+
+
+async def _status(dsn: str, as_json: bool) -> str:
     await migrate_to_latest(dsn)
     conn = await asyncpg.connect(dsn)
     try:
-        return await index_status(conn)
+        status = await index_status(conn)
     finally:
         await conn.close()
+    return orjson.dumps(status).decode() if as_json else _render(status)
 
 
 def _render(status: IndexStatus) -> str:
@@ -55,11 +162,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         with database_url(config) as dsn:
-            status = asyncio.run(_status(dsn))
-    except (EmbeddedPostgresError, MigrationError, OSError, asyncpg.PostgresError) as exc:
+            if args.command == "index":
+                output = asyncio.run(_index(dsn, args))
+            elif args.command == "index-all":
+                output = asyncio.run(_index_all(dsn, args))
+            elif args.command == "worker":
+                output = asyncio.run(_worker(dsn, args))
+            else:
+                output = asyncio.run(_status(dsn, args.json))
+    except (EmbeddedPostgresError, MigrationError, RepositoryError, OSError, asyncpg.PostgresError) as exc:
         print(f"indexer: error: {exc}", file=sys.stderr)
         return 1
-    print(orjson.dumps(status).decode() if args.json else _render(status))
+    except KeyboardInterrupt:
+        return 130
+    print(output)
     return 0
 
 

@@ -19,7 +19,18 @@ from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
 from registry.downloads import DownloadCounter
 from registry.errors import PayloadTooLarge, problem_middleware
-from registry.handlers import assets, extensions, invitations, ops, orgs, releases, sourcegraph, tokens, users
+from registry.handlers import (
+    assets,
+    extensions,
+    invitations,
+    ops,
+    orgs,
+    package_index,
+    releases,
+    sourcegraph,
+    tokens,
+    users,
+)
 from registry.mail import LogMailer
 from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
@@ -93,6 +104,6 @@ def create_app(config: Config) -> web.Application:
     )
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(_database)
-    for module in (ops, users, tokens, orgs, invitations, extensions, releases, assets, sourcegraph):
+    for module in (ops, users, tokens, orgs, invitations, extensions, releases, assets, sourcegraph, package_index):
         app.add_routes(module.routes)
     return app

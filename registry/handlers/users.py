@@ -10,6 +10,7 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
+from registry.auth.actor import Actor
 from registry.auth.passwords import MAX_PASSWORD_BYTES
 from registry.errors import Conflict, Forbidden, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, pool, transaction
@@ -58,6 +59,14 @@ async def _user_or_404(request: web.Request, username: str) -> User:
     if user is None:
         raise NotFound(f"No user named {username}.")
     return user
+
+
+async def _managed_user(request: web.Request) -> tuple[Actor, User]:
+    """The actor and the user named in the path, which the actor must be (or administer)."""
+    actor = await current_actor(request)
+    subject = await _user_or_404(request, request.match_info["username"])
+    policy.require_self_or_site_admin(actor, subject)
+    return actor, subject
 
 
 @routes.post("/api/users")
@@ -140,9 +149,7 @@ async def _checked_changes(request: web.Request, subject: User, body: dict[str, 
 
 @routes.patch("/api/users/{username}")
 async def update_user(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
-    subject = await _user_or_404(request, request.match_info["username"])
-    policy.require_self_or_site_admin(actor, subject)
+    _, subject = await _managed_user(request)
     body = await json_body(request, "UserUpdate")
     changes = await _checked_changes(request, subject, body)
     async with transaction(request) as conn:
@@ -160,9 +167,7 @@ async def update_user(request: web.Request) -> web.Response:
 @routes.delete("/api/users/{username}")
 async def delete_user(request: web.Request) -> web.Response:
     """Soft delete: the username is freed, the user's tokens stop working at once."""
-    actor = await current_actor(request)
-    subject = await _user_or_404(request, request.match_info["username"])
-    policy.require_self_or_site_admin(actor, subject)
+    _, subject = await _managed_user(request)
     async with transaction(request) as conn:
         if subject.site_admin and await user_store.count_site_admins(conn) <= 1:
             raise Conflict("This is the last site admin; make another user site admin first.")
@@ -174,9 +179,7 @@ async def delete_user(request: web.Request) -> web.Response:
 
 @routes.get("/api/users/{username}/emails")
 async def list_emails(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
-    subject = await _user_or_404(request, request.match_info["username"])
-    policy.require_self_or_site_admin(actor, subject)
+    _, subject = await _managed_user(request)
     async with connection(request) as conn:
         emails = await email_store.list_emails(conn, subject.id)
     return json_response({"items": [render_email(email) for email in emails], "next_cursor": None})
@@ -184,9 +187,7 @@ async def list_emails(request: web.Request) -> web.Response:
 
 @routes.post("/api/users/{username}/emails")
 async def add_email(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
-    subject = await _user_or_404(request, request.match_info["username"])
-    policy.require_self_or_site_admin(actor, subject)
+    _, subject = await _managed_user(request)
     body = await json_body(request, "EmailAdd")
     code = secrets.token_urlsafe(24)
     async with transaction(request) as conn:
@@ -198,9 +199,7 @@ async def add_email(request: web.Request) -> web.Response:
 @routes.post("/api/users/{username}/emails/verify")
 async def verify_email(request: web.Request) -> web.Response:
     """Verify with the mailed code (site admins may verify without one). Idempotent."""
-    actor = await current_actor(request)
-    subject = await _user_or_404(request, request.match_info["username"])
-    policy.require_self_or_site_admin(actor, subject)
+    actor, subject = await _managed_user(request)
     body = await json_body(request, "EmailVerify")
     async with transaction(request) as conn:
         pending = await email_store.verification_of(conn, subject.id, body["email"])
@@ -222,9 +221,7 @@ async def verify_email(request: web.Request) -> web.Response:
 
 @routes.delete("/api/users/{username}/emails/{email}")
 async def delete_email(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
-    subject = await _user_or_404(request, request.match_info["username"])
-    policy.require_self_or_site_admin(actor, subject)
+    _, subject = await _managed_user(request)
     async with transaction(request) as conn:
         if not await email_store.delete_email(conn, subject.id, request.match_info["email"]):
             raise NotFound(f"{subject.username} has no email address {request.match_info['email']}.")

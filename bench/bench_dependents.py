@@ -1,0 +1,199 @@
+"""The package index at scale: loading 1,000,000 dependencies, then "who depends on X".
+
+1. Builds a synthetic index through the writer (`indexer.writer.write_batch`): R repositories x D
+   npm dependencies each, package popularity Zipf-distributed; prints COPY rows/s.
+2. Measures GET /api/dependents (limit=100) on a live `registry serve` under concurrent load, for
+   the most popular package and a rare one, with and without `version=`; prints requests/s and
+   p50/p99. Beside each, the floor: the same SQL run directly through asyncpg, same load.
+
+Run: .venv/bin/python -m bench.bench_dependents [--repos 100000] [--deps 10] [--seconds 5]
+Uses DATABASE_URL's server if set, else an embedded PostgreSQL in a temporary directory.
+Target (issue 5): load >= 100,000 rows/s; API p99 <= 20 ms and within 2x the direct SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import itertools
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from bench.bench_registry import percentile, wait_ready
+from indexer.ecosystems.base import Dependency
+from indexer.scan import Scan
+from indexer.writer import RepoIndex, write_batch
+from registry.db.embedded import EmbeddedPostgres
+from registry.db.migrate import load_migrations, migrate_up
+from registry.db.pool import ensure_database
+from registry.resources import migrations_dir
+from registry.store.package_index import dependents_by_range, dependents_page
+from tests.support.databases import with_database
+from tests.support.processes import free_port
+
+RANGES = ("^1.0.0", "^1.2.0", "~1.4.0", ">=1.0.0 <2.0.0", "^2.0.0", "1.4.2", "^0.9.0", "*", "workspace:*")
+PACKAGES = 50_000
+BATCH = 5_000
+
+
+def zipf_sampler(n: int, s: float = 1.1) -> Callable[[random.Random], int]:
+    weights = [1 / (k**s) for k in range(1, n + 1)]
+    cumulative = list(itertools.accumulate(weights))
+    total = cumulative[-1]
+    return lambda rng: bisect.bisect_left(cumulative, rng.random() * total)
+
+
+async def build_index(dsn: str, repos: int, deps: int) -> tuple[int, float]:
+    rng = random.Random(42)
+    sample = zipf_sampler(PACKAGES)
+    conn = await asyncpg.connect(dsn)
+    rows = 0
+    started = time.perf_counter()
+    try:
+        for first in range(0, repos, BATCH):
+            batch = []
+            for n in range(first, min(first + BATCH, repos)):
+                scan = Scan()
+                chosen = {sample(rng) for _ in range(deps)}
+                scan.dependencies = [
+                    ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", "package.json")) for p in chosen
+                ]
+                rows += len(scan.dependencies)
+                batch.append(RepoIndex(f"example.com/bench/repo{n}", "r1", scan))
+            await write_batch(conn, batch, ["npm"])
+        elapsed = time.perf_counter() - started
+        await conn.execute("ANALYZE global_dep; ANALYZE repo")
+    finally:
+        await conn.close()
+    return rows, elapsed
+
+
+async def load(fetch: Callable[[], Awaitable[None]], concurrency: int, seconds: float) -> tuple[float, float, float]:
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            await fetch()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies) / (time.monotonic() - started), percentile(latencies, 0.5), percentile(latencies, 0.99)
+
+
+async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
+    pool = await asyncpg.create_pool(dsn, min_size=args.concurrency, max_size=args.concurrency)
+    async with pool.acquire() as conn:
+        popular = await conn.fetchval(
+            "SELECT dep_data->>'package' FROM global_dep GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
+        count = await conn.fetchval("SELECT count(*) FROM global_dep WHERE dep_data @> jsonb_build_object('package', $1::text)", popular)
+        rare = await conn.fetchval(
+            "SELECT dep_data->>'package' FROM global_dep GROUP BY 1 HAVING count(*) BETWEEN 2 AND 5 LIMIT 1"
+        )
+    print(f"\npopular package {popular}: {count} dependents; rare package {rare}")
+    print(f"{args.concurrency} concurrent clients, {args.seconds:.0f} s each")
+    print(f"{'query (limit=100)':<36} {'API req/s':>10} {'p50':>7} {'p99':>7}   {'SQL req/s':>10} {'p50':>7} {'p99':>7}")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        for label, package, version in (
+            ("popular", popular, None), ("popular, version=1.4.2", popular, "1.4.2"),
+            ("rare", rare, None), ("rare, version=1.4.2", rare, "1.4.2"),
+        ):  # fmt: skip
+            query = f"{base}/api/dependents?language=npm&package={package}&limit=100" + (f"&version={version}" if version else "")
+
+            async def via_api(url: str = query) -> None:
+                async with session.get(url) as response:
+                    await response.read()
+                    assert response.status == 200
+
+            async def via_sql(package: str = package, version: str | None = version) -> None:
+                async with pool.acquire() as conn:
+                    ranges = None
+                    if version is not None:
+                        summary = await dependents_by_range(conn, "npm", package)
+                        ranges = [entry.range for entry in summary]
+                    await dependents_page(conn, "npm", package, after=None, limit=101, ranges=ranges)
+
+            api = await load(via_api, args.concurrency, args.seconds)
+            sql = await load(via_sql, args.concurrency, args.seconds)
+            print(f"{label:<36} {api[0]:>10.0f} {api[1]:>7.2f} {api[2]:>7.2f}   {sql[0]:>10.0f} {sql[1]:>7.2f} {sql[2]:>7.2f}")
+    await pool.close()
+
+
+async def run(args: argparse.Namespace, dsn: str) -> None:
+    rows, elapsed = await build_index(dsn, args.repos, args.deps)
+    print(f"loaded {rows} global_dep rows for {args.repos} repositories in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s")
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=dsn, WHARF_ACCESS_LOG="false", WHARF_LOG_LEVEL="WARNING")
+    server = subprocess.Popen([sys.executable, "-m", "registry", "serve", "--port", str(port), "--no-migrate"], env=env)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/readyz")
+        await measure(dsn, f"http://127.0.0.1:{port}", args)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+async def prepare(admin_dsn: str) -> tuple[str, str]:
+    name = f"wharf_bench_{uuid.uuid4().hex[:8]}"
+    await ensure_database(admin_dsn, name)
+    dsn = with_database(admin_dsn, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate_up(conn, load_migrations(migrations_dir()))
+    finally:
+        await conn.close()
+    return name, dsn
+
+
+async def drop(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repos", type=int, default=100_000)
+    parser.add_argument("--deps", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="wharf-bench-", dir="/tmp"))
+    workdir.chmod(0o755)
+    embedded = None
+    admin = os.environ.get("DATABASE_URL")
+    if admin is None:
+        embedded = EmbeddedPostgres(workdir / "data")
+        admin = embedded.start().dsn()
+    try:
+        name, dsn = asyncio.run(prepare(admin))
+        try:
+            asyncio.run(run(args, dsn))
+        finally:
+            asyncio.run(drop(admin, name))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""What every ecosystem parser returns, and how parsers are found for a file.
+
+A parser is a pure function `parse(path, data, read) -> ParseResult`: `path` is the manifest's
+path inside the repository (POSIX, no leading slash), `data` its bytes, and `read(other_path)`
+returns another file of the same repository (or None) — for `-r` includes, a Cargo workspace
+root, a Maven parent. Parsers never execute repository code and never touch the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ReadFile = Callable[[str], bytes | None]
+
+
+class ManifestError(ValueError):
+    """The file cannot be parsed; the indexer reports it and skips the file."""
+
+
+@dataclass(frozen=True)
+class PackageDef:
+    """A package the repository defines (a `pkgs` row: {"name", "version", "path"})."""
+
+    name: str
+    version: str | None
+    path: str
+
+    def as_row(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "path": self.path}
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A dependency the repository declares (a `global_dep` row).
+
+    `package` is normalised per ecosystem (PEP 503 for Python); `version` is the declared range,
+    verbatim ("" when none is declared); `dep_type` names the section it came from
+    (e.g. "dependencies", "devDependencies", "optional:socks", "indirect", "build-dependencies").
+    `hints` always holds {"path": manifest path} and may add ecosystem detail (markers, extras,
+    target, source URL, the name as written).
+    """
+
+    package: str
+    version: str
+    dep_type: str
+    path: str
+    hints: dict[str, Any] = field(default_factory=dict)
+
+    def dep_data(self) -> dict[str, Any]:
+        return {"package": self.package, "version": self.version, "depType": self.dep_type}
+
+    def hint_data(self) -> dict[str, Any]:
+        return {"path": self.path, **self.hints}
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    language: str
+    packages: list[PackageDef] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
+
+
+Parser = Callable[[str, bytes, ReadFile], ParseResult]

@@ -1,0 +1,81 @@
+"""The indexing worker: claim a queued repository, index it, repeat, until told to stop.
+
+Claims use `FOR UPDATE SKIP LOCKED` with a lease, so any number of workers on any number of
+hosts share one queue with no coordinator; a worker that dies holding a claim loses it when
+the lease runs out. On SIGINT/SIGTERM a worker finishes the repository in hand and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from indexer.ecosystems.registry import SUPPORTED_LANGUAGES
+from indexer.reader import RepositoryError, open_repository
+from indexer.scan import Scan, scan
+from indexer.writer import WriteOutcome, write_index
+from registry.store import index_queue
+from registry.store.index_queue import Job
+
+log = logging.getLogger("wharf.indexer.worker")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    lease_seconds: float = 600.0
+    poll_seconds: float = 2.0
+    retry_seconds: float = 60.0
+    exit_when_idle: bool = False  # `indexer worker --once`: stop at the first empty look
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def read_and_scan(source: str, revision: str | None) -> tuple[Scan, str | None]:
+    """Blocking: runs in a thread. Returns the scan and the revision actually read."""
+    repository = open_repository(Path(source), revision)
+    return scan(repository), getattr(repository, "commit", revision)
+
+
+async def index_job(pool: asyncpg.Pool, job: Job) -> WriteOutcome:
+    result, revision = await asyncio.to_thread(read_and_scan, job.source, job.revision)
+    async with pool.acquire() as conn:
+        return await write_index(conn, job.uri, revision, result, SUPPORTED_LANGUAGES)
+
+
+async def run_worker(pool: asyncpg.Pool, stop: asyncio.Event, settings: WorkerSettings, name: str) -> int:
+    """Work until `stop` is set; returns how many repositories were indexed."""
+    done = 0
+    while not stop.is_set():
+        async with pool.acquire() as conn:
+            job = await index_queue.claim_next(conn, name, settings.lease_seconds)
+        if job is None:
+            if settings.exit_when_idle:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.poll_seconds)
+            continue
+        try:
+            outcome = await index_job(pool, job)
+        except (RepositoryError, OSError, asyncpg.PostgresError) as exc:
+            log.warning("indexing %s failed: %s", job.uri, exc)
+            async with pool.acquire() as conn:
+                await index_queue.fail(conn, job, name, str(exc), settings.retry_seconds)
+            continue
+        async with pool.acquire() as conn:
+            await index_queue.complete(conn, job, name)
+        done += 1
+        log.info(
+            "indexed %s: %s", job.uri, f"{outcome.packages} packages, {outcome.dependencies} dependencies"
+            if outcome.written else "revision already indexed",
+        )  # fmt: skip
+    return done

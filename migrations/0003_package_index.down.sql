@@ -1,0 +1,3 @@
+DROP TABLE repo_index_queue;
+ALTER TABLE pkgs DROP COLUMN id;
+ALTER TABLE global_dep DROP COLUMN id;

@@ -1,0 +1,235 @@
+"""The package index over HTTP: who depends on a package (optionally: in a range admitting a
+version), who defines it, what a repository holds, and queueing repositories for the indexer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from registry.auth import policy
+from registry.errors import BadRequest, NotFound
+from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.http import json_response
+from registry.package_ranges import LANGUAGES, admits, normalise_name
+from registry.pagination import encode_cursor, page_request
+from registry.store import index_queue
+from registry.store import package_index as store
+from registry.store.package_index import DependentRow
+
+routes = web.RouteTableDef()
+
+_MAX_NAME = 512
+_MAX_VERSION = 256
+
+
+def _language_and_name(request: web.Request, name_param: str) -> tuple[str, str]:
+    language = request.query.get("language", "")
+    if language not in LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}.")
+    name = request.query.get(name_param, "").strip()
+    if not name or len(name) > _MAX_NAME:
+        raise BadRequest(f"{name_param} is required (at most {_MAX_NAME} characters).")
+    return language, normalise_name(language, name)
+
+
+def _version(request: web.Request) -> str | None:
+    version = request.query.get("version")
+    if version is not None and not 0 < len(version) <= _MAX_VERSION:
+        raise BadRequest(f"version must be 1 to {_MAX_VERSION} characters.")
+    return version
+
+
+def _keyset(after: list[Any] | None, length: int) -> list[int] | None:
+    """A cursor of `length` integers (repo id, row id, then totals), or 400."""
+    if after is None:
+        return None
+    if len(after) != length or not all(type(value) is int for value in after):
+        raise BadRequest("cursor is not one this server issued.")
+    return [int(value) for value in after]
+
+
+def _dependent(row: DependentRow, verdict: bool | str | None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "repo": row.repo,
+        "repo_id": row.repo_id,
+        "range": row.range,
+        "dep_type": row.dep_type,
+        "path": row.path,
+    }
+    if verdict != "unasked":
+        item["admits"] = verdict
+    return item
+
+
+@routes.get("/api/dependents")
+async def dependents(request: web.Request) -> web.Response:
+    """Repositories depending on a package: declared range, dep type and manifest path, keyset-
+    paginated, with a total. With `version`, only ranges admitting it are kept, by the
+    ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
+    (and counted in `unevaluated`), never silently dropped."""
+    await current_actor(request)
+    language, package = _language_and_name(request, "package")
+    version = _version(request)
+    page = page_request(request)
+    cursor = _keyset(page.after, 3)
+    async with connection(request) as conn:
+        summary = await store.dependents_by_range(conn, language, package) if version is not None else []
+        verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
+        rows, matching = await store.dependents_page(
+            conn,
+            language,
+            package,
+            after=(cursor[0], cursor[1]) if cursor else None,
+            limit=page.limit + 1,
+            ranges=[r for r, ok in verdicts.items() if ok is not False] if version is not None else None,
+        )
+    body: dict[str, Any] = {"language": language, "package": package, "version": version}
+    if version is not None:
+        body["total"] = sum(entry.count for entry in summary if verdicts[entry.range] is not False)
+        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.range] is None)
+    else:
+        body["total"] = cursor[2] if cursor else matching
+    shown = rows[: page.limit]
+    body["items"] = [_dependent(row, verdicts.get(row.range) if version is not None else "unasked") for row in shown]
+    more = len(rows) > page.limit
+    body["next_cursor"] = encode_cursor([shown[-1].repo_id, shown[-1].row_id, body["total"]]) if more else None
+    return json_response(body)
+
+
+@routes.get("/api/dependents/summary")
+async def dependents_summary(request: web.Request) -> web.Response:
+    """How many dependents declare each range; with `version`, whether each range admits it."""
+    await current_actor(request)
+    language, package = _language_and_name(request, "package")
+    version = _version(request)
+    async with connection(request) as conn:
+        ranges = await store.dependents_by_range(conn, language, package)
+    items = []
+    for entry in ranges:
+        item: dict[str, Any] = {"range": entry.range, "count": entry.count}
+        if version is not None:
+            item["admits"] = admits(language, entry.range, version)
+        items.append(item)
+    total = sum(entry.count for entry in ranges)
+    body = {"language": language, "package": package, "version": version, "total": total, "ranges": items}
+    return json_response(body)
+
+
+@routes.get("/api/packages")
+async def packages(request: web.Request) -> web.Response:
+    """Repositories that define a package (its manifests' name, version and path)."""
+    await current_actor(request)
+    language, name = _language_and_name(request, "name")
+    page = page_request(request)
+    cursor = _keyset(page.after, 2)
+    async with connection(request) as conn:
+        rows = await store.definers_page(
+            conn, language, name, after=(cursor[0], cursor[1]) if cursor else None, limit=page.limit + 1
+        )
+    shown = rows[: page.limit]
+    return json_response(
+        {
+            "language": language,
+            "name": name,
+            "items": [{"repo": r["repo"], "repo_id": r["repo_id"], **r["pkg"]} for r in shown],
+            "next_cursor": encode_cursor([shown[-1]["repo_id"], shown[-1]["id"]]) if len(rows) > page.limit else None,
+        }
+    )
+
+
+async def _repo_rows(request: web.Request, table: str) -> web.Response:
+    await current_actor(request)
+    page = page_request(request)
+    uri = request.match_info["uri"]
+    async with connection(request) as conn:
+        repo = await store.repo_by_uri(conn, uri)
+        if repo is None:
+            raise NotFound(f"No repository {uri}.")
+        rows = await store.repo_rows(conn, table, repo.id, after=page.after_id(), limit=page.limit + 1)
+    shown = rows[: page.limit]
+    items = [
+        {"language": r["language"], **r["data"], **({"hints": r["hints"]} if r["hints"] is not None else {})}
+        for r in shown
+    ]
+    return json_response(
+        {
+            "repo": repo.uri,
+            "indexed_revision": repo.indexed_revision,
+            "items": items,
+            "next_cursor": encode_cursor([shown[-1]["id"]]) if len(rows) > page.limit else None,
+        }
+    )
+
+
+@routes.get("/api/repos/{uri:.+}/dependencies")
+async def repo_dependencies(request: web.Request) -> web.Response:
+    return await _repo_rows(request, "global_dep")
+
+
+@routes.get("/api/repos/{uri:.+}/packages")
+async def repo_packages(request: web.Request) -> web.Response:
+    return await _repo_rows(request, "pkgs")
+
+
+async def _queue(request: web.Request, uri: str, body: dict[str, Any]) -> web.Response:
+    async with transaction(request) as conn:
+        repo_id = await index_queue.ensure_repo(conn, uri)
+        current = await index_queue.queue_entry(conn, repo_id)
+        source = body.get("source") or (current.source if current else None)
+        if source is None:
+            raise BadRequest("source is required the first time a repository is queued.")
+        await index_queue.enqueue(conn, repo_id, source, body.get("revision"))
+    return json_response(
+        {"repo": uri, "queued": True, "source": source, "revision": body.get("revision")},
+        status=202,
+        headers={"Location": f"/api/repos/{uri}"},
+    )
+
+
+@routes.post("/api/repos")
+async def add_repo(request: web.Request) -> web.Response:
+    """Register a repository and queue it for the indexer (site admins). `source` is a path the
+    workers can read: a directory, or a git repository (with `revision`)."""
+    policy.require_site_admin(await current_actor(request))
+    body = await json_body(request, "RepoCreate")
+    return await _queue(request, body["uri"], body)
+
+
+@routes.post("/api/repos/{uri:.+}/index")
+async def reindex_repo(request: web.Request) -> web.Response:
+    policy.require_site_admin(await current_actor(request))
+    body = await json_body(request, "RepoIndex")
+    uri = request.match_info["uri"]
+    async with connection(request) as conn:
+        if await store.repo_by_uri(conn, uri) is None:
+            raise NotFound(f"No repository {uri}.")
+    return await _queue(request, uri, body)
+
+
+@routes.get("/api/repos/{uri:.+}")
+async def get_repo(request: web.Request) -> web.Response:
+    await current_actor(request)
+    uri = request.match_info["uri"]
+    async with connection(request) as conn:
+        repo = await store.repo_by_uri(conn, uri)
+        if repo is None:
+            raise NotFound(f"No repository {uri}.")
+        queued = await index_queue.queue_entry(conn, repo.id)
+    return json_response(
+        {
+            "repo": repo.uri,
+            "indexed_revision": repo.indexed_revision,
+            "created_at": repo.created_at,
+            "updated_at": repo.updated_at,
+            "queue": None
+            if queued is None
+            else {
+                "revision": queued.revision,
+                "requested_at": queued.requested_at,
+                "claimed": queued.claimed_by is not None,
+                "attempts": queued.attempts,
+                "last_error": queued.last_error,
+            },
+        }
+    )

@@ -1,0 +1,179 @@
+"""Does a declared version range admit a version? Each ecosystem by its own rules.
+
+Evaluated with the best-kept libraries for each, after comparing `univers`, `node-semver` and
+`packaging`: `packaging` (PyPA's own) for PEP 440 specifiers; `univers` (AboutCode's
+multi-ecosystem range library, maintained, the one that also covers RubyGems and Maven) for npm,
+RubyGems and Maven ranges. `univers` cannot read Cargo, Composer or Go requirements natively, so
+those are translated into the npm grammar they share their semantics with, rule by rule below;
+`node-semver` (a port of node's resolver, last released years ago) was not needed.
+
+`admits` answers True or False, or None when the range (or the version) cannot be evaluated —
+the API reports those rather than silently dropping them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+import semver
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from univers.version_range import GemVersionRange, MavenVersionRange, NpmVersionRange
+from univers.versions import MavenVersion, RubygemsVersion, SemverVersion
+
+Matcher = Callable[[str], bool]
+_ANY = frozenset({"", "*", "x", "X", "latest"})
+_CARGO_BARE = re.compile(r"^\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?$")
+_COMPOSER_TILDE = re.compile(r"^~\s*v?(\d+)\.(\d+)(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$")
+_COMPOSER_STABILITY = re.compile(r"@(dev|alpha|beta|RC|rc|stable)\b")
+_GO_VERSION = re.compile(r"^v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
+
+
+class RangeError(ValueError):
+    pass
+
+
+def _semver(version: str) -> SemverVersion:
+    return SemverVersion(version.removeprefix("v"))
+
+
+def _npm(range_text: str) -> Matcher:
+    text = range_text.strip()
+    if text in _ANY:
+        return lambda _version: True
+    try:
+        parsed = NpmVersionRange.from_native(text)
+    except Exception as exc:  # univers raises a variety of its own errors for bad input
+        raise RangeError(str(exc)) from exc
+    return lambda version: _semver(version) in parsed
+
+
+def _python(range_text: str) -> Matcher:
+    try:
+        specifiers = SpecifierSet(range_text)
+    except InvalidSpecifier as exc:
+        raise RangeError(str(exc)) from exc
+    return lambda version: specifiers.contains(Version(version), prereleases=True)
+
+
+def _cargo(range_text: str) -> Matcher:
+    """Cargo: comparators separated by commas; a bare version means a caret requirement
+    (`1.2` is `^1.2`); `^`, `~`, `*` and wildcards mean what they mean in npm."""
+    parts = [part.strip() for part in range_text.split(",") if part.strip()]
+    if not parts:
+        return lambda _version: True
+    translated = " ".join("^" + part if _CARGO_BARE.match(part) else part for part in parts)
+    return _npm(translated)
+
+
+def _composer_part(part: str) -> str:
+    """One Composer constraint in npm's grammar: `~1.2` allows >=1.2 <2.0 (the last given part
+    may grow), unlike npm's tilde; stability flags (`@dev`) only widen what is allowed."""
+    part = _COMPOSER_STABILITY.sub("", part).strip()
+    tilde = _COMPOSER_TILDE.match(part)
+    if tilde:
+        major, minor, patch, pre = tilde.groups()
+        low = f"{major}.{minor}.{patch or 0}{pre or ''}"
+        high = f"{int(major) + 1}.0.0" if patch is None else f"{major}.{int(minor) + 1}.0"
+        return f">={low} <{high}"
+    return re.sub(r"(?<![\w.])v(?=\d)", "", part)
+
+
+def _composer(range_text: str) -> Matcher:
+    if range_text.strip().startswith("dev-"):
+        raise RangeError("a branch (dev-…) is not a version range")
+    alternatives = [alt for alt in re.split(r"\s*\|\|?\s*", range_text.strip()) if alt]
+    translated = " || ".join(
+        " ".join(_composer_part(part) for part in re.split(r"\s*,\s*|\s+(?![<>=!^~]*\s)", alt) if part)
+        for alt in alternatives
+    )
+    return _npm(translated)
+
+
+def _go(range_text: str) -> Matcher:
+    """Go modules: a requirement is a minimum (minimal version selection); a version admits it
+    when it is at least that and of the same major version (v2+ are other module paths)."""
+    match = _GO_VERSION.match(range_text.strip())
+    if match is None:
+        raise RangeError(f"not a Go module version: {range_text!r}")
+    minimum = semver.Version.parse(match[1])
+
+    def admits(version: str) -> bool:
+        candidate = semver.Version.parse(version.removeprefix("v"))
+        return candidate.major == minimum.major and candidate >= minimum
+
+    return admits
+
+
+def _ruby(range_text: str) -> Matcher:
+    """RubyGems: every comma-separated requirement must hold (`~> 2.1, >= 2.1.3`)."""
+    try:
+        ranges = [GemVersionRange.from_native(part.strip()) for part in range_text.split(",") if part.strip()]
+    except Exception as exc:
+        raise RangeError(str(exc)) from exc
+    return lambda version: all(RubygemsVersion(version) in r for r in ranges)
+
+
+def _maven(range_text: str) -> Matcher:
+    """Maven: bracket ranges by Maven's rules; a bare version is what resolution would pick
+    absent conflicts, so it admits exactly itself."""
+    text = range_text.strip()
+    if not text.startswith(("[", "(")):
+        if not text or "${" in text:
+            raise RangeError(f"not a resolvable Maven version: {range_text!r}")
+        return lambda version: MavenVersion(version) == MavenVersion(text)
+    try:
+        parsed = MavenVersionRange.from_native(text)
+    except Exception as exc:
+        raise RangeError(str(exc)) from exc
+    return lambda version: MavenVersion(version) in parsed
+
+
+_BY_LANGUAGE: dict[str, Callable[[str], Matcher]] = {
+    "npm": _npm,
+    "python": _python,
+    "rust": _cargo,
+    "php": _composer,
+    "go": _go,
+    "ruby": _ruby,
+    "java": _maven,
+}
+
+
+@lru_cache(maxsize=65536)
+def _matcher(language: str, range_text: str) -> Matcher | None:
+    """Parsed once per (language, range): a popular package has few distinct ranges."""
+    build = _BY_LANGUAGE.get(language)
+    if build is None:
+        return None
+    try:
+        return build(range_text)
+    except RangeError:
+        return None
+
+
+def admits(language: str, range_text: str, version: str) -> bool | None:
+    """True/False, or None when the range or the version cannot be evaluated."""
+    matcher = _matcher(language, range_text)
+    if matcher is None:
+        return None
+    try:
+        return matcher(version)
+    except (ValueError, TypeError, InvalidVersion):
+        return None
+
+
+LANGUAGES = tuple(_BY_LANGUAGE)
+
+
+def normalise_name(language: str, name: str) -> str:
+    """A package name as the index stores it: PEP 503 for Python, lowercase for Composer."""
+    if language == "python":
+        from packaging.utils import canonicalize_name
+
+        return str(canonicalize_name(name))
+    if language == "php":
+        return name.lower()
+    return name

@@ -1,0 +1,172 @@
+"""The package index over HTTP: dependents (with version ranges), definers, repositories, queueing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tests.support.factories import make_user
+from tests.support.index import index_repo, scan_of
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def _get(client: Client, url: str) -> dict[str, Any]:
+    response = await client.get(url)
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def _lodash_world(db: asyncpg.Connection) -> None:
+    ranges = ["^4.17.0", "~4.16.0", ">=3 <4", "4.17.21", "workspace:*", "^4.0.0"]
+    for n, declared in enumerate(ranges):
+        await index_repo(db, f"example.com/app{n}", scan_of([("npm", "lodash", declared), ("npm", "react", "^18")]))
+    await index_repo(db, "example.com/py", scan_of([("python", "lodash", ">=1")], path="requirements.txt"))
+
+
+async def test_dependents_lists_repositories_with_range_type_and_path(client: Client, db: asyncpg.Connection) -> None:
+    await _lodash_world(db)
+    body = await _get(client, "/api/dependents?language=npm&package=lodash")
+    assert body["total"] == 6
+    assert [item["repo"] for item in body["items"]] == [f"example.com/app{n}" for n in range(6)]
+    assert body["items"][0] == {
+        "repo": "example.com/app0",
+        "repo_id": body["items"][0]["repo_id"],
+        "range": "^4.17.0",
+        "dep_type": "dependencies",
+        "path": "package.json",
+    }
+    assert (await _get(client, "/api/dependents?language=python&package=lodash"))["total"] == 1
+
+
+async def test_dependents_page_with_a_stable_total(client: Client, db: asyncpg.Connection) -> None:
+    await _lodash_world(db)
+    first = await _get(client, "/api/dependents?language=npm&package=lodash&limit=4")
+    await index_repo(db, "example.com/zz-late", scan_of([("npm", "lodash", "^4")]))
+    second = await _get(client, f"/api/dependents?language=npm&package=lodash&limit=4&cursor={first['next_cursor']}")
+    assert first["total"] == second["total"] == 6, "the total is the one the listing started with"
+    seen = [i["repo"] for i in first["items"] + second["items"]]
+    assert seen[:6] == [f"example.com/app{n}" for n in range(6)]
+    assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(
+    ("version", "admitted"),
+    [
+        ("4.17.21", {"^4.17.0", "4.17.21", "^4.0.0"}),
+        ("4.16.5", {"~4.16.0", "^4.0.0"}),
+        ("3.10.1", {">=3 <4"}),
+        ("5.0.0", set()),
+    ],
+)
+async def test_a_version_keeps_the_dependents_whose_range_admits_it(
+    client: Client, db: asyncpg.Connection, version: str, admitted: set[str]
+) -> None:
+    await _lodash_world(db)
+    body = await _get(client, f"/api/dependents?language=npm&package=lodash&version={version}")
+    evaluated = {item["range"] for item in body["items"] if item["admits"] is True}
+    assert evaluated == admitted
+    unevaluated = [item["range"] for item in body["items"] if item["admits"] is None]
+    assert unevaluated == ["workspace:*"], "a range that cannot be evaluated is reported, not dropped"
+    assert body["unevaluated"] == 1
+    assert body["total"] == len(admitted) + 1
+
+
+async def test_python_names_and_specifiers_follow_pep_503_and_440(client: Client, db: asyncpg.Connection) -> None:
+    await index_repo(db, "example.com/a", scan_of([("python", "zope-interface", ">=5,<6")], path="pyproject.toml"))
+    await index_repo(db, "example.com/b", scan_of([("python", "zope-interface", "==4.*")], path="setup.cfg"))
+    body = await _get(client, "/api/dependents?language=python&package=Zope.Interface&version=5.4")
+    assert [item["repo"] for item in body["items"]] == ["example.com/a"]
+
+
+async def test_the_summary_counts_dependents_per_range(client: Client, db: asyncpg.Connection) -> None:
+    await _lodash_world(db)
+    await index_repo(db, "example.com/again", scan_of([("npm", "lodash", "^4.17.0")]))
+    body = await _get(client, "/api/dependents/summary?language=npm&package=lodash&version=4.17.21")
+    assert body["total"] == 7
+    assert body["ranges"][0] == {"range": "^4.17.0", "count": 2, "admits": True}
+    assert {"range": "workspace:*", "count": 1, "admits": None} in body["ranges"]
+
+
+async def test_dependents_are_answered_by_the_gin_index(db: asyncpg.Connection) -> None:
+    await db.execute("INSERT INTO repo (uri) SELECT 'example.com/r' || n FROM generate_series(1, 200) n")
+    await db.execute(
+        "INSERT INTO global_dep (language, dep_data, repo_id, hints)"
+        " SELECT 'npm', jsonb_build_object('package', 'p' || (n % 500), 'version', '^1', 'depType', 'dependencies'),"
+        "        1 + n % 200, '{}' FROM generate_series(1, 20000) n"
+    )
+    await db.execute("ANALYZE global_dep")
+    plan = "\n".join(
+        row[0]
+        for row in await db.fetch(
+            "EXPLAIN SELECT g.repo_id, g.id FROM global_dep g JOIN repo r ON r.id = g.repo_id"
+            " WHERE g.dep_data @> jsonb_build_object('package', 'p7'::text) AND g.language = 'npm'"
+            " ORDER BY g.repo_id, g.id LIMIT 100"
+        )
+    )
+    assert "global_dep_idxgin" in plan
+
+
+async def test_definers_and_a_repositorys_rows(client: Client, db: asyncpg.Connection) -> None:
+    await index_repo(
+        db,
+        "github.com/acme/mono",
+        scan_of([("npm", "lodash", "^4")], [("npm", "@acme/ui", "2.0.0"), ("npm", "@acme/core", "2.0.0")]),
+        "abc123",
+    )
+    defines = await _get(client, "/api/packages?language=npm&name=@acme/ui")
+    assert defines["items"] == [
+        {"repo": "github.com/acme/mono", "repo_id": defines["items"][0]["repo_id"], "name": "@acme/ui", "version": "2.0.0", "path": "package.json"}
+    ]
+    deps = await _get(client, "/api/repos/github.com/acme/mono/dependencies")
+    assert deps["indexed_revision"] == "abc123"
+    assert deps["items"] == [
+        {"language": "npm", "package": "lodash", "version": "^4", "depType": "dependencies", "hints": {"path": "package.json"}}
+    ]
+    packages = await _get(client, "/api/repos/github.com/acme/mono/packages?limit=1")
+    assert len(packages["items"]) == 1
+    assert packages["next_cursor"] is not None
+    repo = await _get(client, "/api/repos/github.com/acme/mono")
+    assert repo["indexed_revision"] == "abc123"
+    assert repo["queue"] is None
+    assert (await client.get("/api/repos/github.com/nobody/none/dependencies")).status == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "language=cobol&package=x",
+        "package=x",
+        "language=npm",
+        "language=npm&package=",
+        "language=npm&package=x&limit=5000",
+        "language=npm&package=x&cursor=WzFd",
+        "language=npm&package=x&version=" + "9" * 300,
+    ],
+)
+async def test_bad_queries_are_400(client: Client, query: str) -> None:
+    response = await client.get(f"/api/dependents?{query}")
+    assert response.status == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+async def test_site_admins_queue_repositories_for_the_indexer(client: Client, db: asyncpg.Connection) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    alice = await make_user(db, "alice")
+    body = {"uri": "github.com/acme/tool", "source": "/srv/git/acme/tool.git", "revision": "main"}
+    assert (await client.post("/api/repos", json=body)).status == 401
+    assert (await client.post("/api/repos", json=body, headers=alice.headers)).status == 403
+    response = await client.post("/api/repos", json=body, headers=admin.headers)
+    assert response.status == 202
+    repo = await _get(client, "/api/repos/github.com/acme/tool")
+    assert repo["queue"]["revision"] == "main"
+    again = await client.post("/api/repos/github.com/acme/tool/index", json={"revision": "v2"}, headers=admin.headers)
+    assert again.status == 202
+    assert (await again.json())["source"] == "/srv/git/acme/tool.git", "the source is remembered"
+    assert (await client.post("/api/repos/github.com/none/index", json={}, headers=admin.headers)).status == 404
+    assert (await client.post("/api/repos", json={"uri": "x"}, headers=admin.headers)).status == 422

@@ -1,0 +1,74 @@
+"""The writer: atomic replacement, no-op re-index, and readers that never see a mix."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from indexer.writer import write_index
+from tests.support.index import index_repo, scan_of
+
+
+async def _rows(db: asyncpg.Connection, uri: str) -> list[tuple[str, str]]:
+    rows = await db.fetch(
+        "SELECT g.dep_data->>'package' AS p, g.dep_data->>'version' AS v FROM global_dep g"
+        " JOIN repo r ON r.id = g.repo_id WHERE r.uri = $1 ORDER BY 1",
+        uri,
+    )
+    return [(row["p"], row["v"]) for row in rows]
+
+
+async def test_writing_replaces_a_repositorys_rows_and_records_the_revision(db: asyncpg.Connection) -> None:
+    first = await index_repo(db, "example.com/a", scan_of([("npm", "lodash", "^4"), ("npm", "react", "^18")]), "r1")
+    assert (first.written, first.dependencies) == (True, 2)
+    second = await index_repo(db, "example.com/a", scan_of([("npm", "lodash", "^5")], [("npm", "a", "1.0.0")]), "r2")
+    assert second.repo_id == first.repo_id
+    assert await _rows(db, "example.com/a") == [("lodash", "^5")]
+    assert await db.fetchval("SELECT indexed_revision FROM repo WHERE id = $1", first.repo_id) == "r2"
+    assert await db.fetchval("SELECT pkg->>'name' FROM pkgs WHERE repo_id = $1", first.repo_id) == "a"
+
+
+async def test_reindexing_the_same_revision_changes_nothing(db: asyncpg.Connection) -> None:
+    await index_repo(db, "example.com/a", scan_of([("npm", "lodash", "^4")]), "r1")
+    again = await index_repo(db, "example.com/a", scan_of([("npm", "other", "1")]), "r1")
+    assert again.written is False
+    assert await _rows(db, "example.com/a") == [("lodash", "^4")]
+
+
+async def test_only_the_indexed_languages_are_replaced(db: asyncpg.Connection) -> None:
+    await index_repo(db, "example.com/a", scan_of([("npm", "lodash", "^4"), ("go", "golang.org/x/net", "v0.1.0")]))
+    await write_index(db, "example.com/a", None, scan_of([("npm", "lodash", "^5")]), ["npm"])
+    assert await _rows(db, "example.com/a") == [("golang.org/x/net", "v0.1.0"), ("lodash", "^5")]
+
+
+async def test_readers_see_the_old_or_the_new_index_never_a_mix(fresh_db_url: str) -> None:
+    old = scan_of([("npm", f"old-{n}", "1") for n in range(300)])
+    new = scan_of([("npm", f"new-{n}", "2") for n in range(200)])
+    writer = await asyncpg.connect(fresh_db_url)
+    reader = await asyncpg.connect(fresh_db_url)
+    await index_repo(writer, "example.com/r", old, "0")
+    seen: set[int] = set()
+    stop = asyncio.Event()
+
+    async def write() -> None:
+        for revision in range(1, 30):
+            await index_repo(writer, "example.com/r", new if revision % 2 else old, str(revision))
+        stop.set()
+
+    async def read() -> None:
+        while not stop.is_set():
+            rows = await reader.fetch(
+                "SELECT dep_data->>'package' AS p FROM global_dep g JOIN repo r ON r.id = g.repo_id"
+                " WHERE r.uri = 'example.com/r'"
+            )
+            kinds = {row["p"].split("-")[0] for row in rows}
+            assert len(kinds) == 1, "a read saw two indexes at once"
+            seen.add(len(rows))
+
+    try:
+        await asyncio.gather(write(), read())
+    finally:
+        await writer.close()
+        await reader.close()
+    assert seen == {300, 200}
