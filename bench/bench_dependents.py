@@ -102,19 +102,25 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
         popular = await conn.fetchval(
             "SELECT dep_data->>'package' FROM global_dep GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         )
-        count = await conn.fetchval("SELECT count(*) FROM global_dep WHERE dep_data @> jsonb_build_object('package', $1::text)", popular)
+        count = await conn.fetchval(
+            "SELECT count(*) FROM global_dep WHERE dep_data @> jsonb_build_object('package', $1::text)", popular
+        )
         rare = await conn.fetchval(
             "SELECT dep_data->>'package' FROM global_dep GROUP BY 1 HAVING count(*) BETWEEN 2 AND 5 LIMIT 1"
         )
     print(f"\npopular package {popular}: {count} dependents; rare package {rare}")
     print(f"{args.concurrency} concurrent clients, {args.seconds:.0f} s each")
-    print(f"{'query (limit=100)':<36} {'API req/s':>10} {'p50':>7} {'p99':>7}   {'SQL req/s':>10} {'p50':>7} {'p99':>7}")
+    print(
+        f"{'query (limit=100)':<36} {'API req/s':>10} {'p50':>7} {'p99':>7}   {'SQL req/s':>10} {'p50':>7} {'p99':>7}"
+    )
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         for label, package, version in (
             ("popular", popular, None), ("popular, version=1.4.2", popular, "1.4.2"),
             ("rare", rare, None), ("rare, version=1.4.2", rare, "1.4.2"),
         ):  # fmt: skip
-            query = f"{base}/api/dependents?language=npm&package={package}&limit=100" + (f"&version={version}" if version else "")
+            query = f"{base}/api/dependents?language=npm&package={package}&limit=100" + (
+                f"&version={version}" if version else ""
+            )
 
             async def via_api(url: str = query) -> None:
                 async with session.get(url) as response:
@@ -131,13 +137,18 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
 
             api = await load(via_api, args.concurrency, args.seconds)
             sql = await load(via_sql, args.concurrency, args.seconds)
-            print(f"{label:<36} {api[0]:>10.0f} {api[1]:>7.2f} {api[2]:>7.2f}   {sql[0]:>10.0f} {sql[1]:>7.2f} {sql[2]:>7.2f}")
+            print(
+                f"{label:<36} {api[0]:>10.0f} {api[1]:>7.2f} {api[2]:>7.2f}"
+                f"   {sql[0]:>10.0f} {sql[1]:>7.2f} {sql[2]:>7.2f}"
+            )
     await pool.close()
 
 
 async def run(args: argparse.Namespace, dsn: str) -> None:
     rows, elapsed = await build_index(dsn, args.repos, args.deps)
-    print(f"loaded {rows} global_dep rows for {args.repos} repositories in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s")
+    print(
+        f"loaded {rows} global_dep rows for {args.repos} repositories in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s"
+    )
     port = free_port()
     env = dict(os.environ, DATABASE_URL=dsn, WHARF_ACCESS_LOG="false", WHARF_LOG_LEVEL="WARNING")
     server = subprocess.Popen([sys.executable, "-m", "registry", "serve", "--port", str(port), "--no-migrate"], env=env)

@@ -114,7 +114,8 @@ async def _index_all(dsn: str, args: argparse.Namespace) -> str:
     rows = summary.packages + summary.dependencies
     return (
         f"repos: {summary.repos}, packages: {summary.packages}, dependencies: {summary.dependencies}, "
-        f"rows/s: {rows / elapsed if elapsed else 0:.0f}, skipped files: {summary.problems}, failures: {summary.failures}"
+        f"rows/s: {rows / elapsed if elapsed else 0:.0f}, skipped files: {summary.problems}, "
+        f"failures: {summary.failures}"
     )
 
 

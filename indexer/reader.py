@@ -95,7 +95,9 @@ class GitRepository:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RepositoryError(f"{self.root}: git failed: {exc}") from exc
         if result.returncode != 0 and args[0] != "rev-parse":
-            raise RepositoryError(f"{self.root}: git {args[0]} failed: {result.stderr.decode(errors='replace').strip()}")
+            raise RepositoryError(
+                f"{self.root}: git {args[0]} failed: {result.stderr.decode(errors='replace').strip()}"
+            )
         return result.stdout
 
     def _cat(self, objects: list[str]) -> list[bytes]:

@@ -85,7 +85,8 @@ async def write_batch(
         if not changed:
             return outcomes
         await conn.execute(
-            "CREATE TEMPORARY TABLE incoming_dep (repo_id int, language text, dep_data text, hints text) ON COMMIT DROP;"
+            "CREATE TEMPORARY TABLE incoming_dep (repo_id int, language text, dep_data text, hints text)"
+            " ON COMMIT DROP;"
             "CREATE TEMPORARY TABLE incoming_pkg (repo_id int, language text, pkg text) ON COMMIT DROP"
         )
         await conn.copy_records_to_table(
@@ -98,7 +99,9 @@ async def write_batch(
         )
         await conn.copy_records_to_table(
             "incoming_pkg",
-            records=[(repo_id, lang, _json(pkg.as_row())) for repo_id, item in changed for lang, pkg in item.scan.packages],
+            records=[
+                (repo_id, lang, _json(pkg.as_row())) for repo_id, item in changed for lang, pkg in item.scan.packages
+            ],
         )
         repo_ids = [repo_id for repo_id, _ in changed]
         for statement in _STATEMENTS:

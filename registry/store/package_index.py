@@ -44,6 +44,18 @@ def _dependent(row: asyncpg.Record) -> DependentRow:
     return DependentRow(row["repo_id"], row["id"], row["uri"], row["range"] or "", row["dep_type"], row["path"])
 
 
+DEPENDENTS_SQL = (
+    "-- source: registry/store/package_index.py:dependents_page\n"
+    "SELECT g.repo_id, g.id, r.uri::text, g.dep_data->>'version' AS range, g.dep_data->>'depType' AS dep_type,"
+    "       g.hints->>'path' AS path, count(*) OVER () AS total"
+    "  FROM global_dep g JOIN repo r ON r.id = g.repo_id"
+    " WHERE g.dep_data @> jsonb_build_object('package', $1::text) AND g.language = $2"
+    "   AND ($3::text[] IS NULL OR coalesce(g.dep_data->>'version', '') = ANY($3::text[]))"
+    "   AND ($4::int IS NULL OR (g.repo_id, g.id) > ($4::int, $5::bigint))"
+    " ORDER BY g.repo_id, g.id LIMIT $6"
+)
+
+
 async def dependents_page(
     conn: asyncpg.Connection,
     language: str,
@@ -56,14 +68,7 @@ async def dependents_page(
     """A page of dependents (only those declaring one of `ranges`, if given), and how many
     match in all (counted in the same scan)."""
     rows = await conn.fetch(
-        "-- source: registry/store/package_index.py:dependents_page\n"
-        "SELECT g.repo_id, g.id, r.uri::text, g.dep_data->>'version' AS range, g.dep_data->>'depType' AS dep_type,"
-        "       g.hints->>'path' AS path, count(*) OVER () AS total"
-        "  FROM global_dep g JOIN repo r ON r.id = g.repo_id"
-        " WHERE g.dep_data @> jsonb_build_object('package', $1::text) AND g.language = $2"
-        "   AND ($3::text[] IS NULL OR coalesce(g.dep_data->>'version', '') = ANY($3::text[]))"
-        "   AND ($4::int IS NULL OR (g.repo_id, g.id) > ($4::int, $5::bigint))"
-        " ORDER BY g.repo_id, g.id LIMIT $6",
+        DEPENDENTS_SQL,
         package,
         language,
         list(ranges) if ranges is not None else None,

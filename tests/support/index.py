@@ -23,7 +23,5 @@ def scan_of(
     return result
 
 
-async def index_repo(
-    db: asyncpg.Connection, uri: str, scan: Scan, revision: str | None = None
-) -> WriteOutcome:
+async def index_repo(db: asyncpg.Connection, uri: str, scan: Scan, revision: str | None = None) -> WriteOutcome:
     return await write_index(db, uri, revision, scan, SUPPORTED_LANGUAGES)
