@@ -1,3 +1,4 @@
 DROP TABLE repo_index_queue;
 ALTER TABLE pkgs DROP COLUMN id;
-ALTER TABLE global_dep DROP COLUMN id;
+DROP INDEX global_dep_dependents;
+ALTER TABLE global_dep DROP COLUMN declared, DROP COLUMN package, DROP COLUMN id;

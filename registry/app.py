@@ -36,6 +36,7 @@ from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
 from registry.resources import migrations_dir, schemas_dir
 from registry.store.users import ensure_site_config
+from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
 
 log = logging.getLogger("wharf.app")
@@ -97,6 +98,7 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.MANIFESTS] = ManifestValidator(config.max_manifest_bytes)
     app[appkeys.ASSETS] = AssetCache(config.bundle_cache_bytes)
     app[appkeys.DOWNLOADS] = DownloadCounter()
+    app[appkeys.DEPENDENTS_SUMMARIES] = TtlCache(config.dependents_cache_seconds)
     app[appkeys.AUTH] = Authenticator(
         PasswordHasher(config.bcrypt_cost),
         per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),

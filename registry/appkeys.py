@@ -15,6 +15,8 @@ from registry.downloads import DownloadCounter
 from registry.mail import Mailer
 from registry.manifests import ManifestValidator
 from registry.observability import Metrics
+from registry.store.package_index import RangeCount
+from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
 
 CONFIG = web.AppKey("config", Config)
@@ -28,3 +30,4 @@ MAILER = web.AppKey("mailer", Mailer)
 MANIFESTS = web.AppKey("manifests", ManifestValidator)
 ASSETS = web.AppKey("assets", AssetCache)
 DOWNLOADS = web.AppKey("downloads", DownloadCounter)
+DEPENDENTS_SUMMARIES = web.AppKey("dependents_summaries", TtlCache[list[RangeCount]])

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from registry import appkeys
 from registry.auth import policy
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
@@ -15,7 +16,7 @@ from registry.package_ranges import LANGUAGES, admits, normalise_name
 from registry.pagination import encode_cursor, page_request
 from registry.store import index_queue
 from registry.store import package_index as store
-from registry.store.package_index import DependentRow
+from registry.store.package_index import DependentRow, RangeCount
 
 routes = web.RouteTableDef()
 
@@ -62,6 +63,17 @@ def _dependent(row: DependentRow, verdict: bool | str | None) -> dict[str, Any]:
     return item
 
 
+async def _summary(request: web.Request, language: str, package: str) -> list[RangeCount]:
+    """Per-range counts, at most a few seconds old: totals need not be exact to the second, and
+    a popular package's counts are the costliest part of its first page."""
+
+    async def load() -> list[RangeCount]:
+        async with connection(request) as conn:
+            return await store.dependents_by_range(conn, language, package)
+
+    return await request.app[appkeys.DEPENDENTS_SUMMARIES].get((language, package), load)
+
+
 @routes.get("/api/dependents")
 async def dependents(request: web.Request) -> web.Response:
     """Repositories depending on a package: declared range, dep type and manifest path, keyset-
@@ -72,28 +84,31 @@ async def dependents(request: web.Request) -> web.Response:
     language, package = _language_and_name(request, "package")
     version = _version(request)
     page = page_request(request)
-    cursor = _keyset(page.after, 3)
+    cursor = _keyset(page.after, 2)
+    summary = await _summary(request, language, package)
+    verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
+    kept = [entry for entry in summary if verdicts.get(entry.range) is not False]
     async with connection(request) as conn:
-        summary = await store.dependents_by_range(conn, language, package) if version is not None else []
-        verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
-        rows, matching = await store.dependents_page(
+        rows = await store.dependents_page(
             conn,
             language,
             package,
+            matching=sum(entry.count for entry in summary),
             after=(cursor[0], cursor[1]) if cursor else None,
             limit=page.limit + 1,
-            ranges=[r for r, ok in verdicts.items() if ok is not False] if version is not None else None,
+            ranges=[entry.range for entry in kept] if version is not None else None,
         )
-    body: dict[str, Any] = {"language": language, "package": package, "version": version}
-    if version is not None:
-        body["total"] = sum(entry.count for entry in summary if verdicts[entry.range] is not False)
-        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.range] is None)
-    else:
-        body["total"] = cursor[2] if cursor else matching
     shown = rows[: page.limit]
-    body["items"] = [_dependent(row, verdicts.get(row.range) if version is not None else "unasked") for row in shown]
-    more = len(rows) > page.limit
-    body["next_cursor"] = encode_cursor([shown[-1].repo_id, shown[-1].row_id, body["total"]]) if more else None
+    body: dict[str, Any] = {
+        "language": language,
+        "package": package,
+        "version": version,
+        "total": sum(entry.count for entry in kept),
+        "items": [_dependent(row, verdicts.get(row.range) if version is not None else "unasked") for row in shown],
+        "next_cursor": encode_cursor([shown[-1].repo_id, shown[-1].row_id]) if len(rows) > page.limit else None,
+    }
+    if version is not None:
+        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.range] is None)
     return json_response(body)
 
 
@@ -103,8 +118,7 @@ async def dependents_summary(request: web.Request) -> web.Response:
     await current_actor(request)
     language, package = _language_and_name(request, "package")
     version = _version(request)
-    async with connection(request) as conn:
-        ranges = await store.dependents_by_range(conn, language, package)
+    ranges = await _summary(request, language, package)
     items = []
     for entry in ranges:
         item: dict[str, Any] = {"range": entry.range, "count": entry.count}

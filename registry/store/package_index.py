@@ -1,8 +1,9 @@
 """The package index as the API reads it: dependents, definers, a repository's rows.
 
-Dependents are found with `dep_data @> {"package": …}` so that `global_dep_idxgin` (jsonb_path_ops)
-answers; the language is a second predicate on the same rows. Pages are keyset on
-(repo_id, id): stable while the index is rewritten underneath.
+Dependents of a package with few of them are found with `dep_data @> {"package": …}`, which the
+seed's `global_dep_idxgin` (jsonb_path_ops) answers; a popular package's pages come from the
+ordered `global_dep_dependents` btree instead, which can stop after one page (migration 3 says
+why). Pages are keyset on (repo_id, id): stable while the index is rewritten underneath.
 """
 
 from __future__ import annotations
@@ -44,16 +45,30 @@ def _dependent(row: asyncpg.Record) -> DependentRow:
     return DependentRow(row["repo_id"], row["id"], row["uri"], row["range"] or "", row["dep_type"], row["path"])
 
 
-DEPENDENTS_SQL = (
-    "-- source: registry/store/package_index.py:dependents_page\n"
-    "SELECT g.repo_id, g.id, r.uri::text, g.dep_data->>'version' AS range, g.dep_data->>'depType' AS dep_type,"
-    "       g.hints->>'path' AS path, count(*) OVER () AS total"
-    "  FROM global_dep g JOIN repo r ON r.id = g.repo_id"
-    " WHERE g.dep_data @> jsonb_build_object('package', $1::text) AND g.language = $2"
-    "   AND ($3::text[] IS NULL OR coalesce(g.dep_data->>'version', '') = ANY($3::text[]))"
+# A page of dependents, two ways (see migration 3). Both return the same columns in the same
+# keyset order; `$3` (declared ranges to keep, or NULL for all) and `$4`/`$5` (the cursor) apply
+# to both. Only the page's rows are joined to `repo`.
+_PAGE_COLUMNS = "g.repo_id, g.id, g.declared AS range, g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path"
+_PAGE_FILTERS = (
+    "   AND ($3::text[] IS NULL OR g.declared = ANY($3::text[]))"
     "   AND ($4::int IS NULL OR (g.repo_id, g.id) > ($4::int, $5::bigint))"
     " ORDER BY g.repo_id, g.id LIMIT $6"
 )
+DEPENDENTS_BY_GIN_SQL = (
+    "-- source: registry/store/package_index.py:dependents_page (gin)\n"
+    f"SELECT p.*, r.uri::text FROM (SELECT {_PAGE_COLUMNS} FROM global_dep g"
+    " WHERE g.dep_data @> jsonb_build_object('package', $1::text) AND g.language = $2"
+    f"{_PAGE_FILTERS}) p JOIN repo r ON r.id = p.repo_id ORDER BY p.repo_id, p.id"
+)
+DEPENDENTS_IN_ORDER_SQL = (
+    "-- source: registry/store/package_index.py:dependents_page (btree)\n"
+    f"SELECT p.*, r.uri::text FROM (SELECT {_PAGE_COLUMNS} FROM global_dep g"
+    " WHERE g.language = $2 AND g.package = $1"
+    f"{_PAGE_FILTERS}) p JOIN repo r ON r.id = p.repo_id ORDER BY p.repo_id, p.id"
+)
+FEW_DEPENDENTS = 2000
+"""Up to this many, the GIN index collects a package's rows cheaply; beyond it, the ordered
+btree stops after one page instead."""
 
 
 async def dependents_page(
@@ -61,14 +76,16 @@ async def dependents_page(
     language: str,
     package: str,
     *,
+    matching: int,
     after: tuple[int, int] | None,
     limit: int,
     ranges: Sequence[str] | None = None,
-) -> tuple[list[DependentRow], int]:
-    """A page of dependents (only those declaring one of `ranges`, if given), and how many
-    match in all (counted in the same scan)."""
+) -> list[DependentRow]:
+    """A page of dependents (only those declaring one of `ranges`, if given). `matching` (how
+    many rows the package has, from the summary) picks the index that answers best."""
+    sql = DEPENDENTS_BY_GIN_SQL if matching <= FEW_DEPENDENTS else DEPENDENTS_IN_ORDER_SQL
     rows = await conn.fetch(
-        DEPENDENTS_SQL,
+        sql,
         package,
         language,
         list(ranges) if ranges is not None else None,
@@ -76,20 +93,19 @@ async def dependents_page(
         after[1] if after else None,
         limit,
     )
-    return [_dependent(row) for row in rows], (rows[0]["total"] if rows else 0)
+    return [_dependent(row) for row in rows]
 
 
 async def dependents_by_range(conn: asyncpg.Connection, language: str, package: str) -> list[RangeCount]:
-    """How many dependents declare each range (the dependents summary)."""
+    """How many dependents declare each range: an index-only scan of `global_dep_dependents`."""
     rows = await conn.fetch(
         "-- source: registry/store/package_index.py:dependents_by_range\n"
-        "SELECT coalesce(dep_data->>'version', '') AS range, count(*) AS n FROM global_dep"
-        " WHERE dep_data @> jsonb_build_object('package', $1::text) AND language = $2"
+        "SELECT declared, count(*) AS n FROM global_dep WHERE language = $2 AND package = $1"
         " GROUP BY 1 ORDER BY 2 DESC, 1",
         package,
         language,
     )
-    return [RangeCount(row["range"], row["n"]) for row in rows]
+    return [RangeCount(row["declared"], row["n"]) for row in rows]
 
 
 async def definers_page(

@@ -60,7 +60,9 @@ def test_links_never_lead_outside_the_repository(tmp_path: Path) -> None:
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], env=GIT_ENV, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(root), *args], env=GIT_ENV, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def test_a_git_revision_is_read_from_the_object_database(tmp_path: Path) -> None:
