@@ -8,6 +8,7 @@ a repository whose revision is already recorded is left as it is.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,16 @@ class WriteOutcome:
     written: bool  # False: the revision was already indexed
     packages: int
     dependencies: int
+
+
+@dataclass
+class WriteStats:
+    """Where a batch's time went (filled in by write_batch when given): the bulk load of the
+    new rows, and the replacement in the tables with their indexes."""
+
+    rows: int = 0
+    copy_seconds: float = 0.0
+    replace_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,10 @@ async def _lock_repos(conn: asyncpg.Connection, uris: list[str]) -> dict[str, tu
 
 
 async def write_batch(
-    conn: asyncpg.Connection, batch: Sequence[RepoIndex], languages: Sequence[str]
+    conn: asyncpg.Connection, batch: Sequence[RepoIndex], languages: Sequence[str], stats: WriteStats | None = None
 ) -> list[WriteOutcome]:
     """Replace each repository's rows for `languages`, all in one transaction."""
+    stats = stats if stats is not None else WriteStats()
     async with conn.transaction():
         ids = await _lock_repos(conn, sorted({item.uri for item in batch}))
         outcomes: list[WriteOutcome] = []
@@ -89,20 +101,18 @@ async def write_batch(
             " ON COMMIT DROP;"
             "CREATE TEMPORARY TABLE incoming_pkg (repo_id int, language text, pkg text) ON COMMIT DROP"
         )
-        await conn.copy_records_to_table(
-            "incoming_dep",
-            records=[
-                (repo_id, lang, _json(dep.dep_data()), _json(dep.hint_data()))
-                for repo_id, item in changed
-                for lang, dep in item.scan.dependencies
-            ],
-        )
-        await conn.copy_records_to_table(
-            "incoming_pkg",
-            records=[
-                (repo_id, lang, _json(pkg.as_row())) for repo_id, item in changed for lang, pkg in item.scan.packages
-            ],
-        )
+        started = time.perf_counter()
+        dep_records = [
+            (repo_id, lang, _json(dep.dep_data()), _json(dep.hint_data()))
+            for repo_id, item in changed
+            for lang, dep in item.scan.dependencies
+        ]
+        pkg_records = [
+            (repo_id, lang, _json(pkg.as_row())) for repo_id, item in changed for lang, pkg in item.scan.packages
+        ]
+        await conn.copy_records_to_table("incoming_dep", records=dep_records)
+        await conn.copy_records_to_table("incoming_pkg", records=pkg_records)
+        copied = time.perf_counter()
         repo_ids = [repo_id for repo_id, _ in changed]
         for statement in _STATEMENTS:
             await conn.execute(statement, repo_ids, list(languages))
@@ -113,6 +123,9 @@ async def write_batch(
             repo_ids,
             [item.revision for _, item in changed],
         )
+        stats.rows += len(dep_records) + len(pkg_records)
+        stats.copy_seconds += copied - started
+        stats.replace_seconds += time.perf_counter() - copied
         return outcomes
 
 

@@ -1,0 +1,78 @@
+"""The parser table, and properties every parser must have on the whole corpus."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from indexer.ecosystems import go, java, npm, php, python, ruby, rust
+from indexer.ecosystems.registry import PARSERS, SUPPORTED_LANGUAGES, parsers_for
+from tests.indexer.ecosystems.support import CORPUS, SHARED_CORPUS, corpus_reader
+
+CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")
+
+
+def _split(file: Path) -> tuple[str, str, str]:
+    ecosystem, repo, *rest = file.relative_to(CORPUS).parts
+    return ecosystem, repo, "/".join(rest)
+
+
+def test_seven_languages_in_a_fixed_order() -> None:
+    assert SUPPORTED_LANGUAGES == ("npm", "python", "go", "rust", "php", "ruby", "java")
+    assert tuple(parser.LANGUAGE for parser in PARSERS) == SUPPORTED_LANGUAGES
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("package.json", [npm]),
+        ("a/b/pyproject.toml", [python]),
+        ("requirements/dev.txt", [python]),
+        ("go.mod", [go]),
+        ("crates/x/Cargo.toml", [rust]),
+        ("composer.json", [php]),
+        ("Gemfile", [ruby]),
+        ("module/pom.xml", [java]),
+        ("README.md", []),
+        ("src/main.rs", []),
+        ("package-lock.json", []),
+    ],
+)
+def test_parsers_for_picks_the_parser_that_reads_a_file(path: str, expected: list[object]) -> None:
+    assert parsers_for(path) == expected
+
+
+@pytest.mark.parametrize("file", CORPUS_FILES, ids=lambda f: "/".join(f.relative_to(CORPUS).parts))
+def test_every_corpus_manifest_is_claimed_by_one_parser_of_its_ecosystem(file: Path) -> None:
+    ecosystem, _, path = _split(file)
+    assert [parser.LANGUAGE for parser in parsers_for(path)] == [ecosystem]
+
+
+@pytest.mark.parametrize("file", CORPUS_FILES, ids=lambda f: "/".join(f.relative_to(CORPUS).parts))
+def test_corpus_results_are_storable_rows(file: Path) -> None:
+    """Hints are JSON, never shadow the manifest path, and every row names the file it came from."""
+    ecosystem, repo, path = _split(file)
+    [parser] = parsers_for(path)
+    result = parser.parse(path, file.read_bytes(), corpus_reader(ecosystem, repo))
+    assert result.language == ecosystem
+    for dependency in result.dependencies:
+        assert "path" not in dependency.hints
+        assert dependency.hint_data()["path"] == path
+        assert dependency.package
+        json.dumps(dependency.dep_data())
+        json.dumps(dependency.hint_data())
+    for package in result.packages:
+        assert package.path == path
+        json.dumps(package.as_row())
+
+
+@pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="no shared/corpus next to this checkout")
+def test_the_fixture_corpus_is_an_exact_copy_of_the_shared_corpus() -> None:
+    shared = sorted(p.relative_to(SHARED_CORPUS) for p in SHARED_CORPUS.rglob("*") if p.is_file())
+    copied = sorted(p.relative_to(CORPUS) for p in CORPUS.rglob("*") if p.is_file())
+    assert shared == copied
+    _, mismatch, errors = filecmp.cmpfiles(SHARED_CORPUS, CORPUS, [str(p) for p in shared], shallow=False)
+    assert (mismatch, errors) == ([], [])
