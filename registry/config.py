@@ -170,9 +170,7 @@ class Config:
                 "WHARF_BUNDLE_CACHE_BYTES", lambda n, r: _int(n, r, minimum=0, maximum=2**40), str(256 << 20)
             ),
             downloads_flush_seconds=get("WHARF_DOWNLOADS_FLUSH_SECONDS", lambda n, r: _float(n, r, minimum=0.1), "10"),
-            dependents_cache_seconds=get(
-                "WHARF_DEPENDENTS_CACHE_SECONDS", lambda n, r: _float(n, r, minimum=0), "5"
-            ),
+            dependents_cache_seconds=get("WHARF_DEPENDENTS_CACHE_SECONDS", lambda n, r: _float(n, r, minimum=0), "5"),
             pool_min_size=get("WHARF_POOL_MIN_SIZE", lambda n, r: _int(n, r, minimum=0, maximum=1000), "1"),
             pool_max_size=get("WHARF_POOL_MAX_SIZE", lambda n, r: _int(n, r, minimum=1, maximum=1000), "10"),
             db_timeout=get("WHARF_DB_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "10"),

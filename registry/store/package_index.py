@@ -55,13 +55,13 @@ _PAGE_FILTERS = (
     " ORDER BY g.repo_id, g.id LIMIT $6"
 )
 DEPENDENTS_BY_GIN_SQL = (
-    "-- source: registry/store/package_index.py:dependents_page (gin)\n"
+    "-- source: registry/store/package_index.py:dependents_page (gin)\n"  # noqa: S608 (module constants only)
     f"SELECT p.*, r.uri::text FROM (SELECT {_PAGE_COLUMNS} FROM global_dep g"
     " WHERE g.dep_data @> jsonb_build_object('package', $1::text) AND g.language = $2"
     f"{_PAGE_FILTERS}) p JOIN repo r ON r.id = p.repo_id ORDER BY p.repo_id, p.id"
 )
 DEPENDENTS_IN_ORDER_SQL = (
-    "-- source: registry/store/package_index.py:dependents_page (btree)\n"
+    "-- source: registry/store/package_index.py:dependents_page (btree)\n"  # noqa: S608 (module constants only)
     f"SELECT p.*, r.uri::text FROM (SELECT {_PAGE_COLUMNS} FROM global_dep g"
     " WHERE g.language = $2 AND g.package = $1"
     f"{_PAGE_FILTERS}) p JOIN repo r ON r.id = p.repo_id ORDER BY p.repo_id, p.id"
