@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from registry import appkeys
+from registry import appkeys, handlers
 from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
 from registry.auth.passwords import PasswordHasher
@@ -19,21 +18,10 @@ from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
 from registry.downloads import DownloadCounter
 from registry.errors import PayloadTooLarge, problem_middleware
-from registry.handlers import (
-    assets,
-    extensions,
-    invitations,
-    ops,
-    orgs,
-    package_index,
-    releases,
-    sourcegraph,
-    tokens,
-    users,
-)
 from registry.mail import LogMailer
 from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
+from registry.openapi import load_openapi
 from registry.resources import migrations_dir, schemas_dir
 from registry.store.users import ensure_site_config
 from registry.ttl_cache import TtlCache
@@ -92,7 +80,7 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.CONFIG] = config
     app[appkeys.METRICS] = metrics
     app[appkeys.MIGRATIONS] = load_migrations(migrations_dir())
-    app[appkeys.OPENAPI] = orjson.loads((schemas_dir() / "openapi.json").read_bytes())
+    app[appkeys.OPENAPI] = load_openapi(schemas_dir())
     app[appkeys.SCHEMAS] = RequestSchemas(app[appkeys.OPENAPI])
     app[appkeys.MAILER] = LogMailer()
     app[appkeys.MANIFESTS] = ManifestValidator(config.max_manifest_bytes)
@@ -106,6 +94,6 @@ def create_app(config: Config) -> web.Application:
     )
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(_database)
-    for module in (ops, users, tokens, orgs, invitations, extensions, releases, assets, sourcegraph, package_index):
+    for module in handlers.modules():
         app.add_routes(module.routes)
     return app

@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_LOG_LEVEL", "INFO", "Python logging level (DEBUG, INFO, WARNING, ERROR)."),
     Setting("WHARF_ACCESS_LOG", "true", "Write one JSON line per request to stderr."),
     Setting("WHARF_DEPENDENTS_CACHE_SECONDS", "5", "How stale dependents totals may be (per-range counts cache)."),
+    Setting("WHARF_LICENSE_SIGNING_KEY", "", "Ed25519 private key (PEM file path) that signs license keys."),
     Setting("WHARF_BCRYPT_COST", "12", "bcrypt work factor for new password hashes (4-15)."),
     Setting("WHARF_OPEN_SIGNUP", "true", "Anyone may sign up; false: only site admins create users."),
     Setting("WHARF_AUTH_FAILURES_PER_USER", "10", "Failed sign-ins allowed per username per window."),
@@ -134,6 +135,7 @@ class Config:
     bundle_cache_bytes: int = 256 * 1024 * 1024
     downloads_flush_seconds: float = 10.0
     dependents_cache_seconds: float = 5.0
+    license_signing_key: Path | None = None
     pool_min_size: int = 1
     pool_max_size: int = 10
     db_timeout: float = 10.0
@@ -171,6 +173,9 @@ class Config:
             ),
             downloads_flush_seconds=get("WHARF_DOWNLOADS_FLUSH_SECONDS", lambda n, r: _float(n, r, minimum=0.1), "10"),
             dependents_cache_seconds=get("WHARF_DEPENDENTS_CACHE_SECONDS", lambda n, r: _float(n, r, minimum=0), "5"),
+            license_signing_key=Path(env["WHARF_LICENSE_SIGNING_KEY"]).expanduser()
+            if env.get("WHARF_LICENSE_SIGNING_KEY")
+            else None,
             pool_min_size=get("WHARF_POOL_MIN_SIZE", lambda n, r: _int(n, r, minimum=0, maximum=1000), "1"),
             pool_max_size=get("WHARF_POOL_MAX_SIZE", lambda n, r: _int(n, r, minimum=1, maximum=1000), "10"),
             db_timeout=get("WHARF_DB_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "10"),
