@@ -154,9 +154,14 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
 
 
 async def run(args: argparse.Namespace, dsn: str) -> None:
-    rows, elapsed = await build_index(dsn, args.repos, args.deps)
+    rows, elapsed, stats = await build_index(dsn, args.repos, args.deps)
     print(
         f"loaded {rows} global_dep rows for {args.repos} repositories in {elapsed:.1f} s: {rows / elapsed:,.0f} rows/s"
+    )
+    print(
+        f"  COPY into the temporary tables: {stats.rows / stats.copy_seconds:,.0f} rows/s ({stats.copy_seconds:.1f} s);"
+        f" replace in global_dep with its indexes: {stats.rows / stats.replace_seconds:,.0f} rows/s"
+        f" ({stats.replace_seconds:.1f} s); the rest is generating the rows in Python"
     )
     port = free_port()
     env = dict(os.environ, DATABASE_URL=dsn, WHARF_ACCESS_LOG="false", WHARF_LOG_LEVEL="WARNING")

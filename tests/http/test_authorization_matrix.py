@@ -101,14 +101,15 @@ EXPECTED: dict[str, tuple[int, ...]] = {
 CASES = [(route, actor, EXPECTED[route][column]) for route in ROUTES for column, actor in enumerate(ACTORS)]
 
 
-def test_the_matrix_covers_every_accounts_route(client: Client) -> None:
-    registered = {
-        (route.method, route.resource.canonical)
-        for route in client.app.router.routes()
-        if route.resource is not None and route.method != "HEAD"
+def test_the_matrix_covers_every_accounts_route() -> None:
+    from registry.handlers import invitations, orgs, tokens, users
+
+    accounts = {
+        (route.method, route.path)
+        for module in (users, tokens, orgs, invitations)
+        for route in module.routes
+        if isinstance(route, web.RouteDef)
     }
-    prefixes = ("/api/user", "/api/tokens", "/api/orgs", "/api/invitations")
-    accounts = {(m, p) for m, p in registered if p.startswith(prefixes)}
     assert accounts == {(call.method, call.template) for call in ROUTES.values()}
 
 
