@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
@@ -32,7 +33,8 @@ def worker_database(
     database_server: DatabaseServer, template_database: str, worker_id: str
 ) -> Iterator[tuple[str, Resetter]]:
     """This xdist worker's own copy of the template, and what empties it between tests."""
-    name = f"{template_database.replace('_tpl_', '_w_')}_{worker_id}"
+    # the pid keeps concurrent test runs against one server (two checkouts, two people) apart
+    name = f"{template_database.replace('_tpl_', '_w_')}_{worker_id}_{os.getpid()}"
     asyncio.run(database_server.copy_of(template_database, name))
     dsn = database_server.dsn(name)
     yield dsn, asyncio.run(Resetter.for_database(dsn))
