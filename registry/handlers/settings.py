@@ -1,0 +1,315 @@
+"""Settings: JSONC documents for the site, each org and each user, versioned, merged in a cascade.
+
+Every write inserts a new version; the current settings are a subject's newest version. A write
+names the version it edited (`last_id`) and is refused with 409 (naming the current id) when that
+is no longer the newest: writers of one subject serialise on an advisory lock, so of many writers
+editing the same version exactly one wins. Contents are kept exactly as written (comments too)
+and must parse as a JSON object with comments and trailing commas allowed (JSONC, read by json5).
+
+A user's cascade merges global → each of the user's orgs (by name) → the user's own settings;
+its `extensions` key (`{"publisher/name": true|false}`) says which extensions the user enabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from typing import Any
+
+import json5
+import orjson
+from aiohttp import web
+
+from registry.auth import policy
+from registry.auth.actor import Actor
+from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
+from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.handlers.releases import base_url, static_path
+from registry.http import json_response
+from registry.pagination import page_body, page_request
+from registry.store import orgs as org_store
+from registry.store import settings as settings_store
+from registry.store import users as user_store
+from registry.store.settings import EnabledExtension, Subject, Version
+
+routes = web.RouteTableDef()
+
+MAX_CONTENTS_BYTES = 256 * 1024
+EMPTY_CONTENTS = "{}"
+_MAX_ID = 2**31 - 1  # settings.id is an integer column
+_JSON5_POSITION = re.compile(r"^<string>:(?P<line>\d+) .* at column (?P<column>\d+)")
+_EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})$")
+
+
+class InvalidSettings(ValueError):
+    pass
+
+
+def _where(exc: Exception) -> str:
+    """Where the text stopped parsing, in words that never echo the text (as validation.py does)."""
+    if isinstance(exc, InvalidSettings):
+        return str(exc)
+    position = _JSON5_POSITION.search(str(exc))
+    if position is None:
+        return "does not parse"
+    return f"does not parse at line {position['line']}, column {position['column']}"
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidSettings(f"uses {name}, which JSON does not have")
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_jsonc(text: str) -> Any:
+    """JSONC through json5 (slow: pure Python), cached by text; callers never mutate the result."""
+    try:
+        value = json5.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidSettings("nests too deeply") from None
+    return value
+
+
+async def parse_settings(text: str) -> dict[str, Any]:
+    """The settings object in `text`; InvalidSettings when it is not JSONC for a JSON object."""
+    try:
+        value = orjson.loads(text)  # strict JSON, the common case, is fast
+    except orjson.JSONDecodeError:
+        try:
+            value = await asyncio.to_thread(_parse_jsonc, text)
+        except ValueError as exc:
+            raise InvalidSettings(_where(exc)) from None
+    if not isinstance(value, dict):
+        raise InvalidSettings("is not an object")
+    try:  # what cannot be served cannot be stored: integers over 64 bits, over 255 levels of nesting
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        raise InvalidSettings("nests too deeply (255 levels at most) or holds an integer over 64 bits") from None
+    return value
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` over `base`: objects merge key by key, anything else is replaced. New dicts
+    only: neither input is changed."""
+    merged = dict(base)
+    for key, value in override.items():
+        earlier = merged.get(key)
+        if isinstance(earlier, dict) and isinstance(value, dict):
+            merged[key] = deep_merge(earlier, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def render_subject(subject: Subject) -> dict[str, Any]:
+    return {"type": subject.kind, "name": subject.name}
+
+
+def render_version(subject: Subject, version: Version | None) -> dict[str, Any]:
+    if version is None:
+        return {"id": None, "subject": render_subject(subject), "contents": EMPTY_CONTENTS, "author": None,
+                "created_at": None}  # fmt: skip
+    return {
+        "id": version.id,
+        "subject": render_subject(subject),
+        "contents": version.contents if version.contents is not None else EMPTY_CONTENTS,
+        "author": version.author,
+        "created_at": version.created_at,
+    }
+
+
+# Subjects and who may read and write them.
+
+
+def _global_subject(actor: Actor, *, write: bool) -> Subject:
+    if write:
+        policy.require_site_admin(actor)
+    else:
+        policy.signed_in(actor)
+    return Subject("global")
+
+
+async def _org_subject(request: web.Request, actor: Actor) -> Subject:
+    """Org settings: members and site admins read and write them (anonymous: 401 before any 404)."""
+    user = policy.signed_in(actor)
+    name = request.match_info["name"]
+    async with connection(request) as conn:
+        org = await org_store.org_by_name(conn, name)
+        if org is None:
+            raise NotFound(f"No organization named {name}.")
+        member = await org_store.is_member(conn, org.id, user.id)
+    policy.require_member_or_site_admin(actor, member=member, org=org.name)
+    return Subject("org", org.name, org_id=org.id)
+
+
+async def _user_subject(request: web.Request, actor: Actor) -> Subject:
+    """User settings: the user and site admins read and write them."""
+    policy.signed_in(actor)
+    username = request.match_info["username"]
+    async with connection(request) as conn:
+        user = await user_store.user_by_username(conn, username)
+    if user is None:
+        raise NotFound(f"No user named {username}.")
+    policy.require_self_or_site_admin(actor, user)
+    return Subject("user", user.username, user_id=user.id)
+
+
+async def _read(request: web.Request, subject: Subject) -> web.Response:
+    async with connection(request) as conn:
+        version = await settings_store.current_version(conn, subject)
+    return json_response(render_version(subject, version))
+
+
+async def _history(request: web.Request, subject: Subject) -> web.Response:
+    page = page_request(request)
+    before_id = page.after_id()
+    if before_id is not None and not 0 < before_id <= _MAX_ID:
+        raise BadRequest("cursor is not one this server issued.")
+    async with connection(request) as conn:
+        versions = await settings_store.history(conn, subject, before_id=before_id, limit=page.limit + 1)
+    return json_response(page_body(versions, page, lambda v: [v.id], lambda v: render_version(subject, v)))
+
+
+async def _write(request: web.Request, actor: Actor, subject: Subject) -> web.Response:
+    """Insert a new version if `last_id` is still the newest; 201 for a subject's first version."""
+    author = policy.signed_in(actor)
+    body = await json_body(request, "SettingsUpdate")
+    contents: str = body["contents"]
+    if len(contents.encode()) > MAX_CONTENTS_BYTES:
+        raise Unprocessable.at("/contents", f"must be at most {MAX_CONTENTS_BYTES} bytes in UTF-8")
+    if "\x00" in contents:
+        raise Unprocessable.at("/contents", "must not contain NUL characters")
+    try:
+        await parse_settings(contents)
+    except InvalidSettings as exc:
+        raise Unprocessable.at("/contents", f"must be JSONC for a JSON object: it {exc}") from None
+    last_id = int(body["last_id"]) if body["last_id"] is not None else None  # 3.0 is an integer to JSON Schema
+    async with transaction(request) as conn:
+        await settings_store.lock_subject(conn, subject)
+        version = await settings_store.insert_version(conn, subject, contents, author.id, last_id)
+        if version is None:
+            current = await settings_store.current_version(conn, subject)
+            current_id = current.id if current else None
+            raise Conflict(
+                f"These settings changed since the version you edited ({last_id}); the current version is"
+                f" {current_id}. Merge your change into it and send its id as last_id.",
+                extra={"current_id": current_id},
+            )
+    return json_response(render_version(subject, version), status=201 if last_id is None else 200)
+
+
+@routes.get("/api/settings/global")
+async def get_global_settings(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _read(request, _global_subject(actor, write=False))
+
+
+@routes.put("/api/settings/global")
+async def put_global_settings(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _write(request, actor, _global_subject(actor, write=True))
+
+
+@routes.get("/api/settings/global/history")
+async def global_settings_history(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _history(request, _global_subject(actor, write=False))
+
+
+@routes.get("/api/orgs/{name}/settings")
+async def get_org_settings(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _read(request, await _org_subject(request, actor))
+
+
+@routes.put("/api/orgs/{name}/settings")
+async def put_org_settings(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _write(request, actor, await _org_subject(request, actor))
+
+
+@routes.get("/api/orgs/{name}/settings/history")
+async def org_settings_history(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _history(request, await _org_subject(request, actor))
+
+
+@routes.get("/api/users/{username}/settings")
+async def get_user_settings(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _read(request, await _user_subject(request, actor))
+
+
+@routes.put("/api/users/{username}/settings")
+async def put_user_settings(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _write(request, actor, await _user_subject(request, actor))
+
+
+@routes.get("/api/users/{username}/settings/history")
+async def user_settings_history(request: web.Request) -> web.Response:
+    actor = await current_actor(request)
+    return await _history(request, await _user_subject(request, actor))
+
+
+# The cascade and what it enables.
+
+
+async def _cascade(request: web.Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The signed-in user's merged settings and the subjects merged, in order. A stored version
+    that does not parse (written around the API) counts as empty."""
+    user = policy.signed_in(await current_actor(request))
+    async with connection(request) as conn:
+        levels = await settings_store.cascade(conn, user.id)
+    merged: dict[str, Any] = {}
+    subjects = []
+    for level in levels:
+        subjects.append({"type": level.kind, "name": level.name, "id": level.id})
+        if level.contents is None:
+            continue
+        try:
+            merged = deep_merge(merged, await parse_settings(level.contents))
+        except InvalidSettings:
+            continue
+    return merged, subjects
+
+
+@routes.get("/api/user/settings/cascade")
+async def settings_cascade(request: web.Request) -> web.Response:
+    merged, subjects = await _cascade(request)
+    return json_response({"merged": merged, "subjects": subjects})
+
+
+def render_enabled(request: web.Request, extension: EnabledExtension) -> dict[str, Any]:
+    release = None
+    if extension.release_id is not None:
+        release = {
+            "id": extension.release_id,
+            "version": extension.version,
+            "bundle_url": base_url(request) + static_path(extension.release_id, extension.extension_id, "js"),
+            "created_at": extension.released_at,
+        }
+    return {"extension_id": extension.extension_id, "uuid": extension.uuid, "release": release}
+
+
+@routes.get("/api/user/extensions")
+async def enabled_extensions(request: web.Request) -> web.Response:
+    """The extensions the user's cascade enables (`"extensions": {"publisher/name": true}`) that
+    exist and are live, with their latest release; the others under `missing`."""
+    merged, _ = await _cascade(request)
+    wanted = merged.get("extensions")
+    enabled = sorted(key for key, on in wanted.items() if on is True) if isinstance(wanted, dict) else []
+    ids: dict[str, tuple[str, str]] = {}
+    for extension_id in enabled:
+        match = _EXTENSION_ID.match(extension_id)
+        if match is not None:
+            ids[extension_id] = (match["publisher"], match["name"])
+    async with connection(request) as conn:
+        found = await settings_store.enabled_extensions(conn, list(ids.values())) if ids else []
+    present = {extension.extension_id.lower() for extension in found}
+    return json_response(
+        {
+            "extensions": [render_enabled(request, e) for e in sorted(found, key=lambda e: e.extension_id.lower())],
+            "missing": [extension_id for extension_id in enabled if extension_id.lower() not in present],
+        }
+    )
