@@ -8,6 +8,7 @@ root, a Maven parent. Parsers never execute repository code and never touch the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,3 +64,14 @@ class ParseResult:
 
 
 Parser = Callable[[str, bytes, ReadFile], ParseResult]
+
+
+def load_json_object(path: str, data: bytes) -> dict[str, Any]:
+    """A JSON manifest (package.json, composer.json) whose top level must be an object."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ManifestError(f"{path}: invalid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{path}: expected a JSON object at the top level, got {type(doc).__name__}")
+    return doc

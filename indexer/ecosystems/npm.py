@@ -8,10 +8,9 @@ what the author declared and only a package manager can resolve them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from indexer.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
 
 LANGUAGE = "npm"
 
@@ -31,23 +30,13 @@ def matches(path: str) -> bool:
 def parse(path: str, data: bytes, read: ReadFile) -> ParseResult:
     """Read the package's own name/version and every dependency section."""
     del read  # package.json never refers to other files we would need to resolve
-    doc = _load(path, data)
+    doc = load_json_object(path, data)
     packages = _package(path, doc)
     deps: list[Dependency] = []
     for section in _RANGE_SECTIONS:
         deps += _range_section(path, doc, section)
     deps += _bundled(path, doc)
     return ParseResult(LANGUAGE, packages, deps)
-
-
-def _load(path: str, data: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ManifestError(f"{path}: invalid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ManifestError(f"{path}: expected a JSON object at the top level, got {type(doc).__name__}")
-    return doc
 
 
 def _package(path: str, doc: dict[str, Any]) -> list[PackageDef]:

@@ -9,11 +9,10 @@ real constraints on where the package runs — and flagged with `{"platform": tr
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from indexer.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
 
 LANGUAGE = "php"
 
@@ -35,19 +34,9 @@ def matches(path: str) -> bool:
 def parse(path: str, data: bytes, read: ReadFile) -> ParseResult:
     """The package's name/version and its `require` / `require-dev` entries, ranges verbatim (`||` included)."""
     del read  # composer.json is self-contained
-    doc = _load(path, data)
+    doc = load_json_object(path, data)
     deps = [dep for section in _SECTIONS for dep in _section(path, doc, section)]
     return ParseResult(LANGUAGE, _package(path, doc), deps)
-
-
-def _load(path: str, data: bytes) -> dict[str, Any]:
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ManifestError(f"{path}: invalid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ManifestError(f"{path}: expected a JSON object at the top level, got {type(doc).__name__}")
-    return doc
 
 
 def _package(path: str, doc: dict[str, Any]) -> list[PackageDef]:
