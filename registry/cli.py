@@ -1,4 +1,4 @@
-"""The `registry` command: run the server and manage the schema.
+"""The `registry` command: run the server, manage the schema, and publish (registry/client/).
 
 Errors an operator can act on (bad configuration, a dirty database, a taken port) are printed as
 one line on stderr with exit status 1 (2 for usage errors), never as a traceback.
@@ -18,6 +18,7 @@ from types import FrameType
 import asyncpg
 
 from registry import __version__
+from registry.client import commands as client_commands
 from registry.config import Config, ConfigError
 from registry.db.bootstrap import database_url, migrate_to_latest
 from registry.db.embedded import EmbeddedPostgresError
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_parser("version", parents=[database], help="print the current version (and whether dirty)")
     force = steps.add_parser("force", parents=[database], help="record version V as clean (-1: none)")
     force.add_argument("v", type=int, metavar="V")
+    client_commands.add_commands(commands)
     return parser
 
 
@@ -113,6 +115,8 @@ def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in client_commands.COMMANDS:
+        return client_commands.run(args)
     try:
         config = _config(args)
     except ConfigError as exc:

@@ -36,6 +36,14 @@ class PageRequest:
             raise BadRequest("cursor is not one this server issued.")
         return int(self.after[0])
 
+    def after_text(self) -> str | None:
+        """The cursor of a list ordered by one text key."""
+        if self.after is None:
+            return None
+        if len(self.after) != 1 or not isinstance(self.after[0], str):
+            raise BadRequest("cursor is not one this server issued.")
+        return self.after[0]
+
 
 def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")

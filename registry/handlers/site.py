@@ -137,11 +137,9 @@ async def record_saved_query(request: web.Request) -> web.Response:
 async def list_saved_queries(request: web.Request) -> web.Response:
     policy.require_site_admin(await current_actor(request))
     page = page_request(request)
-    after = page.after
-    if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
-        raise BadRequest("cursor is not one this server issued.")
+    after = page.after_text()
     async with connection(request) as conn:
-        rows = await store.saved_queries(conn, after=after[0] if after else None, limit=page.limit + 1)
+        rows = await store.saved_queries(conn, after=after, limit=page.limit + 1)
     shown = rows[: page.limit]
     return json_response(
         {

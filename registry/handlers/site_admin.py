@@ -44,13 +44,9 @@ def _key(request: web.Request) -> str:
 async def list_cache(request: web.Request) -> web.Response:
     policy.require_site_admin(await current_actor(request))
     page = page_request(request)
-    after = page.after
-    if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
-        raise BadRequest("cursor is not one this server issued.")
+    after = page.after_text()
     async with connection(request) as conn:
-        rows = await cache_store.list_keys(
-            conn, after=after[0] if after else None, limit=page.limit + 1, hidden_prefix=RESERVED_PREFIX
-        )
+        rows = await cache_store.list_keys(conn, after=after, limit=page.limit + 1, hidden_prefix=RESERVED_PREFIX)
     shown = rows[: page.limit]
     return json_response(
         {
