@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-from aiohttp import web
+from aiohttp.web import RouteTableDef  # not `web`: a handler module may be named web
 
 
 def modules() -> list[ModuleType]:
@@ -19,6 +19,6 @@ def modules() -> list[ModuleType]:
     found = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
-        if isinstance(getattr(module, "routes", None), web.RouteTableDef):
+        if isinstance(getattr(module, "routes", None), RouteTableDef):
             found.append(module)
     return found
