@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -122,7 +123,11 @@ class Api:
         except aiohttp.InvalidURL as exc:
             raise UsageError(f"invalid server URL: {exc}") from None
         except aiohttp.ClientConnectorError as exc:
-            reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
+            error = exc.os_error
+            if error.errno and error.errno > 0:
+                reason = os.strerror(error.errno)  # not asyncio's "Connect call failed ('127.0.0.1', 9)"
+            else:
+                reason = error.strerror or str(error) or type(error).__name__
             raise Unreachable(f"cannot reach {self.server}: {reason}") from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
             raise Unreachable(f"lost the connection to {self.server}: {exc or type(exc).__name__}") from None
