@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from registry import appkeys, handlers
+from registry import web as web_pages
 from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
 from registry.auth.passwords import PasswordHasher
@@ -74,6 +75,7 @@ def create_app(config: Config) -> web.Application:
         middlewares=[
             observability_middleware(metrics, access_log=config.access_log),
             problem_middleware,
+            web_pages.html_not_found_middleware,
             _refuse_oversized_bodies,
         ],
     )
@@ -92,6 +94,7 @@ def create_app(config: Config) -> web.Application:
         per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
         per_address=FailureThrottle(config.auth_failures_per_address, config.auth_failure_window),
     )
+    web_pages.setup(app)  # templates and static files of the HTML pages
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(_database)
     for module in handlers.modules():

@@ -84,7 +84,11 @@ def _card(extension: Extension) -> dict[str, Any]:
 
 
 def _page_query(request: web.Request, **overrides: Any) -> ListQuery:
-    """The JSON API's listing query, with the pages' own default page size."""
+    """The JSON API's listing query, with the pages' own default page size. A form sends its
+    empty fields too (`sort=&tag=`): they mean "not given", as the API's absent parameters do."""
+    given = {key: value for key, value in request.query.items() if value.strip()}
+    if len(given) != len(request.query):
+        request = request.clone(rel_url=request.rel_url.with_query(given))
     query = _list_query(request)
     if "limit" not in request.query:
         overrides["limit"] = PAGE_SIZE + 1
