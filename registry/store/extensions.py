@@ -211,7 +211,8 @@ async def list_extensions(conn: asyncpg.Connection, query: ListQuery) -> list[tu
         return f"${len(params)}"
 
     conditions = [_LIVE, "e.published_at IS NOT NULL"]
-    q = bind(query.text.lower()) if query.text else "''"
+    # the search text is a parameter of the ranking only: bind it only when the ranking is used
+    q = bind(query.text.lower()) if query.text and query.sort == "relevance" else "''"
     if query.text:
         conditions.append(f"e.search_text LIKE {bind(_like_pattern(query.text))}")
     if query.publisher:

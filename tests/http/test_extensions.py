@@ -190,3 +190,14 @@ async def test_release_lists_page_in_semver_order(client: Client, db: asyncpg.Co
     second = await (await client.get(f"/api/extensions/alice/wc/releases?limit=3&cursor={first['next_cursor']}")).json()
     assert [r["version"] for r in first["items"] + second["items"]] == ["1.10.0", "1.9.0", "1.2.0", "1.0.0"]
     assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("sort", ["name", "updated", "downloads", "relevance"])
+async def test_search_text_combines_with_every_sort(client: Client, db: asyncpg.Connection, sort: str) -> None:
+    alice = await make_user(db, "alice")
+    for n in range(3):
+        await publish(client, alice.headers, f"alice/ext{n}", "1.0.0")
+    first = await (await client.get(f"/api/extensions?q=ext&sort={sort}&limit=2")).json()
+    second = await (await client.get(f"/api/extensions?q=ext&sort={sort}&limit=2&cursor={first['next_cursor']}")).json()
+    seen = [e["extension_id"] for e in first["items"] + second["items"]]
+    assert sorted(seen) == ["alice/ext0", "alice/ext1", "alice/ext2"]
