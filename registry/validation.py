@@ -87,6 +87,31 @@ class RequestSchemas:
             )
 
 
+def nul_pointer(value: Any, parts: tuple[Any, ...] = ()) -> str | None:
+    """The JSON pointer of the first string (or key) in `value` holding a NUL character, which no
+    PostgreSQL text or jsonb value can store; None when there is none."""
+    if isinstance(value, str):
+        return _pointer(parts) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return _pointer((*parts, key))
+            if (found := nul_pointer(item, (*parts, key))) is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := nul_pointer(item, (*parts, index))) is not None:
+                return found
+    return None
+
+
+def refuse_nul(body: Any) -> None:
+    """422 when the body holds a NUL character anywhere (before it reaches the database as a 500)."""
+    pointer = nul_pointer(body)
+    if pointer is not None:
+        raise Unprocessable.at(pointer, "contains a NUL character")
+
+
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed `limit`: from Content-Length
     before reading anything, else after reading at most `limit` + 1 bytes."""

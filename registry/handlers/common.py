@@ -13,11 +13,21 @@ from registry import appkeys
 from registry.auth.actor import Actor
 from registry.db.errors import translate_pg_errors
 from registry.errors import BadRequest
-from registry.validation import read_json
+from registry.validation import read_json, refuse_nul
 
 
 def pool(request: web.Request) -> asyncpg.Pool:
+    """The pool; first, 400 for a NUL character in a path or query parameter, which PostgreSQL text
+    cannot hold (every handler reaches the database through here)."""
+    refuse_nul_parameters(request)
     return request.app[appkeys.POOL]
+
+
+def refuse_nul_parameters(request: web.Request) -> None:
+    for where, values in (("path", request.match_info), ("query", request.query)):
+        for name, value in values.items():
+            if "\x00" in name or "\x00" in value:
+                raise BadRequest(f"The {where} parameter {name.replace(chr(0), '')!r} contains a NUL character.")
 
 
 async def current_actor(request: web.Request, *, allow_password: bool = False) -> Actor:
@@ -27,6 +37,7 @@ async def current_actor(request: web.Request, *, allow_password: bool = False) -
 async def json_body(request: web.Request, schema: str) -> dict[str, Any]:
     """The request body, parsed and validated against OpenAPI component `schema`."""
     body = await read_json(request, limit=request.app[appkeys.CONFIG].max_body_bytes)
+    refuse_nul(body)
     request.app[appkeys.SCHEMAS].validate(schema, body)
     assert isinstance(body, dict)
     return body

@@ -4,6 +4,7 @@ version), who defines it, what a repository holds, and queueing repositories for
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ routes = web.RouteTableDef()
 
 _MAX_NAME = 512
 _MAX_VERSION = 256
+_URI_SAFE = "/:@!$&'()*+,;=~"  # a repository URI in a Location header: all but these percent-encoded
 
 
 def _language_and_name(request: web.Request, name_param: str) -> tuple[str, str]:
@@ -197,7 +199,7 @@ async def _queue(request: web.Request, uri: str, body: dict[str, Any]) -> web.Re
     return json_response(
         {"repo": uri, "queued": True, "source": source, "revision": body.get("revision")},
         status=202,
-        headers={"Location": f"/api/repos/{uri}"},
+        headers={"Location": f"/api/repos/{quote(uri, safe=_URI_SAFE)}"},
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from registry import appkeys
 from registry.config import Config
@@ -57,15 +58,18 @@ async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:
 async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any]:
     limits = _limits(config)
     fields: dict[str, Any] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.name not in limits:
-            raise BadRequest(
-                f"Unexpected multipart part {getattr(part, 'name', None)!r}; expected {', '.join(limits)}."
-            )
-        if part.name in fields:
-            raise BadRequest(f"The {part.name} part appears twice.")
-        fields[part.name] = await _read_part(part, part.name, limits[part.name])
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name not in limits:
+                raise BadRequest(
+                    f"Unexpected multipart part {getattr(part, 'name', None)!r}; expected {', '.join(limits)}."
+                )
+            if part.name in fields:
+                raise BadRequest(f"The {part.name} part appears twice.")
+            fields[part.name] = await _read_part(part, part.name, limits[part.name])
+    except (BadHttpMessage, ValueError) as exc:  # a malformed part header, boundary or encoding
+        raise BadRequest("The multipart body is malformed.") from exc
     for name in ("extension_id", "version", "tag", "force"):
         if name in fields:
             try:

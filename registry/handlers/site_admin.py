@@ -20,6 +20,7 @@ from registry.store.cert_cache import CacheEntry
 from registry.store.site import PhabricatorRepo
 
 routes = web.RouteTableDef()
+_MAX_SERIAL = 2**31 - 1  # phabricator_repos.id is a serial: a larger id names no row
 
 _MAX_KEY = 512
 
@@ -134,6 +135,6 @@ async def delete_phabricator_repo(request: web.Request) -> web.Response:
     policy.require_site_admin(await current_actor(request))
     repo_id = int_param(request, "id")
     async with transaction(request) as conn:
-        if not await site_store.delete_phabricator_repo(conn, repo_id):
+        if repo_id > _MAX_SERIAL or not await site_store.delete_phabricator_repo(conn, repo_id):
             raise NotFound(f"No Phabricator repository {repo_id}.")
     return web.Response(status=204)
