@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -18,7 +19,7 @@ from registry.config import Config, ConfigError
 from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
 from registry.downloads import DownloadCounter
-from registry.errors import PayloadTooLarge, problem_middleware
+from registry.errors import PayloadTooLarge, RequestTimeout, problem_middleware
 from registry.mail import LogMailer
 from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
@@ -65,6 +66,38 @@ async def _refuse_oversized_bodies(request: web.Request, handler: Handler) -> we
     return await handler(request)
 
 
+@web.middleware
+async def _body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give a client `body_timeout` seconds to send the whole body: a body dribbled slowly
+    (slowloris) would otherwise hold a handler, and maybe a database connection, for ever.
+
+    Only the receiving is bounded, not the handler's own work: when the deadline passes with the
+    body incomplete, the body stream fails with 408, which surfaces wherever the handler reads it,
+    and the connection is closed after the answer.
+    """
+    if request.content.is_eof():
+        return await handler(request)
+    timeout = request.app[appkeys.CONFIG].body_timeout
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        if not request.content.is_eof():
+            expired = True
+            request.content.set_exception(
+                RequestTimeout(f"The request body was not received within {timeout:g} seconds.")
+            )
+
+    deadline = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        response = await handler(request)
+    finally:
+        deadline.cancel()
+    if expired:
+        response.force_close()
+    return response
+
+
 def create_app(config: Config) -> web.Application:
     """Build the application for `config`, whose `database_url` must already be resolved."""
     if config.database_url is None:
@@ -74,6 +107,7 @@ def create_app(config: Config) -> web.Application:
         client_max_size=config.max_publish_bytes,
         middlewares=[
             observability_middleware(metrics, access_log=config.access_log),
+            _body_deadline,
             problem_middleware,
             web_pages.html_not_found_middleware,
             _refuse_oversized_bodies,

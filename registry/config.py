@@ -56,6 +56,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_AUTH_FAILURES_PER_USER", "10", "Failed sign-ins allowed per username per window."),
     Setting("WHARF_AUTH_FAILURES_PER_ADDRESS", "50", "Failed sign-ins or token uses allowed per client address."),
     Setting("WHARF_AUTH_FAILURE_WINDOW", "300", "Seconds over which failed attempts are counted."),
+    Setting("WHARF_KEEPALIVE_TIMEOUT", "15", "Seconds to send a request's line and headers; idle keep-alive."),
+    Setting("WHARF_BODY_TIMEOUT", "60", "Seconds a client has to send a whole request body (408 beyond)."),
+    Setting("WHARF_MAX_HEADER_BYTES", "8190", "Longest request line or header line (400/431 beyond)."),
+    Setting("WHARF_MAX_HEADERS", "100", "Most header lines in a request (400/431 beyond)."),
     Setting("WHARF_MIGRATIONS_DIR", "(packaged)", "Another migrations folder (read by registry.resources)."),
 )
 
@@ -146,6 +150,10 @@ class Config:
     auth_failures_per_user: int = 10
     auth_failures_per_address: int = 50
     auth_failure_window: float = 300.0
+    keepalive_timeout: float = 15.0
+    body_timeout: float = 60.0
+    max_header_bytes: int = 8190
+    max_headers: int = 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -190,6 +198,12 @@ class Config:
                 "WHARF_AUTH_FAILURES_PER_ADDRESS", lambda n, r: _int(n, r, minimum=1, maximum=10**6), "50"
             ),
             auth_failure_window=get("WHARF_AUTH_FAILURE_WINDOW", lambda n, r: _float(n, r, minimum=1), "300"),
+            keepalive_timeout=get("WHARF_KEEPALIVE_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "15"),
+            body_timeout=get("WHARF_BODY_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "60"),
+            max_header_bytes=get(
+                "WHARF_MAX_HEADER_BYTES", lambda n, r: _int(n, r, minimum=1024, maximum=1 << 20), "8190"
+            ),
+            max_headers=get("WHARF_MAX_HEADERS", lambda n, r: _int(n, r, minimum=8, maximum=10_000), "100"),
         )
         if config.pool_min_size > config.pool_max_size:
             raise ConfigError("WHARF_POOL_MIN_SIZE must not exceed WHARF_POOL_MAX_SIZE")

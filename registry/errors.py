@@ -67,6 +67,10 @@ class MethodNotAllowed(AppError):
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
 
 
+class RequestTimeout(AppError):
+    status, slug, title = 408, "request-timeout", "Request body not received in time"
+
+
 class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
@@ -100,7 +104,7 @@ class ServiceUnavailable(AppError):
 _BY_STATUS: dict[int, type[AppError]] = {
     cls.status: cls
     for cls in (
-        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict,
+        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, RequestTimeout, Conflict,
         PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable,
     )
 }  # fmt: skip
@@ -117,7 +121,35 @@ _DATABASE_UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
+    # A connection whose server went away mid-conversation ("cannot switch to state 12; another
+    # operation (2) is in progress"): the pool discards it on release; the next one reconnects.
+    asyncpg.InternalClientError,
 )
+
+
+def _caused_by_an_outage(exc: BaseException) -> bool:
+    """Whether `exc` was raised while handling the database going away: asyncpg's pool, releasing
+    a connection whose server shut down mid-query, raises `InternalClientError: cannot switch to
+    state …` with the real `AdminShutdownError`/`ConnectionDoesNotExistError` as its context."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, _DATABASE_UNAVAILABLE):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _unavailable(request: web.Request, exc: BaseException) -> web.Response:
+    log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return problem_response(
+        request,
+        ServiceUnavailable(
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        ),
+    )
 
 
 def problem_response(request: web.Request, error: AppError) -> web.Response:
@@ -162,16 +194,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise  # redirects and 304s are answers, not errors
         return problem_response(request, _from_http_exception(exc))
     except _DATABASE_UNAVAILABLE as exc:
-        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
-        return problem_response(
-            request,
-            ServiceUnavailable(
-                "The database is unavailable; try again shortly.",
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            ),
-        )
+        return _unavailable(request, exc)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception as exc:
+        if _caused_by_an_outage(exc):
+            return _unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(request, AppError("An unexpected error occurred; it has been logged."))

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import orjson
@@ -89,11 +90,24 @@ def _request_id(request: web.Request) -> str:
     return supplied if _CLIENT_REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is now (not the one at creation), so a replaced stderr
+    (a test's capture, a daemon's redirect) gets the lines."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def access_logger() -> logging.Logger:
     """The `wharf.access` logger writes bare JSON lines to stderr, one per request."""
     logger = logging.getLogger("wharf.access")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.propagate = False

@@ -17,6 +17,7 @@ from registry.config import Config
 log = logging.getLogger("wharf.serve")
 
 _SHUTDOWN_TIMEOUT = 30.0
+_LINGERING_TIME = 2.0  # seconds spent reading (and dropping) the unread rest of a refused body
 
 
 class ServeError(RuntimeError):
@@ -32,6 +33,17 @@ def _run_one(config: Config, *, reuse_port: bool) -> None:
             reuse_port=reuse_port or None,
             access_log=None,  # the observability middleware writes JSON lines instead
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
+            # A slow client is cut off: aiohttp's keep-alive deadline runs from the connection's
+            # start (or the previous response) until a request's headers are complete, so it also
+            # bounds a request line or headers dribbled byte by byte. Bodies: see registry.app.
+            keepalive_timeout=config.keepalive_timeout,
+            # The rest reach aiohttp's RequestHandler as they are (run_app passes its extra keyword
+            # arguments through; an unknown one would make aiohttp silently drop them *all*,
+            # access_log=None included, so tests/abuse checks that none is dropped).
+            max_line_size=config.max_header_bytes,
+            max_field_size=config.max_header_bytes,
+            max_headers=config.max_headers,
+            lingering_time=_LINGERING_TIME,
             print=lambda message: log.info("%s", message),
         )
     except OSError as exc:

@@ -11,7 +11,7 @@ from registry.auth.credentials import PasswordCredential, TokenCredential, parse
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle
 from registry.auth.tokens import Scope, token_digest
-from registry.errors import Forbidden
+from registry.errors import Forbidden, TooManyRequests
 from registry.store import tokens as token_store
 from registry.store import users as user_store
 from registry.store.users import User
@@ -60,18 +60,29 @@ class Authenticator:
         return actor
 
     async def check_password(self, pool: asyncpg.Pool, username: str, password: str, address: str) -> User | None:
-        """The user if `password` is theirs; failures count against the user and the address."""
+        """The user if `password` is theirs; failures count against the user and the address.
+
+        The attempt is counted before the (slow) verification and forgiven if it succeeds, so a
+        burst of concurrent attempts cannot all get past the throttle (see registry.auth.throttle).
+        """
         user_key = "user:" + username.lower()
-        self._per_address.check(address)
-        self._per_user.check(user_key)
-        async with pool.acquire() as conn:
-            found = await user_store.password_hash(conn, username)
-        matched = await self.hasher.verify(password, found[1] if found else None)
-        if found is None or not matched:
-            self._per_address.record(address)
-            self._per_user.record(user_key)
-            return None
-        return found[0]
+        address_stamp = self._per_address.attempt(address)
+        try:
+            user_stamp = self._per_user.attempt(user_key)
+        except TooManyRequests:
+            self._per_address.forgive(address, address_stamp)
+            raise
+        failed = False
+        try:
+            async with pool.acquire() as conn:
+                found = await user_store.password_hash(conn, username)
+            matched = await self.hasher.verify(password, found[1] if found else None)
+            failed = found is None or not matched
+        finally:
+            if not failed:  # right, or not decided (the database is away): not a failed attempt
+                self._per_address.forgive(address, address_stamp)
+                self._per_user.forgive(user_key, user_stamp)
+        return None if failed or found is None else found[0]
 
     async def _password(self, pool: asyncpg.Pool, credential: PasswordCredential, address: str) -> Actor:
         user = await self.check_password(pool, credential.username, credential.password, address)
@@ -80,6 +91,9 @@ class Authenticator:
         return Actor(user, frozenset({Scope.USER_ALL}))
 
     async def _token(self, pool: asyncpg.Pool, credential: TokenCredential, address: str) -> Actor:
+        """Tokens are checked, then only failures recorded: a token is 256 random bits, so a burst
+        of guesses gains nothing, while counting every use in flight (as passwords are) would
+        throttle a busy CI runner's valid requests (bench/stress_concurrency.py found it)."""
         self._per_address.check(address)
         async with pool.acquire() as conn:
             holder = await token_store.token_holder(conn, token_digest(credential.value))
