@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -37,12 +36,9 @@ from indexer.ecosystems.base import Dependency
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.db.embedded import EmbeddedPostgres
-from registry.db.migrate import load_migrations, migrate_up
-from registry.db.pool import ensure_database
 from registry.package_ranges import admits
-from registry.resources import migrations_dir
 from registry.store.package_index import dependents_by_range, dependents_page
-from tests.support.databases import with_database
+from tests.support.databases import create_migrated_database, drop_database
 from tests.support.processes import free_port
 
 RANGES = ("^1.0.0", "^1.2.0", "~1.4.0", ">=1.0.0 <2.0.0", "^2.0.0", "1.4.2", "^0.9.0", "*", "workspace:*")
@@ -174,26 +170,6 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
         server.wait(timeout=30)
 
 
-async def prepare(admin_dsn: str) -> tuple[str, str]:
-    name = f"wharf_bench_{uuid.uuid4().hex[:8]}"
-    await ensure_database(admin_dsn, name)
-    dsn = with_database(admin_dsn, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate_up(conn, load_migrations(migrations_dir()))
-    finally:
-        await conn.close()
-    return name, dsn
-
-
-async def drop(admin_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repos", type=int, default=100_000)
@@ -209,11 +185,11 @@ def main() -> None:
         embedded = EmbeddedPostgres(workdir / "data")
         admin = embedded.start().dsn()
     try:
-        name, dsn = asyncio.run(prepare(admin))
+        name, dsn = asyncio.run(create_migrated_database(admin, "wharf_bench"))
         try:
             asyncio.run(run(args, dsn))
         finally:
-            asyncio.run(drop(admin, name))
+            asyncio.run(drop_database(admin, name))
     finally:
         if embedded is not None:
             embedded.stop()

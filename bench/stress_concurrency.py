@@ -49,6 +49,7 @@ import psutil
 
 from indexer.worker import WorkerSettings, run_worker
 from registry.store import index_queue
+from tests.support.databases import create_migrated_database, drop_database
 from tests.support.processes import REPO_ROOT, free_port
 
 DOCUMENTED = frozenset({200, 201, 204, 304, 409, 429})
@@ -695,31 +696,6 @@ def memory_check(report: Report, config: StressConfig) -> None:
 # --- the command ------------------------------------------------------------------------------
 
 
-async def new_database(admin_dsn: str) -> tuple[str, str]:
-    from registry.db.migrate import load_migrations, migrate_up
-    from registry.db.pool import ensure_database
-    from registry.resources import migrations_dir
-    from tests.support.databases import with_database
-
-    name = f"wharf_stress_{uuid.uuid4().hex[:8]}"
-    await ensure_database(admin_dsn, name)
-    dsn = with_database(admin_dsn, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate_up(conn, load_migrations(migrations_dir()))
-    finally:
-        await conn.close()
-    return name, dsn
-
-
-async def drop_database(admin_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def with_embedded_or_env(body: Callable[[str], bool]) -> bool:
     admin = os.environ.get("DATABASE_URL")
     workdir = Path(tempfile.mkdtemp(prefix="wharf-stress-pg-", dir="/tmp"))
@@ -733,7 +709,7 @@ def with_embedded_or_env(body: Callable[[str], bool]) -> bool:
             admin = embedded.start().dsn("postgres")
         else:
             print("using DATABASE_URL's server (a new database, dropped afterwards)")
-        name, dsn = asyncio.run(new_database(admin))
+        name, dsn = asyncio.run(create_migrated_database(admin, "wharf_stress"))
         try:
             return body(dsn)
         finally:

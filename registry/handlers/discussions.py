@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from registry.auth import policy
@@ -148,6 +149,14 @@ def _thread_not_found(thread_id: int) -> NotFound:
     return NotFound(f"No discussion thread {thread_id}.")
 
 
+async def _locked_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
+    """The live thread, its row locked until the transaction ends (writes to it serialise), or 404."""
+    thread = await store.thread_by_id(conn, thread_id, lock=True)
+    if thread is None:
+        raise _thread_not_found(thread_id)
+    return thread
+
+
 def _comment_not_found(comment_id: int) -> NotFound:
     return NotFound(f"No discussion comment {comment_id}.")
 
@@ -220,9 +229,7 @@ async def delete_thread(request: web.Request) -> web.Response:
     policy.signed_in(actor)
     thread_id = int_param(request, "id")
     async with transaction(request) as conn:
-        thread = await store.thread_by_id(conn, thread_id, lock=True)
-        if thread is None:
-            raise _thread_not_found(thread_id)
+        thread = await _locked_thread(conn, thread_id)
         _require_author_or_site_admin(actor, thread.author_user_id, "thread")
         await store.soft_delete_thread(conn, thread.id)
     return web.Response(status=204)
@@ -235,9 +242,7 @@ async def archive_thread(request: web.Request) -> web.Response:
     policy.signed_in(actor)
     thread_id = int_param(request, "id")
     async with transaction(request) as conn:
-        thread = await store.thread_by_id(conn, thread_id, lock=True)
-        if thread is None:
-            raise _thread_not_found(thread_id)
+        thread = await _locked_thread(conn, thread_id)
         _require_author_or_site_admin(actor, thread.author_user_id, "thread")
         await store.archive_thread(conn, thread.id)
         archived = await store.thread_by_id(conn, thread.id)
@@ -266,9 +271,7 @@ async def add_comment(request: web.Request) -> web.Response:
     thread_id = int_param(request, "id")
     body = await _body(request, "DiscussionCommentCreate")
     async with transaction(request) as conn:
-        thread = await store.thread_by_id(conn, thread_id, lock=True)
-        if thread is None:
-            raise _thread_not_found(thread_id)
+        thread = await _locked_thread(conn, thread_id)
         _open(thread)
         comment = await store.insert_comment(conn, thread.id, user.id, body["contents"])
     return json_response(
@@ -357,9 +360,7 @@ async def reply_token(request: web.Request) -> web.Response:
     created = False
     async with transaction(request) as conn:
         # The thread's row lock serialises concurrent requests: one live token per (user, thread).
-        thread = await store.thread_by_id(conn, thread_id, lock=True)
-        if thread is None:
-            raise _thread_not_found(thread_id)
+        thread = await _locked_thread(conn, thread_id)
         _open(thread)
         token = await store.live_reply_token(conn, user.id, thread.id)
         if token is None:

@@ -188,3 +188,29 @@ class Resetter:
     async def reset_everything(self, conn: asyncpg.Connection) -> None:
         """The plain form: every table, whether it holds rows or not (the benchmark's baseline)."""
         await conn.execute(f"TRUNCATE {', '.join(self.tables)} RESTART IDENTITY CASCADE")
+
+
+async def create_migrated_database(admin_dsn: str, prefix: str) -> tuple[str, str]:
+    """A new database on the server behind `admin_dsn`, migrated to the newest version: its name
+    and DSN (the benchmarks and the stress script each run in one of their own)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = with_database(admin_dsn, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate_up(conn, load_migrations(migrations_dir()))
+    finally:
+        await conn.close()
+    return name, dsn
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
