@@ -25,6 +25,13 @@ _CONFLICTS: dict[str, str] = {
     "users_billing_customer_id": "That billing customer id belongs to another user.",
     "registry_extensions_publisher_name": "The publisher already has an extension by that name.",
     "registry_extension_releases_version": "That version is already published.",
+    "registry_published_versions_pkey": (
+        "That version was published under this name before; a published version is never reused"
+        " (not after a yank, a deletion, a rename or a re-creation)."
+    ),
+    "retired_names_pkey": (
+        "That name was published under and stays reserved for its former owner; only a site admin may release it."
+    ),
 }
 
 _INVALID: dict[str, tuple[str, str]] = {
@@ -38,6 +45,8 @@ _INVALID: dict[str, tuple[str, str]] = {
     "registry_extensions_name_length": ("/name", "must be 1 to 128 characters"),
     "check_atomic_response": ("", "an invitation is answered with a response"),
     "check_single_use": ("", "an invitation is answered or revoked, never both"),
+    "registry_extension_releases_immutable": ("", "a published release never changes, and a yank is final"),
+    "registry_extensions_fixed_id": ("", "an extension keeps its publisher and name"),
 }
 
 

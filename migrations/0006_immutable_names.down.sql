@@ -1,0 +1,12 @@
+DROP TRIGGER names_refuse_retired ON names;
+DROP FUNCTION names_refuse_retired();
+DROP TRIGGER names_retire_published ON names;
+DROP FUNCTION names_retire_published();
+DROP TRIGGER registry_extensions_fixed_id ON registry_extensions;
+DROP FUNCTION registry_refuse_extension_move();
+DROP TRIGGER registry_extension_releases_immutable ON registry_extension_releases;
+DROP FUNCTION registry_refuse_release_change();
+DROP TRIGGER registry_extension_releases_record_version ON registry_extension_releases;
+DROP FUNCTION registry_record_published_version();
+DROP TABLE retired_names;
+DROP TABLE registry_published_versions;
