@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from registry import appkeys, handlers
+from registry import appkeys, graphql_api, handlers
 from registry import web as web_pages
 from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
 from registry.auth.passwords import PasswordHasher
-from registry.auth.throttle import FailureThrottle
+from registry.auth.throttle import FailureThrottle, RateLimits
+from registry.client_address import client_address_middleware
 from registry.config import Config, ConfigError
 from registry.db.migrate import is_current, load_migrations
 from registry.db.pool import create_pool
@@ -23,8 +24,10 @@ from registry.errors import PayloadTooLarge, RequestTimeout, problem_middleware
 from registry.mail import LogMailer
 from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
+from registry.offload import WorkerPool
 from registry.openapi import load_openapi
 from registry.resources import migrations_dir, schemas_dir
+from registry.sourcegraph import identify_registry_response
 from registry.store.users import ensure_site_config
 from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
@@ -52,6 +55,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     async with app[appkeys.DOWNLOADS].flushing(pool, every=config.downloads_flush_seconds):
         yield
     await pool.close()
+
+
+async def _stop_parsers(app: web.Application) -> None:
+    app[appkeys.PARSERS].close()
 
 
 @web.middleware
@@ -106,6 +113,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(
         client_max_size=config.max_publish_bytes,
         middlewares=[
+            client_address_middleware(config.trusted_proxies),  # first: the access log sees the client too
             observability_middleware(metrics, access_log=config.access_log),
             _body_deadline,
             problem_middleware,
@@ -121,16 +129,26 @@ def create_app(config: Config) -> web.Application:
     app[appkeys.MAILER] = LogMailer()
     app[appkeys.MANIFESTS] = ManifestValidator(config.max_manifest_bytes)
     app[appkeys.ASSETS] = AssetCache(config.bundle_cache_bytes)
-    app[appkeys.DOWNLOADS] = DownloadCounter()
+    app[appkeys.DOWNLOADS] = DownloadCounter(config.download_count_window)
     app[appkeys.DEPENDENTS_SUMMARIES] = TtlCache(config.dependents_cache_seconds)
+    app[appkeys.PARSERS] = WorkerPool(config.parser_processes, config.parser_timeout)
     app[appkeys.AUTH] = Authenticator(
         PasswordHasher(config.bcrypt_cost),
         per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
         per_address=FailureThrottle(config.auth_failures_per_address, config.auth_failure_window),
     )
+    app[appkeys.RATE_LIMITS] = RateLimits.in_process(
+        signups=config.signups_per_address,
+        mails=config.mails_per_address,
+        surveys=config.surveys_per_address,
+        window=config.rate_window,
+    )
     web_pages.setup(app)  # templates and static files of the HTML pages
+    app.on_response_prepare.append(identify_registry_response)
+    app[appkeys.GRAPHQL] = graphql_api.build()
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(_database)
+    app.on_cleanup.append(_stop_parsers)
     for module in handlers.modules():
         app.add_routes(module.routes)
     return app

@@ -6,15 +6,18 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
+from graphql import GraphQLSchema
 
 from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
+from registry.auth.throttle import RateLimits
 from registry.config import Config
 from registry.db.migrate import Migration
 from registry.downloads import DownloadCounter
 from registry.mail import Mailer
 from registry.manifests import ManifestValidator
 from registry.observability import Metrics
+from registry.offload import WorkerPool
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
@@ -25,9 +28,12 @@ METRICS = web.AppKey("metrics", Metrics)
 MIGRATIONS = web.AppKey("migrations", list[Migration])
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 AUTH = web.AppKey("auth", Authenticator)
+RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
 SCHEMAS = web.AppKey("schemas", RequestSchemas)
 MAILER = web.AppKey("mailer", Mailer)
 MANIFESTS = web.AppKey("manifests", ManifestValidator)
 ASSETS = web.AppKey("assets", AssetCache)
 DOWNLOADS = web.AppKey("downloads", DownloadCounter)
 DEPENDENTS_SUMMARIES = web.AppKey("dependents_summaries", TtlCache[list[RangeCount]])
+PARSERS = web.AppKey("parsers", WorkerPool)  # README rendering, JSONC parsing: off the event loop
+GRAPHQL = web.AppKey("graphql", GraphQLSchema)  # Sourcegraph's extension-registry GraphQL API

@@ -8,8 +8,6 @@ credentials) since it is third-party code.
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
 from registry import appkeys
@@ -17,6 +15,7 @@ from registry.assets import CachedAsset, choose_encoding
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor
 from registry.handlers.extensions import live_extension
+from registry.sourcegraph import parse_bundle_file
 from registry.store import releases as release_store
 from registry.store.releases import Release
 from registry.versions import latest
@@ -26,7 +25,6 @@ routes = web.RouteTableDef()
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _BY_TAG = "public, max-age=60"
 _CONTENT_TYPES = {"bundle": "application/javascript; charset=utf-8", "source_map": "application/json; charset=utf-8"}
-_STATIC = re.compile(r"^(?P<id>[0-9]{1,18})-[A-Za-z0-9_.-]*\.(?P<suffix>js|map)$")
 
 
 def _etag(release: Release, kind: str) -> str | None:
@@ -85,7 +83,7 @@ async def _serve(request: web.Request, release: Release, kind: str, cache_contro
     if encoding != "identity":
         headers["Content-Encoding"] = encoding
     if kind == "bundle" and request.method == "GET":
-        request.app[appkeys.DOWNLOADS].count(release.id)
+        request.app[appkeys.DOWNLOADS].count(release.id, request.remote)
     response = web.Response(body=body, headers=headers)
     response.headers["Content-Type"] = _CONTENT_TYPES[kind]
     return response
@@ -107,13 +105,14 @@ async def source_map(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/-/static/extension/{file}")
 async def static_asset(request: web.Request) -> web.StreamResponse:
-    """Sourcegraph's bundle URLs, `{releaseID}-{publisher}-{name}.js|.map`; a query string is only
-    a cache-buster. Addressed by release id, they never change."""
-    match = _STATIC.match(request.match_info["file"])
-    if match is None:
+    """Sourcegraph's bundle URLs in every form it produced: `{releaseID}-{hint}.js|.map` and
+    `{releaseID}.js|.map`; a query string is only a cache-buster. Addressed by release id, they
+    never change."""
+    wanted = parse_bundle_file(request.match_info["file"])
+    if wanted is None:
         raise NotFound("No such extension asset.")
     async with connection(request) as conn:
-        release = await release_store.release_by_id(conn, int(match["id"]))
+        release = await release_store.release_by_id(conn, wanted.release_id)
     if release is None:
         raise NotFound("No such extension asset.")
-    return await _serve(request, release, "bundle" if match["suffix"] == "js" else "source_map", _IMMUTABLE)
+    return await _serve(request, release, wanted.kind, _IMMUTABLE)

@@ -14,6 +14,7 @@ from registry.auth.actor import Actor
 from registry.auth.tokens import Scope
 from registry.errors import BadRequest, Conflict, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.handlers.names import redirect_renamed_publisher
 from registry.http import json_response
 from registry.pagination import encode_cursor, page_request
 from registry.store import downloads as download_store
@@ -21,10 +22,12 @@ from registry.store import extensions as extension_store
 from registry.store import orgs as org_store
 from registry.store.extensions import Extension, ListQuery
 from registry.store.publishers import Publisher, publisher_by_name
+from registry.validation import parse_count
 
 routes = web.RouteTableDef()
 
 _SORTS = ("name", "updated", "downloads", "relevance")
+_SORT_KEYS: dict[str, type] = {"name": str, "updated": datetime, "downloads": int, "relevance": float}
 _MAX_QUERY_LENGTH = 256
 _MAX_BATCH = 1000
 
@@ -76,9 +79,11 @@ async def may_publish_for(request: web.Request, actor: Actor, publisher: Publish
 
 
 async def live_extension(request: web.Request, publisher: str, name: str) -> Extension:
+    """A live extension; a read under a renamed publisher's old name is redirected (308)."""
     async with connection(request) as conn:
         extension = await extension_store.extension_by_name(conn, publisher, name)
     if extension is None:
+        await redirect_renamed_publisher(request, publisher)
         raise NotFound(f"No extension {publisher}/{name}.")
     return extension
 
@@ -95,11 +100,7 @@ def _list_query(request: web.Request) -> ListQuery:
     include_wip = query.get("include_wip", "false").lower()
     if include_wip not in ("true", "false", "1", "0"):
         raise BadRequest("include_wip must be true or false.")
-    after = page.after
-    if after is not None and (len(after) != 2 or type(after[1]) is not int or not _valid_sort_key(sort, after[0])):
-        raise BadRequest("cursor is not one this server issued.")
-    if after is not None and sort == "updated":
-        after = [datetime.fromisoformat(after[0]), after[1]]
+    key = page.after_key(_SORT_KEYS[sort], int)
     return ListQuery(
         text=text,
         publisher=query.get("publisher") or None,
@@ -107,23 +108,9 @@ def _list_query(request: web.Request) -> ListQuery:
         tag=query.get("tag") or None,
         include_wip=include_wip in ("true", "1"),
         sort=sort,
-        after=after,
+        after=list(key) if key is not None else None,
         limit=page.limit + 1,
     )
-
-
-def _valid_sort_key(sort: str, key: Any) -> bool:
-    if sort == "name":
-        return isinstance(key, str)
-    if sort == "updated":
-        try:
-            datetime.fromisoformat(key)
-        except (TypeError, ValueError):
-            return False
-        return True
-    if sort == "downloads":
-        return type(key) is int
-    return isinstance(key, int | float) and not isinstance(key, bool)
 
 
 async def search(request: web.Request, query: ListQuery) -> tuple[list[Extension], str | None]:
@@ -206,24 +193,28 @@ async def delete_extension(request: web.Request) -> web.Response:
     """Soft delete: the name is free again, and its releases are no longer served."""
     actor = await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    await may_publish_for(
-        request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id)
-    )
+    await remove_extension(request, actor, extension)
+    return web.Response(status=204)
+
+
+async def remove_extension(request: web.Request, actor: Actor, extension: Extension) -> None:
+    """Delete `extension` for `actor` (who must be allowed to publish for its publisher); shared
+    by the REST route and Sourcegraph's GraphQL `deleteExtension`."""
+    await may_publish_for(request, actor, extension.publisher_of())
     async with transaction(request) as conn:
         if not await extension_store.soft_delete_extension(conn, extension.id):
             raise NotFound(f"No extension {extension.extension_id}.")
-    return web.Response(status=204)
 
 
 @routes.get("/api/extensions/{publisher}/{name}/downloads")
 async def downloads(request: web.Request) -> web.Response:
     """Bundle downloads per day over the last `days` (1..366, default 90), and the total."""
     await current_actor(request)
-    raw_days = request.query.get("days", "90")
-    if not raw_days.isdigit() or not 1 <= int(raw_days) <= 366:
+    days = parse_count(request.query.get("days", "90"), max_digits=3)
+    if days is None or not 1 <= days <= 366:
         raise BadRequest("days must be an integer from 1 to 366.")
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    since = datetime.now(UTC).date() - timedelta(days=int(raw_days) - 1)
+    since = datetime.now(UTC).date() - timedelta(days=days - 1)
     async with connection(request) as conn:
         series = await download_store.daily_downloads(conn, extension.id, since)
     return json_response(

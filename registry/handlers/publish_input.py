@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from registry import appkeys
 from registry.config import Config
 from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from registry.validation import read_json
+from registry.validation import read_json, refuse_unstorable
 
 _FIELD_LIMIT = 4096
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
@@ -25,7 +25,7 @@ _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 class PublishInput:
     extension_id: str | None
     manifest: Any
-    bundle: bytes
+    bundle: bytes | None  # None only through GraphQL's development mode (the manifest has a url)
     source_map: bytes | None
     version: str | None
     tag: str
@@ -76,6 +76,7 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
                 fields[name] = fields[name].decode()
             except UnicodeDecodeError:
                 raise BadRequest(f"The {name} part must be UTF-8 text.") from None
+            refuse_unstorable(fields[name], f"/{name}")
     if "force" in fields:
         if fields["force"].lower() not in _FLAGS:
             raise BadRequest("The force part must be true or false.")
@@ -85,6 +86,7 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
 
 async def _from_json(request: web.Request) -> dict[str, Any]:
     body = await read_json(request, limit=request.app[appkeys.CONFIG].max_publish_bytes)
+    refuse_unstorable(body)
     request.app[appkeys.SCHEMAS].validate("PublishRequest", body)
     fields = dict(body)
     for name in ("bundle", "source_map"):

@@ -13,7 +13,9 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.assets import point_to_source_map
+from registry.auth import policy
 from registry.auth.actor import Actor
+from registry.auth.tokens import Scope
 from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, transaction
 from registry.handlers.extensions import extension_url, live_extension, may_publish_for
@@ -21,23 +23,20 @@ from registry.handlers.publish_input import PublishInput, read_publish_input
 from registry.http import json_response
 from registry.manifests import Manifest, publication_warnings
 from registry.pagination import encode_cursor, page_request
+from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
+from registry.store import readmes as readme_store
 from registry.store import releases as release_store
 from registry.store.extensions import Extension, ListingFields
 from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.releases import NewRelease, Release
 from registry.versions import by_precedence, latest, parse_version
+from registry.web.readme import RenderedReadme, readme_text, render_once
 
 routes = web.RouteTableDef()
 
-_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
-_EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})$")
-_STATIC_NAME = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def static_path(release_id: int, extension_id: str, suffix: str) -> str:
-    """Sourcegraph's bundle URL: /-/static/extension/{releaseID}-{publisher}-{name}.js (or .map)."""
-    return f"/-/static/extension/{release_id}-{_STATIC_NAME.sub('-', extension_id.replace('/', '-'))}.{suffix}"
+_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}\Z")
+_EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})\Z")
 
 
 def render_release(extension: Extension, release: Release, *, with_manifest: bool = True) -> dict[str, Any]:
@@ -81,9 +80,9 @@ class Prepared:
     publisher: str
     name: str
     manifest: Manifest
-    version: str
+    version: str | None  # None: an unversioned release (Sourcegraph's), a new one at each publish
     tag: str
-    bundle: bytes
+    bundle: bytes | None
     source_map: bytes | None
     content_sha256: bytes
     warnings: list[dict[str, str]]
@@ -103,23 +102,29 @@ def _text(data: bytes, pointer: str) -> None:
         )
 
 
-def _prepare(request: web.Request, data: PublishInput) -> Prepared:
+def prepare_publish(request: web.Request, data: PublishInput, *, block_on_warnings: bool = True) -> Prepared:
+    """A publish request checked in full before any row is touched; publication warnings are
+    refused (422) unless `force`d or not `block_on_warnings`."""
     match = _EXTENSION_ID.match(data.extension_id or "")
     if match is None:
         raise Unprocessable.at("/extension_id", "must be publisher/name")
     manifest = request.app[appkeys.MANIFESTS].parse(data.manifest)
     declared = manifest.data.get("version")
-    version = data.version or declared
-    if not version:
-        raise Unprocessable.at("/version", "is required")
+    if declared is not None and not isinstance(declared, str):
+        raise Unprocessable.at("/manifest/version", "must be a string")
+    version = data.version or declared or None
     if declared and data.version and declared != data.version:
         raise Unprocessable.at("/version", f"must match the manifest's version ({declared})")
-    parse_version(version)
+    if version is not None:
+        parse_version(version)
     if not _TAG.match(data.tag):
         raise Unprocessable(
             "The tag is invalid.", errors=[{"pointer": "/tag", "message": "must match ^[a-z0-9][a-z0-9.-]{0,63}$"}]
         )
-    _text(data.bundle, "/bundle")
+    if data.bundle is not None:
+        _text(data.bundle, "/bundle")
+    elif not isinstance(manifest.data.get("url"), str) or not manifest.data["url"]:
+        raise Unprocessable.at("/bundle", "is required unless the manifest has a url")
     if data.source_map is not None:
         _text(data.source_map, "/source_map")
         try:
@@ -131,7 +136,7 @@ def _prepare(request: web.Request, data: PublishInput) -> Prepared:
                 errors=[{"pointer": "/source_map", "message": "must be a JSON source map"}],
             ) from None
     warnings = publication_warnings(manifest, has_source_map=data.source_map is not None)
-    if warnings and not data.force:
+    if warnings and block_on_warnings and not data.force:
         raise Unprocessable(
             "Publishing would need attention: "
             + "; ".join(w["message"] for w in warnings)
@@ -142,7 +147,7 @@ def _prepare(request: web.Request, data: PublishInput) -> Prepared:
     content = hashlib.sha256()
     for part in (
         manifest.sha256,
-        hashlib.sha256(data.bundle).digest(),
+        hashlib.sha256(data.bundle or b"").digest(),
         hashlib.sha256(data.source_map or b"").digest(),
     ):
         content.update(part)
@@ -186,47 +191,82 @@ async def refresh_listing(conn: Any, extension: Extension) -> None:
     await extension_store.update_listing(conn, extension, fields)
 
 
-def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> web.Response:
+@dataclass(frozen=True)
+class Published:
+    """What a publish did: the extension, its release, and whether the release is new (201) or
+    an identical re-publish of a version (200)."""
+
+    extension: Extension
+    release: Release
+    created: bool
+
+
+def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> Published:
     if existing.deleted_at is not None:
         raise Conflict(f"{extension.extension_id}@{prepared.version} was yanked; a version is never reused.")
     if existing.content_sha256 != prepared.content_sha256 or existing.tag != prepared.tag:
         raise Conflict(f"{extension.extension_id}@{prepared.version} is already published with different content.")
-    return json_response({**render_release(extension, existing), "warnings": prepared.warnings}, status=200)
+    return Published(extension, existing, created=False)
 
 
-async def _release(request: web.Request, actor: Actor, prepared: Prepared, *, create: bool) -> web.Response:
+async def publish_release(request: web.Request, actor: Actor, prepared: Prepared, *, create: bool) -> Published:
+    """Release `prepared` for `actor`, in one transaction: the rules of publishing, shared by the
+    REST routes and Sourcegraph's GraphQL `publishExtension`.
+
+    A versioned release is unique and immutable (an identical re-publish is answered with the
+    existing release); an unversioned one (Sourcegraph's NULL `release_version`) is a new release
+    every time.
+    """
     async with connection(request) as conn:
         publisher = await publisher_by_name(conn, prepared.publisher)
     if publisher is None:
         raise NotFound(f"No user or organization named {prepared.publisher}.")
     user_id = await may_publish_for(request, actor, publisher)
+    readme = await _render_readme(request, prepared.manifest)
     try:
         async with transaction(request) as conn:
             extension = await _extension_for(conn, publisher, prepared.name, create=create)
-            existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
-            if existing is not None:
-                return _same_or_conflict(existing, prepared, extension)
+            if prepared.version is not None:
+                existing = await release_store.release_by_version(
+                    conn, extension.id, prepared.version, include_yanked=True
+                )
+                if existing is not None:
+                    return _same_or_conflict(existing, prepared, extension)
             release_id = await release_store.next_release_id(conn)
             await release_store.insert_release(
                 conn, release_id, _new_release(request, extension, prepared, user_id, release_id)
             )
+            if readme is not None:
+                await readme_store.insert_readme(conn, release_id, readme)
             await refresh_listing(conn, extension)
             release = await release_store.release_by_id(conn, release_id)
     except Conflict:
         # A concurrent publish of the same version won the unique index: identical content is
-        # an idempotent success, anything else stays a conflict.
-        async with connection(request) as conn:
-            extension = await _extension_for(conn, publisher, prepared.name, create=False)
-            existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
-        if existing is None:
+        # an idempotent success, anything else stays a conflict. So does a version published
+        # before under this name (deleted, re-created or renamed since: migration 6's record),
+        # even when this transaction had created the extension.
+        if prepared.version is None:
             raise
-        return _same_or_conflict(existing, prepared, extension)
+        async with connection(request) as conn:
+            found = await extension_store.extension_by_name(conn, publisher.name, prepared.name)
+            existing = None
+            if found is not None:
+                existing = await release_store.release_by_version(conn, found.id, prepared.version, include_yanked=True)
+        if found is None or existing is None:
+            raise
+        return _same_or_conflict(existing, prepared, found)
     assert release is not None
-    return json_response(
-        {**render_release(extension, release), "warnings": prepared.warnings},
-        status=201,
-        headers={"Location": f"{extension_url(extension)}/releases/{prepared.version}"},
-    )
+    return Published(extension, release, created=True)
+
+
+async def _release(request: web.Request, actor: Actor, prepared: Prepared, *, create: bool) -> web.Response:
+    published = await publish_release(request, actor, prepared, create=create)
+    extension, release = published.extension, published.release
+    body = {**render_release(extension, release), "warnings": prepared.warnings}
+    if not published.created:
+        return json_response(body, status=200)
+    location = f"{extension_url(extension)}/releases/{release.version}" if release.version else extension_url(extension)
+    return json_response(body, status=201, headers={"Location": location})
 
 
 async def _extension_for(conn: Any, publisher: Publisher, name: str, *, create: bool) -> Extension:
@@ -243,8 +283,9 @@ def _new_release(
     request: web.Request, extension: Extension, prepared: Prepared, user_id: int, release_id: int
 ) -> NewRelease:
     bundle = prepared.bundle
-    if prepared.source_map is not None:
+    if bundle is not None and prepared.source_map is not None:
         bundle = point_to_source_map(bundle, base_url(request) + static_path(release_id, extension.extension_id, "map"))
+    source_map = prepared.source_map
     return NewRelease(
         extension_pk=extension.id,
         creator_user_id=user_id,
@@ -252,21 +293,41 @@ def _new_release(
         tag=prepared.tag,
         manifest=prepared.manifest.text,
         content_sha256=prepared.content_sha256,
-        bundle=bundle.decode(),
-        bundle_sha256=hashlib.sha256(bundle).digest(),
-        bundle_size=len(bundle),
-        bundle_integrity="sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode(),
-        source_map=prepared.source_map.decode() if prepared.source_map is not None else None,
-        source_map_sha256=hashlib.sha256(prepared.source_map).digest() if prepared.source_map is not None else None,
-        source_map_size=len(prepared.source_map) if prepared.source_map is not None else None,
+        bundle=bundle.decode() if bundle is not None else None,
+        bundle_sha256=hashlib.sha256(bundle).digest() if bundle is not None else None,
+        bundle_size=len(bundle) if bundle is not None else None,
+        bundle_integrity="sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode() if bundle else None,
+        source_map=source_map.decode() if source_map is not None else None,
+        source_map_sha256=hashlib.sha256(source_map).digest() if source_map is not None else None,
+        source_map_size=len(source_map) if source_map is not None else None,
     )
+
+
+async def _authorize_publisher(request: web.Request, actor: Actor, name: str) -> None:
+    """404 for an unknown publisher, 401/403 for an actor who may not publish for it: checked
+    before the body is read (or, when only the body names the publisher, before it is validated),
+    so that nobody else's upload costs decompression, parsing or validation."""
+    async with connection(request) as conn:
+        publisher = await publisher_by_name(conn, name)
+    if publisher is None:
+        raise NotFound(f"No user or organization named {name}.")
+    await may_publish_for(request, actor, publisher)
+
+
+async def _render_readme(request: web.Request, manifest: Manifest) -> RenderedReadme | None:
+    """The README rendered once, at publish, off the event loop (registry.web.readme), to be kept."""
+    text = readme_text(manifest.data)
+    return await render_once(request.app[appkeys.PARSERS], text) if text is not None else None
 
 
 @routes.post("/api/publish")
 async def publish(request: web.Request) -> web.Response:
     """Create the extension if needed and release it, in one transaction (`src extensions publish`)."""
     actor = await current_actor(request)
+    policy.signed_in(actor, Scope.PUBLISH)  # 401/403 before a byte of the body is read
     data = await read_publish_input(request, None)
+    if data.extension_id is not None and (named := _EXTENSION_ID.match(data.extension_id)) is not None:
+        await _authorize_publisher(request, actor, named["publisher"])
     if data.extension_id is None and isinstance(data.manifest, dict | str | bytes):
         manifest = request.app[appkeys.MANIFESTS].parse(data.manifest)
         if manifest.data.get("publisher") and manifest.data.get("name"):
@@ -274,15 +335,16 @@ async def publish(request: web.Request) -> web.Response:
                 f"{manifest.data['publisher']}/{manifest.data['name']}",
                 data.manifest, data.bundle, data.source_map, data.version, data.tag, data.force,
             )  # fmt: skip
-    return await _release(request, actor, _prepare(request, data), create=True)
+    return await _release(request, actor, prepare_publish(request, data), create=True)
 
 
 @routes.post("/api/extensions/{publisher}/{name}/releases")
 async def create_release(request: web.Request) -> web.Response:
     actor = await current_actor(request)
+    await _authorize_publisher(request, actor, request.match_info["publisher"])
     extension_id = f"{request.match_info['publisher']}/{request.match_info['name']}"
     data = await read_publish_input(request, extension_id)
-    return await _release(request, actor, _prepare(request, data), create=False)
+    return await _release(request, actor, prepare_publish(request, data), create=False)
 
 
 @routes.get("/api/extensions/{publisher}/{name}/releases")
@@ -294,10 +356,9 @@ async def list_releases(request: web.Request) -> web.Response:
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     async with connection(request) as conn:
         releases = by_precedence(await release_store.releases_of(conn, extension.id, tag=tag))
-    if page.after is not None:
-        if len(page.after) != 1 or type(page.after[0]) is not int:
-            raise BadRequest("cursor is not one this server issued.")
-        position = next((n for n, r in enumerate(releases) if r.id == page.after[0]), None)
+    after = page.after_id()
+    if after is not None:
+        position = next((n for n, r in enumerate(releases) if r.id == after), None)
         if position is None:
             raise BadRequest("cursor names a release that is gone; start again without it.")
         releases = releases[position + 1 :]

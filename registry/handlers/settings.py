@@ -12,8 +12,6 @@ its `extensions` key (`{"publisher/name": true|false}`) says which extensions th
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import re
 from typing import Any
 
@@ -21,13 +19,16 @@ import json5
 import orjson
 from aiohttp import web
 
+from registry import appkeys
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, transaction
-from registry.handlers.releases import base_url, static_path
+from registry.handlers.releases import base_url
 from registry.http import json_response
+from registry.offload import WorkerPool, WorkTimeout
 from registry.pagination import page_body, page_request
+from registry.sourcegraph import static_path
 from registry.store import orgs as org_store
 from registry.store import settings as settings_store
 from registry.store import users as user_store
@@ -36,10 +37,11 @@ from registry.store.settings import EnabledExtension, Subject, Version
 routes = web.RouteTableDef()
 
 MAX_CONTENTS_BYTES = 256 * 1024
+MAX_JSONC_BYTES = 64 * 1024  # what is not strict JSON goes through json5: ~0.7 s for 64 KiB here
 EMPTY_CONTENTS = "{}"
 _MAX_ID = 2**31 - 1  # settings.id is an integer column
 _JSON5_POSITION = re.compile(r"^<string>:(?P<line>\d+) .* at column (?P<column>\d+)")
-_EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})$")
+_EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})\Z")
 
 
 class InvalidSettings(ValueError):
@@ -60,32 +62,46 @@ def _reject_constant(name: str) -> Any:
     raise InvalidSettings(f"uses {name}, which JSON does not have")
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_jsonc(text: str) -> Any:
-    """JSONC through json5 (slow: pure Python), cached by text; callers never mutate the result."""
+def _strict_json(value: Any) -> str:
+    """`value` as strict JSON text, the parsed form kept with each version (read back by orjson)."""
+    if not isinstance(value, dict):
+        raise InvalidSettings("is not an object")
+    try:  # what cannot be served cannot be stored: integers over 64 bits, over 255 levels of nesting
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        raise InvalidSettings("nests too deeply (255 levels at most) or holds an integer over 64 bits") from None
+
+
+def jsonc_to_json(text: str) -> str:
+    """JSONC through json5, as strict JSON text. Pure Python and slow (~3 s for 256 KiB here), so it
+    runs in a worker process (registry.offload), never on the event loop."""
     try:
         value = json5.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise InvalidSettings("nests too deeply") from None
-    return value
+    except InvalidSettings:
+        raise
+    except ValueError as exc:
+        raise InvalidSettings(_where(exc)) from None
+    return _strict_json(value)
 
 
-async def parse_settings(text: str) -> dict[str, Any]:
-    """The settings object in `text`; InvalidSettings when it is not JSONC for a JSON object."""
+async def parse_settings(parsers: WorkerPool, text: str, *, max_jsonc_bytes: int | None) -> str:
+    """The settings object in `text` as strict JSON text; InvalidSettings when it is not JSONC for
+    a JSON object, or is JSONC (not strict JSON) longer than `max_jsonc_bytes` when that is given."""
     try:
-        value = orjson.loads(text)  # strict JSON, the common case, is fast
+        return _strict_json(orjson.loads(text))  # strict JSON, the common case, at C speed
     except orjson.JSONDecodeError:
-        try:
-            value = await asyncio.to_thread(_parse_jsonc, text)
-        except ValueError as exc:
-            raise InvalidSettings(_where(exc)) from None
-    if not isinstance(value, dict):
-        raise InvalidSettings("is not an object")
-    try:  # what cannot be served cannot be stored: integers over 64 bits, over 255 levels of nesting
-        orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        raise InvalidSettings("nests too deeply (255 levels at most) or holds an integer over 64 bits") from None
-    return value
+        pass
+    if max_jsonc_bytes is not None and len(text.encode()) > max_jsonc_bytes:
+        raise InvalidSettings(
+            f"is not strict JSON, and JSONC (with comments or trailing commas) is accepted up to"
+            f" {max_jsonc_bytes} bytes"
+        )
+    try:
+        return await parsers.run(jsonc_to_json, text)
+    except WorkTimeout:
+        raise InvalidSettings(f"took over {parsers.timeout:g} s to parse") from None
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -180,13 +196,13 @@ async def _write(request: web.Request, actor: Actor, subject: Subject) -> web.Re
     if "\x00" in contents:
         raise Unprocessable.at("/contents", "must not contain NUL characters")
     try:
-        await parse_settings(contents)
+        parsed = await parse_settings(request.app[appkeys.PARSERS], contents, max_jsonc_bytes=MAX_JSONC_BYTES)
     except InvalidSettings as exc:
         raise Unprocessable.at("/contents", f"must be JSONC for a JSON object: it {exc}") from None
     last_id = int(body["last_id"]) if body["last_id"] is not None else None  # 3.0 is an integer to JSON Schema
     async with transaction(request) as conn:
         await settings_store.lock_subject(conn, subject)
-        version = await settings_store.insert_version(conn, subject, contents, author.id, last_id)
+        version = await settings_store.insert_version(conn, subject, contents, parsed, author.id, last_id)
         if version is None:
             current = await settings_store.current_version(conn, subject)
             current_id = current.id if current else None
@@ -256,8 +272,9 @@ async def user_settings_history(request: web.Request) -> web.Response:
 
 
 async def _cascade(request: web.Request) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The signed-in user's merged settings and the subjects merged, in order. A stored version
-    that does not parse (written around the API) counts as empty."""
+    """The signed-in user's merged settings and the subjects merged, in order. Each version's
+    parsed form was kept when it was written; one written around the API is parsed (off the
+    event loop) at its first use and its parsed form kept, `{}` when it does not parse."""
     user = policy.signed_in(await current_actor(request))
     async with connection(request) as conn:
         levels = await settings_store.cascade(conn, user.id)
@@ -265,13 +282,23 @@ async def _cascade(request: web.Request) -> tuple[dict[str, Any], list[dict[str,
     subjects = []
     for level in levels:
         subjects.append({"type": level.kind, "name": level.name, "id": level.id})
-        if level.contents is None:
+        if level.id is None or level.contents is None:
             continue
-        try:
-            merged = deep_merge(merged, await parse_settings(level.contents))
-        except InvalidSettings:
-            continue
+        parsed = level.parsed
+        if parsed is None:
+            parsed = await _parse_unparsed(request, level.id, level.contents)
+        merged = deep_merge(merged, orjson.loads(parsed))
     return merged, subjects
+
+
+async def _parse_unparsed(request: web.Request, version_id: int, contents: str) -> str:
+    try:
+        parsed = await parse_settings(request.app[appkeys.PARSERS], contents, max_jsonc_bytes=None)
+    except InvalidSettings:
+        parsed = EMPTY_CONTENTS
+    async with connection(request) as conn:
+        await settings_store.keep_parsed(conn, version_id, parsed)
+    return parsed
 
 
 @routes.get("/api/user/settings/cascade")

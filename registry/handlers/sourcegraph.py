@@ -1,85 +1,93 @@
 """The API a Sourcegraph instance calls on a remote extension registry (under /.api/registry).
 
-Its client sends `Accept: application/vnd.sourcegraph.api+json;version=20180621` and expects each
-extension as exactly the keys of Sourcegraph's `registry.Extension`, with the manifest as a JSON
-*string*. When a manifest has no `url`, the served one gets one pointing at this registry's
-static bundle URL, which is how the client finds the bundle.
+Exactly what Sourcegraph's own registry client (`cmd/frontend/registry/client`) sends and checks:
+each extension is an object with the keys of its `registry.Extension`, the manifest as a JSON
+*string* (null when the extension has no release), times in RFC 3339, and not-found as a 404.
+The response header the client checks first is added to every response under /.api/registry/
+by `registry.sourcegraph.identify_registry_response`, errors and routing 404s included.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from aiohttp import web
 
+from registry import sourcegraph
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor
 from registry.handlers.extensions import search
-from registry.handlers.releases import base_url, static_path
+from registry.handlers.releases import base_url
 from registry.http import json_response
 from registry.store import extensions as extension_store
 from registry.store.extensions import Extension, ListQuery
 
 routes = web.RouteTableDef()
 
-MEDIA_TYPE = "application/vnd.sourcegraph.api+json;version=20180621"
-_FILTER = re.compile(r'\b(?P<key>category|tag):(?:"(?P<quoted>[^"]*)"|(?P<bare>\S+))')
-_MAX_LISTED = 1000
+MAX_LISTED = 1000  # Sourcegraph's list had no paging; a registry answers this many at most
+FEATURED = 10  # the most downloaded extensions with a release, Wharf's answer to "featured"
+MAX_QUERY_LENGTH = 512
 
 
 def _check_media_type(request: web.Request) -> None:
-    accept = request.headers.get("Accept", "").replace(" ", "")
-    if MEDIA_TYPE not in accept.split(","):
-        raise BadRequest(f"Send Accept: {MEDIA_TYPE}.", headers={"Vary": "Accept"})
+    if not sourcegraph.accepts_registry_api(request.headers.get("Accept", "")):
+        raise BadRequest(f"Send Accept: {sourcegraph.ACCEPT}.", headers={"Vary": "Accept"})
 
 
 def _headers(max_age: int) -> dict[str, str]:
-    return {
-        "X-Sourcegraph-Media-Type": MEDIA_TYPE,
-        "Vary": "Accept, X-Sourcegraph-Media-Type",
-        "Cache-Control": f"max-age={max_age}, private",
-    }
+    return {"Vary": "Accept", "Cache-Control": f"max-age={max_age}, private"}
+
+
+def served_manifest(base: str, extension: Extension) -> str | None:
+    """The latest release's manifest as Sourcegraph served it: with a `url` to this registry's
+    bundle when the manifest names none (Sourcegraph's getExtensionManifestWithBundleURL)."""
+    if extension.manifest is None or extension.latest_release_id is None or extension.latest_created_at is None:
+        return None
+    data = orjson.loads(extension.manifest)
+    if not isinstance(data.get("url"), str) or not data["url"]:
+        data["url"] = sourcegraph.bundle_url(
+            base, extension.latest_release_id, extension.extension_id, extension.latest_created_at
+        )
+    return orjson.dumps(data).decode()
+
+
+def publisher_path(extension: Extension) -> str:
+    return f"/{'users' if extension.publisher_user_id else 'organizations'}/{extension.publisher}"
 
 
 def to_sourcegraph(request: web.Request, extension: Extension) -> dict[str, Any]:
     base = base_url(request)
-    manifest = None
-    if extension.manifest is not None and extension.latest_release_id is not None:
-        data = orjson.loads(extension.manifest)
-        if "url" not in data:
-            buster = int(extension.latest_created_at.timestamp()) if extension.latest_created_at else 0
-            data["url"] = f"{base}{static_path(extension.latest_release_id, extension.extension_id, 'js')}?{buster}"
-        manifest = orjson.dumps(data).decode()
-    publisher_path = "users" if extension.publisher_user_id else "organizations"
+    manifest = served_manifest(base, extension)
     return {
         "uuid": str(extension.uuid),
         "extensionID": extension.extension_id,
-        "publisher": {"name": extension.publisher, "url": f"{base}/{publisher_path}/{extension.publisher}"},
+        "publisher": {"name": extension.publisher, "url": base + publisher_path(extension)},
         "name": extension.name,
         "manifest": manifest,
-        "createdAt": extension.created_at,
-        "updatedAt": extension.updated_at,
-        "publishedAt": extension.published_at,
+        "createdAt": sourcegraph.rfc3339(extension.created_at),
+        "updatedAt": sourcegraph.rfc3339(extension.updated_at),
+        "publishedAt": sourcegraph.rfc3339(extension.latest_created_at) if manifest else sourcegraph.ZERO_TIME,
         "url": f"{base}/extensions/{extension.extension_id}",
     }
 
 
-def parse_query(q: str) -> ListQuery:
-    """`q` as Sourcegraph sends it: free text with `category:"…"` and `tag:"…"` filters."""
-    filters: dict[str, str] = {}
-    for match in _FILTER.finditer(q):
-        filters[match["key"]] = match["quoted"] if match["quoted"] is not None else match["bare"]
-    text = _FILTER.sub(" ", q).strip() or None
+def list_query(q: str, *, limit: int) -> ListQuery:
+    """A registry query (`q`, or GraphQL's `query`) as a listing: every live extension, those
+    without a release and works in progress included, as Sourcegraph listed them."""
+    if len(q) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"The query must be at most {MAX_QUERY_LENGTH} characters.")
+    parsed = sourcegraph.parse_query(q)
     return ListQuery(
-        text=text,
-        category=filters.get("category"),
-        tag=filters.get("tag"),
+        text=parsed.text,
+        category=parsed.category,
+        tag=parsed.tag,
         include_wip=True,
-        sort="relevance" if text else "name",
-        limit=_MAX_LISTED + 1,
+        include_unpublished=True,
+        sort="relevance" if parsed.text else "name",
+        limit=limit + 1,
     )
 
 
@@ -87,16 +95,22 @@ def parse_query(q: str) -> ListQuery:
 async def list_extensions(request: web.Request) -> web.Response:
     _check_media_type(request)
     await current_actor(request)
-    q = request.query.get("q", "")
-    if len(q) > 512:
-        raise BadRequest("q must be at most 512 characters.")
-    extensions, _ = await search(request, parse_query(q))
+    extensions, _ = await search(request, list_query(request.query.get("q", ""), limit=MAX_LISTED))
+    return json_response([to_sourcegraph(request, e) for e in extensions], headers=_headers(30))
+
+
+@routes.get("/.api/registry/extensions/featured")
+async def featured_extensions(request: web.Request) -> web.Response:
+    """The client's GetFeaturedExtensions: here, the most downloaded published extensions."""
+    _check_media_type(request)
+    await current_actor(request)
+    extensions, _ = await search(request, ListQuery(sort="downloads", limit=FEATURED + 1))
     return json_response([to_sourcegraph(request, e) for e in extensions], headers=_headers(30))
 
 
 async def _one(request: web.Request, extension: Extension | None) -> web.Response:
     if extension is None:
-        raise NotFound("No such extension.", headers=_headers(5))
+        raise NotFound("extension not found", headers=_headers(5))
     return json_response(to_sourcegraph(request, extension), headers=_headers(30))
 
 
@@ -121,3 +135,16 @@ async def by_extension_id(request: web.Request) -> web.Response:
             conn, request.match_info["publisher"], request.match_info["name"]
         )
     return await _one(request, extension)
+
+
+# The publisher URLs Sourcegraph's API hands out, and the ones its web app used: all lead to the
+# publisher's page here.
+@routes.get("/users/{name}")
+@routes.get("/organizations/{name}")
+@routes.get("/extensions/registry/publishers/users/{name}")
+@routes.get("/extensions/registry/publishers/organizations/{name}")
+async def publisher_page(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if len(name) > 255:
+        raise NotFound("No such publisher.")
+    raise web.HTTPMovedPermanently(f"/publishers/{quote(name, safe='')}")

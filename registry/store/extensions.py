@@ -174,6 +174,7 @@ class ListQuery:
     category: str | None = None
     tag: str | None = None
     include_wip: bool = False
+    include_unpublished: bool = False  # extensions without a release (Sourcegraph listed them)
     sort: str = "name"  # name | updated | downloads | relevance
     after: list[Any] | None = None
     limit: int = 50
@@ -210,7 +211,7 @@ async def list_extensions(conn: asyncpg.Connection, query: ListQuery) -> list[tu
         params.append(value)
         return f"${len(params)}"
 
-    conditions = [_LIVE, "e.published_at IS NOT NULL"]
+    conditions = [_LIVE] if query.include_unpublished else [_LIVE, "e.published_at IS NOT NULL"]
     # the search text is a parameter of the ranking only: bind it only when the ranking is used
     q = bind(query.text.lower()) if query.text and query.sort == "relevance" else "''"
     if query.text:

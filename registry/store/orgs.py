@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from registry.names import fold_name
+
 
 @dataclass(frozen=True)
 class Org:
@@ -45,11 +47,25 @@ async def insert_org(conn: asyncpg.Connection, name: str, display_name: str | No
 
 async def org_by_name(conn: asyncpg.Connection, name: str, *, lock: bool = False) -> Org | None:
     """A live org; with `lock`, its row is locked until the transaction ends (membership changes
-    serialise on it, so an org can never lose its last member to two concurrent removals)."""
+    serialise on it, so an org can never lose its last member to two concurrent removals). The name
+    is folded as registry.names folds it (a string that can be no name: None)."""
+    folded = fold_name(name)
+    if folded is None:
+        return None
     row = await conn.fetchrow(
         f"-- source: registry/store/orgs.py:org_by_name\nSELECT {_ORG_COLUMNS} FROM orgs o"
         " WHERE o.name = $1 AND o.deleted_at IS NULL" + (" FOR UPDATE" if lock else ""),
-        name,
+        folded,
+    )
+    return _org(row) if row else None
+
+
+async def org_by_id(conn: asyncpg.Connection, org_id: int) -> Org | None:
+    """A live org by id (Sourcegraph's GraphQL names orgs by id)."""
+    row = await conn.fetchrow(
+        f"-- source: registry/store/orgs.py:org_by_id\nSELECT {_ORG_COLUMNS} FROM orgs o"
+        " WHERE o.id = $1 AND o.deleted_at IS NULL",
+        org_id,
     )
     return _org(row) if row else None
 

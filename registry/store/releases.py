@@ -49,14 +49,14 @@ def _release(row: asyncpg.Record) -> Release:
 class NewRelease:
     extension_pk: int
     creator_user_id: int
-    version: str
+    version: str | None  # None: an unversioned release (Sourcegraph's NULL release_version)
     tag: str
     manifest: str
     content_sha256: bytes
-    bundle: str
-    bundle_sha256: bytes
-    bundle_size: int
-    bundle_integrity: str
+    bundle: str | None  # None: the manifest's `url` names where the bundle lives
+    bundle_sha256: bytes | None
+    bundle_size: int | None
+    bundle_integrity: str | None
     source_map: str | None
     source_map_sha256: bytes | None
     source_map_size: int | None
@@ -121,11 +121,14 @@ async def release_by_version(
 
 
 async def release_by_id(conn: asyncpg.Connection, release_id: int) -> Release | None:
-    """A live release of a live extension."""
+    """A live release of a live extension of a live publisher: what every asset route may serve
+    (the by-name routes reach releases through live extensions of live publishers only)."""
     row = await conn.fetchrow(
         f"-- source: registry/store/releases.py:release_by_id\nSELECT {_COLUMNS}{_FROM}"
         " JOIN registry_extensions e ON e.id = r.registry_extension_id AND e.deleted_at IS NULL"
-        " WHERE r.id = $1 AND r.deleted_at IS NULL",
+        " LEFT JOIN users pu ON pu.id = e.publisher_user_id"
+        " LEFT JOIN orgs po ON po.id = e.publisher_org_id"
+        " WHERE r.id = $1 AND r.deleted_at IS NULL AND pu.deleted_at IS NULL AND po.deleted_at IS NULL",
         release_id,
     )
     return _release(row) if row else None

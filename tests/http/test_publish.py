@@ -87,7 +87,6 @@ async def test_schema_errors_block_even_when_forced(client: Client, db: asyncpg.
     [
         ({"version": "1.0"}, "/version"),
         ({"version": "v1.0.0"}, "/version"),
-        ({"version": None, "manifest": manifest()}, "/version"),
         ({"version": "1.0.0", "manifest": manifest(version="1.0.1")}, "/version"),
         ({"tag": "Not A Tag"}, "/tag"),
         ({"extension_id": "no-slash"}, "/extension_id"),

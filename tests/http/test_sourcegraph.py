@@ -35,7 +35,7 @@ async def test_listing_returns_a_bare_array_in_sourcegraphs_shape(client: Client
     await _publish_two(client, db)
     response = await client.get("/.api/registry/extensions", headers=ACCEPT)
     assert response.status == 200
-    assert response.headers["X-Sourcegraph-Media-Type"] == ACCEPT["Accept"]
+    assert response.headers["X-Sourcegraph-Media-Type"] == "sourcegraph.v20180621; format=json"
     assert "X-Sourcegraph-Media-Type" in response.headers["Vary"]
     assert response.headers["Cache-Control"] == "max-age=30, private"
     body = await response.json()

@@ -1,0 +1,436 @@
+"""Sourcegraph's GraphQL extension-registry API, the subset its clients use (src-cli's
+`src extensions publish|list|get|delete|copy`, and the reads of its web app).
+
+The schema is a faithful subset of `cmd/frontend/graphqlbackend/extension_registry.graphql`
+(same type, field and argument names and nullability), executed by graphql-core, the reference
+implementation. Resolvers call the same domain functions as the REST routes, so publishing,
+deleting and authorization follow one set of rules: a `publishExtension` without a version in
+its manifest is Sourcegraph's unversioned release (a new one each time, newest wins); with one,
+Wharf's rules for versions hold (unique, immutable, identical re-publish idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import web
+from graphql import GraphQLSchema, build_schema
+
+from registry import sourcegraph
+from registry.auth import policy
+from registry.auth.actor import Actor
+from registry.auth.tokens import Scope
+from registry.errors import AppError, Unprocessable
+from registry.handlers.common import connection
+from registry.handlers.extensions import remove_extension, search
+from registry.handlers.publish_input import PublishInput
+from registry.handlers.releases import base_url, prepare_publish, publish_release
+from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest
+from registry.store import extensions as extension_store
+from registry.store import orgs as org_store
+from registry.store import users as user_store
+from registry.store.extensions import Extension
+from registry.store.publishers import publisher_by_name
+
+SDL = """
+scalar DateTime
+
+interface Node {
+    id: ID!
+}
+
+type Query {
+    extensionRegistry: ExtensionRegistry!
+    node(id: ID!): Node
+    currentUser: User
+}
+
+type Mutation {
+    extensionRegistry: ExtensionRegistryMutation!
+}
+
+type ExtensionRegistry {
+    extension(extensionID: String!): RegistryExtension
+    extensions(
+        first: Int
+        publisher: ID
+        query: String
+        local: Boolean = true
+        remote: Boolean = true
+        prioritizeExtensionIDs: [String!]
+    ): RegistryExtensionConnection!
+    localExtensionIDPrefix: String
+}
+
+union RegistryPublisher = User | Org
+
+type User implements Node {
+    id: ID!
+    username: String!
+    displayName: String
+    url: String!
+}
+
+type Org implements Node {
+    id: ID!
+    name: String!
+    displayName: String
+    url: String!
+}
+
+type ExtensionRegistryMutation {
+    deleteExtension(extension: ID!): EmptyResponse!
+    publishExtension(
+        extensionID: String!
+        manifest: String!
+        bundle: String
+        sourceMap: String
+        force: Boolean = false
+    ): ExtensionRegistryPublishExtensionResult!
+}
+
+type EmptyResponse {
+    alwaysNil: String
+}
+
+type ExtensionRegistryPublishExtensionResult {
+    extension: RegistryExtension!
+}
+
+type RegistryExtension implements Node {
+    id: ID!
+    uuid: String!
+    publisher: RegistryPublisher
+    extensionID: String!
+    extensionIDWithoutRegistry: String!
+    name: String!
+    manifest: ExtensionManifest
+    createdAt: DateTime
+    updatedAt: DateTime
+    publishedAt: DateTime
+    url: String!
+    remoteURL: String
+    registryName: String!
+    isLocal: Boolean!
+    isWorkInProgress: Boolean!
+    viewerCanAdminister: Boolean!
+}
+
+type ExtensionManifest {
+    raw: String!
+    description: String
+    bundleURL: String
+}
+
+type RegistryExtensionConnection {
+    nodes: [RegistryExtension!]!
+    totalCount: Int!
+    pageInfo: PageInfo!
+    url: String
+    error: String
+}
+
+type PageInfo {
+    hasNextPage: Boolean!
+    endCursor: String
+}
+"""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every resolver may use: the HTTP request (pool, configuration) and who asks."""
+
+    request: web.Request
+    actor: Actor
+
+    @property
+    def base(self) -> str:
+        return base_url(self.request)
+
+
+def _context(info: Any) -> Context:
+    context: Context = info.context
+    return context
+
+
+@dataclass(frozen=True)
+class UserNode:
+    typename = "User"
+    user_id: int
+    username: str
+    displayName: str | None
+
+    @property
+    def id(self) -> str:
+        return sourcegraph.marshal_id("User", self.user_id)
+
+    @property
+    def url(self) -> str:
+        return f"/users/{self.username}"
+
+
+@dataclass(frozen=True)
+class OrgNode:
+    typename = "Org"
+    org_id: int
+    name: str
+    displayName: str | None
+
+    @property
+    def id(self) -> str:
+        return sourcegraph.marshal_id("Org", self.org_id)
+
+    @property
+    def url(self) -> str:
+        return f"/organizations/{self.name}"
+
+
+@dataclass(frozen=True)
+class ManifestNode:
+    raw: str
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads(self.raw)
+        return data
+
+    @property
+    def description(self) -> str | None:
+        value = self._data.get("description")
+        return value if isinstance(value, str) else None
+
+    @property
+    def bundleURL(self) -> str | None:
+        value = self._data.get("url")
+        return value if isinstance(value, str) and value else None
+
+
+class ExtensionNode:
+    """A RegistryExtension: Wharf's extension row, in Sourcegraph's names."""
+
+    typename = "RegistryExtension"
+
+    def __init__(self, context: Context, extension: Extension) -> None:
+        self._context = context
+        self._extension = extension
+        self.id = sourcegraph.extension_node_id(extension.id)
+        self.uuid = str(extension.uuid)
+        self.extensionID = extension.extension_id
+        self.extensionIDWithoutRegistry = extension.extension_id
+        self.name = extension.name
+        self.createdAt = sourcegraph.rfc3339(extension.created_at)
+        self.updatedAt = sourcegraph.rfc3339(extension.updated_at)
+        self.publishedAt = sourcegraph.rfc3339(extension.latest_created_at if extension.manifest else None)
+        self.url = f"/extensions/{extension.extension_id}"
+        self.remoteURL = None
+        self.isLocal = True
+        self.isWorkInProgress = extension.wip
+        raw = served_manifest(context.base, extension)
+        self.manifest = ManifestNode(raw) if raw is not None else None
+
+    @property
+    def registryName(self) -> str:
+        return urlsplit(self._context.base).netloc
+
+    async def publisher(self, info: Any) -> UserNode | OrgNode | None:
+        async with connection(self._context.request) as conn:
+            return await _publisher_node(conn, self._extension.publisher)
+
+    async def viewerCanAdminister(self, info: Any) -> bool:
+        return await _may_administer(self._context, self._extension)
+
+
+async def _publisher_node(conn: Any, name: str) -> UserNode | OrgNode | None:
+    publisher = await publisher_by_name(conn, name)
+    if publisher is None:
+        return None
+    if publisher.user_id is not None:
+        user = await user_store.user_by_id(conn, publisher.user_id)
+        return UserNode(user.id, user.username, user.display_name) if user else None
+    assert publisher.org_id is not None
+    org = await org_store.org_by_id(conn, publisher.org_id)
+    return OrgNode(org.id, org.name, org.display_name) if org else None
+
+
+async def _may_administer(context: Context, extension: Extension) -> bool:
+    user = context.actor.user
+    if user is None or not (context.actor.scopes & {Scope.PUBLISH, Scope.USER_ALL}):
+        return False
+    member = False
+    if extension.publisher_org_id is not None:
+        async with connection(context.request) as conn:
+            member = await org_store.is_member(conn, extension.publisher_org_id, user.id)
+    try:
+        policy.require_may_publish(
+            context.actor,
+            publisher_user_id=extension.publisher_user_id,
+            member_of_org=member,
+            publisher=extension.publisher,
+        )
+    except AppError:
+        return False
+    return True
+
+
+class ExtensionConnection:
+    def __init__(self, nodes: list[ExtensionNode], has_next_page: bool, count: Callable[[], Awaitable[int]]) -> None:
+        self.nodes = nodes
+        self.pageInfo = {"hasNextPage": has_next_page, "endCursor": None}
+        self.url = "/extensions"
+        self.error = None
+        self._count = count
+
+    async def totalCount(self, info: Any) -> int:
+        return await self._count()
+
+
+class Registry:
+    """Query.extensionRegistry."""
+
+    localExtensionIDPrefix = None
+
+    async def extension(self, info: Any, extensionID: str) -> ExtensionNode | None:
+        context = _context(info)
+        publisher, slash, name = extensionID.partition("/")
+        if not slash or not publisher or not name or "/" in name or len(extensionID) > 400:
+            return None
+        async with connection(context.request) as conn:
+            extension = await extension_store.extension_by_name(conn, publisher, name)
+        return ExtensionNode(context, extension) if extension else None
+
+    async def extensions(
+        self,
+        info: Any,
+        first: int | None = None,
+        publisher: str | None = None,
+        query: str | None = None,
+        local: bool = True,
+        remote: bool = True,
+        prioritizeExtensionIDs: list[str] | None = None,
+    ) -> ExtensionConnection:
+        context = _context(info)
+        if first is not None and first < 0:
+            raise Unprocessable.at("/first", "must not be negative")
+        limit = MAX_LISTED if first is None else min(first, MAX_LISTED)
+        listing = list_query(query or "", limit=MAX_LISTED)
+        if publisher is not None:
+            name = await _publisher_name(context, publisher)
+            if name is None:
+                return ExtensionConnection([], False, _zero)
+            listing = replace(listing, publisher=name)
+        found = (await search(context.request, listing))[0] if local else []
+        if prioritizeExtensionIDs:
+            first_ids = {extension_id.lower(): n for n, extension_id in enumerate(prioritizeExtensionIDs)}
+            found.sort(key=lambda e: first_ids.get(e.extension_id.lower(), len(first_ids)))
+        nodes = [ExtensionNode(context, e) for e in found[:limit]]
+        total = len(found)
+
+        async def count() -> int:
+            return total
+
+        return ExtensionConnection(nodes, total > limit, count)
+
+
+async def _zero() -> int:
+    return 0
+
+
+async def _publisher_name(context: Context, node_id: str) -> str | None:
+    parsed = sourcegraph.unmarshal_id(node_id)
+    if parsed is None or parsed[0] not in ("User", "Org") or type(parsed[1]) is not int:
+        return None
+    async with connection(context.request) as conn:
+        if parsed[0] == "User":
+            user = await user_store.user_by_id(conn, parsed[1])
+            return user.username if user else None
+        org = await org_store.org_by_id(conn, parsed[1])
+        return org.name if org else None
+
+
+class RegistryMutation:
+    """Mutation.extensionRegistry."""
+
+    async def publishExtension(
+        self,
+        info: Any,
+        extensionID: str,
+        manifest: str,
+        bundle: str | None = None,
+        sourceMap: str | None = None,
+        force: bool = False,
+    ) -> dict[str, ExtensionNode]:
+        context = _context(info)
+        data = PublishInput(
+            extension_id=extensionID,
+            manifest=manifest,
+            bundle=bundle.encode() if bundle is not None else None,
+            source_map=sourceMap.encode() if sourceMap is not None else None,
+            version=None,  # from the manifest, if it has one
+            tag="release",
+            force=force,
+        )
+        # Sourcegraph's publish warned about nothing: Wharf's publication warnings (no source
+        # map, no repository, …) do not block a client that cannot show them.
+        prepared = prepare_publish(context.request, data, block_on_warnings=False)
+        published = await publish_release(context.request, context.actor, prepared, create=True)
+        return {"extension": ExtensionNode(context, published.extension)}
+
+    async def deleteExtension(self, info: Any, extension: str) -> dict[str, None]:
+        context = _context(info)
+        policy.signed_in(context.actor, Scope.PUBLISH)
+        pk = sourcegraph.extension_pk_of(extension)
+        found = None
+        if pk is not None:
+            async with connection(context.request) as conn:
+                found = await extension_store.extension_by_pk(conn, pk)
+        if found is None:
+            raise Unprocessable.at("/extension", "names no extension (a RegistryExtension id, as `id` gives it)")
+        await remove_extension(context.request, context.actor, found)
+        return {"alwaysNil": None}
+
+
+class Root:
+    """The root value of queries and mutations alike (graphql-core resolves fields on it)."""
+
+    def extensionRegistry(self, info: Any) -> Registry | RegistryMutation:
+        return RegistryMutation() if info.operation.operation.value == "mutation" else Registry()
+
+    async def node(self, info: Any, id: str) -> ExtensionNode | UserNode | OrgNode | None:
+        context = _context(info)
+        parsed = sourcegraph.unmarshal_id(id)
+        if parsed is None:
+            return None
+        async with connection(context.request) as conn:
+            if parsed[0] == "RegistryExtension":
+                pk = sourcegraph.extension_pk_of(id)
+                extension = await extension_store.extension_by_pk(conn, pk) if pk else None
+                return ExtensionNode(context, extension) if extension else None
+            if parsed[0] in ("User", "Org") and type(parsed[1]) is int and 0 < parsed[1] < 2**31:
+                if parsed[0] == "User":
+                    user = await user_store.user_by_id(conn, parsed[1])
+                    return UserNode(user.id, user.username, user.display_name) if user else None
+                org = await org_store.org_by_id(conn, parsed[1])
+                return OrgNode(org.id, org.name, org.display_name) if org else None
+        return None
+
+    def currentUser(self, info: Any) -> UserNode | None:
+        user = _context(info).actor.user
+        return UserNode(user.id, user.username, user.display_name) if user else None
+
+
+def _type_of(value: Any, *_: Any) -> str:
+    name: str = value.typename
+    return name
+
+
+def build() -> GraphQLSchema:
+    """The executable schema (built once per application)."""
+    schema = build_schema(SDL)
+    for abstract in ("Node", "RegistryPublisher"):
+        schema.type_map[abstract].resolve_type = _type_of  # type: ignore[attr-defined]
+    return schema
