@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
+
+from registry.client_address import Network, parse_networks
 
 T = TypeVar("T")
 
@@ -56,6 +58,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_AUTH_FAILURES_PER_USER", "10", "Failed sign-ins allowed per username per window."),
     Setting("WHARF_AUTH_FAILURES_PER_ADDRESS", "50", "Failed sign-ins or token uses allowed per client address."),
     Setting("WHARF_AUTH_FAILURE_WINDOW", "300", "Seconds over which failed attempts are counted."),
+    Setting(
+        "WHARF_TRUSTED_PROXIES",
+        "",
+        "Comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed (none: the peer is the client).",
+    ),
+    Setting("WHARF_SIGNUPS_PER_ADDRESS", "20", "Sign-ups allowed per client address per rate window."),
+    Setting("WHARF_MAILS_PER_ADDRESS", "20", "Verification mails per client address, and per recipient, per window."),
+    Setting("WHARF_SURVEYS_PER_ADDRESS", "10", "Survey answers allowed per client address per rate window."),
+    Setting("WHARF_RATE_WINDOW", "3600", "Seconds over which sign-ups, mails and survey answers are counted."),
+    Setting("WHARF_DOWNLOAD_COUNT_WINDOW", "3600", "A client counts one download per release per this many seconds."),
+    Setting(
+        "WHARF_EXTERNAL_ACCOUNT_SECRET",
+        "",
+        "HMAC key of a provider whose signed assertions let users link external accounts (unset: site admins only).",
+    ),
     Setting("WHARF_KEEPALIVE_TIMEOUT", "15", "Seconds to send a request's line and headers; idle keep-alive."),
     Setting("WHARF_BODY_TIMEOUT", "60", "Seconds a client has to send a whole request body (408 beyond)."),
     Setting("WHARF_MAX_HEADER_BYTES", "8190", "Longest request line or header line (400/431 beyond)."),
@@ -93,6 +110,10 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _per_window(name: str, raw: str) -> int:
+    return _int(name, raw, minimum=1, maximum=10**6)
+
+
 def _database_url(name: str, raw: str) -> str | None:
     if not raw:
         return None
@@ -112,6 +133,21 @@ def _public_url(name: str, raw: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ConfigError(f"{name} must be an http(s):// base URL without query or fragment, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _trusted_proxies(name: str, raw: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(raw)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be comma-separated IP addresses or CIDR networks: {error}") from None
+
+
+def _secret(name: str, raw: str) -> bytes | None:
+    if not raw:
+        return None
+    if len(raw) < 32:
+        raise ConfigError(f"{name} must be at least 32 characters (a random key), got {len(raw)}")
+    return raw.encode()
 
 
 def _log_level(name: str, raw: str) -> str:
@@ -150,6 +186,13 @@ class Config:
     auth_failures_per_user: int = 10
     auth_failures_per_address: int = 50
     auth_failure_window: float = 300.0
+    trusted_proxies: tuple[Network, ...] = ()
+    signups_per_address: int = 20
+    mails_per_address: int = 20
+    surveys_per_address: int = 10
+    rate_window: float = 3600.0
+    download_count_window: float = 3600.0
+    external_account_secret: bytes | None = field(default=None, repr=False)
     keepalive_timeout: float = 15.0
     body_timeout: float = 60.0
     max_header_bytes: int = 8190
@@ -198,6 +241,13 @@ class Config:
                 "WHARF_AUTH_FAILURES_PER_ADDRESS", lambda n, r: _int(n, r, minimum=1, maximum=10**6), "50"
             ),
             auth_failure_window=get("WHARF_AUTH_FAILURE_WINDOW", lambda n, r: _float(n, r, minimum=1), "300"),
+            trusted_proxies=get("WHARF_TRUSTED_PROXIES", _trusted_proxies, ""),
+            signups_per_address=get("WHARF_SIGNUPS_PER_ADDRESS", _per_window, "20"),
+            mails_per_address=get("WHARF_MAILS_PER_ADDRESS", _per_window, "20"),
+            surveys_per_address=get("WHARF_SURVEYS_PER_ADDRESS", _per_window, "10"),
+            rate_window=get("WHARF_RATE_WINDOW", lambda n, r: _float(n, r, minimum=1), "3600"),
+            download_count_window=get("WHARF_DOWNLOAD_COUNT_WINDOW", lambda n, r: _float(n, r, minimum=0), "3600"),
+            external_account_secret=get("WHARF_EXTERNAL_ACCOUNT_SECRET", _secret, ""),
             keepalive_timeout=get("WHARF_KEEPALIVE_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "15"),
             body_timeout=get("WHARF_BODY_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "60"),
             max_header_bytes=get(

@@ -11,7 +11,9 @@ from registry.auth.credentials import PasswordCredential, TokenCredential, parse
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle
 from registry.auth.tokens import Scope, token_digest
+from registry.client_address import address_key
 from registry.errors import Forbidden, TooManyRequests
+from registry.names import fold_name
 from registry.store import tokens as token_store
 from registry.store import users as user_store
 from registry.store.users import User
@@ -49,23 +51,31 @@ class Authenticator:
         actor = ANONYMOUS
         if header is not None:
             credential = parse_authorization(header)
-            address = "addr:" + (request.remote or "unknown")
             if isinstance(credential, PasswordCredential):
                 if not allow_password:
                     raise unauthorized("Passwords are accepted only to create a token (POST /api/tokens).")
-                actor = await self._password(pool, credential, address)
+                actor = await self._password(pool, credential, request.remote)
             else:
-                actor = await self._token(pool, credential, address)
+                actor = await self._token(pool, credential, request.remote)
         request[_ACTOR] = actor
         return actor
 
-    async def check_password(self, pool: asyncpg.Pool, username: str, password: str, address: str) -> User | None:
-        """The user if `password` is theirs; failures count against the user and the address.
+    async def check_password(self, pool: asyncpg.Pool, username: str, password: str, client: str | None) -> User | None:
+        """The user if `password` is theirs; failures count against the user and the client's address
+        (`request.remote`, resolved through trusted proxies by registry.client_address).
 
         The attempt is counted before the (slow) verification and forgiven if it succeeds, so a
         burst of concurrent attempts cannot all get past the throttle (see registry.auth.throttle).
+        Unlike a token, a right password is refused while its user or address is throttled: a
+        throttle that verified every guess would tell a guesser which one was right. Tokens keep
+        working, and a wrong token does not spend the address's password budget.
+
+        The user's key is the name folded as the lookup folds it (registry.names); a string that
+        can be no username has no user, is never looked up, and still pays one (decoy) bcrypt.
         """
-        user_key = "user:" + username.lower()
+        address = "addr:" + address_key(client)
+        folded = fold_name(username)
+        user_key = "user:" + (folded if folded is not None else username)
         address_stamp = self._per_address.attempt(address)
         try:
             user_stamp = self._per_user.attempt(user_key)
@@ -84,20 +94,22 @@ class Authenticator:
                 self._per_user.forgive(user_key, user_stamp)
         return None if failed or found is None else found[0]
 
-    async def _password(self, pool: asyncpg.Pool, credential: PasswordCredential, address: str) -> Actor:
-        user = await self.check_password(pool, credential.username, credential.password, address)
+    async def _password(self, pool: asyncpg.Pool, credential: PasswordCredential, client: str | None) -> Actor:
+        user = await self.check_password(pool, credential.username, credential.password, client)
         if user is None:
             raise unauthorized("Wrong username or password.")
         return Actor(user, frozenset({Scope.USER_ALL}))
 
-    async def _token(self, pool: asyncpg.Pool, credential: TokenCredential, address: str) -> Actor:
-        """Tokens are checked, then only failures recorded: a token is 256 random bits, so a burst
-        of guesses gains nothing, while counting every use in flight (as passwords are) would
-        throttle a busy CI runner's valid requests (bench/stress_concurrency.py found it)."""
-        self._per_address.check(address)
+    async def _token(self, pool: asyncpg.Pool, credential: TokenCredential, client: str | None) -> Actor:
+        """A valid token always works, from any address: it is looked up first, and only a failure
+        is counted (a throttled address gets 429 instead of 401). A token is 256 random bits, so
+        letting every guess be checked gains a guesser nothing; refusing valid tokens from an
+        address that also sent bad ones would lock out everyone behind the same proxy or NAT."""
+        address = "token-addr:" + address_key(client)
         async with pool.acquire() as conn:
             holder = await token_store.token_holder(conn, token_digest(credential.value))
             if holder is None:
+                self._per_address.check(address)
                 self._per_address.record(address)
                 raise unauthorized("The token is not valid: unknown, deleted, or its user is gone.")
             if credential.sudo_user is None:

@@ -9,6 +9,14 @@ An attempt is counted *before* its credentials are checked (`attempt`, synchrono
 run between the check and the count) and forgiven when they prove right (`forgive`). Checking
 first and recording after the await of a bcrypt verification would let a burst of concurrent
 wrong passwords all pass the check before the first failure is recorded.
+
+Only failures are counted, never successes: a valid token always works (it is looked up first;
+see registry.auth.actor). The same sliding window also counts events that are limited whether
+they succeed or not (sign-ups, verification mails, survey answers: `RateLimits`), by `attempt`.
+
+Keys are made by the callers, from one folding of names (registry.names) and one reading of the
+client's address (registry.client_address). `Throttle` is the interface: a shared implementation
+(a PostgreSQL table, for several nodes) can replace the in-process one behind it.
 """
 
 from __future__ import annotations
@@ -17,15 +25,31 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from registry.errors import TooManyRequests
 
 
+class Throttle(Protocol):
+    def check(self, key: str) -> None: ...
+    def attempt(self, key: str) -> float: ...
+    def forgive(self, key: str, stamp: float) -> None: ...
+    def record(self, key: str) -> None: ...
+
+
 class FailureThrottle:
     def __init__(
-        self, limit: int, window: float, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+        message: str = "Too many failed attempts; try again later.",
     ) -> None:
         self._limit = limit
+        self._message = message
         self._window = window
         self._max_keys = max_keys
         self._clock = clock
@@ -47,7 +71,7 @@ class FailureThrottle:
         failures = self._recent(key)
         if len(failures) >= self._limit:
             retry = max(1, math.ceil(failures[0] + self._window - self._clock()))
-            raise TooManyRequests("Too many failed attempts; try again later.", headers={"Retry-After": str(retry)})
+            raise TooManyRequests(self._message, headers={"Retry-After": str(retry)})
 
     def attempt(self, key: str) -> float:
         """Check `key` (429 when used up) and count an attempt at once; returns its stamp for `forgive`."""
@@ -79,3 +103,19 @@ class FailureThrottle:
             failures.popleft()
         while len(self._failures) > self._max_keys:
             self._failures.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-client-address limits on what costs the site something even when it succeeds."""
+
+    signups: Throttle
+    mails: Throttle  # keyed by client address and by recipient address
+    surveys: Throttle
+
+    @classmethod
+    def in_process(cls, *, signups: int, mails: int, surveys: int, window: float) -> RateLimits:
+        def limit(count: int, what: str) -> FailureThrottle:
+            return FailureThrottle(count, window, message=f"Too many {what}; try again later.")
+
+        return cls(limit(signups, "sign-ups"), limit(mails, "verification mails"), limit(surveys, "survey answers"))

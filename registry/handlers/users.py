@@ -139,9 +139,11 @@ async def _checked_changes(request: web.Request, subject: User, body: dict[str, 
         _check_password_length(body["password"], "/password")
         if not admin:
             current = body.get("current_password")
-            address = "addr:" + (request.remote or "unknown")
             auth = request.app[appkeys.AUTH]
-            if current is None or await auth.check_password(pool(request), subject.username, current, address) is None:
+            if (
+                current is None
+                or await auth.check_password(pool(request), subject.username, current, request.remote) is None
+            ):
                 raise Unprocessable.at("/current_password", "must be the current password")
         changes["passwd"] = await request.app[appkeys.AUTH].hasher.hash(body["password"])
     return changes

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from registry.names import fold_name
+
 _USER_COLUMNS = "u.id, u.username::text, u.display_name, u.avatar_url, u.site_admin, u.created_at, u.updated_at"
 
 
@@ -96,10 +98,14 @@ async def release_name(conn: asyncpg.Connection, *, user_id: int | None = None, 
 
 
 async def user_by_username(conn: asyncpg.Connection, username: str) -> User | None:
+    """A live user by name, folded as registry.names folds it (a string that can be no name: None)."""
+    folded = fold_name(username)
+    if folded is None:
+        return None
     row = await conn.fetchrow(
         f"-- source: registry/store/users.py:user_by_username\nSELECT {_USER_COLUMNS} FROM users u"
         " WHERE u.username = $1 AND u.deleted_at IS NULL",
-        username,
+        folded,
     )
     return user_from_row(row) if row else None
 
@@ -114,11 +120,14 @@ async def user_by_id(conn: asyncpg.Connection, user_id: int) -> User | None:
 
 
 async def password_hash(conn: asyncpg.Connection, username: str) -> tuple[User, str | None] | None:
-    """A live user and their stored hash, for sign-in only."""
+    """A live user and their stored hash, for sign-in only (the name folded as in user_by_username)."""
+    folded = fold_name(username)
+    if folded is None:
+        return None
     row = await conn.fetchrow(
         f"-- source: registry/store/users.py:password_hash\nSELECT {_USER_COLUMNS}, u.passwd FROM users u"
         " WHERE u.username = $1 AND u.deleted_at IS NULL",
-        username,
+        folded,
     )
     return (user_from_row(row), row["passwd"]) if row else None
 

@@ -228,7 +228,7 @@ async def test_failed_passwords_are_throttled_per_username(
     assert (await client.post("/api/tokens", json=ALL, headers=basic("ALICE"))).status == 429
 
 
-async def test_failed_tokens_are_throttled_per_address(
+async def test_failed_tokens_are_throttled_per_address_but_a_valid_token_always_works(
     make_client: AppFactory, db_url: str, db: asyncpg.Connection
 ) -> None:
     config = Config(database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_address=5)
@@ -236,4 +236,7 @@ async def test_failed_tokens_are_throttled_per_address(
     alice = await make_user(db, "alice")
     statuses = [(await client.get("/api/user", headers=auth(f"wharf_guess{n}"))).status for n in range(6)]
     assert statuses == [401] * 5 + [429]
-    assert (await client.get("/api/user", headers=alice.headers)).status == 429
+    assert (await client.get("/api/user", headers=alice.headers)).status == 200, "behind one proxy: everyone"
+    assert (await client.get("/api/user", headers=auth("wharf_guess9"))).status == 429, "successes forgive nothing"
+    created = await client.post("/api/tokens", json=ALL, headers=basic("alice"))
+    assert created.status == 201, "bad tokens do not spend the address's password budget"

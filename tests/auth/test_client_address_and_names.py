@@ -1,0 +1,164 @@
+"""Issue 12, item 4: throttles count each client, by the address only trusted proxies may vouch
+for, and fold names exactly as the database lookup does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from registry.client_address import address_key, client_address, parse_networks
+from registry.config import Config
+from registry.db.migrate import load_migrations, migrate_up
+from registry.names import fold_name
+from registry.resources import migrations_dir
+from tests.conftest import AppFactory
+from tests.support.databases import DatabaseServer
+from tests.support.factories import auth, basic, make_user
+
+Client = TestClient[web.Request, web.Application]
+ALL = {"note": "laptop", "scopes": ["user:all"]}
+PROXY = parse_networks("10.0.0.0/8, 127.0.0.1")
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+# -- the client's address ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("198.51.100.7", ["203.0.113.5"], "198.51.100.7"),  # an untrusted peer is its own client
+        ("10.1.2.3", ["203.0.113.5"], "203.0.113.5"),
+        ("10.1.2.3", ["6.6.6.6, 203.0.113.5"], "203.0.113.5"),  # what the client wrote is not believed
+        ("10.1.2.3", ["6.6.6.6, 203.0.113.5, 10.9.9.9"], "203.0.113.5"),  # past a chain of our proxies
+        ("10.1.2.3", ["6.6.6.6", "203.0.113.5"], "203.0.113.5"),  # several header lines are one list
+        ("10.1.2.3", [], "10.1.2.3"),
+        ("10.1.2.3", ["not-an-address"], "10.1.2.3"),
+        ("10.1.2.3", ["::ffff:203.0.113.5"], "203.0.113.5"),
+        ("10.1.2.3", ["10.4.4.4"], "10.4.4.4"),  # only proxies all the way: the farthest one
+    ],
+)
+def test_forwarded_for_is_believed_only_as_far_as_trusted_proxies_wrote_it(
+    peer: str, forwarded: list[str], client: str
+) -> None:
+    assert client_address(peer, forwarded, PROXY) == client
+
+
+def test_without_trusted_proxies_the_header_is_ignored() -> None:
+    assert client_address("127.0.0.1", ["203.0.113.5"], ()) == "127.0.0.1"
+
+
+def test_an_ipv6_client_is_its_slash_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("203.0.113.5") == "203.0.113.5"
+    assert address_key(None) == "unknown"
+
+
+async def test_throttles_count_each_client_behind_a_trusted_proxy(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+) -> None:
+    config = Config(
+        database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_address=3, trusted_proxies=PROXY
+    )
+    client = await make_client(config)
+    await make_user(db, "alice")
+    wrong = [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
+    wrong += [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
+    wrong += [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
+    wrong += [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
+    assert wrong == [401, 401, 401, 429]
+    spoofed = {**auth("wharf_x"), **_from("6.6.6.6, 203.0.113.5")}
+    assert (await client.get("/api/user", headers=spoofed)).status == 429, "a prepended address buys nothing"
+    other = {**auth("wharf_x"), **_from("203.0.113.6")}
+    assert (await client.get("/api/user", headers=other)).status == 401, "another client behind the proxy"
+
+
+async def test_forwarded_for_from_an_untrusted_peer_buys_no_fresh_budget(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+) -> None:
+    config = Config(database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_address=3)
+    client = await make_client(config)
+    statuses = [
+        (await client.get("/api/user", headers={**auth("wharf_x"), **_from(f"203.0.113.{n}")})).status for n in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_password_failures_count_per_client_behind_a_trusted_proxy(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+) -> None:
+    config = Config(
+        database_url=db_url,
+        access_log=False,
+        bcrypt_cost=4,
+        auth_failures_per_user=100,
+        auth_failures_per_address=2,
+        trusted_proxies=PROXY,
+    )
+    client = await make_client(config)
+    await make_user(db, "alice")
+    attacker = {**basic("alice", "guess"), **_from("203.0.113.66")}
+    statuses = [(await client.post("/api/tokens", json=ALL, headers=attacker)).status for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    honest = {**basic("alice"), **_from("203.0.113.7")}
+    assert (await client.post("/api/tokens", json=ALL, headers=honest)).status == 201
+
+
+# -- one folding of names ------------------------------------------------------------------------
+
+
+def test_only_strings_that_can_be_names_fold_and_they_fold_to_ascii_lower_case() -> None:
+    assert fold_name("Alice-B") == "alice-b"
+    for impossible in ("alİce", "\u212aate", "alice\n", "-alice", "a--b", "", "a" * 256, "ali ce"):
+        assert fold_name(impossible) is None, impossible
+
+
+@pytest.fixture
+async def utf8_db_url(database_server: DatabaseServer) -> AsyncIterator[str]:
+    """A migrated database whose citext folds Unicode (as a server initialised with a UTF-8 locale
+    does): there `'alİce'::citext = 'alice'`; the suite's template database is C, where it is not."""
+    name = f"wharf_t_utf8_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_server.admin_dsn)
+    try:
+        await admin.execute(
+            f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'"
+        )
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(database_server.dsn(name))
+    try:
+        await migrate_up(conn, load_migrations(migrations_dir()))
+        assert await conn.fetchval("SELECT 'alİce'::citext = 'alice'::citext")
+    finally:
+        await conn.close()
+    yield database_server.dsn(name)
+    await database_server.drop(name)
+
+
+async def test_a_name_the_database_folds_to_another_users_is_no_user(make_client: AppFactory, utf8_db_url: str) -> None:
+    config = Config(database_url=utf8_db_url, access_log=False, bcrypt_cost=4, auth_failures_per_user=2)
+    client = await make_client(config)
+    db = await asyncpg.connect(utf8_db_url)
+    try:
+        alice = await make_user(db, "alice")
+        await make_user(db, "kate")
+    finally:
+        await db.close()
+    for alias in ("alİce", "ALİCE", "\u212aate"):  # dotted capital I; Kelvin sign
+        assert (await client.post("/api/tokens", json=ALL, headers=basic(alias))).status == 401, alias
+        assert (await client.get(f"/api/users/{alias}", headers=alice.headers)).status == 404, alias
+    # alice's budget is spent through her one folded name, and no alias reaches her with one of its own
+    for _ in range(2):
+        assert (await client.post("/api/tokens", json=ALL, headers=basic("ALICE", "wrong"))).status == 401
+    assert (await client.post("/api/tokens", json=ALL, headers=basic("alice"))).status == 429
+    assert (await client.post("/api/tokens", json=ALL, headers=basic("alİce"))).status == 401
+    assert (await client.get("/api/user", headers=alice.headers)).status == 200
