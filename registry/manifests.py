@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from registry.errors import PayloadTooLarge, Unprocessable
 from registry.resources import schemas_dir
-from registry.validation import describe_violation
+from registry.validation import SchemaValidator, describe_violation, format_checker, refuse_unstorable
 
 CATEGORIES_KEY = "categories"
 
@@ -62,7 +62,7 @@ class ManifestValidator:
     def __init__(self, max_bytes: int) -> None:
         schema = orjson.loads((schemas_dir() / "extension.schema.json").read_bytes())
         Draft202012Validator.check_schema(schema)
-        self._validator = Draft202012Validator(schema, format_checker=FormatChecker())
+        self._validator = SchemaValidator(schema, format_checker=format_checker())
         self.max_bytes = max_bytes
 
     def parse(self, raw: Any, pointer: str = "/manifest") -> Manifest:
@@ -74,9 +74,11 @@ class ManifestValidator:
                 data = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 raise _invalid(pointer, "is not valid JSON") from None
+            refuse_unstorable(data, pointer)
             text = raw.decode() if isinstance(raw, bytes) else raw
         else:
             data = raw
+            refuse_unstorable(data, pointer)  # before orjson, which stops at 255 levels
             text = orjson.dumps(raw).decode() if isinstance(raw, dict) else ""
         if not isinstance(data, dict):
             raise _invalid(pointer, "must be a JSON object")

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from registry.http import REQUEST_ID
 
-_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 _UNMATCHED_ROUTE = "(unmatched)"
 
 

@@ -25,10 +25,10 @@ from univers.versions import MavenVersion, RubygemsVersion, SemverVersion
 
 Matcher = Callable[[str], bool]
 _ANY = frozenset({"", "*", "x", "X", "latest"})
-_CARGO_BARE = re.compile(r"^\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?$")
-_COMPOSER_TILDE = re.compile(r"^~\s*v?(\d+)\.(\d+)(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$")
+_CARGO_BARE = re.compile(r"^\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?\Z")
+_COMPOSER_TILDE = re.compile(r"^~\s*v?(\d+)\.(\d+)(?:\.(\d+))?(-[0-9A-Za-z.-]+)?\Z")
 _COMPOSER_STABILITY = re.compile(r"@(dev|alpha|beta|RC|rc|stable)\b")
-_GO_VERSION = re.compile(r"^v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
+_GO_VERSION = re.compile(r"^v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)\Z")
 
 
 class RangeError(ValueError):

@@ -4,16 +4,27 @@ The OpenAPI document (schemas/openapi.json) is the single description of every r
 the validators are compiled from its `components.schemas` once, when the app is built. Every
 violation is reported with a JSON pointer into the body (422), in words that never echo the
 submitted value back (it may be a password).
+
+This is also the one place that knows what PostgreSQL cannot store, so that no input reaches it
+as a 500: a NUL character (text and jsonb refuse it), nesting deeper than `MAX_DEPTH` (orjson, the
+jsonb codec, stops at 255 levels), an integer outside bigint, a timestamp whose year, after its
+offset, falls outside 1..9999 (Python's datetime, through which asyncpg passes it). Bodies are
+checked before schema validation (`refuse_unstorable`), schema strings with `format: date-time`
+through `parse_timestamp`, and cursors in registry.pagination through the same functions.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -21,6 +32,107 @@ from referencing.jsonschema import DRAFT202012
 from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 _DOCUMENT_URI = "urn:wharf:openapi"
+
+MAX_DEPTH = 64  # objects and arrays within each other: far more than any manifest or provider's data needs
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+URI_SCHEMES = frozenset({"http", "https"})  # what `format: uri` admits: no javascript:, data:, file:
+
+# RFC 3339 section 5.6 (`T` and `Z` case-insensitive); datetime.fromisoformat alone takes far more.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})")
+# RFC 3986 characters of a URI, percent-escapes well formed; no space, control or non-ASCII character.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An RFC 3339 timestamp PostgreSQL (through Python's datetime) can hold: an offset is required
+    and the instant, in UTC, falls in years 1..9999. ValueError otherwise, like fromisoformat."""
+    if not _RFC3339.fullmatch(text):
+        raise ValueError("not an RFC 3339 timestamp with an offset")
+    moment = datetime.fromisoformat(text.upper())
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant falls outside years 1..9999") from None
+    return moment
+
+
+def parse_count(text: str, *, max_digits: int = 18) -> int | None:
+    """A non-negative integer written in ASCII digits (at most `max_digits`: 18 fit a bigint), else
+    None; str.isdigit alone admits "²", which int() then refuses."""
+    if not (text.isascii() and text.isdigit()) or len(text) > max_digits:
+        return None
+    return int(text)
+
+
+def _is_timestamp(instance: object) -> bool:
+    if not isinstance(instance, str):
+        return True
+    try:
+        parse_timestamp(instance)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_uri(instance: object) -> bool:
+    """An absolute http(s) URI with a host; jsonschema checks `uri` only with rfc3987 installed."""
+    if not isinstance(instance, str):
+        return True
+    if not _URI.fullmatch(instance):
+        return False
+    parts = urlsplit(instance)
+    return parts.scheme.lower() in URI_SCHEMES and bool(parts.hostname)
+
+
+def format_checker() -> FormatChecker:
+    """jsonschema's format checks, plus `date-time` and `uri`, which it skips without extra packages."""
+    checker = FormatChecker()
+    checker.checks("date-time")(_is_timestamp)
+    checker.checks("uri")(_is_uri)
+    return checker
+
+
+@lru_cache(maxsize=512)
+def whole_string_pattern(pattern: str) -> re.Pattern[str]:
+    r"""A JSON Schema (ECMA-262) `pattern` for Python's re: `$` means the end of the string there, but
+    before a final newline in Python, so "name\n" would pass `^[a-z]+$`. Each `$` outside a
+    character class and not escaped becomes `\Z`."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append("\\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterable[ValidationError]:
+    if validator.is_type(instance, "string") and not whole_string_pattern(pattern).search(instance):
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if whole_string_pattern(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+# Draft 2020-12, with patterns matched the way JSON Schema means them (see whole_string_pattern).
+SchemaValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": _pattern, "patternProperties": _pattern_properties}
+)
 
 
 def _pointer(parts: Iterable[Any]) -> str:
@@ -67,12 +179,13 @@ class RequestSchemas:
     def __init__(self, openapi: dict[str, Any]) -> None:
         resource = Resource.from_contents(dict(openapi), default_specification=DRAFT202012)
         self._registry: Registry[Any] = Registry().with_resource(_DOCUMENT_URI, resource)
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Any] = {}
+        checker = format_checker()
         for name in openapi.get("components", {}).get("schemas", {}):
-            self._validators[name] = Draft202012Validator(
+            self._validators[name] = SchemaValidator(
                 {"$ref": f"{_DOCUMENT_URI}#/components/schemas/{name}"},
                 registry=self._registry,
-                format_checker=FormatChecker(),
+                format_checker=checker,
             )
 
     def validate(self, name: str, body: Any) -> None:
@@ -87,29 +200,37 @@ class RequestSchemas:
             )
 
 
-def nul_pointer(value: Any, parts: tuple[Any, ...] = ()) -> str | None:
-    """The JSON pointer of the first string (or key) in `value` holding a NUL character, which no
-    PostgreSQL text or jsonb value can store; None when there is none."""
+def unstorable(value: Any, parts: tuple[Any, ...] = ()) -> tuple[str, str] | None:
+    """(pointer, reason) of the first part of `value` PostgreSQL cannot store (see the module's
+    docstring), None when there is none. Depth is checked on the way down, before anything deeper
+    is looked at, so the walk itself is bounded."""
     if isinstance(value, str):
-        return _pointer(parts) if "\x00" in value else None
+        return (_pointer(parts), "contains a NUL character") if "\x00" in value else None
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return None
+    if isinstance(value, int):
+        return None if BIGINT_MIN <= value <= BIGINT_MAX else (_pointer(parts), "is out of range (64-bit integer)")
+    if len(parts) >= MAX_DEPTH:
+        return _pointer(parts), f"is nested too deep (at most {MAX_DEPTH} levels)"
     if isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in key:
-                return _pointer((*parts, key))
-            if (found := nul_pointer(item, (*parts, key))) is not None:
+                return _pointer((*parts, key)), "contains a NUL character (in the key)"
+            if (found := unstorable(item, (*parts, key))) is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            if (found := nul_pointer(item, (*parts, index))) is not None:
+            if (found := unstorable(item, (*parts, index))) is not None:
                 return found
     return None
 
 
-def refuse_nul(body: Any) -> None:
-    """422 when the body holds a NUL character anywhere (before it reaches the database as a 500)."""
-    pointer = nul_pointer(body)
-    if pointer is not None:
-        raise Unprocessable.at(pointer, "contains a NUL character")
+def refuse_unstorable(body: Any, pointer: str = "") -> None:
+    """422 naming the first part of `body` PostgreSQL cannot store (before it reaches it as a 500);
+    `pointer` locates `body` within the request (e.g. /manifest for a manifest sent as text)."""
+    found = unstorable(body)
+    if found is not None:
+        raise Unprocessable.at(pointer + found[0], found[1])
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:

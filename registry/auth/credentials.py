@@ -16,8 +16,8 @@ from registry.errors import Unauthorized
 
 CHALLENGE = 'Bearer realm="wharf", Basic realm="wharf"'
 
-_SUDO = re.compile(r'^user="(?P<user>[^"]{1,255})",\s*token="(?P<token>[^"]{1,200})"$')
-_TOKEN = re.compile(rf"^[A-Za-z0-9_\-]{{1,{MAX_TOKEN_LENGTH}}}$")
+_SUDO = re.compile(r'^user="(?P<user>[^"]{1,255})",\s*token="(?P<token>[^"]{1,200})"\Z')
+_TOKEN = re.compile(rf"^[A-Za-z0-9_\-]{{1,{MAX_TOKEN_LENGTH}}}\Z")
 
 
 @dataclass(frozen=True)

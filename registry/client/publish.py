@@ -27,8 +27,8 @@ PROGRESS_THRESHOLD = 1 << 20  # bodies over 1 MiB get a progress bar
 CHUNK = 256 * 1024
 
 # The server's own rules (registry/handlers/releases.py), repeated so a dry run needs no server.
-_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
-_EXTENSION_ID = re.compile(r"^[^/]{1,255}/[^/]{1,128}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}\Z")
+_EXTENSION_ID = re.compile(r"^[^/]{1,255}/[^/]{1,128}\Z")
 
 
 @dataclass

@@ -24,7 +24,7 @@ import asyncpg
 
 log = logging.getLogger("wharf.migrate")
 
-_FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
+_FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql\Z")
 _NIL_VERSION = -1  # golang-migrate's "no version", stored only together with dirty = true
 # A stable 64-bit key; advisory locks are per database, so databases never block each other.
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"wharf:schema_migrations").digest()[:8], "big", signed=True)

@@ -13,7 +13,7 @@ from registry import appkeys
 from registry.auth.actor import Actor
 from registry.db.errors import translate_pg_errors
 from registry.errors import BadRequest
-from registry.validation import read_json, refuse_nul
+from registry.validation import parse_count, read_json, refuse_unstorable
 
 
 def pool(request: web.Request) -> asyncpg.Pool:
@@ -35,9 +35,10 @@ async def current_actor(request: web.Request, *, allow_password: bool = False) -
 
 
 async def json_body(request: web.Request, schema: str) -> dict[str, Any]:
-    """The request body, parsed and validated against OpenAPI component `schema`."""
+    """The request body, parsed, checked for what PostgreSQL cannot store, and validated against
+    OpenAPI component `schema`."""
     body = await read_json(request, limit=request.app[appkeys.CONFIG].max_body_bytes)
-    refuse_nul(body)
+    refuse_unstorable(body)
     request.app[appkeys.SCHEMAS].validate(schema, body)
     assert isinstance(body, dict)
     return body
@@ -60,7 +61,7 @@ async def connection(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
 
 def int_param(request: web.Request, name: str) -> int:
     """A numeric path parameter (ids are bigint: at most 18 digits); 400 otherwise."""
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
+    value = parse_count(request.match_info[name])
+    if value is None:
         raise BadRequest(f"{name} must be a positive integer.")
-    return int(raw)
+    return value

@@ -339,9 +339,7 @@ async def reported_comments(request: web.Request) -> web.Response:
     """Site admins: reported comments, most reports first (then newest first), with their reports."""
     policy.require_site_admin(await current_actor(request))
     page = page_request(request)
-    after = page.after
-    if after is not None and (len(after) != 2 or not all(type(part) is int for part in after)):
-        raise BadRequest("cursor is not one this server issued.")
+    after = page.after_key(int, int)
     async with connection(request) as conn:
         reported = await store.most_reported(conn, after=(after[0], after[1]) if after else None, limit=page.limit + 1)
     return json_response(

@@ -33,6 +33,7 @@ from registry.pagination import PageRequest, page_body, page_request
 from registry.store import licenses as license_store
 from registry.store import users as user_store
 from registry.store.licenses import License, Subscription
+from registry.validation import parse_timestamp
 
 routes = web.RouteTableDef()
 
@@ -108,17 +109,8 @@ def _uuid_param(request: web.Request, name: str) -> uuid.UUID:
 
 def _after(page: PageRequest) -> tuple[datetime, uuid.UUID] | None:
     """The (created_at, id) cursor of a list in creation order."""
-    if page.after is None:
-        return None
-    if len(page.after) == 2 and all(isinstance(part, str) for part in page.after):
-        try:
-            moment, ident = datetime.fromisoformat(page.after[0]), uuid.UUID(page.after[1])
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is not None:
-                return moment, ident
-    raise BadRequest("cursor is not one this server issued.")
+    key = page.after_key(datetime, uuid.UUID)
+    return None if key is None else (key[0], key[1])
 
 
 def _creation_key(row: Subscription | License) -> list[str]:
@@ -196,11 +188,11 @@ async def archive_subscription(request: web.Request) -> web.Response:
 
 def _expiry(raw: str) -> datetime:
     try:
-        expires_at = datetime.fromisoformat(raw)
+        expires_at = parse_timestamp(raw)
     except ValueError:
-        raise Unprocessable.at("/expires_at", "must be an RFC 3339 date-time") from None
-    if expires_at.tzinfo is None:
-        raise Unprocessable.at("/expires_at", "must have a time zone offset")
+        raise Unprocessable.at(
+            "/expires_at", "must be an RFC 3339 date-time with an offset, in years 1..9999"
+        ) from None
     if expires_at <= datetime.now(UTC):
         raise Unprocessable.at("/expires_at", "must be in the future")
     return expires_at

@@ -14,7 +14,7 @@ from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
 from registry.package_ranges import LANGUAGES, admits, normalise_name
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import PageRequest, encode_cursor, page_request
 from registry.store import index_queue
 from registry.store import package_index as store
 from registry.store.package_index import DependentRow, RangeCount
@@ -43,13 +43,10 @@ def _version(request: web.Request) -> str | None:
     return version
 
 
-def _keyset(after: list[Any] | None, length: int) -> list[int] | None:
+def _keyset(page: PageRequest, length: int) -> list[int] | None:
     """A cursor of `length` integers (repo id, row id, then totals), or 400."""
-    if after is None:
-        return None
-    if len(after) != length or not all(type(value) is int for value in after):
-        raise BadRequest("cursor is not one this server issued.")
-    return [int(value) for value in after]
+    key = page.after_key(*(int,) * length)
+    return None if key is None else [int(value) for value in key]
 
 
 def _dependent(row: DependentRow, verdict: bool | str | None) -> dict[str, Any]:
@@ -86,7 +83,7 @@ async def dependents(request: web.Request) -> web.Response:
     language, package = _language_and_name(request, "package")
     version = _version(request)
     page = page_request(request)
-    cursor = _keyset(page.after, 2)
+    cursor = _keyset(page, 2)
     summary = await _summary(request, language, package)
     verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
     kept = [entry for entry in summary if verdicts.get(entry.range) is not False]
@@ -138,7 +135,7 @@ async def packages(request: web.Request) -> web.Response:
     await current_actor(request)
     language, name = _language_and_name(request, "name")
     page = page_request(request)
-    cursor = _keyset(page.after, 2)
+    cursor = _keyset(page, 2)
     async with connection(request) as conn:
         rows = await store.definers_page(
             conn, language, name, after=(cursor[0], cursor[1]) if cursor else None, limit=page.limit + 1

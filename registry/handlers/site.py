@@ -14,6 +14,7 @@ from registry.http import json_response
 from registry.pagination import encode_cursor, page_request
 from registry.store import site as store
 from registry.store.site import SavedQuery, SurveyResponse
+from registry.validation import parse_timestamp
 
 routes = web.RouteTableDef()
 
@@ -37,14 +38,12 @@ def _period(request: web.Request) -> tuple[datetime, datetime]:
     """`since`/`until` (RFC 3339; default: the last 30 days)."""
     now = datetime.now(UTC)
     try:
-        until = datetime.fromisoformat(request.query["until"]) if "until" in request.query else now
-        since = (
-            datetime.fromisoformat(request.query["since"]) if "since" in request.query else until - timedelta(days=30)
-        )
-    except ValueError:
-        raise BadRequest("since and until must be RFC 3339 timestamps.") from None
-    if since.tzinfo is None or until.tzinfo is None:
-        raise BadRequest("since and until need a time zone (e.g. 2026-01-01T00:00:00Z).")
+        until = parse_timestamp(request.query["until"]) if "until" in request.query else now
+        since = parse_timestamp(request.query["since"]) if "since" in request.query else until - timedelta(days=30)
+    except (ValueError, OverflowError):  # OverflowError: a default `since` before year 1
+        raise BadRequest(
+            "since and until must be RFC 3339 timestamps with an offset (e.g. 2026-01-01T00:00:00Z)."
+        ) from None
     if since >= until:
         raise BadRequest("since must be before until.")
     return since, until
@@ -121,11 +120,8 @@ async def record_saved_query(request: web.Request) -> web.Response:
     that run saved searches)."""
     policy.require_site_admin(await current_actor(request))
     body = await json_body(request, "SavedQueryExecution")
-    try:
-        last_executed = datetime.fromisoformat(body["last_executed"])
-        latest_result = datetime.fromisoformat(body["latest_result"])
-    except ValueError:
-        raise BadRequest("last_executed and latest_result must be RFC 3339 timestamps.") from None
+    # both checked by the schema's `format: date-time` (registry.validation.parse_timestamp)
+    last_executed, latest_result = parse_timestamp(body["last_executed"]), parse_timestamp(body["latest_result"])
     async with transaction(request) as conn:
         saved = await store.record_saved_query(
             conn, body["query"], last_executed, latest_result, body["exec_duration_ns"]

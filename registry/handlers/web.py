@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from registry import appkeys
 from registry import web as site
-from registry.errors import AppError, BadRequest, NotFound
+from registry.errors import AppError, NotFound
 from registry.handlers.common import connection
 from registry.handlers.extensions import _list_query, live_extension, search
 from registry.package_ranges import LANGUAGES, normalise_name
@@ -183,9 +183,7 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
     package = normalise_name(language, request.match_info["name"])
     page = page_request(request)
-    after = page.after
-    if after is not None and (len(after) != 2 or not all(type(value) is int for value in after)):
-        raise BadRequest("cursor is not one this server issued.")
+    after = page.after_key(int, int)
 
     async def load() -> list[RangeCount]:
         async with connection(request) as conn:

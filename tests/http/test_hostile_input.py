@@ -1,0 +1,266 @@
+"""Hostile input is refused by the one validation layer with 4xx problem+json, never a 500 (issue 12,
+items 7 and 8): NUL characters, nesting too deep to store, numbers and timestamps PostgreSQL cannot
+hold, forged cursors, `format` and whole-string `pattern` checks."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+from aiohttp import FormData, web
+from aiohttp.test_utils import TestClient
+
+from tests.support.factories import make_user
+from tests.support.registry import SOURCE_MAP, bundle_for, manifest
+
+Client = TestClient[web.Request, web.Application]
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def _cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+async def _problem(response: Any, status: int) -> dict[str, Any]:
+    body = await response.text()
+    assert response.status == status, body
+    assert response.content_type == "application/problem+json"
+    parsed: dict[str, Any] = orjson.loads(body)
+    return parsed
+
+
+def _publish_body(**fields: Any) -> dict[str, Any]:
+    return {
+        "extension_id": "alice/word-count",
+        "manifest": manifest(),
+        "bundle": bundle_for("1.0.0"),
+        "source_map": SOURCE_MAP,
+        "version": "1.0.0",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointer"),
+    [
+        ({"extension_id": "alice/word\x00count"}, "/extension_id"),
+        ({"manifest": manifest(title="Word\x00count")}, "/manifest/title"),
+        ({"manifest": orjson.dumps(manifest(title="Word\x00count")).decode()}, "/manifest/title"),
+        ({"manifest": manifest(**{"x\x00": 1})}, "/manifest/x\x00"),
+        ({"tag": "beta\x00"}, "/tag"),
+        ({"manifest": manifest(deep=_nested(300))}, "/manifest/deep"),
+        ({"manifest": manifest(big=2**63)}, "/manifest/big"),
+    ],
+)
+async def test_publish_refuses_what_postgresql_cannot_store_with_422(
+    client: Client, db: asyncpg.Connection, fields: dict[str, Any], pointer: str
+) -> None:
+    alice = await make_user(db, "alice")
+    response = await client.post("/api/publish", json=_publish_body(**fields), headers=alice.headers)
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"].startswith(pointer.replace("\x00", "")[:8]), problem
+    assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 0
+
+
+async def test_multipart_publish_refuses_nul_in_its_text_parts(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    form = FormData()
+    form.add_field("extension_id", "alice/word\x00count")
+    form.add_field("manifest", orjson.dumps(manifest(version="1.0.0")).decode(), content_type="application/json")
+    form.add_field("bundle", bundle_for("1.0.0").encode(), filename="extension.js")
+    form.add_field("source_map", SOURCE_MAP.encode(), filename="extension.js.map")
+    response = await client.post("/api/publish", data=form, headers=alice.headers)
+    await _problem(response, 422)
+
+
+@pytest.mark.parametrize("depth", [64, 255, 256, 600, 1023])
+async def test_external_account_data_nested_too_deep_is_422(client: Client, db: asyncpg.Connection, depth: int) -> None:
+    alice = await make_user(db, "alice")
+    body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
+    nested = '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)  # orjson itself stops at 255 levels
+    response = await client.post(
+        "/api/users/alice/external-accounts",
+        data=orjson.dumps(body)[:-1] + b',"account_data":' + nested.encode() + b"}",
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"].startswith("/account_data"), problem
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:30:00+00:59",
+        "9999-12-31T23:30:00-01:00",
+        "0000-01-01T00:00:00Z",
+        "2024-02-30T00:00:00Z",
+        "2024-01-01T00:00:00",  # RFC 3339 needs an offset
+    ],
+)
+async def test_saved_query_timestamps_postgresql_cannot_hold_are_422(
+    client: Client, db: asyncpg.Connection, moment: str
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    body = {"query": "q", "last_executed": moment, "latest_result": "2024-01-01T00:00:00Z", "exec_duration_ns": 1}
+    response = await client.put("/api/saved-queries", json=body, headers=admin.headers)
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"] == "/last_executed", problem
+
+
+async def test_a_timestamp_at_the_edge_of_the_range_is_kept(client: Client, db: asyncpg.Connection) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    body = {
+        "query": "q",
+        "last_executed": "0001-01-01T00:00:00Z",
+        "latest_result": "9999-12-31T23:59:59+00:00",
+        "exec_duration_ns": 2**63 - 1,
+    }
+    response = await client.put("/api/saved-queries", json=body, headers=admin.headers)
+    assert response.status == 200, await response.text()
+
+
+async def test_integers_beyond_bigint_are_422(client: Client, db: asyncpg.Connection) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    body = {"query": "q", "last_executed": "2024-01-01T00:00:00Z", "latest_result": "2024-01-01T00:00:00Z"}
+    response = await client.put("/api/saved-queries", json={**body, "exec_duration_ns": 2**63}, headers=admin.headers)
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"] == "/exec_duration_ns"
+
+
+async def test_nul_in_a_key_anywhere_in_a_body_is_422(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
+    response = await client.post(
+        "/api/users/alice/external-accounts", json={**body, "auth_data": {"a": {"k\x00": 1}}}, headers=alice.headers
+    )
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"] == "/auth_data/a/k\x00"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/extensions?sort=name&cursor=" + _cursor(["a", 2**63]),
+        "/api/extensions?sort=name&cursor=" + _cursor(["a\x00", 1]),
+        "/api/extensions?sort=downloads&cursor=" + _cursor([2**63, 1]),
+        "/api/extensions?sort=updated&cursor=" + _cursor(["0001-01-01T00:00:00+01:00", 1]),
+        "/api/extensions?sort=updated&cursor=" + _cursor(["2024-01-01T00:00:00", 1]),
+        "/api/extensions?sort=name&cursor=" + _cursor([["a"], 1]),
+        "/api/extensions?sort=name&cursor=" + _cursor(["a", -(2**63) - 1]),
+        "/api/dependents?language=npm&package=lodash&cursor=" + _cursor([2**63, 1]),
+        "/api/dependents?language=npm&package=lodash&cursor=" + _cursor([1, 2**64]),
+        "/api/packages?language=npm&name=lodash&cursor=" + _cursor([2**63, 1]),
+        "/api/extensions?cursor=" + _cursor([1e400]),
+        "/api/extensions?cursor=%00",
+        "/api/extensions?cursor=" + "A" * 5000,
+    ],
+)
+async def test_forged_cursors_are_400_for_anyone(client: Client, db: asyncpg.Connection, path: str) -> None:
+    await make_user(db, "alice")
+    response = await client.get(path)
+    problem = await _problem(response, 400)
+    assert "cursor" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        ("/api/saved-queries", ["q\x00"]),
+        ("/api/saved-queries", [2**63]),
+        ("/api/users/root/external-accounts", [2**63]),
+        ("/api/user/invitations", [2**63]),
+        ("/api/discussions/reported-comments", [2**63, 1]),
+    ],
+)
+async def test_forged_cursors_are_400_for_site_admins(
+    client: Client, db: asyncpg.Connection, path: str, cursor: list[Any]
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    response = await client.get(f"{path}?cursor={_cursor(cursor)}", headers=admin.headers)
+    await _problem(response, 400)
+
+
+async def test_external_account_data_nested_within_the_bound_is_kept(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
+    response = await client.post(
+        "/api/users/alice/external-accounts", json={**body, "account_data": _nested(32)}, headers=alice.headers
+    )
+    assert response.status == 201, await response.text()
+
+
+@pytest.mark.parametrize(
+    "avatar_url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "https://",
+        "https://exa mple.com/a.png",
+        "https://example.com/a.png\n",
+        "//example.com/a.png",
+        "not a url",
+    ],
+)
+async def test_uri_fields_take_only_absolute_http_urls(client: Client, db: asyncpg.Connection, avatar_url: str) -> None:
+    alice = await make_user(db, "alice")
+    response = await client.patch("/api/users/alice", json={"avatar_url": avatar_url}, headers=alice.headers)
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"] == "/avatar_url"
+    ok = await client.patch(
+        "/api/users/alice", json={"avatar_url": "https://example.com/a%20b.png?s=64"}, headers=alice.headers
+    )
+    assert ok.status == 200, await ok.text()
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointer"),
+    [
+        ({"tag": "beta\n"}, "/tag"),
+        ({"manifest": manifest(activationEvents=["*\n"])}, "/manifest/activationEvents/0"),
+        ({"manifest": manifest(publisher="alice\n")}, "/manifest/publisher"),
+    ],
+)
+async def test_patterns_match_the_whole_string_not_up_to_a_final_newline(
+    client: Client, db: asyncpg.Connection, fields: dict[str, Any], pointer: str
+) -> None:
+    alice = await make_user(db, "alice")
+    response = await client.post("/api/publish", json=_publish_body(**fields), headers=alice.headers)
+    problem = await _problem(response, 422)
+    assert problem["errors"][0]["pointer"] == pointer, problem
+    assert await db.fetchval("SELECT count(*) FROM registry_extension_releases") == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/extensions?limit=%C2%B2", "/api/extensions?limit=%D9%A1", "/api/extensions/alice/x/downloads?days=%C2%B9"],
+)
+async def test_numbers_in_parameters_are_ascii_digits(client: Client, db: asyncpg.Connection, path: str) -> None:
+    await _problem(await client.get(path), 400)
+
+
+async def test_numeric_path_ids_are_ascii_digits(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    await _problem(await client.delete("/api/tokens/%C2%B2", headers=alice.headers), 400)
+
+
+@pytest.mark.parametrize(
+    "period", ["until=0001-01-01T00:00:00%2B01:00", "until=0001-01-05T00:00:00Z", "since=9999-12-31T23:00:00-01:00"]
+)
+async def test_survey_periods_postgresql_cannot_hold_are_400(
+    client: Client, db: asyncpg.Connection, period: str
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    await _problem(await client.get(f"/api/surveys?{period}", headers=admin.headers), 400)
