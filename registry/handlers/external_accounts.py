@@ -1,7 +1,9 @@
 """External accounts: identities at other services (code hosts, identity providers) linked to users.
 
-A user (or a site admin for them) links, lists and unlinks accounts. `auth_data`, the provider's
-tokens, is stored but never returned. An auth provider integration resolves an external account
+A user (or a site admin for them) lists and unlinks accounts. Linking one is a claim of identity
+that the sign-in route below trusts, so only a site admin may make it, or the user with the
+configured identity provider's signed assertion (registry.auth.assertions). `auth_data`, the
+provider's tokens, is stored but never returned. An auth provider integration resolves an external account
 to its user through the sign-in route, with a site admin's `user:all` token.
 """
 
@@ -11,7 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
+from registry import appkeys
 from registry.auth import policy
+from registry.auth.assertions import require_assertion
 from registry.errors import Conflict, NotFound
 from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
 from registry.handlers.users import render_user
@@ -59,10 +63,14 @@ async def _managed_user(request: web.Request) -> User:
 
 @routes.post("/api/users/{username}/external-accounts")
 async def link_account(request: web.Request) -> web.Response:
-    """Link an external account; it may be linked to one live user at a time (409 otherwise)."""
+    """Link an external account; it may be linked to one live user at a time (409 otherwise). A site
+    admin links for anyone; the user herself only with the provider's signed assertion."""
     subject = await _managed_user(request)
     body = await json_body(request, "ExternalAccountLink")
     spec = _spec(body)
+    if not policy.is_site_admin(await current_actor(request)):
+        secret = request.app[appkeys.CONFIG].external_account_secret
+        require_assertion(secret, subject.username, spec, body.get("assertion"))
     async with transaction(request) as conn:
         await account_store.release_from_deleted_users(conn, spec)
         account = await account_store.insert_external_account(
