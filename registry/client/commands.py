@@ -125,9 +125,10 @@ def _err(line: str) -> None:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], widest: int = 60) -> str:
-    """Plain aligned columns (stable in CI logs, unlike a terminal-width table)."""
+    """Plain aligned columns (stable in CI logs, unlike a terminal-width table); with no rows, the
+    header alone (an empty result is a result, not an error)."""
     cells = [[str(c) if len(str(c)) <= widest else str(c)[: widest - 1] + "…" for c in row] for row in rows]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
     lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), *lines])
 
@@ -143,6 +144,14 @@ def _read_secret(prompt: str) -> str:
     if sys.stdin.isatty():
         return getpass.getpass(prompt)
     return sys.stdin.readline().strip()
+
+
+def _release_name(extension_id: str, version: str | None, release_id: int | None) -> str:
+    """`publisher/name@1.2.0`, or, for an unversioned release (a src-cli project without a
+    version), `publisher/name (unversioned release #id)`."""
+    if version is not None:
+        return f"{extension_id}@{version}"
+    return f"{extension_id} (unversioned release{f' #{release_id}' if release_id is not None else ''})"
 
 
 async def _login(args: argparse.Namespace, server: str) -> int:
@@ -204,7 +213,8 @@ async def _publish(args: argparse.Namespace, server: str) -> int:
             if exc.errors and str(exc.detail).startswith("Publishing would need attention"):
                 print("  (pass --force to publish anyway)", file=sys.stderr)
             return EXIT_REFUSED
-        print(f"Would publish {package.extension_id}@{package.effective_version} (tag {package.tag}) to {server}")
+        what = _release_name(package.extension_id, package.effective_version, None)
+        print(f"Would publish {what} (tag {package.tag}) to {server}")
         manifest_note = f" ({', '.join(package.notes)})" if package.notes else ""
         print(f"  manifest    {package.manifest_path}  {_size(len(package.manifest_text.encode()))}{manifest_note}")
         print(f"  bundle      {package.bundle_path}  {_size(len(package.bundle))}")
@@ -220,7 +230,7 @@ async def _publish(args: argparse.Namespace, server: str) -> int:
         response = await upload(api, package)
     release = response.body
     verb = "Published" if response.status == 201 else "Already published (identical content)"
-    print(f"{verb} {release['extension_id']}@{release['version']} (tag {release['tag']})")
+    print(f"{verb} {_release_name(release['extension_id'], release['version'], release['id'])} (tag {release['tag']})")
     if release.get("url"):
         print(f"  release     {api.url(release['url'])}")
     print(f"  bundle      {api.url(release['bundle']['url'])}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import stat
 import subprocess
@@ -235,3 +236,67 @@ def test_failures_are_one_line_with_stable_exit_codes(server: Server, tmp_path: 
     assert usage.returncode == 2 and "ID@VERSION" in usage.stderr
     bad_url = registry({**env, "WHARF_URL": "ftp://example.com"}, "whoami")
     assert bad_url.returncode == 2 and bad_url.stderr.startswith("registry: WHARF_URL must be an http")
+
+
+def _api(server: Server, method: str, path: str, body: object, authorization: str) -> dict[str, object]:
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        server.url + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": authorization},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        result: dict[str, object] = json.loads(response.read())
+        return result
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "no-such-words-anywhere"),
+        ("dependents", "npm", "nobody-uses-this"),
+        ("dependents", "npm", "nobody-uses-this", "--version", "1.0.0"),
+        ("info", "erin/empty"),
+    ],
+)
+def test_empty_results_print_an_empty_result_and_exit_0(server: Server, tmp_path: Path, args: tuple[str, ...]) -> None:
+    if args[0] == "info":  # an extension with no release yet
+        sign_up(server, "erin")
+        basic = "Basic " + base64.b64encode(f"erin:{PASSWORD}".encode()).decode()
+        token = _api(server, "POST", "/api/tokens", {"note": "t", "scopes": ["user:all"]}, basic)["token"]
+        _api(server, "POST", "/api/extensions", {"publisher": "erin", "name": "empty"}, f"token {token}")
+    env = env_for(tmp_path, server.url)
+    table = registry(env, *args)
+    assert table.returncode == 0, table.stderr
+    assert table.stderr == ""
+    header = next(line for line in table.stdout.splitlines() if line.startswith(("ID", "REPOSITORY", "VERSION")))
+    assert table.stdout.splitlines()[-1] == header or "0 of 0 dependent(s)" in table.stdout, table.stdout
+    as_json = registry(env, *args, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    parsed = json.loads(as_json.stdout)
+    assert (parsed.get("items") if "items" in parsed else parsed["releases"]) == []
+
+
+def test_a_src_cli_project_publishes_as_it_is(server: Server, tmp_path: Path) -> None:
+    """A project made for `src extensions publish`: no version in package.json, and the source map
+    where src-cli looks for it (`dist/extension.map`, the bundle's suffix replaced)."""
+    sign_up(server, "sam")
+    env = env_for(tmp_path, server.url)
+    assert registry({**env, "WHARF_PASSWORD": PASSWORD}, "login", "--username", "sam").returncode == 0
+    directory = extension_dir(tmp_path, "sam", version=None)
+    (directory / "dist" / "extension.js.map").rename(directory / "dist" / "extension.map")
+
+    dry = registry(env, "publish", str(directory), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "Would publish sam/word-count (unversioned release) (tag release)" in dry.stdout
+    assert f"source map  {directory / 'dist' / 'extension.map'}" in dry.stdout
+
+    for attempt in (1, 2):  # each unversioned publish is a new release, as on Sourcegraph
+        published = registry(env, "publish", str(directory))
+        assert published.returncode == 0, published.stderr
+        assert "Published sam/word-count (unversioned release #" in published.stdout, published.stdout
+        status, body = http_get(f"{server.url}/api/extensions/sam/word-count/releases")
+        assert status == 200
+        releases = json.loads(body)["items"]
+        assert len(releases) == attempt and releases[0]["version"] is None
+        assert releases[0]["source_map"] is not None, "dist/extension.map was sent"
