@@ -115,7 +115,9 @@ async def test_a_deleted_extension_is_no_longer_served(
     assert (await client.delete("/api/extensions/alice/wc", headers=headers)).status == 204
     assert (await client.get("/api/extensions/alice/wc/-/bundle.js?version=1.0.0")).status == 404
     assert (await client.get(published["bundle"]["static_url"])).status == 404  # type: ignore[index]
-    await publish(client, headers, "alice/wc", "1.0.0")  # a new extension: the name and its versions are free
+    # the extension's name is free again, its published versions never are (migration 6)
+    assert (await publish(client, headers, "alice/wc", "1.0.0", expect=409))["status"] == 409
+    await publish(client, headers, "alice/wc", "1.0.1")
 
 
 async def _alice_token(db: asyncpg.Connection) -> str:

@@ -50,12 +50,13 @@ async def test_an_extension_is_read_by_id_and_by_uuid(client: Client, db: asyncp
     assert (await client.get("/api/extensions/-/uuid/00000000-0000-0000-0000-000000000000")).status == 404
 
 
-async def test_deleting_frees_the_name(client: Client, db: asyncpg.Connection) -> None:
+async def test_deleting_frees_the_name_but_not_its_versions(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
     first = await publish(client, alice.headers, "alice/wc", "1.0.0")
     assert (await client.delete("/api/extensions/alice/wc", headers=alice.headers)).status == 204
     assert (await client.get("/api/extensions/alice/wc")).status == 404
-    second = await publish(client, alice.headers, "alice/wc", "1.0.0")
+    await publish(client, alice.headers, "alice/wc", "1.0.0", expect=409)
+    second = await publish(client, alice.headers, "alice/wc", "1.0.1")
     assert second["id"] != first["id"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
 import orjson
@@ -173,18 +174,19 @@ async def test_the_latest_release_is_chosen_by_semver_per_tag(client: Client, db
 
 async def test_legacy_unversioned_releases_fall_back_to_the_newest(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
-    await publish(client, alice.headers, "alice/wc", "0.1.0-alpha.1")
+    created = await client.post("/api/extensions", json={"publisher": "alice", "name": "wc"}, headers=alice.headers)
+    assert created.status == 201
     ext = await db.fetchval("SELECT id FROM registry_extensions")
-    await db.execute(
-        "UPDATE registry_extension_releases SET release_version = NULL, created_at = now() - interval '1 day'"
-    )
-    await db.execute(
-        "INSERT INTO registry_extension_releases"
-        " (registry_extension_id, creator_user_id, release_tag, manifest, bundle, bundle_sha256)"
-        " VALUES ($1, $2, 'release', '{}', 'legacy newest', '\\x01')",
-        ext,
-        alice.id,
-    )
+    for bundle, age in (("legacy oldest", timedelta(days=1)), ("legacy newest", timedelta(0))):
+        await db.execute(
+            "INSERT INTO registry_extension_releases"
+            " (registry_extension_id, creator_user_id, release_tag, manifest, bundle, bundle_sha256, created_at)"
+            " VALUES ($1, $2, 'release', '{}', $3, '\\x01', now() - $4::interval)",
+            ext,
+            alice.id,
+            bundle,
+            age,
+        )
     assert await (await client.get("/api/extensions/alice/wc/-/bundle.js")).text() == "legacy newest"
 
 
