@@ -91,7 +91,8 @@ def load_package(
     force: bool = False,
 ) -> Package:
     """The extension in `directory`: its package.json (or `manifest`), the bundle named by `main`
-    (or `bundle`), `main + ".map"` when present (or `source_map`), and a README as `readme`."""
+    (or `bundle`), `main + ".map"` or src-cli's `main` with `.map` for its suffix when present (or
+    `source_map`), and a README as `readme`. A src-cli project publishes as it is."""
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a directory")
     manifest_path = manifest or directory / "package.json"
@@ -108,8 +109,10 @@ def load_package(
             raise UsageError(f"{manifest_path} has no `main` field naming the bundle; pass --bundle")
         bundle = manifest_path.parent / main
     bundle_bytes = _read(bundle, "bundle")
-    if source_map is None and (guessed := bundle.with_name(bundle.name + ".map")).is_file():
-        source_map = guessed
+    if source_map is None:
+        # `dist/ext.js.map` (bundlers' default), or `dist/ext.map` (where src-cli looks)
+        guesses = (bundle.with_name(bundle.name + ".map"), bundle.with_suffix(".map"))
+        source_map = next((guess for guess in guesses if guess != bundle and guess.is_file()), None)
     map_bytes = _read(source_map, "source map") if source_map is not None else None
     readme_path = None
     if "readme" not in data and (readme_path := find_readme(directory)) is not None:
@@ -155,9 +158,8 @@ def check_locally(package: Package) -> list[dict[str, str]]:
         raise Unprocessable.at("/extension_id", "must be publisher/name")
     manifest = ManifestValidator(Config.max_manifest_bytes).parse(package.manifest_text)
     version = package.effective_version
-    if not version:
-        raise Unprocessable.at("/version", "is required (in the manifest or with --version)")
-    parse_version(version)
+    if version is not None:  # without one, an unversioned release (as `src extensions publish` makes)
+        parse_version(version)
     if not _TAG.match(package.tag):
         raise Unprocessable.at("/tag", "must match ^[a-z0-9][a-z0-9.-]{0,63}$")
     _text(package.bundle, "/bundle")

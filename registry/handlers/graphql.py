@@ -24,7 +24,15 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.language import DocumentNode, FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql.language import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
 
 from registry import appkeys
 from registry.errors import AppError, BadRequest, UnsupportedMediaType
@@ -37,33 +45,51 @@ routes = web.RouteTableDef()
 
 MAX_QUERY_CHARS = 16 * 1024
 MAX_TOKENS = 2000
-MAX_DEPTH = 12
 _CONTENT_TYPES = ("application/json", "application/octet-stream")  # the latter: none was sent
 
 
-def _depth(selection_set: SelectionSetNode | None, fragments: dict[str, Any], seen: frozenset[str]) -> int:
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for selection in selection_set.selections:
+# What one request may ask for, counted with fragments expanded: each `extensions` reads up to
+# 1,000 extensions, each `extension`/`node` one; everything else is a field of what was read.
+MAX_FIELDS = 5000
+MAX_LISTS = 2
+MAX_LOOKUPS = 50
+
+
+class _Budget(Exception):
+    pass
+
+
+def _count(selection_set: SelectionSetNode | None, fragments: dict[str, Any], counts: dict[str, int]) -> None:
+    for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
-            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen))
+            counts["fields"] += 1
+            name = selection.name.value
+            if name == "extensions":
+                counts["lists"] += 1
+            elif name in ("extension", "node"):
+                counts["lookups"] += 1
+            if counts["fields"] > MAX_FIELDS or counts["lists"] > MAX_LISTS or counts["lookups"] > MAX_LOOKUPS:
+                raise _Budget
+            _count(selection.selection_set, fragments, counts)
         elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, seen | {selection.name.value}))
-    return deepest
+            _count(selection.selection_set, fragments, counts)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            _count(fragments[selection.name.value].selection_set, fragments, counts)
 
 
-def _too_deep(document: DocumentNode) -> GraphQLError | None:
-    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}  # type: ignore[attr-defined]
+def _too_costly(document: DocumentNode) -> GraphQLError | None:
+    """A query that would read too much is refused before it runs (after validation, which
+    guarantees that fragments do not cycle; the count stops at the first limit passed)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     for definition in document.definitions:
-        if definition.kind == "operation_definition":
-            depth = _depth(definition.selection_set, fragments, frozenset())  # type: ignore[attr-defined]
-            if depth > MAX_DEPTH:
-                return GraphQLError(f"The query is nested {depth} levels deep; at most {MAX_DEPTH} are allowed.")
+        if isinstance(definition, OperationDefinitionNode):
+            try:
+                _count(definition.selection_set, fragments, {"fields": 0, "lists": 0, "lookups": 0})
+            except _Budget:
+                return GraphQLError(
+                    f"The query asks for too much: at most {MAX_LISTS} `extensions` lists, {MAX_LOOKUPS}"
+                    f" `extension`/`node` lookups and {MAX_FIELDS} fields (fragments expanded) per operation."
+                )
     return None
 
 
@@ -122,7 +148,7 @@ async def graphql(request: web.Request) -> web.Response:
         document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as error:
         return json_response({"errors": [error.formatted]})
-    errors = validate(schema, document) or ([e] if (e := _too_deep(document)) else [])
+    errors = validate(schema, document) or ([e] if (e := _too_costly(document)) else [])
     if errors:
         return json_response({"errors": [e.formatted for e in errors]})
     result = execute(

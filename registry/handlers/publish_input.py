@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from registry import appkeys
 from registry.config import Config
 from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from registry.validation import read_json, refuse_unstorable
+from registry.validation import read_json, refuse_inflated, refuse_unstorable
 
 _FIELD_LIMIT = 4096
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
@@ -44,13 +44,14 @@ def _limits(config: Config) -> dict[str, int]:
     }
 
 
-async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:
+async def _read_part(request: web.Request, part: BodyPartReader, name: str, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(65536):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"The {name} part is over its limit of {limit} bytes.")
+        refuse_inflated(request, request.app[appkeys.CONFIG].max_decompression_ratio)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -67,7 +68,7 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
                 )
             if part.name in fields:
                 raise BadRequest(f"The {part.name} part appears twice.")
-            fields[part.name] = await _read_part(part, part.name, limits[part.name])
+            fields[part.name] = await _read_part(request, part, part.name, limits[part.name])
     except (BadHttpMessage, ValueError) as exc:  # a malformed part header, boundary or encoding
         raise BadRequest("The multipart body is malformed.") from exc
     for name in ("extension_id", "version", "tag", "force"):
@@ -85,7 +86,8 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
 
 
 async def _from_json(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request, limit=request.app[appkeys.CONFIG].max_publish_bytes)
+    config = request.app[appkeys.CONFIG]
+    body = await read_json(request, limit=config.max_publish_bytes, max_inflation=config.max_decompression_ratio)
     refuse_unstorable(body)
     request.app[appkeys.SCHEMAS].validate("PublishRequest", body)
     fields = dict(body)
@@ -93,6 +95,16 @@ async def _from_json(request: web.Request) -> dict[str, Any]:
         if isinstance(fields.get(name), str):
             fields[name] = fields[name].encode()
     return fields
+
+
+def refuse_oversized(config: Config, bundle: bytes | None, source_map: bytes | None) -> None:
+    """413 for a bundle or source map over its limit, however the publish arrived."""
+    for name, value, limit in (
+        ("bundle", bundle, config.max_bundle_bytes),
+        ("source_map", source_map, config.max_source_map_bytes),
+    ):
+        if value is not None and len(value) > limit:
+            raise PayloadTooLarge(f"The {name} is {len(value)} bytes; the limit is {limit}.")
 
 
 async def read_publish_input(request: web.Request, extension_id: str | None) -> PublishInput:
@@ -110,10 +122,7 @@ async def read_publish_input(request: web.Request, extension_id: str | None) -> 
             f"The request is missing {', '.join(missing)}.",
             errors=[{"pointer": f"/{name}", "message": "is required"} for name in missing],
         )
-    for name, limit in (("bundle", config.max_bundle_bytes), ("source_map", config.max_source_map_bytes)):
-        value = fields.get(name)
-        if value is not None and len(value) > limit:
-            raise PayloadTooLarge(f"The {name} is {len(value)} bytes; the limit is {limit}.")
+    refuse_oversized(config, fields["bundle"], fields.get("source_map"))
     return PublishInput(
         extension_id=extension_id or fields.get("extension_id"),
         manifest=fields["manifest"],

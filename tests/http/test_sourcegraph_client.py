@@ -28,7 +28,17 @@ MEDIA_TYPE = "sourcegraph.v20180621; format=json"
 USER_AGENT = "Sourcegraph registry client v20180621"
 # Go's time.Time.UnmarshalJSON: RFC 3339, fractional seconds optional.
 RFC3339 = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})\Z")
-EXTENSION_KEYS = {"uuid", "extensionID", "publisher", "name", "manifest", "createdAt", "updatedAt", "publishedAt", "url"}
+EXTENSION_KEYS = {
+    "uuid",
+    "extensionID",
+    "publisher",
+    "name",
+    "manifest",
+    "createdAt",
+    "updatedAt",
+    "publishedAt",
+    "url",
+}
 
 
 class NotAValidRegistry(Exception):
