@@ -77,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_BODY_TIMEOUT", "60", "Seconds a client has to send a whole request body (408 beyond)."),
     Setting("WHARF_MAX_HEADER_BYTES", "8190", "Longest request line or header line (400/431 beyond)."),
     Setting("WHARF_MAX_HEADERS", "100", "Most header lines in a request (400/431 beyond)."),
+    Setting("WHARF_PARSER_PROCESSES", "2", "Worker processes that render READMEs and parse JSONC settings."),
+    Setting("WHARF_PARSER_TIMEOUT", "5", "Seconds a README render or JSONC parse may take (then plain text, or 422)."),
+    Setting("WHARF_MAX_DECOMPRESSION_RATIO", "100", "Largest inflation of a compressed body past 1 MiB (413 beyond)."),
     Setting("WHARF_MIGRATIONS_DIR", "(packaged)", "Another migrations folder (read by registry.resources)."),
 )
 
@@ -197,6 +200,9 @@ class Config:
     body_timeout: float = 60.0
     max_header_bytes: int = 8190
     max_headers: int = 100
+    parser_processes: int = 2
+    parser_timeout: float = 5.0
+    max_decompression_ratio: int = 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -254,6 +260,11 @@ class Config:
                 "WHARF_MAX_HEADER_BYTES", lambda n, r: _int(n, r, minimum=1024, maximum=1 << 20), "8190"
             ),
             max_headers=get("WHARF_MAX_HEADERS", lambda n, r: _int(n, r, minimum=8, maximum=10_000), "100"),
+            parser_processes=get("WHARF_PARSER_PROCESSES", lambda n, r: _int(n, r, minimum=1, maximum=64), "2"),
+            parser_timeout=get("WHARF_PARSER_TIMEOUT", lambda n, r: _float(n, r, minimum=0.01), "5"),
+            max_decompression_ratio=get(
+                "WHARF_MAX_DECOMPRESSION_RATIO", lambda n, r: _int(n, r, minimum=2, maximum=100_000), "100"
+            ),
         )
         if config.pool_min_size > config.pool_max_size:
             raise ConfigError("WHARF_POOL_MIN_SIZE must not exceed WHARF_POOL_MAX_SIZE")

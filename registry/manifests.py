@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from registry.errors import PayloadTooLarge, Unprocessable
 from registry.resources import schemas_dir
-from registry.validation import SchemaValidator, describe_violation, format_checker, refuse_unstorable
+from registry.validation import SchemaValidator, describe_violation, format_checker, refuse_unstorable, violations
 
 CATEGORIES_KEY = "categories"
 
@@ -84,7 +84,7 @@ class ManifestValidator:
             raise _invalid(pointer, "must be a JSON object")
         if len(text.encode()) > self.max_bytes:
             raise PayloadTooLarge(f"The manifest is over the limit of {self.max_bytes} bytes.")
-        errors = sorted(self._validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        errors = violations(self._validator, data)
         if errors:
             described = []
             for error in errors:

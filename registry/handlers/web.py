@@ -29,6 +29,7 @@ from registry.pagination import encode_cursor, page_request
 from registry.resources import schemas_dir
 from registry.store import downloads as download_store
 from registry.store import package_index as index_store
+from registry.store import readmes as readme_store
 from registry.store import releases as release_store
 from registry.store.extensions import Extension, ListQuery
 from registry.store.package_index import RangeCount
@@ -36,7 +37,7 @@ from registry.store.publishers import publisher_by_name
 from registry.versions import by_precedence
 from registry.web.chart import download_chart
 from registry.web.openapi_view import build_docs
-from registry.web.readme import render_readme
+from registry.web.readme import RenderedReadme, readme_text, render_once
 
 routes = web.RouteTableDef()
 
@@ -120,6 +121,22 @@ async def catalogue(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def _readme(request: web.Request, extension: Extension, manifest: dict[str, Any]) -> RenderedReadme | None:
+    """The latest release's README as rendered at publish. A release published before READMEs were
+    kept is rendered now, off the event loop (registry.web.readme.render_once), and kept."""
+    text = readme_text(manifest)
+    if text is None or extension.latest_release_id is None:
+        return None
+    async with connection(request) as conn:
+        kept = await readme_store.readme_of(conn, extension.latest_release_id)
+    if kept is not None:
+        return kept
+    rendered = await render_once(request.app[appkeys.PARSERS], text)
+    async with connection(request) as conn:
+        await readme_store.insert_readme(conn, extension.latest_release_id, rendered)
+    return rendered
+
+
 @routes.get("/extensions/{publisher}/{name}")
 @html_page
 async def extension_page(request: web.Request) -> web.StreamResponse:
@@ -130,7 +147,7 @@ async def extension_page(request: web.Request) -> web.StreamResponse:
     async with connection(request) as conn:
         releases = by_precedence(await release_store.releases_of(conn, extension.id))
         series = await download_store.daily_downloads(conn, extension.id, today - timedelta(days=CHART_DAYS - 1))
-    readme = manifest.get("readme")
+    readme = await _readme(request, extension, manifest)
     icon = manifest.get("icon")
     repository = manifest.get("repository")
     repository_url = repository.get("url") if isinstance(repository, dict) else repository
@@ -139,7 +156,7 @@ async def extension_page(request: web.Request) -> web.StreamResponse:
         "extension.html",
         {
             "extension": _card(extension),
-            "readme": Markup(render_readme(readme)) if isinstance(readme, str) and readme.strip() else None,  # noqa: S704 (sanitized)
+            "readme": Markup(readme.html) if readme else None,  # noqa: S704 (sanitized, or escaped text)
             "icon": icon if isinstance(icon, str) and _ICON.match(icon) else None,
             "repository_url": repository_url
             if isinstance(repository_url, str) and _WEB_URL.match(repository_url)

@@ -47,6 +47,7 @@ class CascadeLevel:
     name: str | None
     id: int | None
     contents: str | None
+    parsed: str | None  # the contents as strict JSON, kept when written (None: not parsed yet)
 
 
 @dataclass(frozen=True)
@@ -108,15 +109,16 @@ async def lock_subject(conn: asyncpg.Connection, subject: Subject) -> None:
 
 
 async def insert_version(
-    conn: asyncpg.Connection, subject: Subject, contents: str, author_user_id: int, last_id: int | None
+    conn: asyncpg.Connection, subject: Subject, contents: str, parsed: str, author_user_id: int, last_id: int | None
 ) -> Version | None:
-    """A new version, written only if the subject's newest id is `last_id` (None: no rows yet);
-    None when it is not. Run after `lock_subject`, in the same transaction."""
+    """A new version (`contents` as written, `parsed` as strict JSON), written only if the subject's
+    newest id is `last_id` (None: no rows yet); None when it is not. Run after `lock_subject`, in the
+    same transaction."""
     row = await conn.fetchrow(
         "-- source: registry/store/settings.py:insert_version\n"  # noqa: S608 (fixed fragments only)
         "WITH inserted AS ("
-        "  INSERT INTO settings (org_id, user_id, contents, author_user_id)"
-        "  SELECT $1::int, $2::int, $3::text, $4::int"
+        "  INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)"
+        "  SELECT $1::int, $2::int, $3::text, $4::int, $6::text"
         f"  WHERE (SELECT max(s.id) FROM settings s WHERE {_MATCH[subject.kind]}) IS NOT DISTINCT FROM $5::int"
         "  RETURNING id, contents, author_user_id, created_at"
         ") SELECT s.id, s.contents, a.username::text AS author, s.created_at"
@@ -126,8 +128,19 @@ async def insert_version(
         contents,
         author_user_id,
         last_id,
+        parsed,
     )
     return _version(row) if row else None
+
+
+async def keep_parsed(conn: asyncpg.Connection, version_id: int, parsed: str) -> None:
+    """Keep the parsed form of a version written without one (around the API)."""
+    await conn.execute(
+        "-- source: registry/store/settings.py:keep_parsed\n"
+        "UPDATE settings SET parsed = $2 WHERE id = $1 AND parsed IS NULL",
+        version_id,
+        parsed,
+    )
 
 
 async def cascade(conn: asyncpg.Connection, user_id: int) -> list[CascadeLevel]:
@@ -143,16 +156,16 @@ async def cascade(conn: asyncpg.Connection, user_id: int) -> list[CascadeLevel]:
         "  UNION ALL"
         "  SELECT 2, 'user', u.username::text, NULL, u.id FROM users u WHERE u.id = $1"
         ")"
-        " SELECT sub.kind, sub.name, cur.id, cur.contents FROM subjects sub"
+        " SELECT sub.kind, sub.name, cur.id, cur.contents, cur.parsed FROM subjects sub"
         " LEFT JOIN LATERAL ("
-        "   SELECT s.id, s.contents FROM settings s"
+        "   SELECT s.id, s.contents, s.parsed FROM settings s"
         "    WHERE s.org_id IS NOT DISTINCT FROM sub.org_id AND s.user_id IS NOT DISTINCT FROM sub.user_id"
         "    ORDER BY s.id DESC LIMIT 1"
         " ) cur ON true"
         " ORDER BY sub.level, lower(sub.name), sub.name",
         user_id,
     )
-    return [CascadeLevel(row["kind"], row["name"], row["id"], row["contents"]) for row in rows]
+    return [CascadeLevel(row["kind"], row["name"], row["id"], row["contents"], row["parsed"]) for row in rows]
 
 
 async def enabled_extensions(conn: asyncpg.Connection, ids: Sequence[tuple[str, str]]) -> list[EnabledExtension]:

@@ -1,0 +1,2 @@
+ALTER TABLE settings DROP COLUMN parsed;
+DROP TABLE registry_release_readmes;

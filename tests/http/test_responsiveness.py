@@ -1,0 +1,232 @@
+"""Nothing a user sends blocks the event loop (issue 12, items 1 and 3): READMEs are rendered once,
+at publish, in a worker process, bounded in nesting and time; JSONC settings are parsed there too,
+bounded in size, and kept parsed; schema validation costs what the schema bounds, not what the
+body holds; a publish is authenticated and authorized before its body is read, and a compressed
+body may inflate only so far. Each hostile input is handled while /healthz keeps answering within
+100 ms (tests/support/responsive.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+import orjson
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from registry.config import Config
+from tests.conftest import AppFactory
+from tests.support.factories import make_org, make_user
+from tests.support.registry import SOURCE_MAP, bundle_for, manifest, publish
+from tests.support.responsive import RESPONSIVE, slowest_healthz
+
+Client = TestClient[web.Request, web.Application]
+
+NESTED_DIVS = "<div>" * 60000 + "Hello"  # 300 KB, inside the README limit; nh3 alone took 4 s here
+
+
+async def _page(client: Client, path: str) -> str:
+    response = await client.get(path)
+    assert response.status == 200
+    return await response.text()
+
+
+# --- READMEs ---------------------------------------------------------------------------------------
+
+
+async def test_a_readme_of_60000_nested_divs_never_stalls_the_server(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    _, slowest_publish = await slowest_healthz(
+        client, publish(client, alice.headers, "alice/wc", "1.0.0", manifest=manifest(readme=NESTED_DIVS))
+    )
+    page, slowest_view = await slowest_healthz(client, _page(client, "/extensions/alice/wc"))
+    assert slowest_publish < RESPONSIVE and slowest_view < RESPONSIVE, (slowest_publish, slowest_view)
+    assert '<pre class="readme-text">&lt;div&gt;&lt;div&gt;' in page  # shown as text, never parsed as HTML
+    assert "<div><div>" not in page
+
+
+async def test_a_readme_is_rendered_once_at_publish_and_kept(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/wc", "1.0.0", manifest=manifest(readme="# Usage\n\n<script>x</script>"))
+    kept = await db.fetchrow("SELECT html, plain FROM registry_release_readmes")
+    assert kept["plain"] is False and "<h3>Usage</h3>" in kept["html"] and "script" not in kept["html"]
+    await db.execute("UPDATE registry_release_readmes SET html = '<p>as kept</p>'")
+    assert "<p>as kept</p>" in await _page(client, "/extensions/alice/wc"), "a page view renders nothing again"
+
+
+async def test_a_release_published_before_readmes_were_kept_is_rendered_at_its_first_view(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/wc", "1.0.0", manifest=manifest(readme="*old*"))
+    await db.execute("DELETE FROM registry_release_readmes")
+    assert "<em>old</em>" in await _page(client, "/extensions/alice/wc")
+    assert await db.fetchval("SELECT html FROM registry_release_readmes") == "<p><em>old</em></p>\n"
+
+
+async def test_a_readme_whose_rendering_overruns_its_deadline_is_shown_as_plain_text(
+    make_client: AppFactory, config: Config, db: asyncpg.Connection
+) -> None:
+    client = await make_client(replace(config, parser_timeout=0.01))  # less than a worker takes to start
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/wc", "1.0.0", manifest=manifest(readme="# Usage <b>bold</b>"))
+    page = await _page(client, "/extensions/alice/wc")
+    assert '<pre class="readme-text"># Usage &lt;b&gt;bold&lt;/b&gt;</pre>' in page
+    assert await db.fetchval("SELECT plain FROM registry_release_readmes") is True
+
+
+# --- settings --------------------------------------------------------------------------------------
+
+
+def _jsonc(size: int) -> str:
+    """A JSONC document (comments, trailing commas) of about `size` bytes."""
+    entries, length, n = [], 4, 0
+    while length < size - 40:
+        entries.append(f'  "key{n}": [1, 2, 3], // note {n}\n')
+        length, n = length + len(entries[-1]), n + 1
+    return "{\n" + "".join(entries) + "}\n"
+
+
+async def _put(client: Client, path: str, headers: dict[str, str], contents: str) -> int:
+    response = await client.put(path, json={"contents": contents, "last_id": None}, headers=headers)
+    return response.status
+
+
+async def test_the_cascade_of_a_member_of_70_orgs_parses_nothing_again(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    for n in range(70):  # more levels than the old 64-entry parse cache held
+        await make_org(db, f"org{n:02}", [alice])
+        assert await _put(client, f"/api/orgs/org{n:02}/settings", alice.headers, _jsonc(2048)) == 201
+    for _ in range(2):
+        started = time.perf_counter()
+        response, slowest = await slowest_healthz(
+            client, client.get("/api/user/settings/cascade", headers=alice.headers)
+        )
+        took = time.perf_counter() - started
+        assert response.status == 200
+        assert len((await response.json())["subjects"]) == 72
+        assert slowest < RESPONSIVE and took < 0.5, (slowest, took)
+
+
+async def test_jsonc_is_bounded_in_size_and_strict_json_only_by_the_contents_limit(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    path = "/api/users/alice/settings"
+    large_jsonc = _jsonc(70 * 1024)
+    status, slowest = await slowest_healthz(client, _put(client, path, alice.headers, large_jsonc))
+    assert status == 422 and slowest < RESPONSIVE
+    strict = orjson.dumps({f"key{n}": [1, 2, 3] for n in range(8000)}).decode()  # ~130 KB
+    assert await _put(client, path, alice.headers, strict) == 201
+    assert await db.fetchval("SELECT parsed FROM settings") == strict
+
+
+async def test_the_largest_jsonc_is_parsed_off_the_event_loop_and_kept(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    status, slowest = await slowest_healthz(
+        client, _put(client, "/api/users/alice/settings", alice.headers, _jsonc(60 * 1024))
+    )
+    assert status == 201 and slowest < RESPONSIVE, slowest
+    assert orjson.loads(await db.fetchval("SELECT parsed FROM settings"))["key0"] == [1, 2, 3]
+
+
+async def test_settings_written_around_the_api_are_parsed_once_and_kept(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    await db.execute(
+        "INSERT INTO settings (user_id, contents) VALUES ($1, $2), ($1, $3)", alice.id, "{'a': 1,}", "{broken"
+    )
+    response = await client.get("/api/user/settings/cascade", headers=alice.headers)
+    assert (await response.json())["merged"] == {}, "the newest version does not parse: it counts as empty"
+    assert await db.fetchval("SELECT parsed FROM settings ORDER BY id DESC LIMIT 1") == "{}"
+
+
+# --- schema validation -----------------------------------------------------------------------------
+
+
+async def test_a_manifest_with_a_huge_array_is_refused_without_stalling_the_server(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    huge = manifest(activationEvents=[1] * 200_000)  # 800 KB, inside the manifest limit; 3.8 s to validate
+    result, slowest = await slowest_healthz(
+        client, publish(client, alice.headers, "alice/wc", "1.0.0", expect=422, manifest=huge)
+    )
+    assert slowest < RESPONSIVE, slowest
+    assert result["errors"][0]["pointer"] == "/manifest/activationEvents"
+    assert len(result["errors"]) <= 100
+
+
+# --- publishing: credentials before the body --------------------------------------------------------
+
+
+def _bomb(extension_id: str = "alice/wc") -> bytes:
+    """A 45 MB publish request as ~45 KB of gzip (inside every size limit before decompression)."""
+    body: dict[str, Any] = {"extension_id": extension_id, "manifest": manifest(), "version": "1.0.0"}
+    body["bundle"] = "a" * (45 << 20)
+    return gzip.compress(orjson.dumps(body), compresslevel=9)
+
+
+def _gzip_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+
+
+async def test_publish_bombs_without_credentials_are_refused_before_their_body_is_read(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    bob = await make_user(db, "bob")
+    bomb = _bomb("bob/wc")
+    attempts = [
+        ("/api/publish", {}, 401),
+        ("/api/publish", {"Authorization": "token wharf_not-a-token"}, 401),
+        ("/api/extensions/bob/wc/releases", {}, 401),
+    ]
+
+    async def four_at_once(path: str, headers: dict[str, str]) -> list[int]:
+        responses = await asyncio.gather(
+            *(client.post(path, data=bomb, headers=_gzip_headers(headers)) for _ in range(4))
+        )
+        return [response.status for response in responses]
+
+    for path, headers, status in attempts:
+        statuses, slowest = await slowest_healthz(client, four_at_once(path, headers))
+        assert statuses == [status] * 4 and slowest < RESPONSIVE, (path, statuses, slowest)
+    assert bob.id  # bob exists: the 401s are about credentials, not about a missing publisher
+
+
+async def test_a_publish_for_someone_else_is_refused_before_its_body_is_read(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    await make_user(db, "bob")
+    assert (
+        await client.post("/api/extensions", json={"publisher": "bob", "name": "wc"}, headers=alice.headers)
+    ).status == 403
+    response, slowest = await slowest_healthz(
+        client,
+        client.post("/api/extensions/bob/wc/releases", data=_bomb("bob/wc"), headers=_gzip_headers(alice.headers)),
+    )
+    assert response.status == 403 and slowest < RESPONSIVE, slowest
+
+
+async def test_a_compressed_publish_inflating_past_the_ratio_is_413(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    response, slowest = await slowest_healthz(
+        client, client.post("/api/publish", data=_bomb(), headers=_gzip_headers(alice.headers))
+    )
+    assert response.status == 413 and slowest < RESPONSIVE, slowest
+    assert "compressed" in (await response.json())["detail"]
+
+
+async def test_an_honest_compressed_publish_is_accepted(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    body = {"extension_id": "alice/wc", "manifest": manifest(), "bundle": bundle_for("1.0.0"), "source_map": SOURCE_MAP}
+    response = await client.post(
+        "/api/publish",
+        data=gzip.compress(orjson.dumps({**body, "version": "1.0.0"})),
+        headers=_gzip_headers(alice.headers),
+    )
+    assert response.status == 201, await response.text()
