@@ -254,14 +254,14 @@ def unstorable(value: Any, parts: tuple[Any, ...] = ()) -> tuple[str, str] | Non
             if "\x00" in key:
                 return _pointer((*parts, key)), "contains a NUL character (in the key)"
             kind = type(item)
-            if kind is str and "\x00" not in item or kind in _SAFE_SCALARS or _is_bigint(kind, item):
+            if (kind is str and "\x00" not in item) or kind in _SAFE_SCALARS or _is_bigint(kind, item):
                 continue
             if (found := unstorable(item, (*parts, key))) is not None:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
             kind = type(item)
-            if kind is str and "\x00" not in item or kind in _SAFE_SCALARS or _is_bigint(kind, item):
+            if (kind is str and "\x00" not in item) or kind in _SAFE_SCALARS or _is_bigint(kind, item):
                 continue
             if (found := unstorable(item, (*parts, index))) is not None:
                 return found
