@@ -20,6 +20,7 @@ from registry import sourcegraph
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor
 from registry.handlers.extensions import search
+from registry.handlers.names import redirect_renamed_publisher
 from registry.handlers.releases import base_url
 from registry.http import json_response
 from registry.store import extensions as extension_store
@@ -134,6 +135,8 @@ async def by_extension_id(request: web.Request) -> web.Response:
         extension = await extension_store.extension_by_name(
             conn, request.match_info["publisher"], request.match_info["name"]
         )
+    if extension is None:  # an id under a renamed publisher's old name: 308 to its current one
+        await redirect_renamed_publisher(request, request.match_info["publisher"], headers=_headers(30))
     return await _one(request, extension)
 
 

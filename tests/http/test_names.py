@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from registry.sourcegraph import ACCEPT, MEDIA_TYPE
 from tests.support.factories import PASSWORD, UserFixture, auth, make_org, make_token, make_user
 from tests.support.registry import publish
 
@@ -145,6 +146,14 @@ async def test_a_rename_keeps_the_old_name_and_redirects_its_extension_ids(world
         assert response.headers["Location"] == f"/api/extensions/{new}/popular{suffix}"
         assert (await client.get(f"/api/extensions/{old}/popular{suffix}")).status == 200
     assert (await client.get(static_url)).status == 200, "static bundle URLs keep working"
+    page = await client.get(f"/extensions/{old}/popular", allow_redirects=False)
+    assert (page.status, page.headers["Location"]) == (308, f"/extensions/{new}/popular")
+    sourcegraph = await client.get(
+        f"/.api/registry/extensions/extension-id/{old}/popular", headers={"Accept": ACCEPT}, allow_redirects=False
+    )
+    assert sourcegraph.status == 308
+    assert sourcegraph.headers["Location"] == f"/.api/registry/extensions/extension-id/{new}/popular"
+    assert sourcegraph.headers["X-Sourcegraph-Media-Type"] == MEDIA_TYPE
     assert (await client.post("/api/users", json=signup(old))).status == 409
     stranger = await world.new_user("mallory")
     assert (await client.post("/api/orgs", json={"name": old}, headers=stranger.headers)).status == 409
