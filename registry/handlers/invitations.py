@@ -40,6 +40,16 @@ def _settled(invitation: Invitation) -> Conflict | None:
     return None
 
 
+def _lapsed(invitation: Invitation) -> Conflict | None:
+    """An invitation carries its sender's authority: once the sender may no longer invite (removed
+    from the org, deleted, no longer site admin), it can no longer be accepted."""
+    if not invitation.sender_may_invite:
+        return Conflict(
+            f"Invitation {invitation.id} lapsed: {invitation.sender} may no longer invite to {invitation.org}."
+        )
+    return None
+
+
 @routes.get("/api/user/invitations")
 async def my_invitations(request: web.Request) -> web.Response:
     """The caller's pending invitations; listing them marks them notified."""
@@ -54,7 +64,8 @@ async def my_invitations(request: web.Request) -> web.Response:
 
 @routes.post("/api/invitations/{id}/respond")
 async def respond(request: web.Request) -> web.Response:
-    """Accept (join the org, in the same transaction) or decline; only the recipient may, once."""
+    """Accept (join the org, in the same transaction) or decline; only the recipient may, once, and
+    only while the sender may still invite."""
     user = policy.signed_in(await current_actor(request))
     invitation_id = int_param(request, "id")
     body = await json_body(request, "InvitationResponse")
@@ -62,7 +73,7 @@ async def respond(request: web.Request) -> web.Response:
         invitation = await invitation_store.invitation_by_id(conn, invitation_id, lock=True)
         if invitation is None or invitation.recipient_user_id != user.id:
             raise NotFound(f"You have no invitation {invitation_id}.")
-        settled = _settled(invitation)
+        settled = _settled(invitation) or (_lapsed(invitation) if body["accept"] else None)
         if settled is not None:
             raise settled
         await invitation_store.respond(conn, invitation.id, body["accept"])

@@ -103,7 +103,8 @@ async def list_members(request: web.Request) -> web.Response:
 
 @routes.delete("/api/orgs/{name}/members/{username}")
 async def remove_member(request: web.Request) -> web.Response:
-    """Remove a member (members may remove themselves or others); never the last one."""
+    """Remove a member (members may remove themselves or others); never the last one. The pending
+    invitations the member sent to the org are revoked with them."""
     org = await _org_for_member(request, await current_actor(request))
     username = request.match_info["username"]
     async with transaction(request) as conn:
@@ -115,7 +116,18 @@ async def remove_member(request: web.Request) -> web.Response:
         if await org_store.count_members(conn, org.id) <= 1:
             raise Conflict(f"{username} is the last member of {org.name}; an organization keeps at least one.")
         await org_store.delete_member(conn, org.id, target.id)
+        await invitation_store.revoke_sent_by(conn, target.id, org_id=org.id)  # they carried its authority
     return web.Response(status=204)
+
+
+@routes.get("/api/orgs/{name}/invitations")
+async def list_invitations(request: web.Request) -> web.Response:
+    """The org's pending invitations, for its members (and site admins) to review and revoke."""
+    org = await _org_for_member(request, await current_actor(request))
+    page = page_request(request)
+    async with connection(request) as conn:
+        pending = await invitation_store.pending_for_org(conn, org.id, after_id=page.after_id(), limit=page.limit + 1)
+    return json_response(page_body(pending, page, lambda i: [i.id], render_invitation))
 
 
 @routes.post("/api/orgs/{name}/invitations")

@@ -16,6 +16,7 @@ from registry.errors import Conflict, Forbidden, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, pool, transaction
 from registry.http import json_response
 from registry.store import emails as email_store
+from registry.store import invitations as invitation_store
 from registry.store import users as user_store
 from registry.store.emails import Email
 from registry.store.users import User
@@ -176,6 +177,7 @@ async def delete_user(request: web.Request) -> web.Response:
         if not await user_store.soft_delete_user(conn, subject.id):
             raise NotFound(f"No user named {subject.username}.")
         await user_store.release_name(conn, user_id=subject.id)
+        await invitation_store.revoke_sent_by(conn, subject.id)  # they carried the user's authority
     return web.Response(status=204)
 
 

@@ -1,4 +1,10 @@
-"""Invitations to join an organization: pending, then accepted, declined or revoked, once."""
+"""Invitations to join an organization: pending, then accepted, declined or revoked, once.
+
+An invitation carries its sender's authority, so it lives only as long as that authority does:
+`sender_may_invite` says whether the sender could still invite (a live member of the org, or a
+live site admin), and an invitation whose sender can no longer is never shown to its recipient
+nor accepted. Removing a member or deleting a user also revokes what they sent.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +28,21 @@ class Invitation:
     responded_at: datetime | None
     accepted: bool | None
     revoked_at: datetime | None
+    sender_may_invite: bool = True
 
+
+# Whether the sender of invitation `i` (user `s`) could still send it.
+_SENDER_MAY_INVITE = (
+    "(s.deleted_at IS NULL AND (s.site_admin OR EXISTS ("
+    "SELECT FROM org_members m WHERE m.org_id = i.org_id AND m.user_id = i.sender_user_id)))"
+)
+_PENDING = "i.responded_at IS NULL AND i.revoked_at IS NULL AND i.deleted_at IS NULL"
 
 _SELECT = (
-    "SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender, r.username::text AS recipient,"
+    "SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender,"  # noqa: S608 (constants only)
+    "       r.username::text AS recipient,"
     "       i.recipient_user_id, i.sender_user_id, i.created_at, i.notified_at, i.responded_at,"
-    "       i.response_type, i.revoked_at"
+    f"       i.response_type, i.revoked_at, {_SENDER_MAY_INVITE} AS sender_may_invite"
     "  FROM org_invitations i"
     "  JOIN orgs o ON o.id = i.org_id AND o.deleted_at IS NULL"
     "  JOIN users s ON s.id = i.sender_user_id"
@@ -39,7 +54,7 @@ def _invitation(row: asyncpg.Record) -> Invitation:
     return Invitation(
         row["id"], row["org_id"], row["org"], row["sender"], row["recipient"], row["recipient_user_id"],
         row["sender_user_id"], row["created_at"], row["notified_at"], row["responded_at"], row["response_type"],
-        row["revoked_at"],
+        row["revoked_at"], row["sender_may_invite"],
     )  # fmt: skip
 
 
@@ -89,7 +104,8 @@ async def pending_for_recipient(
         "                 WHERE recipient_user_id = $1 AND responded_at IS NULL AND revoked_at IS NULL"
         "                   AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3)"
         "  RETURNING id, notified_at"
-        f") {_SELECT.replace('i.notified_at', 'seen.notified_at')} JOIN seen ON seen.id = i.id ORDER BY i.id",
+        f") {_SELECT.replace('i.notified_at', 'seen.notified_at')} JOIN seen ON seen.id = i.id"
+        f" WHERE {_SENDER_MAY_INVITE} ORDER BY i.id",
         recipient_id,
         after_id or 0,
         limit,
@@ -117,3 +133,31 @@ async def revoke(conn: asyncpg.Connection, invitation_id: int) -> bool:
         invitation_id,
     )
     return bool(status == "UPDATE 1")
+
+
+async def pending_for_org(
+    conn: asyncpg.Connection, org_id: int, *, after_id: int | None, limit: int
+) -> list[Invitation]:
+    """The org's pending invitations, for its members to review and revoke (paged by id)."""
+    rows = await conn.fetch(
+        f"-- source: registry/store/invitations.py:pending_for_org\n{_SELECT}"
+        f" WHERE i.org_id = $1 AND {_PENDING} AND i.id > $2 ORDER BY i.id LIMIT $3",
+        org_id,
+        after_id or 0,
+        limit,
+    )
+    return [_invitation(row) for row in rows]
+
+
+async def revoke_sent_by(conn: asyncpg.Connection, sender_id: int, *, org_id: int | None = None) -> int:
+    """Revoke the pending invitations `sender_id` sent (to `org_id`, or to any org): they carried
+    authority the sender no longer has. How many were revoked."""
+    status = await conn.execute(
+        "-- source: registry/store/invitations.py:revoke_sent_by\n"
+        "UPDATE org_invitations SET revoked_at = now()"
+        " WHERE sender_user_id = $1 AND ($2::integer IS NULL OR org_id = $2)"
+        "   AND responded_at IS NULL AND revoked_at IS NULL AND deleted_at IS NULL",
+        sender_id,
+        org_id,
+    )
+    return int(status.split()[-1])

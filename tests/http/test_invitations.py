@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -112,3 +113,82 @@ async def test_answers_must_be_booleans(client: Client, db: asyncpg.Connection) 
         response = await client.post(f"/api/invitations/{invitation_id}/respond", json=body, headers=bob.headers)
         assert response.status == 422
     assert await db.fetchval("SELECT responded_at FROM org_invitations") is None
+
+
+# -- issue 12, item 5: invitations die with their sender's rights --------------------------------
+
+
+async def test_an_invitation_from_a_removed_member_cannot_be_accepted(client: Client, db: asyncpg.Connection) -> None:
+    alice, bob = await _org_with_alice_and_bob(db)
+    mallory = await make_user(db, "mallory")
+    await db.execute("INSERT INTO org_members (org_id, user_id) SELECT id, $1 FROM orgs", mallory.id)
+    invitation_id = await _invite(client, mallory)
+    assert (await client.delete("/api/orgs/acme/members/mallory", headers=alice.headers)).status == 204
+    response = await client.post(
+        f"/api/invitations/{invitation_id}/respond", json={"accept": True}, headers=bob.headers
+    )
+    assert response.status == 409
+    members = await (await client.get("/api/orgs/acme/members", headers=alice.headers)).json()
+    assert [m["username"] for m in members["items"]] == ["alice"]
+    assert (await (await client.get("/api/user/invitations", headers=bob.headers)).json())["items"] == []
+
+
+@pytest.mark.parametrize("how", ["sender deleted", "sender left by a direct delete", "site admin demoted"])
+async def test_an_invitation_whose_sender_lost_the_right_to_invite_lapses(
+    client: Client, db: asyncpg.Connection, how: str
+) -> None:
+    alice, bob = await _org_with_alice_and_bob(db)
+    admin = await make_user(db, "root", site_admin=True)
+    sender = admin if how == "site admin demoted" else alice
+    if sender is alice:
+        carol = await make_user(db, "carol")  # the org keeps a member when alice goes
+        await db.execute("INSERT INTO org_members (org_id, user_id) SELECT id, $1 FROM orgs", carol.id)
+    invitation_id = await _invite(client, sender)
+    if how == "sender deleted":
+        assert (await client.delete("/api/users/alice", headers=alice.headers)).status == 204
+    elif how == "sender left by a direct delete":  # a path that revokes nothing: acceptance still checks
+        await db.execute("DELETE FROM org_members WHERE user_id = $1", alice.id)
+    else:
+        await db.execute("UPDATE users SET site_admin = false WHERE id = $1", admin.id)
+    response = await client.post(
+        f"/api/invitations/{invitation_id}/respond", json={"accept": True}, headers=bob.headers
+    )
+    assert response.status == 409
+    assert not await db.fetchval("SELECT EXISTS (SELECT FROM org_members WHERE user_id = $1)", bob.id)
+
+
+async def test_org_members_list_and_revoke_pending_invitations(client: Client, db: asyncpg.Connection) -> None:
+    alice, bob = await _org_with_alice_and_bob(db)
+    carol = await make_user(db, "carol")
+    dave = await make_user(db, "dave")
+    await db.execute("INSERT INTO org_members (org_id, user_id) SELECT id, $1 FROM orgs", dave.id)
+    to_bob = await _invite(client, alice)
+    to_carol = await _invite(client, alice, "carol")
+    await client.post(f"/api/invitations/{to_carol}/respond", json={"accept": False}, headers=carol.headers)
+    listing = await client.get("/api/orgs/acme/invitations", headers=dave.headers)
+    assert listing.status == 200
+    page = await listing.json()
+    assert [(i["id"], i["sender"], i["recipient"]) for i in page["items"]] == [(to_bob, "alice", "bob")]
+    assert page["next_cursor"] is None
+    assert (await client.get("/api/orgs/acme/invitations", headers=bob.headers)).status == 403
+    assert (await client.get("/api/orgs/acme/invitations")).status == 401
+    assert (await client.get("/api/orgs/nope/invitations", headers=dave.headers)).status == 404
+    assert (await client.delete(f"/api/invitations/{to_bob}", headers=dave.headers)).status == 204
+    assert (await (await client.get("/api/orgs/acme/invitations", headers=alice.headers)).json())["items"] == []
+
+
+async def test_pending_invitations_of_an_org_list_in_pages(client: Client, db: asyncpg.Connection) -> None:
+    alice, _ = await _org_with_alice_and_bob(db)
+    for n in range(5):
+        await make_user(db, f"user{n}")
+        await _invite(client, alice, f"user{n}")
+    seen: list[int] = []
+    cursor = None
+    while True:
+        query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = await (await client.get(f"/api/orgs/acme/invitations?{query}", headers=alice.headers)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 5 and seen == sorted(seen)
