@@ -4,6 +4,7 @@ the same version published with other code: always 409."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,3 +251,15 @@ async def test_the_database_refuses_a_retired_name_however_it_is_spelt(
     with pytest.raises(asyncpg.UniqueViolationError) as refused:
         await db.execute("INSERT INTO names (name, user_id) VALUES ($1, $2)", look_alike, other)
     assert refused.value.constraint_name == "retired_names_pkey"
+
+
+async def test_sign_ups_racing_the_deletion_never_take_the_name(client: Client, db: asyncpg.Connection) -> None:
+    carol = await make_user(db, "carol")
+    await publish(client, carol.headers, "carol/popular", "1.0.0")
+    responses = await asyncio.gather(
+        client.delete("/api/users/carol", headers=carol.headers),
+        *(client.post("/api/users", json=signup("carol" if n % 2 else "Carol")) for n in range(10)),
+    )
+    assert [r.status for r in responses] == [204] + [409] * 10
+    assert await db.fetchval("SELECT count(*) FROM names WHERE name = 'carol'") == 0
+    assert await db.fetchval("SELECT count(*) FROM retired_names WHERE name = 'carol'") == 1
