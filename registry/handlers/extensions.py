@@ -190,7 +190,8 @@ async def get_extension(request: web.Request) -> web.Response:
 
 @routes.delete("/api/extensions/{publisher}/{name}")
 async def delete_extension(request: web.Request) -> web.Response:
-    """Soft delete: the name is free again, and its releases are no longer served."""
+    """Soft delete: the name is free again and its releases are no longer served (by no asset
+    route); its published versions stay taken forever (migration 6)."""
     actor = await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     await remove_extension(request, actor, extension)

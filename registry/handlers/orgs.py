@@ -83,7 +83,8 @@ async def update_org(request: web.Request) -> web.Response:
 
 @routes.delete("/api/orgs/{name}")
 async def delete_org(request: web.Request) -> web.Response:
-    """Soft delete; the name is freed for a new user or org."""
+    """Soft delete; the name is freed for a new user or org, unless it has been published under:
+    then it is retired (migration 6), never someone else's."""
     org = await _org_for_member(request, await current_actor(request))
     async with transaction(request) as conn:
         if not await org_store.soft_delete_org(conn, org.id):

@@ -169,7 +169,8 @@ async def update_user(request: web.Request) -> web.Response:
 
 @routes.delete("/api/users/{username}")
 async def delete_user(request: web.Request) -> web.Response:
-    """Soft delete: the username is freed, the user's tokens stop working at once."""
+    """Soft delete: the user's tokens stop working at once; the username is freed, unless it has
+    been published under: then it is retired (migration 6), never someone else's."""
     _, subject = await _managed_user(request)
     async with transaction(request) as conn:
         if subject.site_admin and await user_store.count_site_admins(conn) <= 1:
