@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,8 +19,8 @@ from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle, RateLimits
 from registry.client_address import client_address_middleware
 from registry.config import Config, ConfigError
-from registry.db.migrate import is_current, load_migrations
-from registry.db.pool import create_pool
+from registry.db.lifecycle import bring_up, keep_bringing_up, open_pool
+from registry.db.migrate import load_migrations
 from registry.downloads import DownloadCounter
 from registry.errors import PayloadTooLarge, RequestTimeout, problem_middleware
 from registry.mail import LogMailer
@@ -28,32 +30,29 @@ from registry.offload import WorkerPool
 from registry.openapi import load_openapi
 from registry.resources import migrations_dir, schemas_dir
 from registry.sourcegraph import identify_registry_response
-from registry.store.users import ensure_site_config
 from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
 
 log = logging.getLogger("wharf.app")
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    """One pool per process, opened at startup and closed at shutdown (cleanup_ctx)."""
+async def _database(app: web.Application, *, migrate: bool = False) -> AsyncIterator[None]:
+    """One pool per process, opened at startup and closed at shutdown (cleanup_ctx). The server
+    starts even when the database does not answer (registry.db.lifecycle): it is brought up to
+    date, and migrated when `migrate`, in the background as soon as it does."""
     config = app[appkeys.CONFIG]
     assert config.database_url is not None  # checked by create_app
-    pool = await create_pool(
-        config.database_url,
-        min_size=config.pool_min_size,
-        max_size=config.pool_max_size,
-        db_timeout=config.db_timeout,
-    )
+    pool, answered = await open_pool(config, config.database_url)
     app[appkeys.POOL] = pool
-    async with pool.acquire() as conn:
-        if await is_current(conn, app[appkeys.MIGRATIONS]):
-            async with conn.transaction():
-                await ensure_site_config(conn)
-        else:
-            log.warning("the database is not migrated; /readyz answers 503 until it is")
+    waiting = None
+    if not (answered and await bring_up(pool, app[appkeys.MIGRATIONS], migrate=migrate)):
+        waiting = asyncio.create_task(keep_bringing_up(pool, app[appkeys.MIGRATIONS], migrate=migrate))
     async with app[appkeys.DOWNLOADS].flushing(pool, every=config.downloads_flush_seconds):
         yield
+    if waiting is not None:
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
     await pool.close()
 
 
@@ -105,8 +104,10 @@ async def _body_deadline(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
-def create_app(config: Config) -> web.Application:
-    """Build the application for `config`, whose `database_url` must already be resolved."""
+def create_app(config: Config, *, migrate: bool = False) -> web.Application:
+    """Build the application for `config`, whose `database_url` must already be resolved;
+    `migrate`: apply pending migrations once the database answers (`registry serve` when it did
+    not answer at start)."""
     if config.database_url is None:
         raise ConfigError("create_app needs a database URL (the CLI starts the embedded server first)")
     metrics = create_metrics()
@@ -147,7 +148,7 @@ def create_app(config: Config) -> web.Application:
     app.on_response_prepare.append(identify_registry_response)
     app[appkeys.GRAPHQL] = graphql_api.build()
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
-    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(functools.partial(_database, migrate=migrate))
     app.on_cleanup.append(_stop_parsers)
     for module in handlers.modules():
         app.add_routes(module.routes)

@@ -30,6 +30,7 @@ from registry.db.migrate import (
     migrate_up,
     read_version,
 )
+from registry.errors import DATABASE_UNAVAILABLE
 from registry.resources import migrations_dir
 from registry.serve import ServeError, serve
 
@@ -108,6 +109,19 @@ async def _migrate(dsn: str, args: argparse.Namespace) -> str:
         await conn.close()
 
 
+def _migrate_on_start(config: Config, dsn: str) -> bool:
+    """Migrate before serving (a dirty database stops the start, MigrationError); when the
+    database does not answer, serve anyway and return True: the server migrates once it does."""
+    if not config.auto_migrate:
+        return False
+    try:
+        asyncio.run(migrate_to_latest(dsn, connect_timeout=config.db_timeout))
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("the database does not answer (%s: %s); starting anyway", type(exc).__name__, exc)
+        return True
+    return False
+
+
 def _exit_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     """Turn SIGTERM into SystemExit so that `finally` blocks stop the embedded server cleanly."""
     raise SystemExit(128 + signal.SIGTERM)
@@ -131,9 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "migrate":
                 print(asyncio.run(_migrate(dsn, args)))
                 return 0
-            if config.auto_migrate:
-                asyncio.run(migrate_to_latest(dsn))
-            serve(config.with_overrides(database_url=dsn))
+            serve(config.with_overrides(database_url=dsn), migrate=_migrate_on_start(config, dsn))
     except (EmbeddedPostgresError, MigrationError, ServeError, ConfigError) as exc:
         print(f"registry: error: {exc}", file=sys.stderr)
         return 1

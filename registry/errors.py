@@ -112,7 +112,7 @@ _BY_STATUS: dict[int, type[AppError]] = {
 _HEADERS_KEPT_FROM_AIOHTTP = ("Allow", "Retry-After", "WWW-Authenticate")
 
 # The database being away is an outage to report (503, try again), not a bug (500).
-_DATABASE_UNAVAILABLE = (
+DATABASE_UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.CannotConnectNowError,
@@ -134,7 +134,7 @@ def _caused_by_an_outage(exc: BaseException) -> bool:
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, _DATABASE_UNAVAILABLE):
+        if isinstance(cause, DATABASE_UNAVAILABLE):
             return True
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
@@ -193,7 +193,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise  # redirects and 304s are answers, not errors
         return problem_response(request, _from_http_exception(exc))
-    except _DATABASE_UNAVAILABLE as exc:
+    except DATABASE_UNAVAILABLE as exc:
         return _unavailable(request, exc)
     except asyncio.CancelledError:
         raise

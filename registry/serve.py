@@ -24,10 +24,10 @@ class ServeError(RuntimeError):
     pass
 
 
-def _run_one(config: Config, *, reuse_port: bool) -> None:
+def _run_one(config: Config, *, reuse_port: bool, migrate: bool) -> None:
     try:
         web.run_app(
-            create_app(config),
+            create_app(config, migrate=migrate),
             host=config.host,
             port=config.port,
             reuse_port=reuse_port or None,
@@ -50,12 +50,12 @@ def _run_one(config: Config, *, reuse_port: bool) -> None:
         raise ServeError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
 
 
-def _worker(config: Config) -> None:
+def _worker(config: Config, migrate: bool) -> None:
     """One server process. A signal that arrives while it is still starting (before aiohttp has
     installed its handlers) is a request to stop, not a failure."""
     logging.getLogger().setLevel(config.log_level)
     try:
-        _run_one(config, reuse_port=True)
+        _run_one(config, reuse_port=True, migrate=migrate)
     except ServeError as exc:
         log.error("%s", exc)
         sys.exit(1)
@@ -65,13 +65,16 @@ def _worker(config: Config) -> None:
         return
 
 
-def serve(config: Config) -> None:
-    """Serve until SIGINT/SIGTERM; with workers > 1 the parent supervises and forwards signals."""
+def serve(config: Config, *, migrate: bool = False) -> None:
+    """Serve until SIGINT/SIGTERM; with workers > 1 the parent supervises and forwards signals.
+    `migrate`: each process migrates once the database answers (under the migrators' lock)."""
     if config.workers == 1:
-        _run_one(config, reuse_port=False)
+        _run_one(config, reuse_port=False, migrate=migrate)
         return
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_worker, args=(config,), name=f"wharf-worker-{n}") for n in range(config.workers)]
+    workers = [
+        context.Process(target=_worker, args=(config, migrate), name=f"wharf-worker-{n}") for n in range(config.workers)
+    ]
     for process in workers:
         process.start()
     log.info("%d workers serving on http://%s:%d", len(workers), config.host, config.port)

@@ -42,9 +42,10 @@ def database_url(config: Config) -> Iterator[str]:
         embedded.stop()
 
 
-async def migrate_to_latest(dsn: str) -> SchemaVersion:
-    """Apply every pending migration (under the migrators' lock) and return where the schema is."""
-    conn = await asyncpg.connect(dsn)
+async def migrate_to_latest(dsn: str, *, connect_timeout: float = 60.0) -> SchemaVersion:
+    """Apply every pending migration (under the migrators' lock) and return where the schema is;
+    `connect_timeout` bounds connecting."""
+    conn = await asyncpg.connect(dsn, timeout=connect_timeout)
     try:
         applied = await migrate_up(conn, load_migrations(migrations_dir()))
         state = await read_version(conn)

@@ -93,8 +93,10 @@ def _searchable_by_others(path: Path) -> bool:
 
 
 def _private_ancestor(path: Path) -> Path | None:
-    """The first ancestor of `path` that another user cannot traverse, if any."""
-    for ancestor in reversed(path.resolve().parents):
+    """The first of `path`'s ancestors, or `path` itself, that another user cannot traverse, if any
+    (the server user must traverse every one of them to reach its data)."""
+    resolved = path.resolve()
+    for ancestor in [*reversed(resolved.parents), resolved]:
         if ancestor.exists() and not _searchable_by_others(ancestor):
             return ancestor
     return None
@@ -143,8 +145,15 @@ def _root_bin_dir() -> Path:
 
 
 def _make_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) with a mode fit for who runs the server."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o755 if _is_root() else 0o700)
+    """Create `path` (and missing parents) with a mode fit for who runs the server: as root, 0755
+    whatever the umask (a umask of 077 would otherwise hide them from the server user); the mode
+    of a directory that already exists is never changed."""
+    mode = 0o755 if _is_root() else 0o700
+    missing = [directory for directory in [*reversed(path.parents), path] if not directory.exists()]
+    for directory in missing:
+        with contextlib.suppress(FileExistsError):  # another Wharf process made it meanwhile
+            directory.mkdir(mode=mode)
+            directory.chmod(mode)
     return path
 
 
@@ -167,6 +176,7 @@ class EmbeddedPostgres:
     def start(self) -> RunningServer:
         self._check_safe_location()
         _make_dir(self.data_dir)
+        self._check_safe_location()  # what was created, and what another process made meanwhile
         with self._locked():
             bin_dir = self._prepare_binaries()
             self._initdb_if_needed(bin_dir)
@@ -199,16 +209,20 @@ class EmbeddedPostgres:
     # -- safety ---------------------------------------------------------------------------------
 
     def _check_safe_location(self) -> None:
+        """As root, refuse a data directory the server user cannot reach, before initdb does so
+        with a bare `could not access directory … Permission denied`."""
         if not _is_root():
             return
         private = _private_ancestor(self.data_dir)
         if private is not None:
+            info = private.stat()
             raise EmbeddedPostgresError(
-                f"the embedded PostgreSQL runs as the system user {SERVER_USER!r} and must reach "
-                f"{self.data_dir}, but {private} is not searchable by other users "
-                f"(mode {stat.S_IMODE(private.stat().st_mode):04o}). Wharf does not loosen it: "
-                f"use a data directory outside it (the default for root is {ROOT_DATA_DIR}) "
-                "or set DATABASE_URL to use another PostgreSQL server."
+                f"the embedded PostgreSQL runs as the system user {SERVER_USER!r} (PostgreSQL refuses "
+                f"to run as root) and must reach {self.data_dir}, but {private} is not searchable by "
+                f"other users (mode {stat.S_IMODE(info.st_mode):04o}), owned by uid {info.st_uid}. "
+                "Wharf does not loosen it. Use a data directory outside it (--data-dir or "
+                f"WHARF_DATA_DIR; the default for root is {ROOT_DATA_DIR}), make it searchable "
+                f"yourself (chmod o+x {private}), or set DATABASE_URL to use another PostgreSQL server."
             )
 
     def _prepare_binaries(self) -> Path:
@@ -262,7 +276,7 @@ class EmbeddedPostgres:
             ["-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale"],
         )
         if result.returncode != 0:
-            raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()}")
+            raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()}{_permission_hint(result.stderr)}")
 
     def _socket_dir(self) -> Path:
         candidate = self.pgdata
@@ -318,6 +332,19 @@ class EmbeddedPostgres:
             holders.append(add)
         path.write_text(json.dumps(holders))
         return holders
+
+
+def _permission_hint(stderr: str) -> str:
+    """What to do when the server's user cannot reach a directory (an ACL, a mount option, a
+    security module: what the mode checks above cannot see)."""
+    if "Permission denied" not in stderr:
+        return ""
+    user = SERVER_USER if _is_root() else pwd.getpwuid(os.geteuid()).pw_name
+    return (
+        f". PostgreSQL runs as the user {user!r}, which must be able to enter every directory on the "
+        "way to the data directory and write to it: choose a data directory it can reach (--data-dir "
+        "or WHARF_DATA_DIR), grant it access, or set DATABASE_URL to use another PostgreSQL server."
+    )
 
 
 def _alive(pid: int) -> bool:

@@ -6,6 +6,8 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -142,3 +144,32 @@ def test_serve_refuses_to_start_on_a_dirty_database(empty_db_url: str, tmp_path:
     assert server.wait_exit() == 1
     assert "registry: error: the database is dirty at version 9002 (dirty)" in server.output
     assert "Traceback" not in server.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="concerns root, whose server runs as another user")
+def test_root_refuses_a_private_data_directory_saying_which_why_and_what_to_do() -> None:
+    private = Path(tempfile.mkdtemp())  # the data directory itself is 0700: initdb would be denied
+    try:
+        server = Server(["--data-dir", str(private)], command_env(None)).start()
+        assert server.wait_exit() == 1
+        assert f"must reach {private}, but {private} is not searchable by other users (mode 0700" in server.output
+        assert f"chmod o+x {private}" in server.output and "DATABASE_URL" in server.output
+        assert "initdb" not in server.output and "Traceback" not in server.output
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(private)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="concerns root, whose server runs as another user")
+def test_root_creates_data_directories_its_server_user_can_reach_whatever_the_umask(embedded_data_dir: Path) -> None:
+    data_dir = embedded_data_dir / "nested" / "data"
+    result = subprocess.run(
+        ["sh", "-c", 'umask 077 && exec "$0" -m registry migrate version --data-dir "$1"', sys.executable, data_dir],
+        env=command_env(None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "none"), result.stderr
+    assert stat.S_IMODE((embedded_data_dir / "nested").stat().st_mode) == 0o755
