@@ -16,4 +16,6 @@ class Mailer(Protocol):
 
 class LogMailer:
     async def send(self, to: str, subject: str, body: str) -> None:
-        log.info("mail to %s: %s\n%s", to, subject, body)
+        # The recipient and subject are quoted (repr) so that no character of theirs can end the
+        # line and forge another; the API also refuses addresses with spaces or control characters.
+        log.info("mail to %r: %r\n%s", to, subject, body)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from registry.client_address import address_key
 from registry.errors import TooManyRequests
 
 
@@ -107,11 +108,28 @@ class FailureThrottle:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Per-client-address limits on what costs the site something even when it succeeds."""
+    """Per-client-address limits on what costs the site something even when it succeeds: every
+    attempt counts (429 with Retry-After past the limit). `client` is `request.remote`, which
+    registry.client_address resolved through trusted proxies; an IPv6 client counts as its /64."""
 
     signups: Throttle
     mails: Throttle  # keyed by client address and by recipient address
     surveys: Throttle
+
+    def sign_up(self, client: str | None) -> None:
+        self.signups.attempt("addr:" + address_key(client))
+
+    def verification_mail(self, client: str | None, recipient: str) -> None:
+        """A mail to `recipient`: counted per sender address and per recipient (no mail bombing of
+        one inbox from many addresses). Both are checked before either is counted."""
+        keys = ("addr:" + address_key(client), "to:" + recipient.lower())
+        for key in keys:
+            self.mails.check(key)
+        for key in keys:
+            self.mails.record(key)
+
+    def survey_answer(self, client: str | None) -> None:
+        self.surveys.attempt("addr:" + address_key(client))
 
     @classmethod
     def in_process(cls, *, signups: int, mails: int, surveys: int, window: float) -> RateLimits:

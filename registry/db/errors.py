@@ -43,6 +43,8 @@ _INVALID: dict[str, tuple[str, str]] = {
     "orgs_display_name_max_length": ("/display_name", "must be at most 255 characters"),
     "registry_extensions_name_valid_chars": ("/name", "must be letters, digits and single inner . _ or -"),
     "registry_extensions_name_length": ("/name", "must be 1 to 128 characters"),
+    "user_emails_email_one_line": ("/email", "must be one line, without spaces or control characters"),
+    "survey_responses_email_one_line": ("/email", "must be one line, without spaces or control characters"),
     "check_atomic_response": ("", "an invitation is answered with a response"),
     "check_single_use": ("", "an invitation is answered or revoked, never both"),
     "registry_extension_releases_immutable": ("", "a published release never changes, and a yank is final"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from registry import appkeys
 from registry.auth import policy
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
@@ -63,9 +64,11 @@ def _survey(response: SurveyResponse) -> dict[str, Any]:
 
 @routes.post("/api/surveys")
 async def answer_survey(request: web.Request) -> web.Response:
-    """Anyone may answer: signed-in answers are attributed to their user."""
+    """Anyone may answer: signed-in answers are attributed to their user. Answers are limited per
+    client address (WHARF_SURVEYS_PER_ADDRESS), signed in or not."""
     actor = await current_actor(request)
     body = await json_body(request, "SurveyAnswer")
+    request.app[appkeys.RATE_LIMITS].survey_answer(request.remote)
     async with transaction(request) as conn:
         response_id = await store.insert_survey_response(
             conn,

@@ -15,8 +15,10 @@ from registry.auth.passwords import MAX_PASSWORD_BYTES
 from registry.errors import Conflict, Forbidden, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, pool, transaction
 from registry.http import json_response
+from registry.store import discussions as discussion_store
 from registry.store import emails as email_store
 from registry.store import invitations as invitation_store
+from registry.store import tokens as token_store
 from registry.store import users as user_store
 from registry.store.emails import Email
 from registry.store.users import User
@@ -73,12 +75,17 @@ async def _managed_user(request: web.Request) -> tuple[Actor, User]:
 @routes.post("/api/users")
 async def sign_up(request: web.Request) -> web.Response:
     """Create a user. The first user of a site becomes its site admin; with open sign-up off,
-    only site admins create users."""
+    only site admins create users. Sign-ups and their verification mails are limited per client
+    address (and mails per recipient); site admins are not limited."""
     actor = await current_actor(request)
     if not request.app[appkeys.CONFIG].open_signup:
         policy.require_site_admin(actor)
     body = await json_body(request, "SignUp")
     _check_password_length(body["password"], "/password")
+    if not policy.is_site_admin(actor):  # before the bcrypt hash: a flood costs the site nothing
+        limits = request.app[appkeys.RATE_LIMITS]
+        limits.sign_up(request.remote)
+        limits.verification_mail(request.remote, body["email"])
     password_hash = await request.app[appkeys.AUTH].hasher.hash(body["password"])
     code = secrets.token_urlsafe(24)
     async with transaction(request) as conn:
@@ -152,7 +159,12 @@ async def _checked_changes(request: web.Request, subject: User, body: dict[str, 
 
 @routes.patch("/api/users/{username}")
 async def update_user(request: web.Request) -> web.Response:
-    _, subject = await _managed_user(request)
+    """Change a profile. A new password also deletes the user's access tokens, all but the one making
+    the change, and revokes their mail reply tokens: whoever changes a password may be shutting out
+    someone who learned the old one, and any token minted with it is as suspect as the password.
+    The requesting token is kept so the tool making the change is not cut off mid-session (it is
+    the user's own, or a site admin's)."""
+    actor, subject = await _managed_user(request)
     body = await json_body(request, "UserUpdate")
     changes = await _checked_changes(request, subject, body)
     async with transaction(request) as conn:
@@ -163,6 +175,9 @@ async def update_user(request: web.Request) -> web.Response:
             raise NotFound(f"No user named {subject.username}.")
         if updated.username != subject.username:
             await user_store.rename_user_name(conn, subject.id, updated.username)
+        if "passwd" in changes:
+            await token_store.delete_tokens_of(conn, subject.id, keep=actor.token_id)
+            await discussion_store.revoke_all_reply_tokens(conn, subject.id)
         emails = await email_store.list_emails(conn, subject.id)
     return json_response(render_user(updated, private=True, emails=emails))
 
@@ -192,8 +207,10 @@ async def list_emails(request: web.Request) -> web.Response:
 
 @routes.post("/api/users/{username}/emails")
 async def add_email(request: web.Request) -> web.Response:
-    _, subject = await _managed_user(request)
+    actor, subject = await _managed_user(request)
     body = await json_body(request, "EmailAdd")
+    if not policy.is_site_admin(actor):
+        request.app[appkeys.RATE_LIMITS].verification_mail(request.remote, body["email"])
     code = secrets.token_urlsafe(24)
     async with transaction(request) as conn:
         email = await email_store.insert_email(conn, subject.id, body["email"], code)

@@ -355,6 +355,16 @@ async def revoke_reply_tokens(conn: asyncpg.Connection, user_id: int, thread_id:
     return int(status.split()[-1])
 
 
+async def revoke_all_reply_tokens(conn: asyncpg.Connection, user_id: int) -> int:
+    """Revoke every live reply token of the user, in every thread (their password changed)."""
+    status: str = await conn.execute(
+        "-- source: registry/store/discussions.py:revoke_all_reply_tokens\n"
+        "UPDATE discussion_mail_reply_tokens SET deleted_at = now() WHERE user_id = $1 AND deleted_at IS NULL",
+        user_id,
+    )
+    return int(status.split()[-1])
+
+
 async def reply_token_holder(conn: asyncpg.Connection, token: str) -> ReplyTokenHolder | None:
     """Who a live reply token belongs to (its user not deleted), by primary key; the row is locked
     (FOR SHARE) so a concurrent revocation waits for the reply being posted with it."""

@@ -105,3 +105,15 @@ async def delete_token(conn: asyncpg.Connection, token_id: int) -> bool:
         token_id,
     )
     return bool(status == "UPDATE 1")
+
+
+async def delete_tokens_of(conn: asyncpg.Connection, user_id: int, *, keep: int | None = None) -> int:
+    """Delete every live token of the user but `keep` (the one making a password change); how many."""
+    status = await conn.execute(
+        "-- source: registry/store/tokens.py:delete_tokens_of\n"
+        "UPDATE access_tokens SET deleted_at = now()"
+        " WHERE subject_user_id = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2",
+        user_id,
+        keep,
+    )
+    return int(status.split()[-1])

@@ -192,7 +192,7 @@ async def test_forged_cursors_are_400_for_site_admins(
 
 
 async def test_external_account_data_nested_within_the_bound_is_kept(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+    alice = await make_user(db, "alice", site_admin=True)  # only site admins link accounts (issue 12, item 6)
     body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
     response = await client.post(
         "/api/users/alice/external-accounts", json={**body, "account_data": _nested(32)}, headers=alice.headers

@@ -46,7 +46,7 @@ async def test_no_table_holds_a_token_or_a_password(client: Client, db: asyncpg.
     )
     assert changed.status == 200
     assert (await client.post("/api/orgs", json={"name": "acme"}, headers=headers)).status == 201
-    assert (await client.get("/api/user", headers=auth(second["token"]))).status == 200
+    assert (await client.get("/api/user", headers=auth(second["token"]))).status == 401, "ended by the new password"
 
     stored = await _every_stored_value(db)
     assert len(stored) > 20

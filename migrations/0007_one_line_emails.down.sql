@@ -1,0 +1,2 @@
+ALTER TABLE survey_responses DROP CONSTRAINT survey_responses_email_one_line;
+ALTER TABLE user_emails DROP CONSTRAINT user_emails_email_one_line;
