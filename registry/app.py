@@ -35,6 +35,8 @@ from registry.validation import RequestSchemas
 
 log = logging.getLogger("wharf.app")
 
+SERVER_NAME = "wharf"
+
 
 async def _database(app: web.Application, *, migrate: bool = False) -> AsyncIterator[None]:
     """One pool per process, opened at startup and closed at shutdown (cleanup_ctx). The server
@@ -104,6 +106,12 @@ async def _body_deadline(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+async def _neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """`Server: wharf`, not aiohttp's default naming its and Python's versions (which tells a
+    scanner which advisories apply)."""
+    response.headers["Server"] = SERVER_NAME
+
+
 def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     """Build the application for `config`, whose `database_url` must already be resolved;
     `migrate`: apply pending migrations once the database answers (`registry serve` when it did
@@ -149,6 +157,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.GRAPHQL] = graphql_api.build()
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     app.cleanup_ctx.append(functools.partial(_database, migrate=migrate))
+    app.on_response_prepare.append(_neutral_server_header)
     app.on_cleanup.append(_stop_parsers)
     for module in handlers.modules():
         app.add_routes(module.routes)

@@ -29,8 +29,9 @@ from registry.errors import AppError, Unprocessable
 from registry.handlers.common import connection
 from registry.handlers.extensions import remove_extension, search
 from registry.handlers.publish_input import PublishInput, refuse_oversized
-from registry.handlers.releases import base_url, prepare_publish, publish_release
+from registry.handlers.releases import prepare_publish, publish_release
 from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest
+from registry.public_url import base_url
 from registry.store import extensions as extension_store
 from registry.store import orgs as org_store
 from registry.store import users as user_store

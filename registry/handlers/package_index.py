@@ -222,7 +222,9 @@ async def reindex_repo(request: web.Request) -> web.Response:
 
 @routes.get("/api/repos/{uri:.+}")
 async def get_repo(request: web.Request) -> web.Response:
-    await current_actor(request)
+    """A repository and its place in the index queue. The indexer's last error names paths on
+    the server (where sources are read from): site admins only."""
+    actor = await current_actor(request)
     uri = request.match_info["uri"]
     async with connection(request) as conn:
         repo = await store.repo_by_uri(conn, uri)
@@ -242,7 +244,7 @@ async def get_repo(request: web.Request) -> web.Response:
                 "requested_at": queued.requested_at,
                 "claimed": queued.claimed_by is not None,
                 "attempts": queued.attempts,
-                "last_error": queued.last_error,
+                "last_error": queued.last_error if policy.is_site_admin(actor) else None,
             },
         }
     )

@@ -23,6 +23,7 @@ from registry.handlers.publish_input import PublishInput, read_publish_input
 from registry.http import json_response
 from registry.manifests import Manifest, publication_warnings
 from registry.pagination import encode_cursor, page_request
+from registry.public_url import base_url
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
 from registry.store import readmes as readme_store
@@ -162,12 +163,6 @@ def prepare_publish(request: web.Request, data: PublishInput, *, block_on_warnin
         content.digest(),
         warnings,
     )
-
-
-def base_url(request: web.Request) -> str:
-    """Where clients reach this registry: WHARF_PUBLIC_URL, else the request's own origin."""
-    configured = request.app[appkeys.CONFIG].public_url
-    return configured or f"{request.scheme}://{request.host}"
 
 
 async def refresh_listing(conn: Any, extension: Extension) -> None:

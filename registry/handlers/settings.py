@@ -24,10 +24,10 @@ from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, transaction
-from registry.handlers.releases import base_url
 from registry.http import json_response
 from registry.offload import WorkerPool, WorkTimeout
 from registry.pagination import page_body, page_request
+from registry.public_url import base_url
 from registry.sourcegraph import static_path
 from registry.store import orgs as org_store
 from registry.store import settings as settings_store

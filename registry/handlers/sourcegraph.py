@@ -21,8 +21,8 @@ from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor
 from registry.handlers.extensions import search
 from registry.handlers.names import redirect_renamed_publisher
-from registry.handlers.releases import base_url
 from registry.http import json_response
+from registry.public_url import base_url
 from registry.store import extensions as extension_store
 from registry.store.extensions import Extension, ListQuery
 

@@ -85,13 +85,13 @@ async def test_multipart_publish_refuses_nul_in_its_text_parts(client: Client, d
 
 @pytest.mark.parametrize("depth", [64, 255, 256, 600, 1023])
 async def test_external_account_data_nested_too_deep_is_422(client: Client, db: asyncpg.Connection, depth: int) -> None:
-    alice = await make_user(db, "alice")
+    admin = await make_user(db, "root", site_admin=True)
     body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
     nested = '{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)  # orjson itself stops at 255 levels
     response = await client.post(
-        "/api/users/alice/external-accounts",
+        "/api/users/root/external-accounts",
         data=orjson.dumps(body)[:-1] + b',"account_data":' + nested.encode() + b"}",
-        headers={**alice.headers, "Content-Type": "application/json"},
+        headers={**admin.headers, "Content-Type": "application/json"},
     )
     problem = await _problem(response, 422)
     assert problem["errors"][0]["pointer"].startswith("/account_data"), problem
@@ -139,10 +139,10 @@ async def test_integers_beyond_bigint_are_422(client: Client, db: asyncpg.Connec
 
 
 async def test_nul_in_a_key_anywhere_in_a_body_is_422(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+    admin = await make_user(db, "root", site_admin=True)
     body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
     response = await client.post(
-        "/api/users/alice/external-accounts", json={**body, "auth_data": {"a": {"k\x00": 1}}}, headers=alice.headers
+        "/api/users/root/external-accounts", json={**body, "auth_data": {"a": {"k\x00": 1}}}, headers=admin.headers
     )
     problem = await _problem(response, 422)
     assert problem["errors"][0]["pointer"] == "/auth_data/a/k\x00"
@@ -192,10 +192,10 @@ async def test_forged_cursors_are_400_for_site_admins(
 
 
 async def test_external_account_data_nested_within_the_bound_is_kept(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice", site_admin=True)  # only site admins link accounts (issue 12, item 6)
+    admin = await make_user(db, "root", site_admin=True)  # only site admins link accounts (issue 12, item 6)
     body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
     response = await client.post(
-        "/api/users/alice/external-accounts", json={**body, "account_data": _nested(32)}, headers=alice.headers
+        "/api/users/root/external-accounts", json={**body, "account_data": _nested(32)}, headers=admin.headers
     )
     assert response.status == 201, await response.text()
 
