@@ -146,8 +146,15 @@ def _within(limit_keyword: str, keyword: str) -> Callable[..., Iterable[Validati
     return bounded
 
 
+def _is_storable_integer(checker: Any, instance: Any) -> bool:
+    """JSON Schema's integer (3.0 is one, and so is 1e300), within what PostgreSQL's bigint holds."""
+    is_integer = Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+    return bool(is_integer) and BIGINT_MIN <= instance <= BIGINT_MAX
+
+
 # Draft 2020-12, with patterns matched the way JSON Schema means them (see whole_string_pattern),
-# and the keywords that walk every element skipped past the schema's bound (see _within).
+# integers bounded to bigint, and the keywords that walk every element skipped past the schema's
+# bound (see _within).
 SchemaValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     {
@@ -160,6 +167,7 @@ SchemaValidator: Any = validators.extend(  # type: ignore[no-untyped-call]
         "additionalProperties": _within("maxProperties", "additionalProperties"),
         "propertyNames": _within("maxProperties", "propertyNames"),
     },
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_storable_integer),
 )
 MAX_REPORTED = 100  # violations listed in one answer: enough to fix a body, bounded to describe
 
