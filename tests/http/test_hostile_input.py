@@ -130,10 +130,11 @@ async def test_a_timestamp_at_the_edge_of_the_range_is_kept(client: Client, db: 
     assert response.status == 200, await response.text()
 
 
-async def test_integers_beyond_bigint_are_422(client: Client, db: asyncpg.Connection) -> None:
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 1e300, 9.3e18])
+async def test_integers_beyond_bigint_are_422(client: Client, db: asyncpg.Connection, number: float) -> None:
     admin = await make_user(db, "root", site_admin=True)
     body = {"query": "q", "last_executed": "2024-01-01T00:00:00Z", "latest_result": "2024-01-01T00:00:00Z"}
-    response = await client.put("/api/saved-queries", json={**body, "exec_duration_ns": 2**63}, headers=admin.headers)
+    response = await client.put("/api/saved-queries", json={**body, "exec_duration_ns": number}, headers=admin.headers)
     problem = await _problem(response, 422)
     assert problem["errors"][0]["pointer"] == "/exec_duration_ns"
 
