@@ -29,6 +29,7 @@ from registry.config import ConfigError
 from registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
+from registry.names import fold_name
 from registry.pagination import PageRequest, page_body, page_request
 from registry.store import licenses as license_store
 from registry.store import users as user_store
@@ -160,7 +161,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
                 if subject is None:
                     raise NotFound(f"No user named {username}.")
                 subject_id = subject.id
-        elif username is None or username.lower() == user.username.lower():
+        elif username is None or fold_name(username) == fold_name(user.username):
             subject_id = user.id
         else:
             raise Forbidden(f"Only {username} or a site admin may list {username}'s subscriptions.")
