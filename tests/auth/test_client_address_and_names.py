@@ -3,14 +3,17 @@ for, and fold names exactly as the database lookup does."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+import registry
 from registry.client_address import address_key, client_address, parse_networks
 from registry.config import Config
 from registry.db.migrate import load_migrations, migrate_up
@@ -162,3 +165,15 @@ async def test_a_name_the_database_folds_to_another_users_is_no_user(make_client
     assert (await client.post("/api/tokens", json=ALL, headers=basic("alice"))).status == 429
     assert (await client.post("/api/tokens", json=ALL, headers=basic("alİce"))).status == 401
     assert (await client.get("/api/user", headers=alice.headers)).status == 200
+
+
+def test_only_registry_client_address_reads_forwarding_headers_or_the_peer() -> None:
+    """Every reader of the client's address goes through one function (`request.remote`, set by its
+    middleware): a second reading of X-Forwarded-For could trust what the first does not."""
+    root = Path(registry.__file__).parent
+    readers = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if re.search(r"[\"'](X-Forwarded-For|Forwarded|X-Real-IP)[\"']\s*[,)\]]|peername", path.read_text(), re.I)
+    )
+    assert readers == ["client_address.py"]
