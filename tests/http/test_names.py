@@ -160,6 +160,18 @@ async def test_a_rename_keeps_the_old_name_and_redirects_its_extension_ids(world
     assert (await client.post("/api/orgs", json={"name": old}, headers=stranger.headers)).status == 409
     deleted = await client.delete(f"/api/extensions/{old}/popular", headers=world.owner.headers)
     assert deleted.status == 404, "writes are not redirected"
+    listed = await (await client.get("/api/retired-names", headers=world.admin.headers)).json()
+    assert listed["items"] == [
+        {
+            "name": old,
+            "former_owner_kind": "org" if world.is_org else "user",
+            "redirects_to": new,
+            "retired_at": listed["items"][0]["retired_at"],
+        }
+    ]
+    assert (await client.delete(f"/api/retired-names/{old}", headers=world.admin.headers)).status == 204
+    released = await client.get(f"/api/extensions/{old}/popular", allow_redirects=False)
+    assert released.status == 404, "a released name redirects no more"
 
 
 async def test_the_former_owner_takes_its_old_name_back(client: Client, db: asyncpg.Connection) -> None:
