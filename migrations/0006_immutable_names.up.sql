@@ -38,16 +38,30 @@ CREATE TABLE retired_names (
         FOREIGN KEY (released_by_user_id) REFERENCES users(id) ON DELETE SET NULL
 );
 
--- Rule 1: record each versioned release under its publisher's current name.
+-- Rule 1: record each versioned release under its publisher's current name. The publisher's
+-- `names` row is locked (FOR SHARE) until the release commits: a concurrent rename or deletion
+-- waits for it, then sees the record (and copies it, or retires the name); a publish that comes
+-- second reads the name as the rename left it.
 CREATE FUNCTION registry_record_published_version() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    publisher_name citext;
+    extension_name citext;
 BEGIN
-    INSERT INTO registry_published_versions (publisher, extension, version_key, version, content_sha256, release_id)
-    SELECT coalesce(u.username, o.name), e.name, split_part(NEW.release_version::text, '+', 1)::citext,
-           NEW.release_version, NEW.content_sha256, NEW.id
+    SELECT n.name, e.name INTO publisher_name, extension_name
       FROM registry_extensions e
-      LEFT JOIN users u ON u.id = e.publisher_user_id
-      LEFT JOIN orgs o ON o.id = e.publisher_org_id
-     WHERE e.id = NEW.registry_extension_id;
+      JOIN names n ON n.user_id = e.publisher_user_id OR n.org_id = e.publisher_org_id
+     WHERE e.id = NEW.registry_extension_id
+       FOR SHARE OF n;
+    IF NOT FOUND THEN  -- a publisher without a live name (not reachable through the API)
+        SELECT coalesce(u.username, o.name), e.name INTO publisher_name, extension_name
+          FROM registry_extensions e
+          LEFT JOIN users u ON u.id = e.publisher_user_id
+          LEFT JOIN orgs o ON o.id = e.publisher_org_id
+         WHERE e.id = NEW.registry_extension_id;
+    END IF;
+    INSERT INTO registry_published_versions (publisher, extension, version_key, version, content_sha256, release_id)
+    VALUES (publisher_name, extension_name, split_part(NEW.release_version::text, '+', 1)::citext,
+            NEW.release_version, NEW.content_sha256, NEW.id);
     RETURN NULL;
 END
 $$;

@@ -3,6 +3,7 @@ and the names of deleted publishers that had published (and were not taken since
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -78,3 +79,37 @@ async def test_migration_6_keeps_what_was_published_and_retires_deleted_publishe
     newcomer = await empty_db.fetchval("INSERT INTO users (username) VALUES ('carol') RETURNING id")
     with pytest.raises(asyncpg.UniqueViolationError):
         await empty_db.execute("INSERT INTO names (name, user_id) VALUES ('carol', $1)", newcomer)
+
+
+@pytest.mark.parametrize("giving_up", ["rename", "delete"])
+async def test_a_publish_in_flight_is_seen_by_a_concurrent_rename_or_deletion(
+    empty_db: asyncpg.Connection, empty_db_url: str, giving_up: str
+) -> None:
+    """The release's transaction holds the publisher's name until it commits: the rename copies its
+    record to the new name, the deletion retires the name (neither reads around it)."""
+    await migrate_up(empty_db, load_migrations(migrations_dir()))
+    carol = await _user(empty_db, "carol", deleted=False, named=True)
+    await empty_db.execute(
+        "INSERT INTO registry_extensions (uuid, publisher_user_id, name) VALUES (gen_random_uuid(), $1, 'popular')",
+        carol,
+    )
+    other = await asyncpg.connect(empty_db_url)
+    try:
+        async with empty_db.transaction():
+            await _release(empty_db, carol, "popular", "1.0.0", b"first")  # not committed yet
+            sql = (
+                "UPDATE names SET name = 'carla' WHERE user_id = $1"
+                if giving_up == "rename"
+                else "DELETE FROM names WHERE user_id = $1"
+            )
+            waiting = asyncio.create_task(other.execute(sql, carol))
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "the name is held by the publish in flight"
+        await waiting
+    finally:
+        await other.close()
+    published = {r[0] for r in await empty_db.fetch("SELECT publisher::text FROM registry_published_versions")}
+    retired = {r[0] for r in await empty_db.fetch("SELECT name::text FROM retired_names")}
+    assert (published, retired) == (
+        ({"carol", "carla"}, {"carol"}) if giving_up == "rename" else ({"carol"}, {"carol"})
+    )
