@@ -33,6 +33,7 @@ from registry.handlers.releases import prepare_publish, publish_release
 from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest
 from registry.public_url import base_url
 from registry.store import extensions as extension_store
+from registry.store import names as name_store
 from registry.store import orgs as org_store
 from registry.store import users as user_store
 from registry.store.extensions import Extension
@@ -324,6 +325,9 @@ class Registry:
             return None
         async with connection(context.request) as conn:
             extension = await extension_store.extension_by_name(conn, publisher, name)
+            if extension is None and (renamed := await name_store.redirect_target(conn, publisher)) is not None:
+                # an id under a renamed publisher's old name means the extension under its new one
+                extension = await extension_store.extension_by_name(conn, renamed, name)
         return ExtensionNode(context, extension) if extension else None
 
     async def extensions(

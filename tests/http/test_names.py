@@ -155,6 +155,9 @@ async def test_a_rename_keeps_the_old_name_and_redirects_its_extension_ids(world
     assert sourcegraph.status == 308
     assert sourcegraph.headers["Location"] == f"/.api/registry/extensions/extension-id/{new}/popular"
     assert sourcegraph.headers["X-Sourcegraph-Media-Type"] == MEDIA_TYPE
+    query = {"query": "query($id: String!) { extensionRegistry { extension(extensionID: $id) { extensionID } } }"}
+    graphql = await client.post("/.api/graphql", json={**query, "variables": {"id": f"{old}/popular"}})
+    assert (await graphql.json())["data"]["extensionRegistry"]["extension"] == {"extensionID": f"{new}/popular"}
     assert (await client.post("/api/users", json=signup(old))).status == 409
     stranger = await world.new_user("mallory")
     assert (await client.post("/api/orgs", json={"name": old}, headers=stranger.headers)).status == 409
