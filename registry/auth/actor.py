@@ -34,6 +34,12 @@ class Actor:
 
 ANONYMOUS = Actor(None)
 _ACTOR = web.RequestKey("actor", Actor)
+USER_CEILING_FACTOR = 10  # failures per username from all addresses together, in per-address budgets
+
+
+def _forgive(counted: list[tuple[FailureThrottle, str, float]]) -> None:
+    for throttle, key, stamp in counted:
+        throttle.forgive(key, stamp)
 
 
 class Authenticator:
@@ -41,7 +47,8 @@ class Authenticator:
 
     def __init__(self, hasher: PasswordHasher, per_user: FailureThrottle, per_address: FailureThrottle) -> None:
         self.hasher = hasher
-        self._per_user = per_user
+        self._per_user = per_user  # per username and client address
+        self._per_user_anywhere = per_user.scaled(USER_CEILING_FACTOR)  # per username, all addresses
         self._per_address = per_address
 
     async def actor(self, request: web.Request, pool: asyncpg.Pool, *, allow_password: bool) -> Actor:
@@ -66,21 +73,31 @@ class Authenticator:
 
         The attempt is counted before the (slow) verification and forgiven if it succeeds, so a
         burst of concurrent attempts cannot all get past the throttle (see registry.auth.throttle).
-        Unlike a token, a right password is refused while its user or address is throttled: a
-        throttle that verified every guess would tell a guesser which one was right. Tokens keep
-        working, and a wrong token does not spend the address's password budget.
+        Unlike a token, a right password is refused while its budget is spent: a throttle that
+        verified every guess would tell a guesser which one was right. So that a guesser cannot
+        lock its owner out, a username's budget is per client address (`per_user`): wrong guesses
+        from one address do not refuse the owner's right password from another. A ceiling of
+        `USER_CEILING_FACTOR` times that budget, from all addresses together, bounds guessing
+        spread over many addresses. Tokens keep working throughout, and a wrong token does not
+        spend the address's password budget.
 
         The user's key is the name folded as the lookup folds it (registry.names); a string that
         can be no username has no user, is never looked up, and still pays one (decoy) bcrypt.
         """
-        address = "addr:" + address_key(client)
+        address = address_key(client)
         folded = fold_name(username)
         user_key = "user:" + (folded if folded is not None else username)
-        address_stamp = self._per_address.attempt(address)
+        budgets = (
+            (self._per_address, "addr:" + address),
+            (self._per_user, f"{user_key}@{address}"),
+            (self._per_user_anywhere, user_key),
+        )
+        counted: list[tuple[FailureThrottle, str, float]] = []
         try:
-            user_stamp = self._per_user.attempt(user_key)
+            for throttle, key in budgets:
+                counted.append((throttle, key, throttle.attempt(key)))
         except TooManyRequests:
-            self._per_address.forgive(address, address_stamp)
+            _forgive(counted)
             raise
         failed = False
         try:
@@ -90,8 +107,7 @@ class Authenticator:
             failed = found is None or not matched
         finally:
             if not failed:  # right, or not decided (the database is away): not a failed attempt
-                self._per_address.forgive(address, address_stamp)
-                self._per_user.forgive(user_key, user_stamp)
+                _forgive(counted)
         return None if failed or found is None else found[0]
 
     async def _password(self, pool: asyncpg.Pool, credential: PasswordCredential, client: str | None) -> Actor:

@@ -67,6 +67,12 @@ class FailureThrottle:
             del self._failures[key]
         return failures
 
+    def scaled(self, factor: int) -> FailureThrottle:
+        """A sibling throttle on the same window and clock allowing `factor` times the failures."""
+        return FailureThrottle(
+            self._limit * factor, self._window, max_keys=self._max_keys, clock=self._clock, message=self._message
+        )
+
     def check(self, key: str) -> None:
         """429 with Retry-After when `key` has used up its failures in the window."""
         failures = self._recent(key)

@@ -116,6 +116,41 @@ async def test_password_failures_count_per_client_behind_a_trusted_proxy(
     assert (await client.post("/api/tokens", json=ALL, headers=honest)).status == 201
 
 
+async def test_a_guesser_at_one_address_does_not_lock_the_owner_out_at_another(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+) -> None:
+    config = Config(
+        database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_user=3, trusted_proxies=PROXY
+    )
+    client = await make_client(config)
+    await make_user(db, "alice")
+    guesser = {**basic("alice", "guess"), **_from("203.0.113.66")}
+    statuses = [(await client.post("/api/tokens", json=ALL, headers=guesser)).status for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    right_from_there = {**basic("alice"), **_from("203.0.113.66")}
+    assert (await client.post("/api/tokens", json=ALL, headers=right_from_there)).status == 429, "no oracle"
+    owner = {**basic("alice"), **_from("198.51.100.7")}
+    assert (await client.post("/api/tokens", json=ALL, headers=owner)).status == 201
+
+
+async def test_guesses_spread_over_many_addresses_meet_a_ceiling_per_username(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+) -> None:
+    config = Config(
+        database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_user=1, trusted_proxies=PROXY
+    )
+    client = await make_client(config)
+    await make_user(db, "alice")
+    statuses = [
+        (await client.post("/api/tokens", json=ALL, headers={**basic("alice", "x"), **_from(f"198.51.100.{n}")})).status
+        for n in range(11)
+    ]
+    assert statuses == [401] * 10 + [429], "ten addresses' budgets, then the username's ceiling"
+    assert (
+        await client.post("/api/tokens", json=ALL, headers={**basic("bob", "x"), **_from("198.51.100.1")})
+    ).status == 401
+
+
 # -- one folding of names ------------------------------------------------------------------------
 
 
