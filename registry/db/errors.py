@@ -69,7 +69,8 @@ def error_for(exc: asyncpg.PostgresError) -> AppError | None:
 
 @contextmanager
 def translate_pg_errors() -> Iterator[None]:
-    """Re-raise integrity violations as domain errors (409, 422, 404); anything else unchanged."""
+    """Re-raise integrity violations as domain errors (409, 422, 404), and values over
+    PostgreSQL's size limits as 422; anything else unchanged."""
     try:
         yield
     except asyncpg.IntegrityConstraintViolationError as exc:
@@ -77,3 +78,11 @@ def translate_pg_errors() -> Iterator[None]:
         if error is None:
             raise
         raise error from exc
+    except asyncpg.ProgramLimitExceededError as exc:
+        # A value longer than an index entry may be (about 2.7 kB in a btree): the schemas bound
+        # characters, not the bytes PostgreSQL counts after compression, so a long enough text the
+        # schema admits can still be refused here, and a client's input is never a 500.
+        raise Unprocessable(
+            "A value in the request is too long for the database to store or index.",
+            errors=[{"pointer": "", "message": "a value is too long for the database to index"}],
+        ) from exc

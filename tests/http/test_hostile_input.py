@@ -265,3 +265,39 @@ async def test_survey_periods_postgresql_cannot_hold_are_400(
 ) -> None:
     admin = await make_user(db, "root", site_admin=True)
     await _problem(await client.get(f"/api/surveys?{period}", headers=admin.headers), 400)
+
+
+def _incompressible(length: int) -> str:
+    return "".join(chr(0x4E00 + (n * 7919) % 20000) for n in range(length))  # CJK, 3 bytes each in UTF-8
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/saved-queries",
+            {
+                "query": _incompressible(10000),
+                "last_executed": "2024-01-01T00:00:00Z",
+                "latest_result": "2024-01-01T00:00:00Z",
+                "exec_duration_ns": 1,
+            },
+        ),
+        (
+            "/api/users/root/external-accounts",
+            {
+                "service_type": "github",
+                "service_id": _incompressible(2048),
+                "client_id": _incompressible(2048),
+                "account_id": _incompressible(2048),
+            },
+        ),
+    ],
+)
+async def test_values_too_long_for_an_index_entry_are_422(
+    client: Client, db: asyncpg.Connection, path: str, body: dict[str, Any]
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    method = client.put if path == "/api/saved-queries" else client.post
+    problem = await _problem(await method(path, json=body, headers=admin.headers), 422)
+    assert "too long" in problem["detail"]
