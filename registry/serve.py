@@ -13,6 +13,7 @@ from aiohttp import web
 
 from registry.app import create_app
 from registry.config import Config
+from registry.public_url import is_loopback_host
 
 log = logging.getLogger("wharf.serve")
 
@@ -68,6 +69,12 @@ def _worker(config: Config, migrate: bool) -> None:
 def serve(config: Config, *, migrate: bool = False) -> None:
     """Serve until SIGINT/SIGTERM; with workers > 1 the parent supervises and forwards signals.
     `migrate`: each process migrates once the database answers (under the migrators' lock)."""
+    if config.public_url is None and not is_loopback_host(config.host):
+        log.warning(
+            "listening on %s without WHARF_PUBLIC_URL: requests that need absolute URLs (publish, "
+            "Sourcegraph listings) are refused unless addressed to localhost; set WHARF_PUBLIC_URL",
+            config.host,
+        )
     if config.workers == 1:
         _run_one(config, reuse_port=False, migrate=migrate)
         return
