@@ -121,6 +121,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     metrics = create_metrics()
     app = web.Application(
         client_max_size=config.max_publish_bytes,
+        # Request bodies are inflated by whoever reads them, bounded (registry.inflation), never by
+        # aiohttp, which inflates even a body nobody reads when it drains the connection.
+        handler_args={"auto_decompress": False},
         middlewares=[
             client_address_middleware(config.trusted_proxies),  # first: the access log sees the client too
             observability_middleware(metrics, access_log=config.access_log),

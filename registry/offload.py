@@ -21,6 +21,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def _started() -> None:
+    """The first job of a new pool, which starts its processes."""
+
+
 class WorkTimeout(Exception):
     """A job did not finish within its deadline (or its worker died); it has been stopped."""
 
@@ -33,6 +37,7 @@ class WorkerPool:
         self.timeout = timeout
         self._executor: ProcessPoolExecutor | None = None
         self._slots = asyncio.Semaphore(processes)  # queueing is not counted against a deadline
+        self._starting = asyncio.Lock()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker process (both must pickle); WorkTimeout past the deadline.
@@ -40,7 +45,7 @@ class WorkerPool:
         A job whose worker was killed because *another* job overran is run once more."""
         async with self._slots:
             for attempt in (1, 2):
-                executor = self._running()
+                executor = await self._running()
                 future = asyncio.get_running_loop().run_in_executor(executor, function, *args)
                 try:
                     return await asyncio.wait_for(future, self.timeout)
@@ -53,12 +58,21 @@ class WorkerPool:
                         raise WorkTimeout(f"{function.__name__} lost its worker process") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _running(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # spawn: a fork of a process running an event loop, threads and database connections
-            # inherits all of them; a fresh interpreter inherits nothing.
-            self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
-        return self._executor
+    async def _running(self) -> ProcessPoolExecutor:
+        async with self._starting:
+            if self._executor is None:
+                # Started in a thread, not on the event loop: the first pool of a process starts
+                # multiprocessing's resource tracker too (0.2 s on the loop, measured).
+                self._executor = await asyncio.to_thread(self._start)
+            return self._executor
+
+    def _start(self) -> ProcessPoolExecutor:
+        # spawn: a fork of a process running an event loop, threads and database connections
+        # inherits all of them; a fresh interpreter inherits nothing. The processes start at the
+        # first submit.
+        executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        executor.submit(_started)
+        return executor
 
     def _kill(self, executor: ProcessPoolExecutor) -> None:
         """Stop every worker of `executor` now; the next job starts a new pool."""

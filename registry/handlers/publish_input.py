@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from registry import appkeys
 from registry.config import Config
 from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from registry.validation import read_json, refuse_inflated, refuse_unstorable
+from registry.validation import read_json, refuse_unstorable
 
 _FIELD_LIMIT = 4096
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
@@ -44,20 +44,23 @@ def _limits(config: Config) -> dict[str, int]:
     }
 
 
-async def _read_part(request: web.Request, part: BodyPartReader, name: str, limit: int) -> bytes:
+async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(65536):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"The {name} part is over its limit of {limit} bytes.")
-        refuse_inflated(request, request.app[appkeys.CONFIG].max_decompression_ratio)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any]:
     limits = _limits(config)
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+        # The parts are read straight from the connection (registry.inflation inflates whole
+        # bodies, for the JSON form): compress the bundle and map with the JSON form instead.
+        raise UnsupportedMediaType("Send multipart/form-data uncompressed; a compressed release goes as JSON.")
     fields: dict[str, Any] = {}
     try:
         reader = await request.multipart()
@@ -68,7 +71,7 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
                 )
             if part.name in fields:
                 raise BadRequest(f"The {part.name} part appears twice.")
-            fields[part.name] = await _read_part(request, part, part.name, limits[part.name])
+            fields[part.name] = await _read_part(part, part.name, limits[part.name])
     except (BadHttpMessage, ValueError) as exc:  # a malformed part header, boundary or encoding
         raise BadRequest("The multipart body is malformed.") from exc
     for name in ("extension_id", "version", "tag", "force"):
@@ -87,7 +90,7 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
 
 async def _from_json(request: web.Request) -> dict[str, Any]:
     config = request.app[appkeys.CONFIG]
-    body = await read_json(request, limit=config.max_publish_bytes, max_inflation=config.max_decompression_ratio)
+    body = await read_json(request, limit=config.max_publish_bytes)
     refuse_unstorable(body)
     request.app[appkeys.SCHEMAS].validate("PublishRequest", body)
     fields = dict(body)

@@ -24,6 +24,7 @@ from registry.http import json_response
 from registry.manifests import Manifest, publication_warnings
 from registry.pagination import encode_cursor, page_request
 from registry.public_url import base_url
+from registry.readme import RenderedReadme, readme_text, render_once
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
 from registry.store import readmes as readme_store
@@ -32,7 +33,6 @@ from registry.store.extensions import Extension, ListingFields
 from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.releases import NewRelease, Release
 from registry.versions import by_precedence, latest, parse_version
-from registry.web.readme import RenderedReadme, readme_text, render_once
 
 routes = web.RouteTableDef()
 
@@ -310,7 +310,7 @@ async def _authorize_publisher(request: web.Request, actor: Actor, name: str) ->
 
 
 async def _render_readme(request: web.Request, manifest: Manifest) -> RenderedReadme | None:
-    """The README rendered once, at publish, off the event loop (registry.web.readme), to be kept."""
+    """The README rendered once, at publish, off the event loop (registry.readme), to be kept."""
     text = readme_text(manifest.data)
     return await render_once(request.app[appkeys.PARSERS], text) if text is not None else None
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import json5
 import orjson
 from aiohttp import web
 
@@ -25,6 +24,7 @@ from registry.auth.actor import Actor
 from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
+from registry.jsonc import InvalidSettings, jsonc_to_json, strict_json
 from registry.offload import WorkerPool, WorkTimeout
 from registry.pagination import page_body, page_request
 from registry.public_url import base_url
@@ -37,69 +37,21 @@ from registry.store.settings import EnabledExtension, Subject, Version
 routes = web.RouteTableDef()
 
 MAX_CONTENTS_BYTES = 256 * 1024
-MAX_JSONC_BYTES = 64 * 1024  # what is not strict JSON goes through json5: ~0.7 s for 64 KiB here
+MAX_JSON5_BYTES = 64 * 1024  # what JSONC's fast way cannot read goes through json5 (registry.jsonc)
 EMPTY_CONTENTS = "{}"
 _MAX_ID = 2**31 - 1  # settings.id is an integer column
-_JSON5_POSITION = re.compile(r"^<string>:(?P<line>\d+) .* at column (?P<column>\d+)")
 _EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})\Z")
 
 
-class InvalidSettings(ValueError):
-    pass
-
-
-def _where(exc: Exception) -> str:
-    """Where the text stopped parsing, in words that never echo the text (as validation.py does)."""
-    if isinstance(exc, InvalidSettings):
-        return str(exc)
-    position = _JSON5_POSITION.search(str(exc))
-    if position is None:
-        return "does not parse"
-    return f"does not parse at line {position['line']}, column {position['column']}"
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidSettings(f"uses {name}, which JSON does not have")
-
-
-def _strict_json(value: Any) -> str:
-    """`value` as strict JSON text, the parsed form kept with each version (read back by orjson)."""
-    if not isinstance(value, dict):
-        raise InvalidSettings("is not an object")
-    try:  # what cannot be served cannot be stored: integers over 64 bits, over 255 levels of nesting
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        raise InvalidSettings("nests too deeply (255 levels at most) or holds an integer over 64 bits") from None
-
-
-def jsonc_to_json(text: str) -> str:
-    """JSONC through json5, as strict JSON text. Pure Python and slow (~3 s for 256 KiB here), so it
-    runs in a worker process (registry.offload), never on the event loop."""
-    try:
-        value = json5.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise InvalidSettings("nests too deeply") from None
-    except InvalidSettings:
-        raise
-    except ValueError as exc:
-        raise InvalidSettings(_where(exc)) from None
-    return _strict_json(value)
-
-
-async def parse_settings(parsers: WorkerPool, text: str, *, max_jsonc_bytes: int | None) -> str:
+async def parse_settings(parsers: WorkerPool, text: str, *, max_json5_bytes: int | None) -> str:
     """The settings object in `text` as strict JSON text; InvalidSettings when it is not JSONC for
-    a JSON object, or is JSONC (not strict JSON) longer than `max_jsonc_bytes` when that is given."""
+    a JSON object (see jsonc_to_json for `max_json5_bytes`)."""
     try:
-        return _strict_json(orjson.loads(text))  # strict JSON, the common case, at C speed
+        return strict_json(orjson.loads(text))  # strict JSON, the common case, at C speed
     except orjson.JSONDecodeError:
         pass
-    if max_jsonc_bytes is not None and len(text.encode()) > max_jsonc_bytes:
-        raise InvalidSettings(
-            f"is not strict JSON, and JSONC (with comments or trailing commas) is accepted up to"
-            f" {max_jsonc_bytes} bytes"
-        )
     try:
-        return await parsers.run(jsonc_to_json, text)
+        return await parsers.run(jsonc_to_json, text, max_json5_bytes)
     except WorkTimeout:
         raise InvalidSettings(f"took over {parsers.timeout:g} s to parse") from None
 
@@ -196,7 +148,7 @@ async def _write(request: web.Request, actor: Actor, subject: Subject) -> web.Re
     if "\x00" in contents:
         raise Unprocessable.at("/contents", "must not contain NUL characters")
     try:
-        parsed = await parse_settings(request.app[appkeys.PARSERS], contents, max_jsonc_bytes=MAX_JSONC_BYTES)
+        parsed = await parse_settings(request.app[appkeys.PARSERS], contents, max_json5_bytes=MAX_JSON5_BYTES)
     except InvalidSettings as exc:
         raise Unprocessable.at("/contents", f"must be JSONC for a JSON object: it {exc}") from None
     last_id = int(body["last_id"]) if body["last_id"] is not None else None  # 3.0 is an integer to JSON Schema
@@ -293,7 +245,7 @@ async def _cascade(request: web.Request) -> tuple[dict[str, Any], list[dict[str,
 
 async def _parse_unparsed(request: web.Request, version_id: int, contents: str) -> str:
     try:
-        parsed = await parse_settings(request.app[appkeys.PARSERS], contents, max_jsonc_bytes=None)
+        parsed = await parse_settings(request.app[appkeys.PARSERS], contents, max_json5_bytes=None)
     except InvalidSettings:
         parsed = EMPTY_CONTENTS
     async with connection(request) as conn:

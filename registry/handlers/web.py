@@ -26,6 +26,7 @@ from registry.handlers.common import connection
 from registry.handlers.extensions import _list_query, live_extension, search
 from registry.package_ranges import LANGUAGES, normalise_name
 from registry.pagination import encode_cursor, page_request
+from registry.readme import RenderedReadme, readme_text, render_once
 from registry.resources import schemas_dir
 from registry.store import downloads as download_store
 from registry.store import package_index as index_store
@@ -37,7 +38,6 @@ from registry.store.publishers import publisher_by_name
 from registry.versions import by_precedence
 from registry.web.chart import download_chart
 from registry.web.openapi_view import build_docs
-from registry.web.readme import RenderedReadme, readme_text, render_once
 
 routes = web.RouteTableDef()
 
@@ -123,7 +123,7 @@ async def catalogue(request: web.Request) -> web.StreamResponse:
 
 async def _readme(request: web.Request, extension: Extension, manifest: dict[str, Any]) -> RenderedReadme | None:
     """The latest release's README as rendered at publish. A release published before READMEs were
-    kept is rendered now, off the event loop (registry.web.readme.render_once), and kept."""
+    kept is rendered now, off the event loop (registry.readme.render_once), and kept."""
     text = readme_text(manifest)
     if text is None or extension.latest_release_id is None:
         return None

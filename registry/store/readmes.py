@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from registry.web.readme import RenderedReadme
+from registry.readme import RenderedReadme
 
 
 async def insert_readme(conn: asyncpg.Connection, release_id: int, readme: RenderedReadme) -> None:

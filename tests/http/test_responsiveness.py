@@ -40,6 +40,11 @@ async def _page(client: Client, path: str) -> str:
 
 async def test_a_readme_of_60000_nested_divs_never_stalls_the_server(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
+    # What a process does once (start the worker processes, 0.2 s of CPU each; compile the schemas'
+    # regular expressions and the page's template) is done here, so that the hostile README alone
+    # is measured.
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0", manifest=manifest(readme="# Warm-up"))
+    await _page(client, "/extensions/alice/warm-up")
     _, slowest_publish = await slowest_healthz(
         client, publish(client, alice.headers, "alice/wc", "1.0.0", manifest=manifest(readme=NESTED_DIVS))
     )
@@ -91,8 +96,8 @@ def _jsonc(size: int) -> str:
     return "{\n" + "".join(entries) + "}\n"
 
 
-async def _put(client: Client, path: str, headers: dict[str, str], contents: str) -> int:
-    response = await client.put(path, json={"contents": contents, "last_id": None}, headers=headers)
+async def _put(client: Client, path: str, headers: dict[str, str], contents: str, last_id: int | None = None) -> int:
+    response = await client.put(path, json={"contents": contents, "last_id": last_id}, headers=headers)
     return response.status
 
 
@@ -112,26 +117,23 @@ async def test_the_cascade_of_a_member_of_70_orgs_parses_nothing_again(client: C
         assert slowest < RESPONSIVE and took < 0.5, (slowest, took)
 
 
-async def test_jsonc_is_bounded_in_size_and_strict_json_only_by_the_contents_limit(
-    client: Client, db: asyncpg.Connection
-) -> None:
-    alice = await make_user(db, "alice")
-    path = "/api/users/alice/settings"
-    large_jsonc = _jsonc(70 * 1024)
-    status, slowest = await slowest_healthz(client, _put(client, path, alice.headers, large_jsonc))
-    assert status == 422 and slowest < RESPONSIVE
-    strict = orjson.dumps({f"key{n}": [1, 2, 3] for n in range(8000)}).decode()  # ~130 KB
-    assert await _put(client, path, alice.headers, strict) == 201
-    assert await db.fetchval("SELECT parsed FROM settings") == strict
-
-
 async def test_the_largest_jsonc_is_parsed_off_the_event_loop_and_kept(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
-    status, slowest = await slowest_healthz(
-        client, _put(client, "/api/users/alice/settings", alice.headers, _jsonc(60 * 1024))
-    )
-    assert status == 201 and slowest < RESPONSIVE, slowest
-    assert orjson.loads(await db.fetchval("SELECT parsed FROM settings"))["key0"] == [1, 2, 3]
+    path = "/api/users/alice/settings"
+    assert await _put(client, path, alice.headers, "{} // starts the workers: what a process does once") == 201
+    jsonc = _jsonc(250 * 1024)  # json5 alone took over 20 s
+    status, slowest = await slowest_healthz(client, _put(client, path, alice.headers, jsonc, last_id=1))
+    assert status == 200 and slowest < RESPONSIVE, slowest
+    assert orjson.loads(await db.fetchval("SELECT parsed FROM settings WHERE id = 2"))["key0"] == [1, 2, 3]
+
+
+async def test_json5_beyond_jsonc_is_read_only_up_to_its_bound(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    path = "/api/users/alice/settings"
+    assert await _put(client, path, alice.headers, "{unquoted: 'single', /* JSON5 */ hex: 0x10}") == 201
+    large_json5 = "{" + "".join(f"k{n}: 'v'," for n in range(10_000)) + "}"  # ~100 KB
+    status, slowest = await slowest_healthz(client, _put(client, path, alice.headers, large_json5))
+    assert status == 422 and slowest < RESPONSIVE, slowest
 
 
 async def test_settings_written_around_the_api_are_parsed_once_and_kept(client: Client, db: asyncpg.Connection) -> None:
@@ -151,6 +153,7 @@ async def test_a_manifest_with_a_huge_array_is_refused_without_stalling_the_serv
     client: Client, db: asyncpg.Connection
 ) -> None:
     alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0")  # what a process does once, done
     huge = manifest(activationEvents=[1] * 200_000)  # 800 KB, inside the manifest limit; 3.8 s to validate
     result, slowest = await slowest_healthz(
         client, publish(client, alice.headers, "alice/wc", "1.0.0", expect=422, manifest=huge)

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from registry.readme import render_readme
 from registry.web import CSP
-from registry.web.readme import render_readme
 from tests.support.factories import make_org, make_user
 from tests.support.index import index_repo, scan_of
 from tests.support.registry import manifest, publish
