@@ -87,11 +87,11 @@ async def test_a_readme_whose_rendering_overruns_its_deadline_is_shown_as_plain_
 # --- settings --------------------------------------------------------------------------------------
 
 
-def _jsonc(size: int) -> str:
-    """A JSONC document (comments, trailing commas) of about `size` bytes."""
+def _jsonc(size: int, tag: int = 0) -> str:
+    """A JSONC document (comments, trailing commas) of about `size` bytes, different for each `tag`."""
     entries, length, n = [], 4, 0
     while length < size - 40:
-        entries.append(f'  "key{n}": [1, 2, 3], // note {n}\n')
+        entries.append(f'  "key{n}": [1, 2, {tag}], // note {n}\n')
         length, n = length + len(entries[-1]), n + 1
     return "{\n" + "".join(entries) + "}\n"
 
@@ -105,7 +105,7 @@ async def test_the_cascade_of_a_member_of_70_orgs_parses_nothing_again(client: C
     alice = await make_user(db, "alice")
     for n in range(70):  # more levels than the old 64-entry parse cache held
         await make_org(db, f"org{n:02}", [alice])
-        assert await _put(client, f"/api/orgs/org{n:02}/settings", alice.headers, _jsonc(2048)) == 201
+        assert await _put(client, f"/api/orgs/org{n:02}/settings", alice.headers, _jsonc(1024, tag=n)) == 201
     for _ in range(2):
         started = time.perf_counter()
         response, slowest = await slowest_healthz(
@@ -114,7 +114,7 @@ async def test_the_cascade_of_a_member_of_70_orgs_parses_nothing_again(client: C
         took = time.perf_counter() - started
         assert response.status == 200
         assert len((await response.json())["subjects"]) == 72
-        assert slowest < RESPONSIVE and took < 0.5, (slowest, took)
+        assert slowest < RESPONSIVE and took < 0.25, (slowest, took)  # re-parsing every level took 0.63 s
 
 
 async def test_the_largest_jsonc_is_parsed_off_the_event_loop_and_kept(client: Client, db: asyncpg.Connection) -> None:
@@ -124,7 +124,7 @@ async def test_the_largest_jsonc_is_parsed_off_the_event_loop_and_kept(client: C
     jsonc = _jsonc(250 * 1024)  # json5 alone took over 20 s
     status, slowest = await slowest_healthz(client, _put(client, path, alice.headers, jsonc, last_id=1))
     assert status == 200 and slowest < RESPONSIVE, slowest
-    assert orjson.loads(await db.fetchval("SELECT parsed FROM settings WHERE id = 2"))["key0"] == [1, 2, 3]
+    assert orjson.loads(await db.fetchval("SELECT parsed FROM settings WHERE id = 2"))["key0"] == [1, 2, 0]
 
 
 async def test_json5_beyond_jsonc_is_read_only_up_to_its_bound(client: Client, db: asyncpg.Connection) -> None:
