@@ -15,9 +15,13 @@ from aiohttp.http_exceptions import BadHttpMessage
 from registry import appkeys
 from registry.config import Config
 from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from registry.validation import read_json, refuse_unstorable
+from registry.offload import WorkTimeout
+from registry.validation import parse_checked, parse_json, read_json_body, refuse_unstorable
 
 _FIELD_LIMIT = 4096
+# A JSON body larger than this is parsed in a worker process: its parsing and walking could hold
+# the event loop for seconds (registry.validation.parse_checked).
+_PARSED_IN_LINE = 1 << 20
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
@@ -90,8 +94,12 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
 
 async def _from_json(request: web.Request) -> dict[str, Any]:
     config = request.app[appkeys.CONFIG]
-    body = await read_json(request, limit=config.max_publish_bytes)
-    refuse_unstorable(body)
+    raw = await read_json_body(request, limit=config.max_publish_bytes)
+    if len(raw) <= _PARSED_IN_LINE:
+        body = parse_json(raw)
+        refuse_unstorable(body)
+    else:
+        body = await _parse_large(request, raw, config)
     request.app[appkeys.SCHEMAS].validate("PublishRequest", body)
     fields = dict(body)
     for name in ("bundle", "source_map"):
@@ -108,6 +116,22 @@ def refuse_oversized(config: Config, bundle: bytes | None, source_map: bytes | N
     ):
         if value is not None and len(value) > limit:
             raise PayloadTooLarge(f"The {name} is {len(value)} bytes; the limit is {limit}.")
+
+
+async def _parse_large(request: web.Request, raw: bytes, config: Config) -> Any:
+    """A body over `_PARSED_IN_LINE`, parsed and checked in a worker process (parse_checked)."""
+    try:
+        body, refused = await request.app[appkeys.PARSERS].run(parse_checked, raw, config.max_manifest_bytes)
+    except WorkTimeout:
+        raise PayloadTooLarge("The request body took too long to parse; send the release as multipart.") from None
+    if refused is not None:
+        status, pointer, message = refused
+        if status == 400:
+            raise BadRequest(message)
+        if status == 413:
+            raise PayloadTooLarge(message)
+        raise Unprocessable.at(pointer, message)
+    return body
 
 
 async def read_publish_input(request: web.Request, extension_id: str | None) -> PublishInput:

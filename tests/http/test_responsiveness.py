@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import time
 from dataclasses import replace
 from typing import Any
@@ -161,6 +162,20 @@ async def test_a_manifest_with_a_huge_array_is_refused_without_stalling_the_serv
     assert slowest < RESPONSIVE, slowest
     assert result["errors"][0]["pointer"] == "/manifest/activationEvents"
     assert len(result["errors"]) <= 100
+
+
+async def test_a_publish_of_millions_of_small_values_is_refused_without_stalling_the_server(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0", manifest=manifest(readme="starts the workers"))
+    body = {"extension_id": "alice/wc", "manifest": {"x": [0] * 8_000_000}, "bundle": "x", "version": "1.0.0"}
+    headers = {**alice.headers, "Content-Type": "application/json"}  # 16 MB: 0.15 s to parse, 0.7 s to walk
+    response, slowest = await slowest_healthz(
+        client, client.post("/api/publish", data=io.BytesIO(orjson.dumps(body)), headers=headers)
+    )
+    assert response.status == 413 and slowest < RESPONSIVE, slowest
+    assert "manifest" in (await response.json())["detail"]
 
 
 # --- publishing: credentials before the body --------------------------------------------------------
