@@ -35,15 +35,18 @@ from graphql.language import (
 )
 
 from registry import appkeys
-from registry.errors import AppError, BadRequest, UnsupportedMediaType
+from registry.errors import AppError, BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from registry.graphql_api import Context, Root
 from registry.handlers.common import current_actor
 from registry.http import json_response
-from registry.validation import read_body, refuse_unstorable
+from registry.offload import WorkTimeout
+from registry.validation import read_body, unstorable
 
 routes = web.RouteTableDef()
 
 MAX_QUERY_CHARS = 16 * 1024
+MAX_VALUES = 100_000  # JSON values in one request: a publish has a handful, a list query a few
+PARSED_IN_LINE = 1 << 20  # larger bodies are parsed in a worker process
 MAX_TOKENS = 2000
 _CONTENT_TYPES = ("application/json", "application/octet-stream")  # the latter: none was sent
 
@@ -93,6 +96,45 @@ def _too_costly(document: DocumentNode) -> GraphQLError | None:
     return None
 
 
+def parse_body(raw: bytes) -> tuple[Any, tuple[int, str, str] | None]:
+    """The request parsed and checked (PostgreSQL-storable, at most MAX_VALUES JSON values): the
+    body, or (status, pointer, message) refusing it. Run in a worker process for a large body,
+    where it also keeps a flood of small values from being shipped back to the event loop."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return None, (400, "", f"The body is not valid JSON: {exc.msg} at position {exc.pos}.")
+    pending, seen = [body], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return None, (413, "", f"The body holds more than {MAX_VALUES} JSON values.")
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    found = unstorable(body)
+    return (None, (422, *found)) if found is not None else (body, None)
+
+
+async def parse_graphql_body(request: web.Request, raw: bytes) -> Any:
+    """`parse_body`, in line for a small body, in a worker process for a large one."""
+    if len(raw) <= PARSED_IN_LINE:
+        body, refused = parse_body(raw)
+    else:
+        try:
+            body, refused = await request.app[appkeys.PARSERS].run(parse_body, raw)
+        except WorkTimeout:
+            raise PayloadTooLarge("The request body took too long to parse.") from None
+    if refused is not None:
+        status, pointer, message = refused
+        if status == 422:
+            raise Unprocessable.at(pointer, message)
+        raise (BadRequest if status == 400 else PayloadTooLarge)(message)
+    return body
+
+
 def _request_fields(body: Any) -> tuple[str, dict[str, Any] | None, str | None]:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object with `query` (and `variables`, `operationName`).")
@@ -137,12 +179,8 @@ async def graphql(request: web.Request) -> web.Response:
         raise UnsupportedMediaType("Send the GraphQL request as application/json (or with no Content-Type).")
     config = request.app[appkeys.CONFIG]
     raw = await read_body(request, config.max_publish_bytes if actor.user else config.max_body_bytes)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc.msg} at position {exc.pos}.") from exc
+    body = await parse_graphql_body(request, raw)
     query, variables, operation = _request_fields(body)
-    refuse_unstorable(variables, "/variables")
     schema: GraphQLSchema = request.app[appkeys.GRAPHQL]
     try:
         document = parse(query, max_tokens=MAX_TOKENS)

@@ -95,11 +95,7 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
 async def _from_json(request: web.Request) -> dict[str, Any]:
     config = request.app[appkeys.CONFIG]
     raw = await read_json_body(request, limit=config.max_publish_bytes)
-    if len(raw) <= _PARSED_IN_LINE:
-        body = parse_json(raw)
-        refuse_unstorable(body)
-    else:
-        body = await _parse_large(request, raw, config)
+    body = await parse_publish_json(request, raw)
     request.app[appkeys.SCHEMAS].validate("PublishRequest", body)
     fields = dict(body)
     for name in ("bundle", "source_map"):
@@ -118,8 +114,14 @@ def refuse_oversized(config: Config, bundle: bytes | None, source_map: bytes | N
             raise PayloadTooLarge(f"The {name} is {len(value)} bytes; the limit is {limit}.")
 
 
-async def _parse_large(request: web.Request, raw: bytes, config: Config) -> Any:
-    """A body over `_PARSED_IN_LINE`, parsed and checked in a worker process (parse_checked)."""
+async def parse_publish_json(request: web.Request, raw: bytes) -> Any:
+    """A publish body (REST or GraphQL) parsed and checked for what PostgreSQL cannot store: in
+    line when small, in a worker process when large (parse_checked)."""
+    if len(raw) <= _PARSED_IN_LINE:
+        body = parse_json(raw)
+        refuse_unstorable(body)
+        return body
+    config = request.app[appkeys.CONFIG]
     try:
         body, refused = await request.app[appkeys.PARSERS].run(parse_checked, raw, config.max_manifest_bytes)
     except WorkTimeout:

@@ -9,6 +9,7 @@ gzip-compressed with `Content-Encoding: gzip`, and no Content-Type. src-cli then
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from registry.config import Config
 from tests.conftest import AppFactory
 from tests.support.factories import make_org, make_token, make_user
 from tests.support.registry import SOURCE_MAP
+from tests.support.responsive import RESPONSIVE, slowest_healthz
 
 Client = TestClient[web.Request, web.Application]
 
@@ -441,4 +443,31 @@ async def test_the_publish_limits_hold_through_graphql(
         "/.api/graphql", data=orjson.dumps({"query": "{ currentUser { username } }", "pad": "x" * 5000})
     )
     assert anonymous.status == 413
+    assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 0
+
+
+async def test_a_huge_graphql_body_is_refused_without_stalling_the_server(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    """16 MB of small JSON values from a signed-in caller: parsed and counted in a worker process,
+    and refused there (nothing that large comes back to the event loop)."""
+    alice = await make_user(db, "alice")
+    warm = publish_variables(manifest=package_json(readme="starts the workers"))
+    assert "errors" not in await src(client, alice.token, PUBLISH, warm)
+    body = orjson.dumps({"query": "{ currentUser { username } }", "variables": {"x": [0] * 8_000_000}})
+    headers = {"Authorization": f"token {alice.token}", "Content-Type": "application/json"}
+    request = client.post("/.api/graphql", data=io.BytesIO(body), headers=headers)
+    response, slowest = await slowest_healthz(client, request)
+    assert response.status == 413 and slowest < RESPONSIVE, slowest
+    assert "values" in (await response.json())["detail"]
+
+
+async def test_nul_anywhere_in_a_publish_is_refused_and_changes_nothing(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    in_manifest = await src(client, alice.token, PUBLISH, publish_variables(manifest=package_json(title="a\u0000b")))
+    assert in_manifest["errors"][0]["extensions"]["status"] == 422
+    body = {"query": PUBLISH, "variables": publish_variables(bundle="x\u0000y")}
+    in_variables = await client.post("/.api/graphql", json=body, headers={"Authorization": f"token {alice.token}"})
+    assert in_variables.status == 422
+    assert (await in_variables.json())["errors"][0]["pointer"] == "/variables/bundle"
     assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 0
