@@ -8,7 +8,7 @@
 
 Run: .venv/bin/python -m bench.bench_dependents [--repos 100000] [--deps 10] [--seconds 5]
 Uses DATABASE_URL's server if set, else an embedded PostgreSQL in a temporary directory.
-Target (issue 5): load >= 100,000 rows/s; API p99 <= 20 ms and within 2x the direct SQL.
+Target: load >= 100,000 rows/s; API p99 <= 20 ms and within 2x the direct SQL.
 """
 
 from __future__ import annotations

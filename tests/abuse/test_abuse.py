@@ -1,4 +1,4 @@
-"""Issue 8, item 4: abuse against a real `registry serve`, over raw sockets where it matters.
+"""Abuse against a real `registry serve`, over raw sockets where it matters.
 
 Already covered elsewhere: a declared Content-Length over a route's limit (tests/http/test_ops.py,
 tests/http/test_publish.py), page sizes over 1000 (the paging tests of each listing).

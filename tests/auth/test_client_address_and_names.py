@@ -1,4 +1,4 @@
-"""Issue 12, item 4: throttles count each client, by the address only trusted proxies may vouch
+"""Throttles count each client, by the address only trusted proxies may vouch
 for, and fold names exactly as the database lookup does."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 8, item 3b: PostgreSQL stopped under load, then started again.
+"""PostgreSQL stopped under load, then started again.
 
 The test runs a PostgreSQL of its own (the embedded binaries, its own data directory) so that it
 can stop it: requests that need the database answer 503 with Retry-After, /readyz too, /healthz

@@ -1,7 +1,7 @@
-"""Issue 8, item 3a: `kill -9` in the middle of a publishing run loses nothing acknowledged and
+"""`kill -9` in the middle of a publishing run loses nothing acknowledged and
 leaves nothing half-written.
 
-(Item 3c, a migration failing halfway, is tests/cli/test_serve_command.py::
+(A migration failing halfway is tested in tests/cli/test_serve_command.py::
 test_serve_refuses_to_start_on_a_dirty_database.)
 """
 

@@ -1,4 +1,4 @@
-"""Issue 12, item 10: `registry serve` starts while PostgreSQL is down, answers /healthz 200 and
+"""`registry serve` starts while PostgreSQL is down, answers /healthz 200 and
 /readyz 503, and becomes ready by itself (migrating an empty database) once PostgreSQL is up.
 
 The test runs a PostgreSQL of its own (the embedded binaries, its own data directory), never the

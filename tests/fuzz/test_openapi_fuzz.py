@@ -1,4 +1,4 @@
-"""Fuzzing every operation of the API from its own OpenAPI document (issue 8): bounded here, so it
+"""Fuzzing every operation of the API from its own OpenAPI document: bounded here, so it
 runs with the suite; `WHARF_FUZZ_EXAMPLES=200 pytest tests/fuzz` (or `python -m tests.fuzz.long`) runs it long."""
 
 from __future__ import annotations

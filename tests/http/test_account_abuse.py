@@ -1,4 +1,4 @@
-"""Issue 12, item 8 (accounts): one-line email addresses, a password change ends the old tokens,
+"""One-line email addresses, a password change ends the old tokens,
 per-address limits on sign-ups, verification mails and survey answers, bounded download counts."""
 
 from __future__ import annotations

@@ -270,7 +270,7 @@ async def test_only_site_admins_may_sign_in_by_external_account(client: Client, 
     assert (await client.post(path, json=IDENTITY, headers=admin.headers)).status == 200
 
 
-# -- issue 12, item 6: an identity is never claimed by assertion alone ---------------------------
+# -- An identity is never claimed by assertion alone ---------------------------
 
 GITHUB_583231 = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "583231"}
 

@@ -1,5 +1,5 @@
-"""Hostile input is refused by the one validation layer with 4xx problem+json, never a 500 (issue 12,
-items 7 and 8): NUL characters, nesting too deep to store, numbers and timestamps PostgreSQL cannot
+"""Hostile input is refused by the one validation layer with 4xx problem+json, never a 500:
+NUL characters, nesting too deep to store, numbers and timestamps PostgreSQL cannot
 hold, forged cursors, `format` and whole-string `pattern` checks. The costlier inputs are refused while /healthz
 keeps answering within 100 ms."""
 
@@ -199,7 +199,7 @@ async def test_forged_cursors_are_400_for_site_admins(
 
 
 async def test_external_account_data_nested_within_the_bound_is_kept(client: Client, db: asyncpg.Connection) -> None:
-    admin = await make_user(db, "root", site_admin=True)  # only site admins link accounts (issue 12, item 6)
+    admin = await make_user(db, "root", site_admin=True)  # only site admins link accounts
     body = {"service_type": "github", "service_id": "https://github.com/", "client_id": "", "account_id": "1"}
     response = await client.post(
         "/api/users/root/external-accounts", json={**body, "account_data": _nested(32)}, headers=admin.headers

@@ -115,7 +115,7 @@ async def test_answers_must_be_booleans(client: Client, db: asyncpg.Connection) 
     assert await db.fetchval("SELECT responded_at FROM org_invitations") is None
 
 
-# -- issue 12, item 5: invitations die with their sender's rights --------------------------------
+# -- Invitations die with their sender's rights --------------------------------
 
 
 async def test_an_invitation_from_a_removed_member_cannot_be_accepted(client: Client, db: asyncpg.Connection) -> None:

@@ -1,5 +1,5 @@
-"""A name, once published under, is never someone else's (issue 12, item 2), and what deletion
-means for assets (item 8): every path by which a name or an extension id could change hands, then
+"""A name, once published under, is never someone else's, and what deletion
+means for assets: every path by which a name or an extension id could change hands, then
 the same version published with other code: always 409."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the server tells strangers (issue 12, item 8): absolute URLs only from WHARF_PUBLIC_URL or a
+"""What the server tells strangers: absolute URLs only from WHARF_PUBLIC_URL or a
 loopback Host, the indexer's errors only to site admins, no software versions in `Server`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Nothing a user sends blocks the event loop (issue 12, items 1 and 3): READMEs are rendered once,
+"""Nothing a user sends blocks the event loop: READMEs are rendered once,
 at publish, in a worker process, bounded in nesting and time; JSONC settings are parsed there too,
 bounded in size, and kept parsed; schema validation costs what the schema bounds, not what the
 body holds; a publish is authenticated and authorized before its body is read, and a compressed
