@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import orjson
@@ -173,35 +173,38 @@ def _context(info: Any) -> Context:
 
 
 @dataclass(frozen=True)
-class UserNode:
-    typename = "User"
-    user_id: int
-    username: str
+class _AccountNode:
+    """A User or Org node: its relay id and the page Sourcegraph's API names for it."""
+
+    typename: ClassVar[str]
+    path: ClassVar[str]
+    pk: int
+    handle: str
     displayName: str | None
 
     @property
     def id(self) -> str:
-        return sourcegraph.marshal_id("User", self.user_id)
+        return sourcegraph.marshal_id(self.typename, self.pk)
 
     @property
     def url(self) -> str:
-        return f"/users/{self.username}"
+        return f"/{self.path}/{self.handle}"
 
 
-@dataclass(frozen=True)
-class OrgNode:
-    typename = "Org"
-    org_id: int
-    name: str
-    displayName: str | None
+class UserNode(_AccountNode):
+    typename, path = "User", "users"
 
     @property
-    def id(self) -> str:
-        return sourcegraph.marshal_id("Org", self.org_id)
+    def username(self) -> str:
+        return self.handle
+
+
+class OrgNode(_AccountNode):
+    typename, path = "Org", "organizations"
 
     @property
-    def url(self) -> str:
-        return f"/organizations/{self.name}"
+    def name(self) -> str:
+        return self.handle
 
 
 @dataclass(frozen=True)

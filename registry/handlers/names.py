@@ -19,7 +19,7 @@ from registry.auth import policy
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, transaction
 from registry.http import json_response
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import page_body, page_request
 from registry.store import names as name_store
 from registry.store.names import RetiredName
 
@@ -61,13 +61,7 @@ async def list_retired_names(request: web.Request) -> web.Response:
     page = page_request(request)
     async with connection(request) as conn:
         rows = await name_store.list_retired_names(conn, after=page.after_text(), limit=page.limit + 1)
-    shown = rows[: page.limit]
-    return json_response(
-        {
-            "items": [_render(row) for row in shown],
-            "next_cursor": encode_cursor([shown[-1].name]) if len(rows) > page.limit else None,
-        }
-    )
+    return json_response(page_body(rows, page, lambda row: [row.name], _render))
 
 
 @routes.delete("/api/retired-names/{name}")

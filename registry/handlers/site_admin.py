@@ -13,7 +13,7 @@ from registry.cert_cache import RESERVED_PREFIX
 from registry.errors import BadRequest, Conflict, NotFound
 from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
 from registry.http import json_response
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import encode_cursor, page_body, page_request
 from registry.store import cert_cache as cache_store
 from registry.store import site as site_store
 from registry.store.cert_cache import CacheEntry
@@ -121,13 +121,7 @@ async def list_phabricator_repos(request: web.Request) -> web.Response:
     page = page_request(request)
     async with connection(request) as conn:
         rows = await site_store.phabricator_repos(conn, after_id=page.after_id(), limit=page.limit + 1)
-    shown = rows[: page.limit]
-    return json_response(
-        {
-            "items": [_phabricator(row) for row in shown],
-            "next_cursor": encode_cursor([shown[-1].id]) if len(rows) > page.limit else None,
-        }
-    )
+    return json_response(page_body(rows, page, lambda row: [row.id], _phabricator))
 
 
 @routes.delete("/api/phabricator-repos/{id}")

@@ -8,32 +8,15 @@ stays 200; once PostgreSQL is back the same server process answers 200 again by 
 from __future__ import annotations
 
 import http.client
-import shutil
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
-import pytest
 
 from registry.db.embedded import EmbeddedPostgres
 from tests.faults.logged_server import LoggedServer
 from tests.support.processes import command_env
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[EmbeddedPostgres]:
-    path = Path(tempfile.gettempdir()) / f"wharf-outage-{uuid.uuid4().hex[:12]}"
-    embedded = EmbeddedPostgres(path, server_options=("fsync=off", "synchronous_commit=off"))
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:

@@ -8,15 +8,9 @@ shared test server, so that it can stop and start it.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import orjson
-import pytest
 
 from registry.db.embedded import EmbeddedPostgres
 from registry.db.migrate import load_migrations
@@ -25,17 +19,6 @@ from tests.faults.logged_server import LoggedServer
 from tests.support.processes import command_env, http_get
 
 NEWEST = load_migrations(migrations_dir())[-1].version
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[EmbeddedPostgres]:
-    path = Path(tempfile.gettempdir()) / f"wharf-late-{uuid.uuid4().hex[:12]}"
-    embedded = EmbeddedPostgres(path, server_options=("fsync=off", "synchronous_commit=off"))
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
-        shutil.rmtree(path, ignore_errors=True)
 
 
 async def _create_database(dsn: str, name: str) -> None:
