@@ -29,10 +29,11 @@ _MAX_NAME = 255
 
 
 async def redirect_renamed_publisher(
-    request: web.Request, publisher: str, *, headers: Mapping[str, str] | None = None
+    request: web.Request, publisher: str, *, headers: Mapping[str, str] | None = None, key: str = "publisher"
 ) -> None:
     """For a read of an id under a renamed publisher's old name: 308 to the same route under its
-    current name (the query string kept). Writes are not redirected: they answer 404."""
+    current name (the query string kept; `key` names the route's publisher parameter). Writes are
+    not redirected: they answer 404."""
     if request.method not in ("GET", "HEAD"):
         return
     async with connection(request) as conn:
@@ -40,7 +41,7 @@ async def redirect_renamed_publisher(
     resource = request.match_info.route.resource
     if target is None or resource is None:
         return
-    parts = {**request.match_info, "publisher": target}
+    parts = {**request.match_info, key: target}
     location = resource.url_for(**parts).with_query(request.rel_url.query)
     raise web.HTTPPermanentRedirect(location, headers=headers)
 

@@ -24,6 +24,7 @@ from registry import web as site
 from registry.errors import AppError, NotFound
 from registry.handlers.common import connection
 from registry.handlers.extensions import _list_query, live_extension, search
+from registry.handlers.names import redirect_renamed_publisher
 from registry.package_ranges import LANGUAGES, normalise_name
 from registry.pagination import encode_cursor, page_request
 from registry.readme import RenderedReadme, readme_text, render_once
@@ -175,6 +176,7 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
     async with connection(request) as conn:
         publisher = await publisher_by_name(conn, request.match_info["name"])
     if publisher is None:
+        await redirect_renamed_publisher(request, request.match_info["name"], key="name")
         raise NotFound(f"No user or organization named {request.match_info['name']}.")
     extensions, next_cursor = await search(request, _page_query(request, publisher=publisher.name))
     base = f"/publishers/{quote(publisher.name, safe='')}"

@@ -149,6 +149,8 @@ async def test_a_rename_keeps_the_old_name_and_redirects_its_extension_ids(world
     assert (await client.get(static_url)).status == 200, "static bundle URLs keep working"
     page = await client.get(f"/extensions/{old}/popular", allow_redirects=False)
     assert (page.status, page.headers["Location"]) == (308, f"/extensions/{new}/popular")
+    publisher_page = await client.get(f"/publishers/{old}", allow_redirects=False)
+    assert (publisher_page.status, publisher_page.headers["Location"]) == (308, f"/publishers/{new}")
     sourcegraph = await client.get(
         f"/.api/registry/extensions/extension-id/{old}/popular", headers={"Accept": ACCEPT}, allow_redirects=False
     )
