@@ -167,9 +167,14 @@ async def utf8_db_url(database_server: DatabaseServer) -> AsyncIterator[str]:
     name = f"wharf_t_utf8_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(database_server.admin_dsn)
     try:
-        await admin.execute(
-            f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'"
-        )
+        try:  # PostgreSQL 17+: the builtin provider; before it, the C library's C.UTF-8
+            await admin.execute(
+                f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'"
+            )
+        except asyncpg.PostgresSyntaxError:
+            await admin.execute(
+                f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER libc LOCALE 'C.UTF-8'"
+            )
     finally:
         await admin.close()
     conn = await asyncpg.connect(database_server.dsn(name))
