@@ -25,7 +25,7 @@ from registry import appkeys, sourcegraph
 from registry.auth import policy
 from registry.auth.actor import Actor
 from registry.auth.tokens import Scope
-from registry.errors import AppError, Unprocessable
+from registry.errors import AppError, PayloadTooLarge, Unprocessable
 from registry.handlers.common import connection
 from registry.handlers.extensions import remove_extension, search
 from registry.handlers.publish_input import PublishInput, refuse_oversized
@@ -40,6 +40,7 @@ from registry.store.extensions import Extension
 from registry.store.publishers import publisher_by_name
 
 T = TypeVar("T")
+MAX_MANIFEST_BYTES = 8 << 20  # of manifests in one answer
 
 SDL = """
 scalar DateTime
@@ -154,10 +155,19 @@ class Context:
     request: web.Request
     actor: Actor
     _memo: dict[tuple[str, object], asyncio.Future[Any]] = field(default_factory=dict)
+    _spent: list[int] = field(default_factory=lambda: [0])
 
     @property
     def base(self) -> str:
         return base_url(self.request)
+
+    def spend_manifest_bytes(self, size: int) -> None:
+        self._spent[0] += size
+        if self._spent[0] > MAX_MANIFEST_BYTES:
+            raise PayloadTooLarge(
+                f"The answer would carry more than {MAX_MANIFEST_BYTES} bytes of manifests;"
+                " ask for fewer extensions (first:) or leave out manifest."
+            )
 
     async def once(self, key: tuple[str, object], compute: Callable[[], Awaitable[T]]) -> T:
         """`compute()`'s result, computed once per request for `key` (concurrent askers share it)."""
@@ -247,8 +257,15 @@ class ExtensionNode:
         self.remoteURL = None
         self.isLocal = True
         self.isWorkInProgress = extension.wip
-        raw = served_manifest(context.base, extension)
-        self.manifest = ManifestNode(raw) if raw is not None else None
+
+    def manifest(self, info: Any) -> ManifestNode | None:
+        """Built only when asked for, and counted: one answer carries at most
+        MAX_MANIFEST_BYTES of manifests (1,000 extensions may hold up to 1 MiB each)."""
+        raw = served_manifest(self._context.base, self._extension)
+        if raw is None:
+            return None
+        self._context.spend_manifest_bytes(len(raw))
+        return ManifestNode(raw)
 
     @property
     def registryName(self) -> str:

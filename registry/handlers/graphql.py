@@ -32,6 +32,9 @@ from graphql.language import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
+    visit,
 )
 
 from registry import appkeys
@@ -54,7 +57,7 @@ _CONTENT_TYPES = ("application/json", "application/octet-stream")  # the latter:
 # What one request may ask for, counted with fragments expanded: each `extensions` reads up to
 # 1,000 extensions, each `extension`/`node` one; everything else is a field of what was read.
 MAX_FIELDS = 5000
-MAX_LISTS = 2
+MAX_LISTS = 1
 MAX_LOOKUPS = 50
 
 
@@ -78,6 +81,20 @@ def _count(selection_set: SelectionSetNode | None, fragments: dict[str, Any], co
             _count(selection.selection_set, fragments, counts)
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
             _count(fragments[selection.name.value].selection_set, fragments, counts)
+
+
+def _nul_in(document: DocumentNode) -> GraphQLError | None:
+    """A NUL written into the query text (a string literal's `\\u0000`): PostgreSQL text cannot
+    hold it, so it is refused here, as in variables (registry.validation.unstorable)."""
+    found: list[GraphQLError] = []
+
+    class _Finder(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if "\x00" in node.value and not found:
+                found.append(GraphQLError("A string in the query contains a NUL character.", node))
+
+    visit(document, _Finder())
+    return found[0] if found else None
 
 
 def _too_costly(document: DocumentNode) -> GraphQLError | None:
@@ -186,7 +203,7 @@ async def graphql(request: web.Request) -> web.Response:
         document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as error:
         return json_response({"errors": [error.formatted]})
-    errors = validate(schema, document) or ([e] if (e := _too_costly(document)) else [])
+    errors = validate(schema, document) or [e for e in (_nul_in(document), _too_costly(document)) if e][:1]
     if errors:
         return json_response({"errors": [e.formatted for e in errors]})
     result = execute(

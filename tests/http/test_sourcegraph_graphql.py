@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
 from typing import Any
 
@@ -177,7 +178,9 @@ async def src(client: Client, token: str | None, query: str, variables: dict[str
     if token is not None:
         headers["Authorization"] = f"token {token}"
     body = gzip.compress(orjson.dumps({"query": query, "variables": variables}))
-    response = await client.post("/.api/graphql", data=body, headers=headers, skip_auto_headers=["Content-Type"])
+    response = await client.post(
+        "/.api/graphql", data=io.BytesIO(body), headers=headers, skip_auto_headers=["Content-Type"]
+    )
     assert response.status == 200, await response.text()
     decoded: dict[str, Any] = await response.json()
     return decoded
@@ -471,3 +474,32 @@ async def test_nul_anywhere_in_a_publish_is_refused_and_changes_nothing(client: 
     assert in_variables.status == 422
     assert (await in_variables.json())["errors"][0]["pointer"] == "/variables/bundle"
     assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ extensionRegistry { extension(extensionID: "a/\\u0000") { id } } }',
+        '{ extensionRegistry { extensions(query: "\\u0000") { nodes { id } } } }',
+        '{ node(id: "\\u0000") { id } }',
+    ],
+)
+async def test_a_nul_written_into_the_query_text_is_refused(client: Client, query: str) -> None:
+    answer = await src(client, None, query, {})
+    assert "NUL" in answer["errors"][0]["message"] and "data" not in answer
+
+
+async def test_one_answer_carries_a_bounded_amount_of_manifests(client: Client, db: asyncpg.Connection) -> None:
+    """Manifests may be 1 MiB each; an anonymous list of 1,000 of them would be a gigabyte. 18
+    manifests of ~480 KB pass the 8 MiB an answer may carry."""
+    alice = await make_user(db, "alice")
+    for n in range(18):
+        readme = os.urandom(240_000).hex()  # as compressible as real text
+        variables = publish_variables(extensionID=f"alice/big{n}", manifest=package_json(name=f"big{n}", readme=readme))
+        assert "errors" not in await src(client, alice.token, PUBLISH, variables)
+    ids_only = await src(client, None, "{ extensionRegistry { extensions { nodes { extensionID } } } }", {})
+    assert len(ids_only["data"]["extensionRegistry"]["extensions"]["nodes"]) == 18
+    manifests = "{ extensionRegistry { extensions(first: %d) { nodes { manifest { raw } } } } }"
+    too_much = await src(client, None, manifests % 1000, {})
+    assert too_much["errors"][0]["extensions"]["status"] == 413
+    assert "errors" not in await src(client, None, manifests % 16, {})
