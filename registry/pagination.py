@@ -1,16 +1,21 @@
 """Keyset pagination: `limit` and an opaque `cursor` in, `next_cursor` out.
 
 A cursor is the sort key of the last row returned, as base64url JSON; it carries no offset, so
-pages stay stable and cheap however deep a client goes.
+pages stay stable and cheap however deep a client goes. Its values come back from the client,
+so each is typed by the column it is compared with (`Column`): asyncpg refuses a parameter its
+type cannot hold, and in this schema most ids are `integer` (serial) and the search ranking a
+`real`, narrower than JSON's numbers.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,7 +23,7 @@ import orjson
 from aiohttp import web
 
 from registry.errors import BadRequest
-from registry.validation import parse_count, parse_timestamp, unstorable
+from registry.validation import BIGINT_MAX, BIGINT_MIN, INT4_MAX, INT4_MIN, parse_count, parse_timestamp
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -28,13 +33,38 @@ T = TypeVar("T")
 
 _FORGED = "cursor is not one this server issued."
 _MAX_CURSOR_LENGTH = 4096  # base64 of a few keys; bounds the decoding of a forged one
-_KINDS: dict[type, Callable[[Any], Any]] = {
-    int: lambda value: value if type(value) is int else None,
-    str: lambda value: value if isinstance(value, str) else None,
-    float: lambda value: value if isinstance(value, int | float) and not isinstance(value, bool) else None,
-    datetime: lambda value: parse_timestamp(value) if isinstance(value, str) else None,
-    UUID: lambda value: UUID(value) if isinstance(value, str) else None,
-}
+
+
+class Column(Enum):
+    """The PostgreSQL type of the column a cursor value is compared with."""
+
+    INT4 = "integer"
+    INT8 = "bigint"
+    FLOAT4 = "real"
+    TEXT = "text"
+    TIMESTAMPTZ = "timestamptz"
+    UUID = "uuid"
+
+    def typed(self, value: Any) -> Any:
+        """`value` as this column holds it; ValueError for a value it cannot hold, so that no
+        cursor reaches PostgreSQL (or asyncpg's encoder) with a value out of the column's range."""
+        kind = type(value)  # exact: JSON's true is no integer here
+        if self in (Column.INT4, Column.INT8) and kind is int:
+            low, high = (INT4_MIN, INT4_MAX) if self is Column.INT4 else (BIGINT_MIN, BIGINT_MAX)
+            if low <= value <= high:
+                return value
+        elif self is Column.FLOAT4 and kind in (int, float):
+            # asyncpg refuses what rounds to infinity as a float4 (beyond ±3.4e38); NaN is no ranking
+            (single,) = struct.unpack("f", struct.pack("f", value))
+            if math.isfinite(single) and math.isfinite(value):
+                return float(value)
+        elif self is Column.TEXT and kind is str and "\x00" not in value:
+            return value
+        elif self is Column.TIMESTAMPTZ and kind is str:
+            return parse_timestamp(value)
+        elif self is Column.UUID and kind is str:
+            return UUID(value)
+        raise ValueError(f"not a {self.value}")
 
 
 @dataclass(frozen=True)
@@ -42,33 +72,26 @@ class PageRequest:
     limit: int
     after: list[Any] | None
 
-    def after_key(self, *kinds: type) -> tuple[Any, ...] | None:
-        """The cursor as a key of exactly these kinds (int, str, float for any number, datetime from
-        RFC 3339, UUID), None without a cursor; 400 for any other. This is the one place a cursor's
-        values are typed; page_request has already bounded them to what PostgreSQL holds."""
+    def after_key(self, *columns: Column) -> tuple[Any, ...] | None:
+        """The cursor as a key of values of exactly these columns, in order; None without a
+        cursor; 400 for any other. This is the one place a cursor's values are typed."""
         if self.after is None:
             return None
-        if len(self.after) != len(kinds):
+        if len(self.after) != len(columns):
             raise BadRequest(_FORGED)
-        key = []
-        for kind, value in zip(kinds, self.after, strict=True):
-            try:
-                typed = _KINDS[kind](value)
-            except ValueError:
-                typed = None
-            if typed is None:
-                raise BadRequest(_FORGED)
-            key.append(typed)
-        return tuple(key)
+        try:
+            return tuple(column.typed(value) for column, value in zip(columns, self.after, strict=True))
+        except (ValueError, OverflowError):
+            raise BadRequest(_FORGED) from None
 
-    def after_id(self) -> int | None:
-        """The cursor of a list ordered by one integer id."""
-        key = self.after_key(int)
+    def after_id(self, column: Column = Column.INT4) -> int | None:
+        """The cursor of a list ordered by one id: an `integer` (the seed's serial) unless told."""
+        key = self.after_key(column)
         return None if key is None else int(key[0])
 
     def after_text(self) -> str | None:
         """The cursor of a list ordered by one text key."""
-        key = self.after_key(str)
+        key = self.after_key(Column.TEXT)
         return None if key is None else str(key[0])
 
 
@@ -91,8 +114,7 @@ def page_request(request: web.Request) -> PageRequest:
             after = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         except (binascii.Error, ValueError, orjson.JSONDecodeError):
             raise BadRequest(_FORGED) from None
-        # a flat list of values PostgreSQL can hold: no NUL, no integer beyond bigint
-        if not isinstance(after, list) or any(isinstance(v, list | dict) or unstorable(v) for v in after):
+        if not isinstance(after, list):  # its values are typed by after_key, column by column
             raise BadRequest(_FORGED)
     return PageRequest(limit, after)
 

@@ -37,6 +37,7 @@ _DOCUMENT_URI = "urn:wharf:openapi"
 
 MAX_DEPTH = 64  # objects and arrays within each other: far more than any manifest or provider's data needs
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1  # integer, and so serial ids
 URI_SCHEMES = frozenset({"http", "https"})  # what `format: uri` admits: no javascript:, data:, file:
 
 # RFC 3339 section 5.6 (`T` and `Z` case-insensitive); datetime.fromisoformat alone takes far more.

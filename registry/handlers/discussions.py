@@ -24,7 +24,7 @@ from registry.auth.actor import Actor
 from registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
 from registry.http import json_response
-from registry.pagination import page_body, page_request
+from registry.pagination import Column, page_body, page_request
 from registry.store import discussions as store
 from registry.store import package_index as repo_store
 from registry.store.discussions import Comment, ReportedComment, Target, Thread
@@ -206,7 +206,12 @@ async def list_threads(request: web.Request) -> web.Response:
         if repo is None:
             raise NotFound(f"No repository {uri}.")
         threads = await store.list_threads(
-            conn, repo.id, path, include_archived=include_archived, after_id=page.after_id(), limit=page.limit + 1
+            conn,
+            repo.id,
+            path,
+            include_archived=include_archived,
+            after_id=page.after_id(Column.INT8),
+            limit=page.limit + 1,
         )
     return json_response(page_body(threads, page, lambda t: [t.id], render_thread))
 
@@ -261,7 +266,7 @@ async def list_comments(request: web.Request) -> web.Response:
     async with connection(request) as conn:
         if await store.thread_by_id(conn, thread_id) is None:
             raise _thread_not_found(thread_id)
-        comments = await store.list_comments(conn, thread_id, after_id=page.after_id(), limit=page.limit + 1)
+        comments = await store.list_comments(conn, thread_id, after_id=page.after_id(Column.INT8), limit=page.limit + 1)
     return json_response(page_body(comments, page, lambda c: [c.id], render_comment))
 
 
@@ -339,7 +344,7 @@ async def reported_comments(request: web.Request) -> web.Response:
     """Site admins: reported comments, most reports first (then newest first), with their reports."""
     policy.require_site_admin(await current_actor(request))
     page = page_request(request)
-    after = page.after_key(int, int)
+    after = page.after_key(Column.INT4, Column.INT8)  # (report count, comment id)
     async with connection(request) as conn:
         reported = await store.most_reported(conn, after=(after[0], after[1]) if after else None, limit=page.limit + 1)
     return json_response(

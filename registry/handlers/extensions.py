@@ -16,7 +16,7 @@ from registry.errors import BadRequest, Conflict, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.handlers.names import redirect_renamed_publisher
 from registry.http import json_response
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import Column, encode_cursor, page_request
 from registry.store import downloads as download_store
 from registry.store import extensions as extension_store
 from registry.store import orgs as org_store
@@ -27,7 +27,8 @@ from registry.validation import parse_count
 routes = web.RouteTableDef()
 
 _SORTS = ("name", "updated", "downloads", "relevance")
-_SORT_KEYS: dict[str, type] = {"name": str, "updated": datetime, "downloads": int, "relevance": float}
+# the columns each sort's cursor is compared with (registry/store/extensions.py:_SORTS), then the id
+_SORT_KEYS = {"name": Column.TEXT, "updated": Column.TIMESTAMPTZ, "downloads": Column.INT8, "relevance": Column.FLOAT4}
 _MAX_QUERY_LENGTH = 256
 _MAX_BATCH = 1000
 
@@ -100,7 +101,7 @@ def _list_query(request: web.Request) -> ListQuery:
     include_wip = query.get("include_wip", "false").lower()
     if include_wip not in ("true", "false", "1", "0"):
         raise BadRequest("include_wip must be true or false.")
-    key = page.after_key(_SORT_KEYS[sort], int)
+    key = page.after_key(_SORT_KEYS[sort], Column.INT4)
     return ListQuery(
         text=text,
         publisher=query.get("publisher") or None,

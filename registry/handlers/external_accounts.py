@@ -20,15 +20,14 @@ from registry.errors import Conflict, NotFound
 from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
 from registry.handlers.users import render_user
 from registry.http import json_response
-from registry.pagination import page_body, page_request
+from registry.pagination import Column, page_body, page_request
 from registry.store import external_accounts as account_store
 from registry.store import users as user_store
 from registry.store.external_accounts import AccountSpec, ExternalAccount
 from registry.store.users import User
+from registry.validation import INT4_MAX
 
 routes = web.RouteTableDef()
-
-_MAX_SERIAL = 2**31 - 1  # user_external_accounts.id is a serial (integer)
 
 
 def render_account(account: ExternalAccount) -> dict[str, Any]:
@@ -91,7 +90,7 @@ async def list_accounts(request: web.Request) -> web.Response:
     page = page_request(request)
     async with connection(request) as conn:
         accounts = await account_store.list_external_accounts(
-            conn, subject.id, after_id=page.after_id(), limit=page.limit + 1
+            conn, subject.id, after_id=page.after_id(Column.INT4), limit=page.limit + 1
         )
     return json_response(page_body(accounts, page, lambda a: [a.id], render_account))
 
@@ -102,7 +101,7 @@ async def unlink_account(request: web.Request) -> web.Response:
     subject = await _managed_user(request)
     account_id = int_param(request, "id")
     async with transaction(request) as conn:
-        if account_id > _MAX_SERIAL or not await account_store.delete_external_account(conn, subject.id, account_id):
+        if account_id > INT4_MAX or not await account_store.delete_external_account(conn, subject.id, account_id):
             raise NotFound(f"{subject.username} has no external account {account_id}.")
     return web.Response(status=204)
 

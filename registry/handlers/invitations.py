@@ -10,7 +10,7 @@ from registry.auth import policy
 from registry.errors import Conflict, Forbidden, NotFound
 from registry.handlers.common import current_actor, int_param, json_body, transaction
 from registry.http import json_response
-from registry.pagination import page_body, page_request
+from registry.pagination import Column, page_body, page_request
 from registry.store import invitations as invitation_store
 from registry.store import orgs as org_store
 from registry.store.invitations import Invitation
@@ -57,7 +57,7 @@ async def my_invitations(request: web.Request) -> web.Response:
     page = page_request(request)
     async with transaction(request) as conn:
         pending = await invitation_store.pending_for_recipient(
-            conn, user.id, after_id=page.after_id(), limit=page.limit + 1
+            conn, user.id, after_id=page.after_id(Column.INT8), limit=page.limit + 1
         )
     return json_response(page_body(pending, page, lambda i: [i.id], render_invitation))
 

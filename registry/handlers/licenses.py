@@ -30,7 +30,7 @@ from registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocess
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
 from registry.names import fold_name
-from registry.pagination import PageRequest, page_body, page_request
+from registry.pagination import Column, PageRequest, page_body, page_request
 from registry.store import licenses as license_store
 from registry.store import users as user_store
 from registry.store.licenses import License, Subscription
@@ -110,7 +110,7 @@ def _uuid_param(request: web.Request, name: str) -> uuid.UUID:
 
 def _after(page: PageRequest) -> tuple[datetime, uuid.UUID] | None:
     """The (created_at, id) cursor of a list in creation order."""
-    key = page.after_key(datetime, uuid.UUID)
+    key = page.after_key(Column.TIMESTAMPTZ, Column.UUID)
     return None if key is None else (key[0], key[1])
 
 

@@ -12,7 +12,7 @@ from registry.errors import Conflict, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.handlers.invitations import render_invitation
 from registry.http import json_response
-from registry.pagination import page_body, page_request
+from registry.pagination import Column, page_body, page_request
 from registry.store import invitations as invitation_store
 from registry.store import orgs as org_store
 from registry.store import users as user_store
@@ -98,7 +98,7 @@ async def list_members(request: web.Request) -> web.Response:
     org = await _org_for_member(request, await current_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
-        members = await org_store.list_members(conn, org.id, after_id=page.after_id(), limit=page.limit + 1)
+        members = await org_store.list_members(conn, org.id, after_id=page.after_id(Column.INT4), limit=page.limit + 1)
     return json_response(page_body(members, page, lambda m: [m.membership_id], render_member))
 
 
@@ -127,7 +127,9 @@ async def list_invitations(request: web.Request) -> web.Response:
     org = await _org_for_member(request, await current_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
-        pending = await invitation_store.pending_for_org(conn, org.id, after_id=page.after_id(), limit=page.limit + 1)
+        pending = await invitation_store.pending_for_org(
+            conn, org.id, after_id=page.after_id(Column.INT8), limit=page.limit + 1
+        )
     return json_response(page_body(pending, page, lambda i: [i.id], render_invitation))
 
 

@@ -14,7 +14,7 @@ from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
 from registry.package_ranges import LANGUAGES, admits, normalise_name
-from registry.pagination import PageRequest, encode_cursor, page_request
+from registry.pagination import Column, PageRequest, encode_cursor, page_request
 from registry.store import index_queue
 from registry.store import package_index as store
 from registry.store.package_index import DependentRow, RangeCount
@@ -43,10 +43,10 @@ def _version(request: web.Request) -> str | None:
     return version
 
 
-def _keyset(page: PageRequest, length: int) -> list[int] | None:
-    """A cursor of `length` integers (repo id, row id, then totals), or 400."""
-    key = page.after_key(*(int,) * length)
-    return None if key is None else [int(value) for value in key]
+def _keyset(page: PageRequest) -> tuple[int, int] | None:
+    """A (repo id, row id) cursor: an integer (serial) and a bigint identity; or 400."""
+    key = page.after_key(Column.INT4, Column.INT8)
+    return None if key is None else (key[0], key[1])
 
 
 def _dependent(row: DependentRow, verdict: bool | str | None) -> dict[str, Any]:
@@ -83,7 +83,7 @@ async def dependents(request: web.Request) -> web.Response:
     language, package = _language_and_name(request, "package")
     version = _version(request)
     page = page_request(request)
-    cursor = _keyset(page, 2)
+    cursor = _keyset(page)
     summary = await _summary(request, language, package)
     verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
     kept = [entry for entry in summary if verdicts.get(entry.range) is not False]
@@ -93,7 +93,7 @@ async def dependents(request: web.Request) -> web.Response:
             language,
             package,
             matching=sum(entry.count for entry in summary),
-            after=(cursor[0], cursor[1]) if cursor else None,
+            after=cursor,
             limit=page.limit + 1,
             ranges=[entry.range for entry in kept] if version is not None else None,
         )
@@ -135,11 +135,9 @@ async def packages(request: web.Request) -> web.Response:
     await current_actor(request)
     language, name = _language_and_name(request, "name")
     page = page_request(request)
-    cursor = _keyset(page, 2)
+    cursor = _keyset(page)
     async with connection(request) as conn:
-        rows = await store.definers_page(
-            conn, language, name, after=(cursor[0], cursor[1]) if cursor else None, limit=page.limit + 1
-        )
+        rows = await store.definers_page(conn, language, name, after=cursor, limit=page.limit + 1)
     shown = rows[: page.limit]
     return json_response(
         {
@@ -159,7 +157,7 @@ async def _repo_rows(request: web.Request, table: str) -> web.Response:
         repo = await store.repo_by_uri(conn, uri)
         if repo is None:
             raise NotFound(f"No repository {uri}.")
-        rows = await store.repo_rows(conn, table, repo.id, after=page.after_id(), limit=page.limit + 1)
+        rows = await store.repo_rows(conn, table, repo.id, after=page.after_id(Column.INT8), limit=page.limit + 1)
     shown = rows[: page.limit]
     items = [
         {"language": r["language"], **r["data"], **({"hints": r["hints"]} if r["hints"] is not None else {})}

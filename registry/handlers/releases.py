@@ -22,7 +22,7 @@ from registry.handlers.extensions import extension_url, live_extension, may_publ
 from registry.handlers.publish_input import PublishInput, read_publish_input
 from registry.http import json_response
 from registry.manifests import Manifest, publication_warnings
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import Column, encode_cursor, page_request
 from registry.public_url import base_url
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.sourcegraph import static_path
@@ -351,7 +351,7 @@ async def list_releases(request: web.Request) -> web.Response:
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     async with connection(request) as conn:
         releases = by_precedence(await release_store.releases_of(conn, extension.id, tag=tag))
-    after = page.after_id()
+    after = page.after_id(Column.INT8)
     if after is not None:
         position = next((n for n, r in enumerate(releases) if r.id == after), None)
         if position is None:

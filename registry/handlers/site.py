@@ -12,7 +12,7 @@ from registry.auth import policy
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import Column, encode_cursor, page_request
 from registry.store import site as store
 from registry.store.site import SavedQuery, SurveyResponse
 from registry.validation import parse_timestamp
@@ -88,7 +88,9 @@ async def list_surveys(request: web.Request) -> web.Response:
     since, until = _period(request)
     page = page_request(request)
     async with connection(request) as conn:
-        answers = await store.survey_responses(conn, since, until, before_id=page.after_id(), limit=page.limit + 1)
+        answers = await store.survey_responses(
+            conn, since, until, before_id=page.after_id(Column.INT8), limit=page.limit + 1
+        )
         nps = await store.net_promoter_score(conn, since, until)
     shown = answers[: page.limit]
     return json_response(

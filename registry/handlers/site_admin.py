@@ -13,14 +13,15 @@ from registry.cert_cache import RESERVED_PREFIX
 from registry.errors import BadRequest, Conflict, NotFound
 from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
 from registry.http import json_response
-from registry.pagination import encode_cursor, page_body, page_request
+from registry.pagination import Column, encode_cursor, page_body, page_request
 from registry.store import cert_cache as cache_store
 from registry.store import site as site_store
 from registry.store.cert_cache import CacheEntry
 from registry.store.site import PhabricatorRepo
+from registry.validation import INT4_MAX
 
 routes = web.RouteTableDef()
-_MAX_SERIAL = 2**31 - 1  # phabricator_repos.id is a serial: a larger id names no row
+
 
 _MAX_KEY = 512
 
@@ -120,7 +121,7 @@ async def list_phabricator_repos(request: web.Request) -> web.Response:
     policy.require_site_admin(await current_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
-        rows = await site_store.phabricator_repos(conn, after_id=page.after_id(), limit=page.limit + 1)
+        rows = await site_store.phabricator_repos(conn, after_id=page.after_id(Column.INT4), limit=page.limit + 1)
     return json_response(page_body(rows, page, lambda row: [row.id], _phabricator))
 
 
@@ -129,6 +130,6 @@ async def delete_phabricator_repo(request: web.Request) -> web.Response:
     policy.require_site_admin(await current_actor(request))
     repo_id = int_param(request, "id")
     async with transaction(request) as conn:
-        if repo_id > _MAX_SERIAL or not await site_store.delete_phabricator_repo(conn, repo_id):
+        if repo_id > INT4_MAX or not await site_store.delete_phabricator_repo(conn, repo_id):
             raise NotFound(f"No Phabricator repository {repo_id}.")
     return web.Response(status=204)

@@ -11,7 +11,7 @@ from registry.auth.tokens import Scope, new_token
 from registry.errors import Forbidden, NotFound
 from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
 from registry.http import json_response
-from registry.pagination import page_body, page_request
+from registry.pagination import Column, page_body, page_request
 from registry.store import tokens as token_store
 from registry.store.tokens import Token
 
@@ -52,7 +52,7 @@ async def list_tokens(request: web.Request) -> web.Response:
     user = policy.signed_in(await current_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
-        tokens = await token_store.list_tokens(conn, user.id, after_id=page.after_id(), limit=page.limit + 1)
+        tokens = await token_store.list_tokens(conn, user.id, after_id=page.after_id(Column.INT8), limit=page.limit + 1)
     return json_response(page_body(tokens, page, lambda t: [t.id], render_token))
 
 

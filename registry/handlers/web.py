@@ -26,7 +26,7 @@ from registry.handlers.common import connection
 from registry.handlers.extensions import _list_query, live_extension, search
 from registry.handlers.names import redirect_renamed_publisher
 from registry.package_ranges import LANGUAGES, normalise_name
-from registry.pagination import encode_cursor, page_request
+from registry.pagination import Column, encode_cursor, page_request
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.resources import schemas_dir
 from registry.store import downloads as download_store
@@ -202,7 +202,7 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
     package = normalise_name(language, request.match_info["name"])
     page = page_request(request)
-    after = page.after_key(int, int)
+    after = page.after_key(Column.INT4, Column.INT8)  # (repo_id, global_dep.id)
 
     async def load() -> list[RangeCount]:
         async with connection(request) as conn:

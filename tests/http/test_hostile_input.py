@@ -15,7 +15,7 @@ import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
-from tests.support.factories import make_user
+from tests.support.factories import make_org, make_user
 from tests.support.registry import SOURCE_MAP, bundle_for, manifest
 from tests.support.responsive import RESPONSIVE, slowest_healthz
 
@@ -155,28 +155,68 @@ async def test_nul_in_a_key_anywhere_in_a_body_is_422(client: Client, db: asyncp
     assert problem["errors"][0]["pointer"] == "/auth_data/a/k\x00"
 
 
+INT4_BEYOND, FLOAT4_BEYOND = 2**31, 3.5e38  # just past integer (serial ids) and real (similarity)
+
+
+def _with_cursor(path: str, cursor: list[Any]) -> str:
+    return f"{path}{'&' if '?' in path else '?'}cursor={_cursor(cursor)}"
+
+
+async def _cursor_refused(response: Any) -> None:
+    """400 naming the cursor, as problem+json from the API and as an HTML page from the site."""
+    body = await response.text()
+    assert response.status == 400, body
+    assert "cursor is not one this server issued" in body
+
+
 @pytest.mark.parametrize(
-    "path",
+    ("path", "cursor"),
     [
-        "/api/extensions?sort=name&cursor=" + _cursor(["a", 2**63]),
-        "/api/extensions?sort=name&cursor=" + _cursor(["a\x00", 1]),
-        "/api/extensions?sort=downloads&cursor=" + _cursor([2**63, 1]),
-        "/api/extensions?sort=updated&cursor=" + _cursor(["0001-01-01T00:00:00+01:00", 1]),
-        "/api/extensions?sort=updated&cursor=" + _cursor(["2024-01-01T00:00:00", 1]),
-        "/api/extensions?sort=name&cursor=" + _cursor([["a"], 1]),
-        "/api/extensions?sort=name&cursor=" + _cursor(["a", -(2**63) - 1]),
-        "/api/dependents?language=npm&package=lodash&cursor=" + _cursor([2**63, 1]),
-        "/api/dependents?language=npm&package=lodash&cursor=" + _cursor([1, 2**64]),
-        "/api/packages?language=npm&name=lodash&cursor=" + _cursor([2**63, 1]),
-        "/api/extensions?cursor=" + _cursor([1e400]),
-        "/api/extensions?cursor=%00",
-        "/api/extensions?cursor=" + "A" * 5000,
+        ("/api/extensions?sort=name", ["a", 2**63]),
+        ("/api/extensions?sort=name", ["a\x00", 1]),
+        ("/api/extensions?sort=downloads", [2**63, 1]),
+        ("/api/extensions?sort=updated", ["0001-01-01T00:00:00+01:00", 1]),
+        ("/api/extensions?sort=updated", ["2024-01-01T00:00:00", 1]),
+        ("/api/extensions?sort=name", [["a"], 1]),
+        ("/api/extensions?sort=name", ["a", -(2**63) - 1]),
+        ("/api/dependents?language=npm&package=lodash", [2**63, 1]),
+        ("/api/dependents?language=npm&package=lodash", [1, 2**64]),
+        ("/api/packages?language=npm&name=lodash", [2**63, 1]),
+        ("/api/extensions", [1e400]),
+        # ids are integer (serial) columns: a value beyond 32 bits is no id this server issued
+        ("/api/extensions?sort=name", ["a", INT4_BEYOND]),
+        ("/api/extensions?sort=name", ["a", -INT4_BEYOND - 1]),
+        ("/api/extensions?sort=updated", ["2024-01-01T00:00:00Z", INT4_BEYOND]),
+        ("/api/extensions?sort=downloads", [1, INT4_BEYOND]),
+        ("/api/extensions?sort=downloads", [True, 1]),
+        ("/", ["a", INT4_BEYOND]),
+        ("/extensions?sort=downloads", [1, INT4_BEYOND]),
+        ("/publishers/alice", ["a", INT4_BEYOND]),
+        ("/api/dependents?language=npm&package=lodash", [INT4_BEYOND, 1]),
+        ("/api/packages?language=npm&name=lodash", [INT4_BEYOND, 1]),
+        ("/packages/npm/lodash", [INT4_BEYOND, 1]),
+        # relevance is a real (float4) similarity
+        ("/api/extensions?q=r", [FLOAT4_BEYOND, 1]),
+        ("/api/extensions?q=r", [-FLOAT4_BEYOND, 1]),
+        ("/api/extensions?q=r", [1e308, 1]),
+        ("/api/extensions?q=r", [float("nan"), 1]),
+        ("/api/extensions?q=r", [float("inf"), 1]),
+        ("/api/extensions?q=r", ["0.5", 1]),
+        ("/api/extensions?q=r", [0.5, INT4_BEYOND]),
+        ("/extensions?q=r", [FLOAT4_BEYOND, 1]),
+        ("/extensions?q=r", [1e308, 1]),
     ],
 )
-async def test_forged_cursors_are_400_for_anyone(client: Client, db: asyncpg.Connection, path: str) -> None:
+async def test_forged_cursors_are_400_for_anyone(
+    client: Client, db: asyncpg.Connection, path: str, cursor: list[Any]
+) -> None:
     await make_user(db, "alice")
-    response = await client.get(path)
-    problem = await _problem(response, 400)
+    await _cursor_refused(await client.get(_with_cursor(path, cursor)))
+
+
+@pytest.mark.parametrize("cursor", ["%00", "A" * 5000, "bm90IGpzb24"])
+async def test_cursors_that_are_not_base64_json_are_400(client: Client, cursor: str) -> None:
+    problem = await _problem(await client.get(f"/api/extensions?cursor={cursor}"), 400)
     assert "cursor" in problem["detail"]
 
 
@@ -186,16 +226,51 @@ async def test_forged_cursors_are_400_for_anyone(client: Client, db: asyncpg.Con
         ("/api/saved-queries", ["q\x00"]),
         ("/api/saved-queries", [2**63]),
         ("/api/users/root/external-accounts", [2**63]),
+        ("/api/users/root/external-accounts", [INT4_BEYOND]),
         ("/api/user/invitations", [2**63]),
         ("/api/discussions/reported-comments", [2**63, 1]),
+        ("/api/discussions/reported-comments", [INT4_BEYOND, 1]),
+        ("/api/orgs/acme/members", [INT4_BEYOND]),
+        ("/api/orgs/acme/invitations", [2**63]),
+        ("/api/phabricator-repos", [INT4_BEYOND]),
+        ("/api/tokens", [2**63]),
+        ("/api/tokens", [1.5]),
+        ("/api/surveys", [2**63]),
+        ("/api/cert-cache", [1]),
+        ("/api/retired-names", [1]),
+        ("/api/subscriptions", ["2024-01-01T00:00:00Z", "not a uuid"]),
     ],
 )
 async def test_forged_cursors_are_400_for_site_admins(
     client: Client, db: asyncpg.Connection, path: str, cursor: list[Any]
 ) -> None:
     admin = await make_user(db, "root", site_admin=True)
-    response = await client.get(f"{path}?cursor={_cursor(cursor)}", headers=admin.headers)
-    await _problem(response, 400)
+    await make_org(db, "acme", [admin])
+    await _cursor_refused(await client.get(_with_cursor(path, cursor), headers=admin.headers))
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        ("/api/extensions?sort=name", ["a", 2**31 - 1]),
+        ("/api/extensions?sort=name", ["a", -(2**31)]),
+        ("/api/extensions?sort=downloads", [2**63 - 1, 1]),  # downloads is a bigint
+        ("/api/extensions?q=r", [3.4028234663852886e38, 1]),  # the largest real
+        ("/api/extensions?q=r", [1, 1]),
+        ("/extensions?q=r", [-3.4028234663852886e38, 2**31 - 1]),
+        ("/api/dependents?language=npm&package=lodash", [2**31 - 1, 2**63 - 1]),  # row ids are bigint
+        ("/api/packages?language=npm&name=lodash", [1, INT4_BEYOND]),
+        ("/api/tokens", [INT4_BEYOND]),  # access_tokens.id is a bigserial
+        ("/api/user/invitations", [INT4_BEYOND]),
+        ("/api/discussions/reported-comments", [1, INT4_BEYOND]),
+    ],
+)
+async def test_cursors_within_their_columns_types_are_taken(
+    client: Client, db: asyncpg.Connection, path: str, cursor: list[Any]
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    response = await client.get(_with_cursor(path, cursor), headers=admin.headers)
+    assert response.status == 200, await response.text()
 
 
 async def test_external_account_data_nested_within_the_bound_is_kept(client: Client, db: asyncpg.Connection) -> None:
