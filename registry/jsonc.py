@@ -40,10 +40,21 @@ def strict_json(value: Any) -> str:
     """`value` as strict JSON text, the parsed form kept with each version (read back by orjson)."""
     if not isinstance(value, dict):
         raise InvalidSettings("is not an object")
-    try:  # what cannot be served cannot be stored: integers over 64 bits, over 255 levels of nesting
+    try:  # what cannot be served cannot be stored
         return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        raise InvalidSettings("nests too deeply (255 levels at most) or holds an integer over 64 bits") from None
+    except orjson.JSONEncodeError as exc:
+        raise InvalidSettings(_unencodable(str(exc))) from None
+
+
+def _unencodable(reason: str) -> str:
+    """Why orjson cannot write a value back, from its message (it has no error codes)."""
+    if "surrogate" in reason:  # "\ud800" unpaired: JSON5 reads it, UTF-8 cannot hold it
+        return "holds an unpaired UTF-16 surrogate escape (\\ud800 to \\udfff), which is no Unicode character"
+    if "Integer" in reason:
+        return "holds an integer over 64 bits"
+    if "Recursion" in reason:
+        return "nests too deeply (255 levels at most)"
+    return "holds a value JSON cannot carry"
 
 
 # JSONC's additions to JSON, found in one linear pass: strings are kept (a `//` inside one is no

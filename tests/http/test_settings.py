@@ -382,6 +382,26 @@ async def test_bad_input_writes_nothing(client: Client, db: asyncpg.Connection, 
 
 
 @pytest.mark.parametrize(
+    ("contents", "reason"),
+    [
+        ('{"a": "\\ud800"}', "holds an unpaired UTF-16 surrogate escape"),
+        ('{"\\udfff": 1, }', "holds an unpaired UTF-16 surrogate escape"),
+        ("{a: 123456789012345678901234567890}", "holds an integer over 64 bits"),
+        ('{"a":' * 300 + "1" + "}" * 300, "nests too deeply"),
+    ],
+)
+async def test_settings_json_cannot_carry_are_refused_saying_why(
+    client: Client, db: asyncpg.Connection, contents: str, reason: str
+) -> None:
+    alice = await make_user(db, "alice")
+    response = await client.put("/api/users/alice/settings", json={"contents": contents, "last_id": None},
+                                headers=alice.headers)  # fmt: skip
+    problem = await response.json()
+    assert response.status == 422 and problem["errors"][0]["pointer"] == "/contents", problem
+    assert f"must be JSONC for a JSON object: it {reason}" in problem["errors"][0]["message"], problem
+
+
+@pytest.mark.parametrize(
     ("path", "data", "content_type", "status"),
     [
         ("/api/users/alice/settings", b'{"contents": "{}", ', "application/json", 400),
