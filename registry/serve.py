@@ -13,7 +13,7 @@ from aiohttp import web
 
 from registry.app import create_app
 from registry.config import Config
-from registry.public_url import is_loopback_host
+from registry.public_url import is_loopback_address
 
 log = logging.getLogger("wharf.serve")
 
@@ -69,7 +69,7 @@ def _worker(config: Config, migrate: bool) -> None:
 def serve(config: Config, *, migrate: bool = False) -> None:
     """Serve until SIGINT/SIGTERM; with workers > 1 the parent supervises and forwards signals.
     `migrate`: each process migrates once the database answers (under the migrators' lock)."""
-    if config.public_url is None and not is_loopback_host(config.host):
+    if config.public_url is None and not is_loopback_address(config.host):
         log.warning(
             "listening on %s without WHARF_PUBLIC_URL: requests that need absolute URLs (publish, "
             "Sourcegraph listings) are refused unless addressed to localhost; set WHARF_PUBLIC_URL",
