@@ -45,6 +45,23 @@ def _token(value: str) -> str:
     return value
 
 
+def _basic(encoded: str) -> PasswordCredential:
+    """RFC 7617 credentials. A header value is any text aiohttp decoded (non-ASCII too), and
+    base64.b64decode refuses a non-ASCII str with a bare ValueError, not binascii.Error: so the
+    alphabet is checked first, and every refusal is the same 401."""
+    refused = unauthorized("Basic credentials must be base64 of username:password.")
+    if not encoded.isascii():
+        raise refused
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise refused from None
+    username, colon, password = decoded.partition(":")
+    if not colon or not username:
+        raise refused
+    return PasswordCredential(username, password)
+
+
 def parse_authorization(header: str) -> TokenCredential | PasswordCredential:
     scheme, _, rest = header.strip().partition(" ")
     scheme, rest = scheme.lower(), rest.strip()
@@ -56,12 +73,5 @@ def parse_authorization(header: str) -> TokenCredential | PasswordCredential:
             raise unauthorized('token-sudo takes user="NAME",token="TOKEN".')
         return TokenCredential(_token(match["token"]), sudo_user=match["user"])
     if scheme == "basic" and rest:
-        try:
-            decoded = base64.b64decode(rest, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise unauthorized("Basic credentials must be base64 of username:password.") from None
-        username, colon, password = decoded.partition(":")
-        if not colon or not username:
-            raise unauthorized("Basic credentials must be base64 of username:password.")
-        return PasswordCredential(username, password)
+        return _basic(rest)
     raise unauthorized("Unsupported Authorization header: use `token TOKEN` or `Bearer TOKEN`.")

@@ -37,6 +37,8 @@ def test_accepted_forms(header: str, expected: object) -> None:
         'token-sudo user="a"',
         "Basic",
         "Basic ***",
+        "Basic \xff\xfe",
+        "Basic " + base64.b64encode(b"\xff:pw").decode(),
         "Negotiate x",
         "token " + "x" * 201,
     ],

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
-from tests.support.factories import make_org, make_user
+from registry.auth.credentials import CHALLENGE
+from tests.support.factories import make_org, make_token, make_user
 from tests.support.registry import SOURCE_MAP, bundle_for, manifest
 from tests.support.responsive import RESPONSIVE, slowest_healthz
 
@@ -382,3 +383,63 @@ async def test_values_too_long_for_an_index_entry_are_422(
     method = client.put if path == "/api/saved-queries" else client.post
     problem = await _problem(await method(path, json=body, headers=admin.headers), 422)
     assert "too long" in problem["detail"]
+
+
+def _basic(raw: bytes) -> str:
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+MALFORMED_AUTHORIZATION = [
+    "Basic \xff\xfe",
+    "Basic é",
+    "Basic YWxpY2U6cHc\u00e9",
+    "Basic ***",
+    "Basic YWxpY2U6cHc",  # unpadded
+    _basic(b"alice"),
+    _basic(b":pw"),
+    _basic(b"\xff\xfe:pw"),
+    _basic(b"al\x00ice:pw"),
+    _basic(b"alice:pw\x00"),
+    _basic(b"alice:" + b"x" * 4000),
+    _basic(b"x" * 4000 + b":pw"),
+    "Basic " + "A" * 6000,
+    "token \xff",
+    "Bearer wharf_\u00e9",
+    'token-sudo user="alice",token="\xff"',
+    'token-sudo user="alice" ,token="abc"',
+    "token-sudo user='alice',token='abc'",
+    'token-sudo user="al"ice",token="abc"',
+    'token-sudo user="alice",token="abc",',
+    'token-sudo user="' + "a" * 300 + '",token="abc"',
+    'token-sudo user="é\xff",token="abc"',
+]
+
+
+@pytest.mark.parametrize("header", MALFORMED_AUTHORIZATION)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/user"),
+        ("GET", "/api/tokens"),
+        ("POST", "/api/tokens"),
+        ("POST", "/api/publish"),
+        ("POST", "/.api/graphql"),
+    ],
+)
+async def test_malformed_authorization_is_401_with_the_challenge(
+    client: Client, db: asyncpg.Connection, header: str, method: str, path: str
+) -> None:
+    await make_user(db, "alice")
+    response = await client.request(method, path, headers={"Authorization": header}, json={})
+    assert response.status == 401, await response.text()
+    assert response.headers["WWW-Authenticate"] == CHALLENGE
+
+
+@pytest.mark.parametrize("user", ["é\xff", "a" * 255, "al ice", "alice\t", "-alice", "\u0430lice"])
+async def test_token_sudo_naming_what_can_be_no_user_is_401(client: Client, db: asyncpg.Connection, user: str) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    await make_user(db, "alice")
+    sudo = await make_token(db, admin.id, ["site-admin:sudo"])
+    response = await client.get("/api/user", headers={"Authorization": f'token-sudo user="{user}",token="{sudo}"'})
+    assert response.status == 401, await response.text()
+    assert response.headers["WWW-Authenticate"] == CHALLENGE
