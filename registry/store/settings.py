@@ -41,12 +41,14 @@ class Version:
 
 @dataclass(frozen=True)
 class CascadeLevel:
-    """One subject of a user's cascade and its current version (id None: no settings yet)."""
+    """One subject of a user's cascade and its current version (id None: no settings yet). The
+    texts are left out (None) when the cascade is over the size it was read with."""
 
     kind: SubjectKind
     name: str | None
     id: int | None
-    contents: str | None
+    bytes: int  # of the parsed form (of the contents when not parsed yet); 0 without settings
+    contents: str | None  # only when not parsed yet
     parsed: str | None  # the contents as strict JSON, kept when written (None: not parsed yet)
 
 
@@ -143,9 +145,10 @@ async def keep_parsed(conn: asyncpg.Connection, version_id: int, parsed: str) ->
     )
 
 
-async def cascade(conn: asyncpg.Connection, user_id: int) -> list[CascadeLevel]:
+async def cascade(conn: asyncpg.Connection, user_id: int, max_bytes: int) -> list[CascadeLevel]:
     """The user's cascade in merge order: global, each live org the user belongs to (by name),
-    the user; each with its current version."""
+    the user; each with its current version, whose texts are read only if all the levels' add up to
+    `max_bytes` at most (sizes are read from the row headers, not the values)."""
     rows = await conn.fetch(
         "-- source: registry/store/settings.py:cascade\n"
         "WITH subjects AS ("
@@ -155,17 +158,59 @@ async def cascade(conn: asyncpg.Connection, user_id: int) -> list[CascadeLevel]:
         "    JOIN orgs o ON o.id = m.org_id AND o.deleted_at IS NULL WHERE m.user_id = $1"
         "  UNION ALL"
         "  SELECT 2, 'user', u.username::text, NULL, u.id FROM users u WHERE u.id = $1"
-        ")"
-        " SELECT sub.kind, sub.name, cur.id, cur.contents, cur.parsed FROM subjects sub"
+        "), levels AS ("
+        " SELECT sub.level, sub.kind, sub.name, cur.id, coalesce(cur.bytes, 0) AS bytes, cur.contents, cur.parsed"
+        "   FROM subjects sub"
         " LEFT JOIN LATERAL ("
-        "   SELECT s.id, s.contents, s.parsed FROM settings s"
+        "   SELECT s.id, octet_length(coalesce(s.parsed, s.contents)) AS bytes, s.contents, s.parsed FROM settings s"
         "    WHERE s.org_id IS NOT DISTINCT FROM sub.org_id AND s.user_id IS NOT DISTINCT FROM sub.user_id"
         "    ORDER BY s.id DESC LIMIT 1"
         " ) cur ON true"
-        " ORDER BY sub.level, lower(sub.name), sub.name",
+        ")"
+        " SELECT kind, name, id, bytes,"
+        "        CASE WHEN sum(bytes) OVER () <= $2 AND parsed IS NULL THEN contents END AS contents,"
+        "        CASE WHEN sum(bytes) OVER () <= $2 THEN parsed END AS parsed"
+        " FROM levels ORDER BY level, lower(name), name",
         user_id,
+        max_bytes,
     )
-    return [CascadeLevel(row["kind"], row["name"], row["id"], row["contents"], row["parsed"]) for row in rows]
+    return [
+        CascadeLevel(row["kind"], row["name"], row["id"], row["bytes"], row["contents"], row["parsed"]) for row in rows
+    ]
+
+
+async def largest_cascade_bytes(conn: asyncpg.Connection, subject: Subject, new_bytes: int) -> int:
+    """The largest cascade (in bytes of parsed settings) of the users whose cascade holds `subject`,
+    were `subject`'s current settings `new_bytes` long: what a write would make of them. Each
+    level's size comes from the row header (no value is read), through the per-subject indexes."""
+    value = await conn.fetchval(
+        "-- source: registry/store/settings.py:largest_cascade_bytes\n"
+        "WITH affected AS ("
+        "  SELECT u.id FROM users u WHERE u.deleted_at IS NULL AND ($3::text = 'global'"
+        "    OR ($3 = 'user' AND u.id = $2::int)"
+        "    OR ($3 = 'org' AND u.id IN (SELECT m.user_id FROM org_members m WHERE m.org_id = $1::int)))"
+        "), totals AS ("
+        "  SELECT CASE WHEN $3 = 'user' THEN $4::bigint ELSE coalesce(("
+        "      SELECT octet_length(coalesce(s.parsed, s.contents)) FROM settings s"
+        "       WHERE s.user_id = a.id AND s.org_id IS NULL ORDER BY s.id DESC LIMIT 1), 0) END"
+        "    + coalesce(("
+        "      SELECT sum(CASE WHEN o.id = $1::int THEN $4::bigint ELSE coalesce(("
+        "          SELECT octet_length(coalesce(s.parsed, s.contents)) FROM settings s"
+        "           WHERE s.org_id = o.id AND s.user_id IS NULL ORDER BY s.id DESC LIMIT 1), 0) END)"
+        "        FROM org_members m JOIN orgs o ON o.id = m.org_id AND o.deleted_at IS NULL WHERE m.user_id = a.id"
+        "    ), 0) AS total"
+        "  FROM affected a"
+        ")"
+        " SELECT CASE WHEN $3 = 'global' THEN $4::bigint ELSE coalesce(("
+        "     SELECT octet_length(coalesce(s.parsed, s.contents)) FROM settings s"
+        "      WHERE s.org_id IS NULL AND s.user_id IS NULL ORDER BY s.id DESC LIMIT 1), 0) END"
+        "   + coalesce((SELECT max(total) FROM totals), 0)",
+        subject.org_id,
+        subject.user_id,
+        subject.kind,
+        new_bytes,
+    )
+    return int(value)
 
 
 async def enabled_extensions(conn: asyncpg.Connection, ids: Sequence[tuple[str, str]]) -> list[EnabledExtension]:

@@ -172,6 +172,42 @@ async def test_settings_written_around_the_api_are_parsed_once_and_kept(client: 
     assert await db.fetchval("SELECT parsed FROM settings ORDER BY id DESC LIMIT 1") == "{}"
 
 
+def _wide_settings(tag: int, keys: int = 7000) -> str:
+    """Strict JSON of 7,000 small objects, ~220 KB: 80 of these in one cascade took 2.9 s to merge."""
+    return orjson.dumps({"tag": tag, **{f"k{n}": {"a": [1, 2, 3, {"b": "c"}]} for n in range(keys)}}).decode()
+
+
+async def test_a_cascade_is_bounded_in_size_and_merged_off_the_event_loop(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    statuses = []
+    for n in range(6):
+        await make_org(db, f"casc{n}", [alice])
+        statuses.append(await _put(client, f"/api/orgs/casc{n}/settings", alice.headers, _wide_settings(n)))
+    assert statuses == [201] * 4 + [413] * 2, "four of 220 KB fit in a cascade's 1 MiB, a fifth does not"
+    assert await _put(client, "/api/users/alice/settings", alice.headers, _wide_settings(9)) == 413
+    for path in ("/api/user/settings/cascade", "/api/user/extensions"):
+        response, slowest = await slowest_healthz(client, client.get(path, headers=alice.headers))
+        assert response.status == 200 and slowest < RESPONSIVE, (path, response.status, slowest)
+    response = await client.get("/api/user/settings/cascade", headers=alice.headers)
+    merged = (await response.json())["merged"]
+    assert merged["tag"] == 3 and len(merged) == 7001 and merged["k6999"] == {"a": [1, 2, 3, {"b": "c"}]}
+
+
+async def test_a_cascade_past_its_bound_all_the_same_is_refused_at_once(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    for n in range(12):  # written around the API (or joined after they were written): 2.6 MB
+        org_id = await make_org(db, f"casc{n:02}", [alice])
+        settings = _wide_settings(n)
+        await db.execute("INSERT INTO settings (org_id, contents, parsed) VALUES ($1, $2, $2)", org_id, settings)
+    for path in ("/api/user/settings/cascade", "/api/user/extensions"):
+        response, slowest = await slowest_healthz(client, client.get(path, headers=alice.headers))
+        problem = await response.json()
+        assert response.status == 409 and slowest < RESPONSIVE, (path, problem, slowest)
+        assert problem["cascade_bytes"] > problem["max_cascade_bytes"] == 1024 * 1024
+
+
 # --- schema validation -----------------------------------------------------------------------------
 
 

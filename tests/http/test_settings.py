@@ -206,6 +206,28 @@ async def test_the_cascade_merges_global_then_orgs_by_name_then_the_user(
     assert body["merged"]["theme"] == "light"
 
 
+async def test_a_write_that_would_put_anyone_s_cascade_past_its_bound_is_refused(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice, bob = await make_user(db, "alice"), await make_user(db, "bob")
+    root = await make_user(db, "root", site_admin=True)
+    wide = "{" + ",".join(f'"k{n}": "{n:0>24}"' for n in range(7000)) + "}"  # ~240 KB as parsed
+    for n in range(4):
+        await make_org(db, f"org{n}", [alice])
+        await put(client, f"/api/orgs/org{n}/settings", alice.headers, wide, None, expect=201)
+    await make_org(db, "shared", [alice, bob])
+    refused = [
+        await put(client, "/api/orgs/shared/settings", bob.headers, wide, None, expect=413),  # Bob's would fit
+        await put(client, "/api/users/alice/settings", alice.headers, wide, None, expect=413),
+        await put(client, "/api/settings/global", root.headers, wide, None, expect=413),
+    ]
+    assert {body["max_cascade_bytes"] for body in refused} == {1024 * 1024}
+    assert all(body["cascade_bytes"] > 1024 * 1024 for body in refused)
+    await put(client, "/api/users/bob/settings", bob.headers, wide, None, expect=201)
+    await put(client, "/api/orgs/org3/settings", alice.headers, '{"small": 1}', 4, expect=200)  # a smaller one fits
+    await put(client, "/api/settings/global", root.headers, wide, None, expect=201)
+
+
 async def test_enabled_extensions_come_from_the_cascade_with_their_latest_release(
     client: Client, db: asyncpg.Connection
 ) -> None:
