@@ -30,7 +30,7 @@ from registry.handlers.common import connection
 from registry.handlers.extensions import remove_extension, search
 from registry.handlers.publish_input import PublishInput, refuse_oversized
 from registry.handlers.releases import prepare_publish, publish_release
-from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest
+from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest_data
 from registry.public_url import base_url
 from registry.store import extensions as extension_store
 from registry.store import names as name_store
@@ -220,21 +220,17 @@ class OrgNode(_AccountNode):
 @dataclass(frozen=True)
 class ManifestNode:
     raw: str
+    description: str | None
+    bundleURL: str | None
 
-    @property
-    def _data(self) -> dict[str, Any]:
-        data: dict[str, Any] = orjson.loads(self.raw)
-        return data
-
-    @property
-    def description(self) -> str | None:
-        value = self._data.get("description")
-        return value if isinstance(value, str) else None
-
-    @property
-    def bundleURL(self) -> str | None:
-        value = self._data.get("url")
-        return value if isinstance(value, str) and value else None
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ManifestNode:
+        description, url = data.get("description"), data.get("url")
+        return cls(
+            orjson.dumps(data).decode(),
+            description if isinstance(description, str) else None,
+            url if isinstance(url, str) and url else None,
+        )
 
 
 class ExtensionNode:
@@ -261,11 +257,12 @@ class ExtensionNode:
     def manifest(self, info: Any) -> ManifestNode | None:
         """Built only when asked for, and counted: one answer carries at most
         MAX_MANIFEST_BYTES of manifests (1,000 extensions may hold up to 1 MiB each)."""
-        raw = served_manifest(self._context.base, self._extension)
-        if raw is None:
+        data = served_manifest_data(self._context.base, self._extension)
+        if data is None:
             return None
-        self._context.spend_manifest_bytes(len(raw))
-        return ManifestNode(raw)
+        manifest = ManifestNode.of(data)
+        self._context.spend_manifest_bytes(len(manifest.raw))
+        return manifest
 
     @property
     def registryName(self) -> str:

@@ -42,17 +42,22 @@ def _headers(max_age: int) -> dict[str, str]:
     return {"Vary": "Accept", "Cache-Control": f"max-age={max_age}, private"}
 
 
-def served_manifest(base: str, extension: Extension) -> str | None:
+def served_manifest_data(base: str, extension: Extension) -> dict[str, Any] | None:
     """The latest release's manifest as Sourcegraph served it: with a `url` to this registry's
     bundle when the manifest names none (Sourcegraph's getExtensionManifestWithBundleURL)."""
     if extension.manifest is None or extension.latest_release_id is None or extension.latest_created_at is None:
         return None
-    data = orjson.loads(extension.manifest)
+    data: dict[str, Any] = orjson.loads(extension.manifest)
     if not isinstance(data.get("url"), str) or not data["url"]:
         data["url"] = sourcegraph.bundle_url(
             base, extension.latest_release_id, extension.extension_id, extension.latest_created_at
         )
-    return orjson.dumps(data).decode()
+    return data
+
+
+def served_manifest(base: str, extension: Extension) -> str | None:
+    data = served_manifest_data(base, extension)
+    return orjson.dumps(data).decode() if data is not None else None
 
 
 def publisher_path(extension: Extension) -> str:
