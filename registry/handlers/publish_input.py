@@ -6,6 +6,7 @@ Multipart parts are read in chunks against their own limits, so an oversized bun
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,11 @@ async def _read_part(part: BodyPartReader, name: str, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any]:
+async def _from_multipart(
+    request: web.Request, config: Config, named: Callable[[str], Awaitable[None]] | None
+) -> dict[str, Any]:
+    """The parts; `named` is awaited with the `extension_id` part as soon as it is read, so that
+    the publisher it names is authorized before the bundle that follows it is read."""
     limits = _limits(config)
     if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
         # The parts are read straight from the connection (registry.inflation inflates whole
@@ -76,20 +81,27 @@ async def _from_multipart(request: web.Request, config: Config) -> dict[str, Any
             if part.name in fields:
                 raise BadRequest(f"The {part.name} part appears twice.")
             fields[part.name] = await _read_part(part, part.name, limits[part.name])
+            if part.name == "extension_id" and named is not None:
+                await named(_text_part(fields[part.name], part.name))
     except (BadHttpMessage, ValueError) as exc:  # a malformed part header, boundary or encoding
         raise BadRequest("The multipart body is malformed.") from exc
     for name in ("extension_id", "version", "tag", "force"):
         if name in fields:
-            try:
-                fields[name] = fields[name].decode()
-            except UnicodeDecodeError:
-                raise BadRequest(f"The {name} part must be UTF-8 text.") from None
-            refuse_unstorable(fields[name], f"/{name}")
+            fields[name] = _text_part(fields[name], name)
     if "force" in fields:
         if fields["force"].lower() not in _FLAGS:
             raise BadRequest("The force part must be true or false.")
         fields["force"] = _FLAGS[fields["force"].lower()]
     return fields
+
+
+def _text_part(value: bytes, name: str) -> str:
+    try:
+        text = value.decode()
+    except UnicodeDecodeError:
+        raise BadRequest(f"The {name} part must be UTF-8 text.") from None
+    refuse_unstorable(text, f"/{name}")
+    return text
 
 
 async def _from_json(request: web.Request) -> dict[str, Any]:
@@ -136,11 +148,14 @@ async def parse_publish_json(request: web.Request, raw: bytes) -> Any:
     return body
 
 
-async def read_publish_input(request: web.Request, extension_id: str | None) -> PublishInput:
-    """The publish request, whichever form it came in; sizes checked against the limits."""
+async def read_publish_input(
+    request: web.Request, extension_id: str | None, *, named: Callable[[str], Awaitable[None]] | None = None
+) -> PublishInput:
+    """The publish request, whichever form it came in; sizes checked against the limits. For a
+    multipart body, `named` sees the `extension_id` part before the parts after it are read."""
     config = request.app[appkeys.CONFIG]
     if request.content_type == "multipart/form-data":
-        fields = await _from_multipart(request, config)
+        fields = await _from_multipart(request, config, named)
     elif request.content_type == "application/json":
         fields = await _from_json(request)
     else:

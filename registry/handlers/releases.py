@@ -320,9 +320,16 @@ async def publish(request: web.Request) -> web.Response:
     """Create the extension if needed and release it, in one transaction (`src extensions publish`)."""
     actor = await current_actor(request)
     policy.signed_in(actor, Scope.PUBLISH)  # 401/403 before a byte of the body is read
-    data = await read_publish_input(request, None)
-    if data.extension_id is not None and (named := _EXTENSION_ID.match(data.extension_id)) is not None:
-        await _authorize_publisher(request, actor, named["publisher"])
+    authorized: set[str] = set()
+
+    async def authorize(extension_id: str) -> None:
+        if (named := _EXTENSION_ID.match(extension_id)) is not None and named["publisher"] not in authorized:
+            await _authorize_publisher(request, actor, named["publisher"])
+            authorized.add(named["publisher"])
+
+    data = await read_publish_input(request, None, named=authorize)
+    if data.extension_id is not None:
+        await authorize(data.extension_id)
     if data.extension_id is None and isinstance(data.manifest, dict | str | bytes):
         manifest = request.app[appkeys.MANIFESTS].parse(data.manifest)
         if manifest.data.get("publisher") and manifest.data.get("name"):

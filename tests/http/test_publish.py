@@ -48,6 +48,24 @@ async def test_publish_takes_multipart_with_files(client: Client, db: asyncpg.Co
     assert (await response.json())["version"] == "2.1.0", "the version comes from the manifest"
 
 
+@pytest.mark.parametrize(("extension_id", "status"), [("alice/word-count", 403), ("nobody/word-count", 404)])
+async def test_a_multipart_publish_is_authorized_before_its_bundle_is_read(
+    make_client: AppFactory, config: Config, db: asyncpg.Connection, extension_id: str, status: int
+) -> None:
+    """The extension_id part comes first (as the CLI sends it): someone else's upload is refused
+    there, not after its bundle, which here is even over the limit (413 if it were read)."""
+    small = await make_client(config.with_overrides(max_bundle_bytes=1024))
+    await make_user(db, "alice")
+    mallory = await make_user(db, "mallory")
+    form = FormData()
+    form.add_field("extension_id", extension_id)
+    form.add_field("manifest", orjson.dumps(manifest(version="1.0.0")).decode(), content_type="application/json")
+    form.add_field("bundle", b"x" * 4096, filename="extension.js", content_type="application/javascript")
+    response = await small.post("/api/publish", data=form, headers=mallory.headers)
+    assert response.status == status, await response.text()
+    assert await db.fetchval("SELECT count(*) FROM registry_extensions") == 0
+
+
 async def test_releases_of_an_existing_extension(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
     assert (
