@@ -10,10 +10,10 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
+from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
-from registry.package_ranges import LANGUAGES, admits, normalise_name
 from registry.pagination import Column, PageRequest, encode_cursor, page_request
 from registry.store import index_queue
 from registry.store import package_index as store
@@ -26,14 +26,14 @@ _MAX_VERSION = 256
 _URI_SAFE = "/:@!$&'()*+,;=~"  # a repository URI in a Location header: all but these percent-encoded
 
 
-def _language_and_name(request: web.Request, name_param: str) -> tuple[str, str]:
-    language = request.query.get("language", "")
-    if language not in LANGUAGES:
+def _ecosystem_and_name(request: web.Request, name_param: str) -> tuple[Ecosystem, str]:
+    ecosystem = ecosystem_named(request.query.get("language", ""))
+    if ecosystem is None:
         raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}.")
     name = request.query.get(name_param, "").strip()
     if not name or len(name) > _MAX_NAME:
         raise BadRequest(f"{name_param} is required (at most {_MAX_NAME} characters).")
-    return language, normalise_name(language, name)
+    return ecosystem, ecosystem.normalise_name(name)
 
 
 def _version(request: web.Request) -> str | None:
@@ -80,12 +80,13 @@ async def dependents(request: web.Request) -> web.Response:
     ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
     (and counted in `unevaluated`), never silently dropped."""
     await current_actor(request)
-    language, package = _language_and_name(request, "package")
+    ecosystem, package = _ecosystem_and_name(request, "package")
+    language = ecosystem.language
     version = _version(request)
     page = page_request(request)
     cursor = _keyset(page)
     summary = await _summary(request, language, package)
-    verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
+    verdicts = {entry.range: ecosystem.admits(entry.range, version) for entry in summary} if version else {}
     kept = [entry for entry in summary if verdicts.get(entry.range) is not False]
     async with connection(request) as conn:
         rows = await store.dependents_page(
@@ -115,14 +116,15 @@ async def dependents(request: web.Request) -> web.Response:
 async def dependents_summary(request: web.Request) -> web.Response:
     """How many dependents declare each range; with `version`, whether each range admits it."""
     await current_actor(request)
-    language, package = _language_and_name(request, "package")
+    ecosystem, package = _ecosystem_and_name(request, "package")
+    language = ecosystem.language
     version = _version(request)
     ranges = await _summary(request, language, package)
     items = []
     for entry in ranges:
         item: dict[str, Any] = {"range": entry.range, "count": entry.count}
         if version is not None:
-            item["admits"] = admits(language, entry.range, version)
+            item["admits"] = ecosystem.admits(entry.range, version)
         items.append(item)
     total = sum(entry.count for entry in ranges)
     body = {"language": language, "package": package, "version": version, "total": total, "ranges": items}
@@ -133,7 +135,8 @@ async def dependents_summary(request: web.Request) -> web.Response:
 async def packages(request: web.Request) -> web.Response:
     """Repositories that define a package (its manifests' name, version and path)."""
     await current_actor(request)
-    language, name = _language_and_name(request, "name")
+    ecosystem, name = _ecosystem_and_name(request, "name")
+    language = ecosystem.language
     page = page_request(request)
     cursor = _keyset(page)
     async with connection(request) as conn:

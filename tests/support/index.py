@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from indexer.ecosystems.base import Dependency, PackageDef
-from indexer.ecosystems.registry import SUPPORTED_LANGUAGES
 from indexer.scan import Scan
 from indexer.writer import WriteOutcome, write_index
+from registry.ecosystems import LANGUAGES
+from registry.ecosystems.base import Dependency, PackageDef
 
 
 def scan_of(
@@ -24,4 +24,4 @@ def scan_of(
 
 
 async def index_repo(db: asyncpg.Connection, uri: str, scan: Scan, revision: str | None = None) -> WriteOutcome:
-    return await write_index(db, uri, revision, scan, SUPPORTED_LANGUAGES)
+    return await write_index(db, uri, revision, scan, LANGUAGES)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import php
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import php
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 LARAVEL = ("php", "laravel__framework", "composer.json")
 COMPOSER = ("php", "composer__composer", "composer.json")

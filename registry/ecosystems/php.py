@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
+from registry.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
 
 LANGUAGE = "php"
 

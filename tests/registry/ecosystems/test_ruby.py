@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import ruby
-from indexer.ecosystems.base import ManifestError
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import ruby
+from registry.ecosystems.base import ManifestError
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 JEKYLL = ("ruby", "jekyll__jekyll", "Gemfile")
 DEVISE = ("ruby", "heartcombo__devise", "Gemfile")

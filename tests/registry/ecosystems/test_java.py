@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import java
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import java
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 PETCLINIC = ("java", "spring-projects__spring-petclinic", "pom.xml")
 GSON = ("java", "google__gson")

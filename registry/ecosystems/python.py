@@ -25,7 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
 
 LANGUAGE = "python"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import go
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import go
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 ETCD = ("go", "etcd-io__etcd", "go.mod")
 GIN = ("go", "gin-gonic__gin", "go.mod")

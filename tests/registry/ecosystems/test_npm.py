@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import npm
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import npm
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 VITE = ("npm", "vitejs__vite", "packages/vite/package.json")
 TSE = "typescript-eslint__typescript-eslint"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import python
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import python
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 BLACK = ("python", "psf__black", "pyproject.toml")
 CELERY = ("python", "celery__celery")
