@@ -131,7 +131,11 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
             async with pool.acquire() as conn:
                 summary = await dependents_by_range(conn, "npm", package)
             matching = sum(entry.count for entry in summary)
-            kept = [e.range for e in summary if version is None or npm.admits(e.range, version) is not False]
+            kept = [
+                e.declared_range
+                for e in summary
+                if version is None or npm.admits(e.declared_range, version) is not False
+            ]
 
             ranges = kept if version is not None else None
 
@@ -140,7 +144,9 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
             ) -> None:
                 """The statement the API runs for the page (its per-range counts are cached)."""
                 async with pool.acquire() as conn:
-                    await dependents_page(conn, "npm", package, matching=matching, after=None, limit=101, ranges=ranges)
+                    await dependents_page(
+                        conn, "npm", package, matching=matching, after=None, limit=101, declared_ranges=ranges
+                    )
 
             api = await load(via_api, args.concurrency, args.seconds)
             sql = await load(via_sql, args.concurrency, args.seconds)

@@ -53,7 +53,7 @@ def _dependent(row: DependentRow, verdict: bool | str | None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "repo": row.repo,
         "repo_id": row.repo_id,
-        "range": row.range,
+        "range": row.declared_range,
         "dep_type": row.dep_type,
         "path": row.path,
     }
@@ -86,8 +86,10 @@ async def dependents(request: web.Request) -> web.Response:
     page = page_request(request)
     cursor = _keyset(page)
     summary = await _summary(request, language, package)
-    verdicts = {entry.range: ecosystem.admits(entry.range, version) for entry in summary} if version else {}
-    kept = [entry for entry in summary if verdicts.get(entry.range) is not False]
+    verdicts = (
+        {entry.declared_range: ecosystem.admits(entry.declared_range, version) for entry in summary} if version else {}
+    )
+    kept = [entry for entry in summary if verdicts.get(entry.declared_range) is not False]
     async with connection(request) as conn:
         rows = await store.dependents_page(
             conn,
@@ -96,7 +98,7 @@ async def dependents(request: web.Request) -> web.Response:
             matching=sum(entry.count for entry in summary),
             after=cursor,
             limit=page.limit + 1,
-            ranges=[entry.range for entry in kept] if version is not None else None,
+            declared_ranges=[entry.declared_range for entry in kept] if version is not None else None,
         )
     shown = rows[: page.limit]
     body: dict[str, Any] = {
@@ -104,11 +106,13 @@ async def dependents(request: web.Request) -> web.Response:
         "package": package,
         "version": version,
         "total": sum(entry.count for entry in kept),
-        "items": [_dependent(row, verdicts.get(row.range) if version is not None else "unasked") for row in shown],
+        "items": [
+            _dependent(row, verdicts.get(row.declared_range) if version is not None else "unasked") for row in shown
+        ],
         "next_cursor": encode_cursor([shown[-1].repo_id, shown[-1].row_id]) if len(rows) > page.limit else None,
     }
     if version is not None:
-        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.range] is None)
+        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.declared_range] is None)
     return json_response(body)
 
 
@@ -122,9 +126,9 @@ async def dependents_summary(request: web.Request) -> web.Response:
     ranges = await _summary(request, language, package)
     items = []
     for entry in ranges:
-        item: dict[str, Any] = {"range": entry.range, "count": entry.count}
+        item: dict[str, Any] = {"range": entry.declared_range, "count": entry.count}
         if version is not None:
-            item["admits"] = ecosystem.admits(entry.range, version)
+            item["admits"] = ecosystem.admits(entry.declared_range, version)
         items.append(item)
     total = sum(entry.count for entry in ranges)
     body = {"language": language, "package": package, "version": version, "total": total, "ranges": items}

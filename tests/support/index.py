@@ -16,9 +16,11 @@ def scan_of(
     path: str = "package.json",
     dep_type: str = "dependencies",
 ) -> Scan:
-    """deps: (language, package, range); packages: (language, name, version)."""
+    """deps: (language, package, declared range); packages: (language, name, version)."""
     result = Scan()
-    result.dependencies = [(lang, Dependency(pkg, rng, dep_type, path)) for lang, pkg, rng in deps or []]
+    result.dependencies = [
+        (lang, Dependency(pkg, declared_range, dep_type, path)) for lang, pkg, declared_range in deps or []
+    ]
     result.packages = [(lang, PackageDef(name, version, path)) for lang, name, version in packages or []]
     return result
 
