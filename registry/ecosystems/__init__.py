@@ -16,23 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
-
 from registry.ecosystems import go, java, npm, php, python, ranges, ruby, rust
 from registry.ecosystems.base import Parser
 
 
 def _as_written(name: str) -> str:
+    """npm, Go, Cargo, RubyGems and Maven names are case-sensitive: stored as written."""
     return name
-
-
-def _pep_503(name: str) -> str:
-    return str(canonicalize_name(name))
-
-
-def _lowercase(name: str) -> str:
-    """Composer's `vendor/package` names are case-insensitive."""
-    return name.lower()
 
 
 @dataclass(frozen=True)
@@ -67,7 +57,7 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         ("poetry.lock", "Pipfile.lock", "pdm.lock", "uv.lock"),
         python.matches,
         python.parse,
-        _pep_503,
+        python.normalise_name,
         ranges.python_range,
     ),
     Ecosystem(go.LANGUAGE, ("go.mod",), ("go.sum",), go.matches, go.parse, _as_written, ranges.go_range),
@@ -75,7 +65,13 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = (
         rust.LANGUAGE, ("Cargo.toml",), ("Cargo.lock",), rust.matches, rust.parse, _as_written, ranges.cargo_range
     ),
     Ecosystem(
-        php.LANGUAGE, ("composer.json",), ("composer.lock",), php.matches, php.parse, _lowercase, ranges.composer_range
+        php.LANGUAGE,
+        ("composer.json",),
+        ("composer.lock",),
+        php.matches,
+        php.parse,
+        php.normalise_name,
+        ranges.composer_range,
     ),
     Ecosystem(
         ruby.LANGUAGE,
