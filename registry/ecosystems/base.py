@@ -1,4 +1,4 @@
-"""What every ecosystem parser returns, and how parsers are found for a file.
+"""What every ecosystem parser returns (the `parse` of an `Ecosystem` record) and what it reads.
 
 A parser is a pure function `parse(path, data, read) -> ParseResult`: `path` is the manifest's
 path inside the repository (POSIX, no leading slash), `data` its bytes, and `read(other_path)`
