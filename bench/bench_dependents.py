@@ -32,11 +32,11 @@ import aiohttp
 import asyncpg
 
 from bench.bench_registry import percentile, wait_ready
-from indexer.ecosystems.base import Dependency
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.db.embedded import EmbeddedPostgres
-from registry.package_ranges import admits
+from registry.ecosystems import ecosystem_named
+from registry.ecosystems.base import Dependency
 from registry.store.package_index import dependents_by_range, dependents_page
 from tests.support.databases import create_migrated_database, drop_database
 from tests.support.processes import free_port
@@ -97,6 +97,8 @@ async def load(fetch: Callable[[], Awaitable[None]], concurrency: int, seconds: 
 
 async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
     pool = await asyncpg.create_pool(dsn, min_size=args.concurrency, max_size=args.concurrency)
+    npm = ecosystem_named("npm")
+    assert npm is not None
     async with pool.acquire() as conn:
         popular = await conn.fetchval(
             "SELECT dep_data->>'package' FROM global_dep GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
@@ -129,7 +131,11 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
             async with pool.acquire() as conn:
                 summary = await dependents_by_range(conn, "npm", package)
             matching = sum(entry.count for entry in summary)
-            kept = [e.range for e in summary if version is None or admits("npm", e.range, version) is not False]
+            kept = [
+                e.declared_range
+                for e in summary
+                if version is None or npm.admits(e.declared_range, version) is not False
+            ]
 
             ranges = kept if version is not None else None
 
@@ -138,7 +144,9 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
             ) -> None:
                 """The statement the API runs for the page (its per-range counts are cached)."""
                 async with pool.acquire() as conn:
-                    await dependents_page(conn, "npm", package, matching=matching, after=None, limit=101, ranges=ranges)
+                    await dependents_page(
+                        conn, "npm", package, matching=matching, after=None, limit=101, declared_ranges=ranges
+                    )
 
             api = await load(via_api, args.concurrency, args.seconds)
             sql = await load(via_sql, args.concurrency, args.seconds)

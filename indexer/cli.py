@@ -21,7 +21,6 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from indexer.ecosystems.registry import SUPPORTED_LANGUAGES
 from indexer.reader import RepositoryError
 from indexer.store import IndexStatus, index_status
 from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
@@ -31,6 +30,7 @@ from registry.db.bootstrap import database_url, migrate_to_latest
 from registry.db.embedded import EmbeddedPostgresError
 from registry.db.migrate import MigrationError
 from registry.db.pool import create_pool
+from registry.ecosystems import LANGUAGES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +65,7 @@ class Summary:
 
 async def _index_one(conn: asyncpg.Connection, path: Path, uri: str, revision: str | None, summary: Summary) -> None:
     result, read_revision = await asyncio.to_thread(read_and_scan, str(path), revision)
-    outcome = await write_index(conn, uri, read_revision, result, SUPPORTED_LANGUAGES)
+    outcome = await write_index(conn, uri, read_revision, result, LANGUAGES)
     summary.repos += 1
     summary.problems += len(result.problems)
     for problem in result.problems:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef
-from indexer.ecosystems.registry import parsers_for
 from indexer.reader import Repository
+from registry.ecosystems import ecosystems_for
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef
 
 log = logging.getLogger("wharf.indexer")
 
@@ -31,11 +31,11 @@ class Scan:
 def scan(repository: Repository) -> Scan:
     """Parse every manifest in `repository`. A malformed file is reported and skipped."""
     result = Scan()
-    for manifest in repository.manifests(lambda path: bool(parsers_for(path))):
+    for manifest in repository.manifests(lambda path: bool(ecosystems_for(path))):
         result.files += 1
-        for parser in parsers_for(manifest.path):
+        for ecosystem in ecosystems_for(manifest.path):
             try:
-                parsed = parser.parse(manifest.path, manifest.data, repository.read)
+                parsed = ecosystem.parse(manifest.path, manifest.data, repository.read)
             except ManifestError as exc:
                 log.warning("skipped %s: %s", manifest.path, exc)
                 result.problems.append(Problem(manifest.path, str(exc)))

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import asyncpg
 
-from indexer.ecosystems.registry import SUPPORTED_LANGUAGES
 from indexer.reader import RepositoryError, open_repository
 from indexer.scan import Scan, scan
 from indexer.writer import WriteOutcome, write_index
+from registry.ecosystems import LANGUAGES
 from registry.store import index_queue
 from registry.store.index_queue import Job
 
@@ -49,7 +49,7 @@ def read_and_scan(source: str, revision: str | None) -> tuple[Scan, str | None]:
 async def index_job(pool: asyncpg.Pool, job: Job) -> WriteOutcome:
     result, revision = await asyncio.to_thread(read_and_scan, job.source, job.revision)
     async with pool.acquire() as conn:
-        return await write_index(conn, job.uri, revision, result, SUPPORTED_LANGUAGES)
+        return await write_index(conn, job.uri, revision, result, LANGUAGES)
 
 
 async def run_worker(pool: asyncpg.Pool, stop: asyncio.Event, settings: WorkerSettings, name: str) -> int:

@@ -10,10 +10,10 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
+from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
 from registry.errors import BadRequest, NotFound
 from registry.handlers.common import connection, current_actor, json_body, transaction
 from registry.http import json_response
-from registry.package_ranges import LANGUAGES, admits, normalise_name
 from registry.pagination import Column, PageRequest, encode_cursor, page_request
 from registry.store import index_queue
 from registry.store import package_index as store
@@ -26,14 +26,14 @@ _MAX_VERSION = 256
 _URI_SAFE = "/:@!$&'()*+,;=~"  # a repository URI in a Location header: all but these percent-encoded
 
 
-def _language_and_name(request: web.Request, name_param: str) -> tuple[str, str]:
-    language = request.query.get("language", "")
-    if language not in LANGUAGES:
+def _ecosystem_and_name(request: web.Request, name_param: str) -> tuple[Ecosystem, str]:
+    ecosystem = ecosystem_named(request.query.get("language", ""))
+    if ecosystem is None:
         raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}.")
     name = request.query.get(name_param, "").strip()
     if not name or len(name) > _MAX_NAME:
         raise BadRequest(f"{name_param} is required (at most {_MAX_NAME} characters).")
-    return language, normalise_name(language, name)
+    return ecosystem, ecosystem.normalise_name(name)
 
 
 def _version(request: web.Request) -> str | None:
@@ -53,7 +53,7 @@ def _dependent(row: DependentRow, verdict: bool | str | None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "repo": row.repo,
         "repo_id": row.repo_id,
-        "range": row.range,
+        "range": row.declared_range,
         "dep_type": row.dep_type,
         "path": row.path,
     }
@@ -80,13 +80,16 @@ async def dependents(request: web.Request) -> web.Response:
     ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
     (and counted in `unevaluated`), never silently dropped."""
     await current_actor(request)
-    language, package = _language_and_name(request, "package")
+    ecosystem, package = _ecosystem_and_name(request, "package")
+    language = ecosystem.language
     version = _version(request)
     page = page_request(request)
     cursor = _keyset(page)
     summary = await _summary(request, language, package)
-    verdicts = {entry.range: admits(language, entry.range, version) for entry in summary} if version else {}
-    kept = [entry for entry in summary if verdicts.get(entry.range) is not False]
+    verdicts = (
+        {entry.declared_range: ecosystem.admits(entry.declared_range, version) for entry in summary} if version else {}
+    )
+    kept = [entry for entry in summary if verdicts.get(entry.declared_range) is not False]
     async with connection(request) as conn:
         rows = await store.dependents_page(
             conn,
@@ -95,7 +98,7 @@ async def dependents(request: web.Request) -> web.Response:
             matching=sum(entry.count for entry in summary),
             after=cursor,
             limit=page.limit + 1,
-            ranges=[entry.range for entry in kept] if version is not None else None,
+            declared_ranges=[entry.declared_range for entry in kept] if version is not None else None,
         )
     shown = rows[: page.limit]
     body: dict[str, Any] = {
@@ -103,11 +106,13 @@ async def dependents(request: web.Request) -> web.Response:
         "package": package,
         "version": version,
         "total": sum(entry.count for entry in kept),
-        "items": [_dependent(row, verdicts.get(row.range) if version is not None else "unasked") for row in shown],
+        "items": [
+            _dependent(row, verdicts.get(row.declared_range) if version is not None else "unasked") for row in shown
+        ],
         "next_cursor": encode_cursor([shown[-1].repo_id, shown[-1].row_id]) if len(rows) > page.limit else None,
     }
     if version is not None:
-        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.range] is None)
+        body["unevaluated"] = sum(entry.count for entry in summary if verdicts[entry.declared_range] is None)
     return json_response(body)
 
 
@@ -115,14 +120,15 @@ async def dependents(request: web.Request) -> web.Response:
 async def dependents_summary(request: web.Request) -> web.Response:
     """How many dependents declare each range; with `version`, whether each range admits it."""
     await current_actor(request)
-    language, package = _language_and_name(request, "package")
+    ecosystem, package = _ecosystem_and_name(request, "package")
+    language = ecosystem.language
     version = _version(request)
     ranges = await _summary(request, language, package)
     items = []
     for entry in ranges:
-        item: dict[str, Any] = {"range": entry.range, "count": entry.count}
+        item: dict[str, Any] = {"range": entry.declared_range, "count": entry.count}
         if version is not None:
-            item["admits"] = admits(language, entry.range, version)
+            item["admits"] = ecosystem.admits(entry.declared_range, version)
         items.append(item)
     total = sum(entry.count for entry in ranges)
     body = {"language": language, "package": package, "version": version, "total": total, "ranges": items}
@@ -133,7 +139,8 @@ async def dependents_summary(request: web.Request) -> web.Response:
 async def packages(request: web.Request) -> web.Response:
     """Repositories that define a package (its manifests' name, version and path)."""
     await current_actor(request)
-    language, name = _language_and_name(request, "name")
+    ecosystem, name = _ecosystem_and_name(request, "name")
+    language = ecosystem.language
     page = page_request(request)
     cursor = _keyset(page)
     async with connection(request) as conn:

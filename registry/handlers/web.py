@@ -21,11 +21,11 @@ from markupsafe import Markup
 
 from registry import appkeys
 from registry import web as site
+from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.errors import AppError, NotFound
 from registry.handlers.common import connection
 from registry.handlers.extensions import _list_query, live_extension, search
 from registry.handlers.names import redirect_renamed_publisher
-from registry.package_ranges import LANGUAGES, normalise_name
 from registry.pagination import Column, encode_cursor, page_request
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.resources import schemas_dir
@@ -198,9 +198,10 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
 async def dependents_page(request: web.Request) -> web.StreamResponse:
     """Repositories that depend on a package, with the ranges they declare, keyset-paginated."""
     language = request.match_info["language"]
-    if language not in LANGUAGES:
+    ecosystem = ecosystem_named(language)
+    if ecosystem is None:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
-    package = normalise_name(language, request.match_info["name"])
+    package = ecosystem.normalise_name(request.match_info["name"])
     page = page_request(request)
     after = page.after_key(Column.INT4, Column.INT8)  # (repo_id, global_dep.id)
 

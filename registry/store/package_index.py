@@ -21,14 +21,14 @@ class DependentRow:
     repo_id: int
     row_id: int
     repo: str
-    range: str
+    declared_range: str
     dep_type: str | None
     path: str | None
 
 
 @dataclass(frozen=True)
 class RangeCount:
-    range: str
+    declared_range: str
     count: int
 
 
@@ -42,13 +42,17 @@ class Repo:
 
 
 def _dependent(row: asyncpg.Record) -> DependentRow:
-    return DependentRow(row["repo_id"], row["id"], row["uri"], row["range"] or "", row["dep_type"], row["path"])
+    return DependentRow(
+        row["repo_id"], row["id"], row["uri"], row["declared_range"] or "", row["dep_type"], row["path"]
+    )
 
 
 # A page of dependents, two ways (see migration 3). Both return the same columns in the same
 # keyset order; `$3` (declared ranges to keep, or NULL for all) and `$4`/`$5` (the cursor) apply
 # to both. Only the page's rows are joined to `repo`.
-_PAGE_COLUMNS = "g.repo_id, g.id, g.declared AS range, g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path"
+_PAGE_COLUMNS = (
+    "g.repo_id, g.id, g.declared AS declared_range, g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path"
+)
 _PAGE_FILTERS = (
     "   AND ($3::text[] IS NULL OR g.declared = ANY($3::text[]))"
     "   AND ($4::int IS NULL OR (g.repo_id, g.id) > ($4::int, $5::bigint))"
@@ -79,16 +83,16 @@ async def dependents_page(
     matching: int,
     after: tuple[int, int] | None,
     limit: int,
-    ranges: Sequence[str] | None = None,
+    declared_ranges: Sequence[str] | None = None,
 ) -> list[DependentRow]:
-    """A page of dependents (only those declaring one of `ranges`, if given). `matching` (how
+    """A page of dependents (only those declaring one of `declared_ranges`, if given). `matching` (how
     many rows the package has, from the summary) picks the index that answers best."""
     sql = DEPENDENTS_BY_GIN_SQL if matching <= FEW_DEPENDENTS else DEPENDENTS_IN_ORDER_SQL
     rows = await conn.fetch(
         sql,
         package,
         language,
-        list(ranges) if ranges is not None else None,
+        list(declared_ranges) if declared_ranges is not None else None,
         after[0] if after else None,
         after[1] if after else None,
         limit,

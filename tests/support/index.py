@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from indexer.ecosystems.base import Dependency, PackageDef
-from indexer.ecosystems.registry import SUPPORTED_LANGUAGES
 from indexer.scan import Scan
 from indexer.writer import WriteOutcome, write_index
+from registry.ecosystems import LANGUAGES
+from registry.ecosystems.base import Dependency, PackageDef
 
 
 def scan_of(
@@ -16,12 +16,14 @@ def scan_of(
     path: str = "package.json",
     dep_type: str = "dependencies",
 ) -> Scan:
-    """deps: (language, package, range); packages: (language, name, version)."""
+    """deps: (language, package, declared range); packages: (language, name, version)."""
     result = Scan()
-    result.dependencies = [(lang, Dependency(pkg, rng, dep_type, path)) for lang, pkg, rng in deps or []]
+    result.dependencies = [
+        (lang, Dependency(pkg, declared_range, dep_type, path)) for lang, pkg, declared_range in deps or []
+    ]
     result.packages = [(lang, PackageDef(name, version, path)) for lang, name, version in packages or []]
     return result
 
 
 async def index_repo(db: asyncpg.Connection, uri: str, scan: Scan, revision: str | None = None) -> WriteOutcome:
-    return await write_index(db, uri, revision, scan, SUPPORTED_LANGUAGES)
+    return await write_index(db, uri, revision, scan, LANGUAGES)

@@ -1,4 +1,4 @@
-"""What every ecosystem parser returns, and how parsers are found for a file.
+"""What every ecosystem parser returns (the `parse` of an `Ecosystem` record) and what it reads.
 
 A parser is a pure function `parse(path, data, read) -> ParseResult`: `path` is the manifest's
 path inside the repository (POSIX, no leading slash), `data` its bytes, and `read(other_path)`
@@ -36,21 +36,21 @@ class PackageDef:
 class Dependency:
     """A dependency the repository declares (a `global_dep` row).
 
-    `package` is normalised per ecosystem (PEP 503 for Python); `version` is the declared range,
-    verbatim ("" when none is declared); `dep_type` names the section it came from
+    `package` is normalised per ecosystem (PEP 503 for Python); `declared_range` is the range as
+    written ("" when none is declared); `dep_type` names the section it came from
     (e.g. "dependencies", "devDependencies", "optional:socks", "indirect", "build-dependencies").
     `hints` always holds {"path": manifest path} and may add ecosystem detail (markers, extras,
     target, source URL, the name as written).
     """
 
     package: str
-    version: str
+    declared_range: str
     dep_type: str
     path: str
     hints: dict[str, Any] = field(default_factory=dict)
 
     def dep_data(self) -> dict[str, Any]:
-        return {"package": self.package, "version": self.version, "depType": self.dep_type}
+        return {"package": self.package, "version": self.declared_range, "depType": self.dep_type}
 
     def hint_data(self) -> dict[str, Any]:
         return {"path": self.path, **self.hints}

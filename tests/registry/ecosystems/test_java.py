@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import java
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import java
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 PETCLINIC = ("java", "spring-projects__spring-petclinic", "pom.xml")
 GSON = ("java", "google__gson")
@@ -24,14 +24,14 @@ def test_petclinic_defines_itself_and_scopes_its_dependencies() -> None:
 def test_petclinic_property_versions_are_resolved() -> None:
     result = parse_corpus(java, *PETCLINIC)
     bootstrap = dep(result, "org.webjars.npm:bootstrap")
-    assert (bootstrap.version, bootstrap.dep_type) == ("5.3.8", "runtime")
-    assert dep(result, "org.webjars:webjars-locator-lite").version == "1.1.3"
+    assert (bootstrap.declared_range, bootstrap.dep_type) == ("5.3.8", "runtime")
+    assert dep(result, "org.webjars:webjars-locator-lite").declared_range == "1.1.3"
 
 
 def test_petclinic_versions_managed_by_an_external_parent_stay_empty() -> None:
     result = parse_corpus(java, *PETCLINIC)
     actuator = dep(result, "org.springframework.boot:spring-boot-starter-actuator")
-    assert (actuator.version, actuator.dep_type, actuator.hints) == ("", "compile", {})
+    assert (actuator.declared_range, actuator.dep_type, actuator.hints) == ("", "compile", {})
     assert dep(result, "org.springframework.boot:spring-boot-devtools").hints == {"optional": True}
 
 
@@ -55,17 +55,17 @@ def test_gson_child_inherits_group_and_version_from_its_parent() -> None:
 def test_gson_child_takes_missing_versions_from_the_parents_dependency_management() -> None:
     result = parse_corpus(java, *GSON, "gson/pom.xml")
     junit = dep(result, "junit:junit")
-    assert (junit.version, junit.dep_type, junit.hints) == ("4.13.2", "test", {"managed": True})
-    assert dep(result, "com.google.truth:truth").version == "1.4.5"
+    assert (junit.declared_range, junit.dep_type, junit.hints) == ("4.13.2", "test", {"managed": True})
+    assert dep(result, "com.google.truth:truth").declared_range == "1.4.5"
     assert dep(result, "com.google.errorprone:error_prone_annotations").dep_type == "compile"
 
 
 def test_gson_proto_resolves_parent_version_and_local_properties() -> None:
     result = parse_corpus(java, *GSON, "proto/pom.xml")
     assert result.packages == [PackageDef("com.google.code.gson:proto", "2.14.1-SNAPSHOT", "proto/pom.xml")]
-    assert dep(result, "com.google.code.gson:gson").version == "2.14.1-SNAPSHOT"
+    assert dep(result, "com.google.code.gson:gson").declared_range == "2.14.1-SNAPSHOT"
     protobuf_util = dep(result, "com.google.protobuf:protobuf-java-util")
-    assert (protobuf_util.version, protobuf_util.dep_type) == ("4.35.1", "test")
+    assert (protobuf_util.declared_range, protobuf_util.dep_type) == ("4.35.1", "test")
 
 
 PARENT = """<project>
@@ -107,29 +107,29 @@ def test_inheritance_through_an_explicit_relative_path_directory() -> None:
     assert result.packages == [PackageDef("org.example:child", "2.0.0", "modules/child/pom.xml")]
     managed = dep(result, "org.lib:managed")
     # The child's own lib.version overrides the parent's before ${base} is expanded, as in Maven.
-    assert (managed.version, managed.dep_type, managed.hints) == ("3.0.9", "provided", {"managed": True})
-    assert dep(result, "org.example:sibling").version == "2.0.0"
+    assert (managed.declared_range, managed.dep_type, managed.hints) == ("3.0.9", "provided", {"managed": True})
+    assert dep(result, "org.example:sibling").declared_range == "2.0.0"
     assert names(result.dependencies) == ["org.lib:managed", "org.example:sibling", "org.lib:unknown"]
 
 
 def test_unresolvable_properties_stay_verbatim_and_packaging_details_go_to_hints() -> None:
     result = parse_text(java, "modules/child/pom.xml", CHILD, {"modules/build/pom.xml": PARENT})
     unknown = dep(result, "org.lib:unknown")
-    assert (unknown.version, unknown.dep_type) == ("${nope}", "test")
+    assert (unknown.declared_range, unknown.dep_type) == ("${nope}", "test")
     assert unknown.hints == {"type": "test-jar", "classifier": "tests"}
 
 
 def test_without_the_parent_in_the_repository_only_local_facts_are_used() -> None:
     result = parse_text(java, "modules/child/pom.xml", CHILD)
     assert result.packages == [PackageDef("org.example:child", "2.0.0", "modules/child/pom.xml")]
-    assert dep(result, "org.lib:managed").version == ""
+    assert dep(result, "org.lib:managed").declared_range == ""
     assert dep(result, "org.lib:managed").dep_type == "compile"
 
 
 def test_a_file_at_relative_path_that_is_not_the_named_parent_is_ignored() -> None:
     impostor = PARENT.replace("<artifactId>parent</artifactId>", "<artifactId>other</artifactId>", 1)
     result = parse_text(java, "modules/child/pom.xml", CHILD, {"modules/build/pom.xml": impostor})
-    assert dep(result, "org.lib:managed").version == ""
+    assert dep(result, "org.lib:managed").declared_range == ""
 
 
 def test_an_empty_relative_path_means_the_parent_is_not_looked_up() -> None:
@@ -137,7 +137,7 @@ def test_an_empty_relative_path_means_the_parent_is_not_looked_up() -> None:
     result = parse_text(
         java, "modules/child/pom.xml", child, {"modules/build/pom.xml": PARENT, "modules/pom.xml": PARENT}
     )
-    assert dep(result, "org.lib:managed").version == ""
+    assert dep(result, "org.lib:managed").declared_range == ""
 
 
 def test_parent_cycles_terminate() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import python
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import python
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 BLACK = ("python", "psf__black", "pyproject.toml")
 CELERY = ("python", "celery__celery")
@@ -23,15 +23,15 @@ def test_black_runtime_dependencies_keep_ranges_and_put_markers_in_hints() -> No
     result = parse_corpus(python, *BLACK)
     runtime = of_type(result, "dependencies")
     assert len(runtime) == 8
-    assert dep(result, "pytokens").version == "~=0.4.0"
+    assert dep(result, "pytokens").declared_range == "~=0.4.0"
     tomli = dep(result, "tomli")
-    assert (tomli.version, tomli.hints) == (">=1.1.0", {"marker": 'python_version < "3.11"'})
+    assert (tomli.declared_range, tomli.hints) == (">=1.1.0", {"marker": 'python_version < "3.11"'})
 
 
 def test_black_optional_dependencies_are_typed_by_extra() -> None:
     result = parse_corpus(python, *BLACK)
     uvloop = of_type(result, "optional:uvloop")
-    assert [(d.package, d.version, d.hints["marker"]) for d in uvloop] == [
+    assert [(d.package, d.declared_range, d.hints["marker"]) for d in uvloop] == [
         ("uvloop", ">=0.15.2", 'sys_platform != "win32"'),
         ("winloop", ">=0.5.0", 'sys_platform == "win32"'),
     ]
@@ -49,7 +49,7 @@ def test_black_include_group_entries_are_expanded_recursively() -> None:
 
 def test_black_direct_reference_has_no_range_and_keeps_its_url() -> None:
     diff_shades = dep(parse_corpus(python, *BLACK), "diff-shades")
-    assert diff_shades.version == ""
+    assert diff_shades.declared_range == ""
     assert diff_shades.hints == {"url": "https://github.com/ichard26/diff-shades/archive/stable.zip"}
 
 
@@ -74,9 +74,9 @@ dependencies = ["Django[Argon2,bcrypt] >=4.2, <5 ; python_version >= '3.10'", "r
     result = parse_text(python, "pyproject.toml", text)
     assert result.packages == [PackageDef("my-package", "1.2.3", "pyproject.toml")]
     django = dep(result, "django")
-    assert django.version == ">=4.2, <5"
+    assert django.declared_range == ">=4.2, <5"
     assert django.hints == {"extras": ["Argon2", "bcrypt"], "marker": 'python_version >= "3.10"'}
-    assert dep(result, "requests").version == ">=2.0"
+    assert dep(result, "requests").declared_range == ">=2.0"
     assert names(result.dependencies) == ["django", "requests"]
 
 
@@ -112,18 +112,18 @@ def test_poetry_main_dependencies_skip_python_and_keep_poetry_ranges() -> None:
     assert result.packages == [PackageDef("poetry-app", "0.1.0", "pyproject.toml")]
     main = of_type(result, "dependencies")
     assert names(main) == ["requests", "flask", "mylib", "local", "numpy", "numpy"]
-    assert dep(result, "requests").version == "^2.31"
+    assert dep(result, "requests").declared_range == "^2.31"
     flask = dep(result, "flask")
-    assert (flask.version, flask.hints) == (">=2,<3", {"extras": ["async"], "optional": True})
+    assert (flask.declared_range, flask.hints) == (">=2,<3", {"extras": ["async"], "optional": True})
     assert dep(result, "mylib").hints == {"git": "https://github.com/a/mylib.git", "branch": "main"}
     assert dep(result, "local").hints == {"develop": True, "local_path": "../local"}
-    assert [d.version for d in main if d.package == "numpy"] == ["<1.25", "^1.26"]
+    assert [d.declared_range for d in main if d.package == "numpy"] == ["<1.25", "^1.26"]
 
 
 def test_poetry_groups_and_legacy_dev_dependencies() -> None:
     result = parse_text(python, "pyproject.toml", POETRY)
-    assert [(d.package, d.version) for d in of_type(result, "group:dev")] == [("pytest", "^7.0")]
-    assert [(d.package, d.version) for d in of_type(result, "group:docs")] == [("sphinx", "*")]
+    assert [(d.package, d.declared_range) for d in of_type(result, "group:dev")] == [("pytest", "^7.0")]
+    assert [(d.package, d.declared_range) for d in of_type(result, "group:docs")] == [("sphinx", "*")]
 
 
 def test_pep621_metadata_wins_over_poetry_metadata() -> None:
@@ -160,18 +160,18 @@ yaml = pyyaml>=5; sys_platform == "linux"
 def test_setup_cfg_install_requires_and_extras() -> None:
     result = parse_text(python, "setup.cfg", SETUP_CFG)
     assert result.packages == [PackageDef("setup-tools-thing", None, "setup.cfg")]
-    assert [(d.package, d.version) for d in of_type(result, "dependencies")] == [
+    assert [(d.package, d.declared_range) for d in of_type(result, "dependencies")] == [
         ("requests", ">=2.0,<3"),
         ("importlib-metadata", ""),
     ]
-    assert dep(result, "pysocks", "optional:Socks").version == ">=1.5.6, !=1.5.7"
+    assert dep(result, "pysocks", "optional:Socks").declared_range == ">=1.5.6, !=1.5.7"
 
 
 def test_setup_cfg_single_line_lists_split_on_semicolons_like_setuptools() -> None:
     # `yaml = pyyaml>=5; sys_platform == "linux"` is one line, so setuptools splits it at `;`:
     # the marker becomes a (skipped) entry of its own rather than a marker.
     yaml = of_type(parse_text(python, "setup.cfg", SETUP_CFG), "optional:yaml")
-    assert [(d.package, d.version, d.hints) for d in yaml] == [("pyyaml", ">=5", {})]
+    assert [(d.package, d.declared_range, d.hints) for d in yaml] == [("pyyaml", ">=5", {})]
 
 
 def test_setup_cfg_static_version_and_file_directive() -> None:
@@ -204,14 +204,14 @@ sphinx = "~=7.0"
 python_version = "3.12"
 """
     result = parse_text(python, "Pipfile", text)
-    assert [(d.package, d.version) for d in of_type(result, "dependencies")] == [
+    assert [(d.package, d.declared_range) for d in of_type(result, "dependencies")] == [
         ("requests", "*"),
         ("django", ">=4.2"),
         ("mylib", ""),
     ]
     assert dep(result, "mylib").hints == {"git": "https://github.com/a/mylib.git", "ref": "v1", "editable": True}
-    assert [(d.package, d.version) for d in of_type(result, "develop")] == [("pytest", "==8.0")]
-    assert [(d.package, d.version) for d in of_type(result, "group:docs")] == [("sphinx", "~=7.0")]
+    assert [(d.package, d.declared_range) for d in of_type(result, "develop")] == [("pytest", "==8.0")]
+    assert [(d.package, d.declared_range) for d in of_type(result, "group:docs")] == [("sphinx", "~=7.0")]
 
 
 # --- requirements files (celery) ----------------------------------------------------------------
@@ -220,8 +220,8 @@ python_version = "3.12"
 def test_celery_default_requirements_keep_ranges_as_written() -> None:
     result = parse_corpus(python, *CELERY, "requirements/default.txt")
     assert len(result.dependencies) == 10
-    assert dep(result, "billiard").version == ">=4.2.1,<5.0"
-    assert dep(result, "tzlocal").version == ""
+    assert dep(result, "billiard").declared_range == ">=4.2.1,<5.0"
+    assert dep(result, "tzlocal").declared_range == ""
     assert dep(result, "exceptiongroup").hints == {"marker": 'python_version < "3.11"'}
     assert {d.path for d in result.dependencies} == {"requirements/default.txt"}
 
@@ -233,21 +233,23 @@ def test_celery_includes_are_not_re_emitted_by_the_including_file() -> None:
     assert "kombu" not in names(result.dependencies)
     assert {d.path for d in result.dependencies} == {"requirements/test.txt"}
     celery_plugin = dep(result, "pytest-celery")
-    assert (celery_plugin.version, celery_plugin.hints) == (">=1.3.0", {"extras": ["all"]})
+    assert (celery_plugin.declared_range, celery_plugin.hints) == (">=1.3.0", {"extras": ["all"]})
     assert dep(result, "mypy").hints == {"marker": 'platform_python_implementation == "CPython"'}
 
 
 def test_celery_included_extras_files_are_manifests_with_extras_in_hints() -> None:
     assert python.matches("requirements/extras/yaml.txt")
     result = parse_corpus(python, *CELERY, "requirements/extras/yaml.txt")
-    assert [(d.package, d.version, d.hints) for d in result.dependencies] == [("kombu", "", {"extras": ["yaml"]})]
+    assert [(d.package, d.declared_range, d.hints) for d in result.dependencies] == [
+        ("kombu", "", {"extras": ["yaml"]})
+    ]
     pydantic = parse_corpus(python, *CELERY, "requirements/extras/pydantic.txt").dependencies
-    assert [d.version for d in pydantic] == [">=2.4", ">=2.12.0a1"]
+    assert [d.declared_range for d in pydantic] == [">=2.4", ">=2.12.0a1"]
 
 
 def test_celery_bare_git_lines_without_egg_are_skipped() -> None:
     result = parse_corpus(python, *CELERY, "requirements/dev.txt")
-    assert [(d.package, d.version) for d in result.dependencies] == [("vine", ">=5.0.0"), ("isort", "==7.0.0")]
+    assert [(d.package, d.declared_range) for d in result.dependencies] == [("vine", ">=5.0.0"), ("isort", "==7.0.0")]
 
 
 REQUIREMENTS = r"""
@@ -272,7 +274,7 @@ numpy>=1.20,<2\
 
 def test_requirements_lines_of_every_kind() -> None:
     result = parse_text(python, "requirements.txt", REQUIREMENTS, {"base.txt": "base-dep==1\n"})
-    assert [(d.package, d.version) for d in result.dependencies] == [
+    assert [(d.package, d.declared_range) for d in result.dependencies] == [
         ("base-dep", "==1"),  # base.txt is not a manifest of its own, so the include is followed
         ("flask", ">=2.0,<3"),
         ("requests", "== 2.31.0"),

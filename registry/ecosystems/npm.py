@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
+from registry.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
 
 LANGUAGE = "npm"
 

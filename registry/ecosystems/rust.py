@@ -17,7 +17,7 @@ import posixpath
 import tomllib
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
 
 LANGUAGE = "rust"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import php
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import php
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 LARAVEL = ("php", "laravel__framework", "composer.json")
 COMPOSER = ("php", "composer__composer", "composer.json")
@@ -22,18 +22,18 @@ def test_laravel_defines_itself_without_a_version() -> None:
 def test_laravel_platform_requirements_are_dependencies_flagged_as_platform() -> None:
     result = parse_corpus(php, *LARAVEL)
     php_req = dep(result, "php")
-    assert (php_req.version, php_req.dep_type, php_req.hints) == ("^8.3", "require", {"platform": True})
+    assert (php_req.declared_range, php_req.dep_type, php_req.hints) == ("^8.3", "require", {"platform": True})
     assert dep(result, "ext-mbstring").hints == {"platform": True}
-    assert dep(result, "composer-runtime-api").version == "^2.2"
+    assert dep(result, "composer-runtime-api").declared_range == "^2.2"
     assert dep(result, "ext-gmp").dep_type == "require-dev"
     assert dep(result, "monolog/monolog").hints == {}
 
 
 def test_laravel_or_ranges_are_stored_verbatim() -> None:
     result = parse_corpus(php, *LARAVEL)
-    assert dep(result, "guzzlehttp/guzzle").version == "^7.8.2 || ^8.0"
-    assert dep(result, "brick/math").version == "^0.14.2 || ^0.15 || ^0.16 || ^0.17 || ^0.18 || ^0.19"
-    assert dep(result, "phpunit/phpunit").version == "^11.5.50 || ^12.5.8 || ^13.0.3"
+    assert dep(result, "guzzlehttp/guzzle").declared_range == "^7.8.2 || ^8.0"
+    assert dep(result, "brick/math").declared_range == "^0.14.2 || ^0.15 || ^0.16 || ^0.17 || ^0.18 || ^0.19"
+    assert dep(result, "phpunit/phpunit").declared_range == "^11.5.50 || ^12.5.8 || ^13.0.3"
 
 
 def test_replace_provide_conflict_and_suggest_are_not_dependencies() -> None:
@@ -46,7 +46,7 @@ def test_composer_platform_and_regular_requirements() -> None:
     result = parse_corpus(php, *COMPOSER)
     assert result.packages == [PackageDef("composer/composer", None, "composer.json")]
     assert dep(result, "ext-json").hints == {"platform": True}
-    assert dep(result, "php").version == "^7.2.5 || ^8.0"
+    assert dep(result, "php").declared_range == "^7.2.5 || ^8.0"
     assert dep(result, "composer/semver").hints == {}
     # config.platform.php is a build setting, not a requirement
     assert len(of_type(result, "require")) == 25

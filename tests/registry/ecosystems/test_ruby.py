@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import ruby
-from indexer.ecosystems.base import ManifestError
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import ruby
+from registry.ecosystems.base import ManifestError
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 JEKYLL = ("ruby", "jekyll__jekyll", "Gemfile")
 DEVISE = ("ruby", "heartcombo__devise", "Gemfile")
@@ -16,7 +16,7 @@ def test_jekyll_gems_outside_groups_are_runtime_and_gemspec_is_not_a_gem() -> No
     result = parse_corpus(ruby, *JEKYLL)
     assert result.language == "ruby"
     assert result.packages == []
-    assert [(d.package, d.version) for d in of_type(result, "runtime")] == [("rake", "~> 13.0")]
+    assert [(d.package, d.declared_range) for d in of_type(result, "runtime")] == [("rake", "~> 13.0")]
     assert "jekyll" not in names(result.dependencies)
     assert len(result.dependencies) == 59
 
@@ -26,13 +26,13 @@ def test_jekyll_group_blocks_set_the_dep_type() -> None:
     assert names(of_type(result, "development")) == ["launchy", "pry", "pry-byebug"]
     assert len(of_type(result, "test")) == 22
     assert dep(result, "activesupport").dep_type == "test"
-    assert dep(result, "activesupport").version == "< 7.1.0"
+    assert dep(result, "activesupport").declared_range == "< 7.1.0"
     assert names(of_type(result, "benchmark")) == ["benchmark-ips", "rbtrace", "ruby-prof", "stackprof"]
 
 
 def test_jekyll_optional_group_option_is_a_hint_not_a_group() -> None:
     psych = dep(parse_corpus(ruby, *JEKYLL), "psych")
-    assert (psych.version, psych.dep_type, psych.hints) == ("~> 4.0", "rdoc", {"optional": True})
+    assert (psych.declared_range, psych.dep_type, psych.hints) == ("~> 4.0", "rdoc", {"optional": True})
 
 
 def test_jekyll_modifiers_and_if_blocks_become_conditions() -> None:
@@ -47,10 +47,10 @@ def test_jekyll_modifiers_and_if_blocks_become_conditions() -> None:
 def test_jekyll_platform_blocks_and_path_sources() -> None:
     result = parse_corpus(ruby, *JEKYLL)
     liquid_c = dep(result, "liquid-c")
-    assert (liquid_c.version, liquid_c.dep_type) == ("~> 4.0", "jekyll_optional_dependencies")
+    assert (liquid_c.declared_range, liquid_c.dep_type) == ("~> 4.0", "jekyll_optional_dependencies")
     assert liquid_c.hints == {"platforms": ["ruby", "mswin", "mingw", "x64_mingw"]}
     tzinfo = dep(result, "tzinfo")
-    assert tzinfo.version == ""  # ENV["TZINFO_VERSION"] is an expression: kept as written, never evaluated
+    assert tzinfo.declared_range == ""  # ENV["TZINFO_VERSION"] is an expression: kept as written, never evaluated
     assert tzinfo.hints["dynamic_version"] == 'ENV["TZINFO_VERSION"]'
     theme = dep(result, "test-theme")
     assert theme.hints == {"local_path": 'File.expand_path("test/fixtures/test-theme", __dir__)'}
@@ -59,9 +59,9 @@ def test_jekyll_platform_blocks_and_path_sources() -> None:
 
 def test_devise_options_and_git_sources() -> None:
     result = parse_corpus(ruby, *DEVISE)
-    assert dep(result, "rails").version == "~> 8.1.0"
+    assert dep(result, "rails").declared_range == "~> 8.1.0"
     mocha = dep(result, "mocha")
-    assert (mocha.version, mocha.dep_type, mocha.hints) == ("~> 2.1", "test", {"require": False})
+    assert (mocha.declared_range, mocha.dep_type, mocha.hints) == ("~> 2.1", "test", {"require": False})
     mongoid = dep(result, "mongoid")
     assert (mongoid.dep_type, mongoid.hints) == ("mongoid", {"github": "mongodb/mongoid", "branch": "9.0-stable"})
     sqlite = dep(result, "sqlite3")
@@ -138,7 +138,7 @@ gem "after-end"
 
 def test_odd_but_valid_gemfile_syntax() -> None:
     result = parse_text(ruby, "Gemfile", GEMFILE)
-    got = {d.package: (d.version, d.dep_type) for d in result.dependencies}
+    got = {d.package: (d.declared_range, d.dep_type) for d in result.dependencies}
     assert got == {
         "rails": (">= 7.0, < 8", "runtime"),
         "pg": ("~> 1.1", "runtime"),

@@ -1,4 +1,4 @@
-"""Does a declared version range admit a version? Each ecosystem by its own rules.
+"""Does a declared range admit a version? One range grammar per ecosystem, each by its own rules.
 
 Evaluated with the best-kept libraries for each, after comparing `univers`, `node-semver` and
 `packaging`: `packaging` (PyPA's own) for PEP 440 specifiers; `univers` (AboutCode's
@@ -7,8 +7,10 @@ RubyGems and Maven ranges. `univers` cannot read Cargo, Composer or Go requireme
 those are translated into the npm grammar they share their semantics with, rule by rule below;
 `node-semver` (a port of node's resolver, last released years ago) was not needed.
 
-`admits` answers True or False, or None when the range (or the version) cannot be evaluated —
-the API reports those rather than silently dropping them.
+Each `*_range` function reads a declared range into a predicate on versions (raising RangeError
+when it cannot); `registry.ecosystems` names which one each ecosystem uses. `admits` answers True
+or False, or None when the range (or the version) cannot be evaluated — the API reports those
+rather than silently dropping them.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def _semver(version: str) -> SemverVersion:
     return SemverVersion(version.removeprefix("v"))
 
 
-def _npm(range_text: str) -> Matcher:
-    text = range_text.strip()
+def npm_range(declared_range: str) -> Matcher:
+    text = declared_range.strip()
     if text in _ANY:
         return lambda _version: True
     try:
@@ -50,22 +52,22 @@ def _npm(range_text: str) -> Matcher:
     return lambda version: _semver(version) in parsed
 
 
-def _python(range_text: str) -> Matcher:
+def python_range(declared_range: str) -> Matcher:
     try:
-        specifiers = SpecifierSet(range_text)
+        specifiers = SpecifierSet(declared_range)
     except InvalidSpecifier as exc:
         raise RangeError(str(exc)) from exc
     return lambda version: specifiers.contains(Version(version), prereleases=True)
 
 
-def _cargo(range_text: str) -> Matcher:
+def cargo_range(declared_range: str) -> Matcher:
     """Cargo: comparators separated by commas; a bare version means a caret requirement
     (`1.2` is `^1.2`); `^`, `~`, `*` and wildcards mean what they mean in npm."""
-    parts = [part.strip() for part in range_text.split(",") if part.strip()]
+    parts = [part.strip() for part in declared_range.split(",") if part.strip()]
     if not parts:
         return lambda _version: True
     translated = " ".join("^" + part if _CARGO_BARE.match(part) else part for part in parts)
-    return _npm(translated)
+    return npm_range(translated)
 
 
 def _composer_part(part: str) -> str:
@@ -81,23 +83,23 @@ def _composer_part(part: str) -> str:
     return re.sub(r"(?<![\w.])v(?=\d)", "", part)
 
 
-def _composer(range_text: str) -> Matcher:
-    if range_text.strip().startswith("dev-"):
+def composer_range(declared_range: str) -> Matcher:
+    if declared_range.strip().startswith("dev-"):
         raise RangeError("a branch (dev-…) is not a version range")
-    alternatives = [alt for alt in re.split(r"\s*\|\|?\s*", range_text.strip()) if alt]
+    alternatives = [alt for alt in re.split(r"\s*\|\|?\s*", declared_range.strip()) if alt]
     translated = " || ".join(
         " ".join(_composer_part(part) for part in re.split(r"\s*,\s*|\s+(?![<>=!^~]*\s)", alt) if part)
         for alt in alternatives
     )
-    return _npm(translated)
+    return npm_range(translated)
 
 
-def _go(range_text: str) -> Matcher:
+def go_range(declared_range: str) -> Matcher:
     """Go modules: a requirement is a minimum (minimal version selection); a version admits it
     when it is at least that and of the same major version (v2+ are other module paths)."""
-    match = _GO_VERSION.match(range_text.strip())
+    match = _GO_VERSION.match(declared_range.strip())
     if match is None:
-        raise RangeError(f"not a Go module version: {range_text!r}")
+        raise RangeError(f"not a Go module version: {declared_range!r}")
     minimum = semver.Version.parse(match[1])
 
     def admits(version: str) -> bool:
@@ -107,22 +109,22 @@ def _go(range_text: str) -> Matcher:
     return admits
 
 
-def _ruby(range_text: str) -> Matcher:
+def ruby_range(declared_range: str) -> Matcher:
     """RubyGems: every comma-separated requirement must hold (`~> 2.1, >= 2.1.3`)."""
     try:
-        ranges = [GemVersionRange.from_native(part.strip()) for part in range_text.split(",") if part.strip()]
+        ranges = [GemVersionRange.from_native(part.strip()) for part in declared_range.split(",") if part.strip()]
     except Exception as exc:
         raise RangeError(str(exc)) from exc
     return lambda version: all(RubygemsVersion(version) in r for r in ranges)
 
 
-def _maven(range_text: str) -> Matcher:
+def maven_range(declared_range: str) -> Matcher:
     """Maven: bracket ranges by Maven's rules; a bare version is what resolution would pick
     absent conflicts, so it admits exactly itself."""
-    text = range_text.strip()
+    text = declared_range.strip()
     if not text.startswith(("[", "(")):
         if not text or "${" in text:
-            raise RangeError(f"not a resolvable Maven version: {range_text!r}")
+            raise RangeError(f"not a resolvable Maven version: {declared_range!r}")
         return lambda version: MavenVersion(version) == MavenVersion(text)
     try:
         parsed = MavenVersionRange.from_native(text)
@@ -131,49 +133,24 @@ def _maven(range_text: str) -> Matcher:
     return lambda version: MavenVersion(version) in parsed
 
 
-_BY_LANGUAGE: dict[str, Callable[[str], Matcher]] = {
-    "npm": _npm,
-    "python": _python,
-    "rust": _cargo,
-    "php": _composer,
-    "go": _go,
-    "ruby": _ruby,
-    "java": _maven,
-}
+RangeReader = Callable[[str], Matcher]
 
 
 @lru_cache(maxsize=65536)
-def _matcher(language: str, range_text: str) -> Matcher | None:
-    """Parsed once per (language, range): a popular package has few distinct ranges."""
-    build = _BY_LANGUAGE.get(language)
-    if build is None:
-        return None
+def _matcher(read_range: RangeReader, declared_range: str) -> Matcher | None:
+    """Parsed once per (ecosystem, range): a popular package has few distinct ranges."""
     try:
-        return build(range_text)
+        return read_range(declared_range)
     except RangeError:
         return None
 
 
-def admits(language: str, range_text: str, version: str) -> bool | None:
+def admits(read_range: RangeReader, declared_range: str, version: str) -> bool | None:
     """True/False, or None when the range or the version cannot be evaluated."""
-    matcher = _matcher(language, range_text)
+    matcher = _matcher(read_range, declared_range)
     if matcher is None:
         return None
     try:
         return matcher(version)
     except (ValueError, TypeError, InvalidVersion):
         return None
-
-
-LANGUAGES = tuple(_BY_LANGUAGE)
-
-
-def normalise_name(language: str, name: str) -> str:
-    """A package name as the index stores it: PEP 503 for Python, lowercase for Composer."""
-    if language == "python":
-        from packaging.utils import canonicalize_name
-
-        return str(canonicalize_name(name))
-    if language == "php":
-        return name.lower()
-    return name

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
-from indexer.ecosystems.base import Dependency, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ParseResult, ReadFile
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 # Where the corpus was copied from, when this checkout sits next to it (not on CI).

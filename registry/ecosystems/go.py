@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
 
 LANGUAGE = "go"
 

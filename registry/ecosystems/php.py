@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
+from registry.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile, load_json_object
 
 LANGUAGE = "php"
 
@@ -23,6 +23,11 @@ _PLATFORM = re.compile(
     r"|composer(?:-(?:plugin|runtime)-api)?)$",
     re.IGNORECASE,
 )
+
+
+def normalise_name(name: str) -> str:
+    """Composer's `vendor/package` names are case-insensitive; the index stores them lowercased."""
+    return name.lower()
 
 
 def matches(path: str) -> bool:
@@ -45,7 +50,7 @@ def _package(path: str, doc: dict[str, Any]) -> list[PackageDef]:
     if not isinstance(name, str) or not name.strip():
         return []
     version = doc.get("version")
-    return [PackageDef(name.strip().lower(), version if isinstance(version, str) else None, path)]
+    return [PackageDef(normalise_name(name.strip()), version if isinstance(version, str) else None, path)]
 
 
 def _section(path: str, doc: dict[str, Any], section: str) -> list[Dependency]:
@@ -57,7 +62,7 @@ def _section(path: str, doc: dict[str, Any], section: str) -> list[Dependency]:
     for name, constraint in entries.items():
         if not isinstance(name, str) or not isinstance(constraint, str):
             continue
-        package = name.strip().lower()
+        package = normalise_name(name.strip())
         hints: dict[str, Any] = {"platform": True} if _PLATFORM.match(package) else {}
         deps.append(Dependency(package, constraint, section, path, hints))
     return deps

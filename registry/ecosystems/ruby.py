@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.ecosystems.base import Dependency, ManifestError, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ManifestError, ParseResult, ReadFile
 
 LANGUAGE = "ruby"
 

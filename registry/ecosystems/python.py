@@ -25,7 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
 
 LANGUAGE = "python"
 
@@ -40,6 +40,11 @@ _EDITABLE = re.compile(r"^(?:-e|--editable)(?:\s*=\s*|\s+)(\S+)")
 _POETRY_HINTS = ("git", "branch", "tag", "rev", "url", "markers", "python", "source", "extras", "develop")
 _PIPFILE_HINTS = ("git", "ref", "extras", "markers", "editable", "index")
 _PIPFILE_RESERVED = {"source", "requires", "scripts", "pipenv", "packages", "dev-packages"}
+
+
+def normalise_name(name: str) -> str:
+    """PEP 503: the index stores and looks up `Foo_Bar` as `foo-bar`."""
+    return str(canonicalize_name(name))
 
 
 def matches(path: str) -> bool:
@@ -97,7 +102,7 @@ def _pep508(path: str, text: str, dep_type: str, extra_hints: Table | None = Non
         hints["marker"] = str(req.marker)
     if req.url:
         hints["url"] = req.url
-    return Dependency(canonicalize_name(req.name), _declared_range(text, req), dep_type, path, hints)
+    return Dependency(normalise_name(req.name), _declared_range(text, req), dep_type, path, hints)
 
 
 def _declared_range(text: str, req: Requirement) -> str:
@@ -146,7 +151,7 @@ def _pyproject_package(path: str, project: Table, poetry: Table) -> list[Package
     version = source.get("version")
     if not isinstance(version, str) or (isinstance(dynamic, list) and "version" in dynamic):
         version = None
-    return [PackageDef(canonicalize_name(name), version, path)]
+    return [PackageDef(normalise_name(name), version, path)]
 
 
 def _dependency_groups(path: str, groups: Table) -> list[Dependency]:
@@ -197,7 +202,7 @@ def _poetry_table(path: str, entries: object, dep_type: str) -> list[Dependency]
 
 def _poetry_entry(path: str, name: str, spec: object, dep_type: str) -> Dependency | None:
     if isinstance(spec, str):
-        return Dependency(canonicalize_name(name), spec, dep_type, path)
+        return Dependency(normalise_name(name), spec, dep_type, path)
     if not isinstance(spec, dict):
         return None
     hints: Table = {key: spec[key] for key in _POETRY_HINTS if key in spec}
@@ -206,7 +211,7 @@ def _poetry_entry(path: str, name: str, spec: object, dep_type: str) -> Dependen
     if spec.get("optional") is True:
         hints["optional"] = True
     version = spec.get("version")
-    return Dependency(canonicalize_name(name), version if isinstance(version, str) else "", dep_type, path, hints)
+    return Dependency(normalise_name(name), version if isinstance(version, str) else "", dep_type, path, hints)
 
 
 # --- Pipfile ---------------------------------------------------------------------------------------
@@ -226,14 +231,14 @@ def _pipfile_table(path: str, entries: object, dep_type: str) -> list[Dependency
     deps = []
     for name, spec in _table(entries).items():
         if isinstance(spec, str):
-            deps.append(Dependency(canonicalize_name(name), spec, dep_type, path))
+            deps.append(Dependency(normalise_name(name), spec, dep_type, path))
         elif isinstance(spec, dict):
             hints: Table = {key: spec[key] for key in _PIPFILE_HINTS if key in spec}
             if isinstance(spec.get("path"), str):
                 hints["local_path"] = spec["path"]
             version = spec.get("version")
             version = version if isinstance(version, str) else ""
-            deps.append(Dependency(canonicalize_name(name), version, dep_type, path, hints))
+            deps.append(Dependency(normalise_name(name), version, dep_type, path, hints))
     return deps
 
 
@@ -282,7 +287,7 @@ def _cfg_package(path: str, parser: _SetupCfgParser) -> list[PackageDef]:
         return []
     version = parser.get("metadata", "version", fallback="").strip()
     dynamic = not version or version.startswith(("attr:", "file:"))
-    return [PackageDef(canonicalize_name(name), None if dynamic else version, path)]
+    return [PackageDef(normalise_name(name), None if dynamic else version, path)]
 
 
 # --- requirements files ----------------------------------------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import rust
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import rust
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 MIO = ("rust", "tokio-rs__mio", "Cargo.toml")
 HELIX = ("rust", "helix-editor__helix")
@@ -17,8 +17,8 @@ def test_mio_defines_itself_and_its_plain_dependencies() -> None:
     assert result.language == "rust"
     assert result.packages == [PackageDef("mio", "1.2.2", "Cargo.toml")]
     log = dep(result, "log")
-    assert (log.version, log.dep_type, log.hints) == ("0.4.8", "dependencies", {"optional": True})
-    assert [(d.package, d.version) for d in of_type(result, "dev-dependencies")] == [
+    assert (log.declared_range, log.dep_type, log.hints) == ("0.4.8", "dependencies", {"optional": True})
+    assert [(d.package, d.declared_range) for d in of_type(result, "dev-dependencies")] == [
         ("env_logger", "0.11"),
         ("rand", "0.9"),
     ]
@@ -27,14 +27,14 @@ def test_mio_defines_itself_and_its_plain_dependencies() -> None:
 def test_mio_target_specific_dependencies_carry_their_cfg() -> None:
     result = parse_corpus(rust, *MIO)
     libc = dep(result, "libc")
-    assert (libc.version, libc.dep_type) == ("0.2.183", "dependencies")
+    assert (libc.declared_range, libc.dep_type) == ("0.2.183", "dependencies")
     assert libc.hints == {"target": 'cfg(any(unix, target_os = "hermit", target_os = "wasi"))'}
     assert dep(result, "wasi").hints == {"target": 'cfg(target_os = "wasi")'}
 
 
 def test_mio_dotted_target_table_form_is_one_dependency() -> None:
     windows_sys = dep(parse_corpus(rust, *MIO), "windows-sys")
-    assert (windows_sys.version, windows_sys.dep_type) == ("0.61", "dependencies")
+    assert (windows_sys.declared_range, windows_sys.dep_type) == ("0.61", "dependencies")
     assert windows_sys.hints == {"target": "cfg(windows)"}
 
 
@@ -53,21 +53,21 @@ def test_helix_members_inherit_the_workspace_version() -> None:
 def test_helix_workspace_dependencies_resolve_to_the_declared_version() -> None:
     core = parse_corpus(rust, *HELIX, "helix-core/Cargo.toml")
     ropey = dep(core, "ropey")
-    assert (ropey.version, ropey.hints) == ("1.6.1", {"workspace": True})
-    assert dep(core, "tree-house").version == "0.4"
+    assert (ropey.declared_range, ropey.hints) == ("1.6.1", {"workspace": True})
+    assert dep(core, "tree-house").declared_range == "0.4"
     quickcheck = dep(core, "quickcheck")
-    assert (quickcheck.version, quickcheck.dep_type) == ("1", "dev-dependencies")
-    assert dep(core, "unicode-width").version == "=0.1.12"
+    assert (quickcheck.declared_range, quickcheck.dep_type) == ("1", "dev-dependencies")
+    assert dep(core, "unicode-width").declared_range == "=0.1.12"
     assert dep(core, "helix-stdx").hints == {"local_path": "../helix-stdx"}
     # `{ workspace = true, features = [...] }` in helix-term resolves the same way.
-    assert dep(parse_corpus(rust, *HELIX, "helix-term/Cargo.toml"), "termina").version == "0.3"
+    assert dep(parse_corpus(rust, *HELIX, "helix-term/Cargo.toml"), "termina").declared_range == "0.3"
 
 
 def test_helix_renamed_dependency_is_stored_under_its_package_name() -> None:
     term = parse_corpus(rust, *HELIX, "helix-term/Cargo.toml")
     assert "tui" not in names(term.dependencies)
     tui = dep(term, "helix-tui")
-    assert (tui.version, tui.hints) == ("", {"alias": "tui", "local_path": "../helix-tui"})
+    assert (tui.declared_range, tui.hints) == ("", {"alias": "tui", "local_path": "../helix-tui"})
 
 
 def test_helix_build_and_target_specific_dependencies() -> None:
@@ -102,7 +102,7 @@ anyhow.workspace = true
 def test_a_non_virtual_root_defines_itself_and_only_its_own_dependencies() -> None:
     result = parse_text(rust, "Cargo.toml", ROOT)
     assert result.packages == [PackageDef("app", "0.3.0", "Cargo.toml")]
-    assert [(d.package, d.version) for d in result.dependencies] == [("anyhow", "1")]
+    assert [(d.package, d.declared_range) for d in result.dependencies] == [("anyhow", "1")]
 
 
 def test_workspace_root_is_found_by_walking_up_parent_directories() -> None:
@@ -126,10 +126,10 @@ winres = "0.1"
     result = parse_text(rust, "crates/deep/member/Cargo.toml", member, {"Cargo.toml": ROOT})
     assert result.packages == [PackageDef("member", "9.9.9", "crates/deep/member/Cargo.toml")]
     serde = dep(result, "serde")
-    assert (serde.version, serde.hints) == ("1.0.200", {"workspace": True, "optional": True})
+    assert (serde.declared_range, serde.hints) == ("1.0.200", {"workspace": True, "optional": True})
     fork = dep(result, "real-fork")
     assert fork.hints == {"workspace": True, "alias": "fork", "git": "https://github.com/a/fork", "branch": "main"}
-    assert (dep(result, "missing").version, dep(result, "missing").hints) == ("", {"workspace": True})
+    assert (dep(result, "missing").declared_range, dep(result, "missing").hints) == ("", {"workspace": True})
     assert dep(result, "real_name").hints == {"alias": "renamed"}
     assert dep(result, "tempfile").dep_type == "dev-dependencies"
     winres = dep(result, "winres")
@@ -148,7 +148,7 @@ def test_without_a_reachable_workspace_root_inherited_values_stay_unknown() -> N
     files = {"Cargo.toml": "this is [not toml", "sub/Cargo.toml": '[package]\nname = "not-a-root"\n'}
     result = parse_text(rust, "sub/m/Cargo.toml", member, files)
     assert result.packages == [PackageDef("m", None, "sub/m/Cargo.toml")]
-    assert [(d.package, d.version) for d in result.dependencies] == [("x", "")]
+    assert [(d.package, d.declared_range) for d in result.dependencies] == [("x", "")]
 
 
 def test_odd_entries_are_skipped_not_fatal() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import go
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import go
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 ETCD = ("go", "etcd-io__etcd", "go.mod")
 GIN = ("go", "gin-gonic__gin", "go.mod")
@@ -23,15 +23,15 @@ def test_etcd_has_22_direct_and_62_indirect_requirements() -> None:
 
 def test_etcd_versions_are_stored_verbatim() -> None:
     result = parse_corpus(go, *ETCD)
-    assert dep(result, "go.uber.org/zap").version == "v1.28.0"
+    assert dep(result, "go.uber.org/zap").declared_range == "v1.28.0"
     spew = dep(result, "github.com/davecgh/go-spew", "indirect")
-    assert spew.version == "v1.1.2-0.20180830191138-d8f796af33cc"
+    assert spew.declared_range == "v1.1.2-0.20180830191138-d8f796af33cc"
 
 
 def test_etcd_local_replacements_are_attached_to_the_replaced_requirement() -> None:
     result = parse_corpus(go, *ETCD)
     api = dep(result, "go.etcd.io/etcd/api/v3", "require")
-    assert (api.version, api.hints) == ("v3.8.0-alpha.0", {"replace": "./api"})
+    assert (api.declared_range, api.hints) == ("v3.8.0-alpha.0", {"replace": "./api"})
     assert dep(result, "go.etcd.io/etcd/client/v3").hints == {"replace": "./client/v3"}
     # The replace block also names cache/v3, which is not required: it creates no dependency.
     assert "go.etcd.io/etcd/cache/v3" not in names(result.dependencies)
@@ -43,7 +43,7 @@ def test_gin_single_line_indirect_require_and_two_blocks() -> None:
     assert result.packages == [PackageDef("github.com/gin-gonic/gin", None, "go.mod")]
     assert (len(of_type(result, "require")), len(of_type(result, "indirect"))) == (15, 20)
     yaml = dep(result, "gopkg.in/yaml.v3")
-    assert (yaml.version, yaml.dep_type) == ("v3.0.1", "indirect")
+    assert (yaml.declared_range, yaml.dep_type) == ("v3.0.1", "indirect")
 
 
 GO_MOD = """
@@ -86,7 +86,7 @@ tool example.com/cmd/tool
 def test_odd_but_valid_go_mod() -> None:
     result = parse_text(go, "sub/go.mod", GO_MOD)
     assert result.packages == [PackageDef("example.com/old", None, "sub/go.mod")]
-    got = {(d.package, d.version, d.dep_type) for d in result.dependencies}
+    got = {(d.package, d.declared_range, d.dep_type) for d in result.dependencies}
     assert got == {
         ("example.com/a", "v1.0.0", "require"),
         ("example.com/quoted", "v0.1.0", "require"),

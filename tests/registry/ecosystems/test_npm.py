@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.ecosystems import npm
-from indexer.ecosystems.base import ManifestError, PackageDef
-from tests.indexer.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from registry.ecosystems import npm
+from registry.ecosystems.base import ManifestError, PackageDef
+from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
 
 VITE = ("npm", "vitejs__vite", "packages/vite/package.json")
 TSE = "typescript-eslint__typescript-eslint"
@@ -22,11 +22,11 @@ def test_vite_defines_itself_and_declares_all_four_sections() -> None:
 
 def test_vite_ranges_are_stored_verbatim() -> None:
     result = parse_corpus(npm, *VITE)
-    assert dep(result, "rolldown", "dependencies").version == "~1.2.4"
-    assert dep(result, "esbuild", "peerDependencies").version == "^0.27.0 || ^0.28.0"
-    assert dep(result, "@types/node", "peerDependencies").version == "^20.19.0 || >=22.12.0"
-    assert dep(result, "fsevents", "optionalDependencies").version == "~2.3.3"
-    assert dep(result, "@rollup/plugin-dynamic-import-vars", "devDependencies").version == "2.1.4"
+    assert dep(result, "rolldown", "dependencies").declared_range == "~1.2.4"
+    assert dep(result, "esbuild", "peerDependencies").declared_range == "^0.27.0 || ^0.28.0"
+    assert dep(result, "@types/node", "peerDependencies").declared_range == "^20.19.0 || >=22.12.0"
+    assert dep(result, "fsevents", "optionalDependencies").declared_range == "~2.3.3"
+    assert dep(result, "@rollup/plugin-dynamic-import-vars", "devDependencies").declared_range == "2.1.4"
 
 
 def test_peers_marked_optional_in_peer_dependencies_meta_carry_an_optional_hint() -> None:
@@ -41,16 +41,16 @@ def test_monorepo_root_without_version_defines_a_package_with_no_version() -> No
     result = parse_corpus(npm, "npm", TSE, "package.json")
     assert result.packages == [PackageDef("@typescript-eslint/typescript-eslint", None, "package.json")]
     assert len(of_type(result, "devDependencies")) == 52
-    assert dep(result, "eslint").version == "catalog:"
-    assert dep(result, "@typescript-eslint/parser").version == "workspace:^"
+    assert dep(result, "eslint").declared_range == "catalog:"
+    assert dep(result, "@typescript-eslint/parser").declared_range == "workspace:^"
 
 
 def test_workspace_members_are_parsed_on_their_own_with_workspace_protocol_ranges() -> None:
     result = parse_corpus(npm, "npm", TSE, "packages/eslint-plugin/package.json")
     assert result.packages == [PackageDef("@typescript-eslint/eslint-plugin", "8.67.0", result.packages[0].path)]
-    assert dep(result, "@typescript-eslint/utils", "dependencies").version == "workspace:*"
-    assert dep(result, "@typescript-eslint/parser", "peerDependencies").version == "workspace:^"
-    assert dep(result, "typescript", "peerDependencies").version == ">=4.8.4 <6.1.0"
+    assert dep(result, "@typescript-eslint/utils", "dependencies").declared_range == "workspace:*"
+    assert dep(result, "@typescript-eslint/parser", "peerDependencies").declared_range == "workspace:^"
+    assert dep(result, "typescript", "peerDependencies").declared_range == ">=4.8.4 <6.1.0"
     assert dep(result, "@typescript-eslint/utils").path == "packages/eslint-plugin/package.json"
 
 
@@ -62,7 +62,7 @@ def test_unusual_specifiers_are_ranges_too() -> None:
             "alias": "npm:other@^1", "gitdep": "git+https://github.com/a/b.git#v1", "local": "file:../local",
             "any": "*", "tag": "latest", "cat": "catalog:react18", "empty": ""}}""",
     )
-    assert {d.package: d.version for d in result.dependencies} == {
+    assert {d.package: d.declared_range for d in result.dependencies} == {
         "alias": "npm:other@^1",
         "gitdep": "git+https://github.com/a/b.git#v1",
         "local": "file:../local",
@@ -80,12 +80,12 @@ def test_bundled_dependencies_take_their_range_from_dependencies() -> None:
         '{"dependencies": {"a": "^1.0.0"}, "bundledDependencies": ["a", "b"], "bundleDependencies": ["a"]}',
     )
     bundled = of_type(result, "bundledDependencies")
-    assert [(d.package, d.version) for d in bundled] == [("a", "^1.0.0"), ("b", "")]
+    assert [(d.package, d.declared_range) for d in bundled] == [("a", "^1.0.0"), ("b", "")]
 
 
 def test_bundle_dependencies_true_bundles_every_dependency() -> None:
     result = parse_text(npm, "package.json", '{"dependencies": {"a": "1", "b": "2"}, "bundleDependencies": true}')
-    assert [(d.package, d.version) for d in of_type(result, "bundledDependencies")] == [("a", "1"), ("b", "2")]
+    assert [(d.package, d.declared_range) for d in of_type(result, "bundledDependencies")] == [("a", "1"), ("b", "2")]
 
 
 def test_without_a_name_no_package_is_defined() -> None:

@@ -1,4 +1,4 @@
-"""The parser table, and properties every parser must have on the whole corpus."""
+"""The ecosystem records, and properties every parser must have on the whole corpus."""
 
 from __future__ import annotations
 
@@ -8,9 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from indexer.ecosystems import go, java, npm, php, python, ruby, rust
-from indexer.ecosystems.registry import PARSERS, SUPPORTED_LANGUAGES, parsers_for
-from tests.indexer.ecosystems.support import CORPUS, SHARED_CORPUS, corpus_reader
+from registry.ecosystems import (
+    ECOSYSTEMS,
+    LANGUAGES,
+    Ecosystem,
+    ecosystem_named,
+    ecosystems_for,
+    go,
+    java,
+    npm,
+    php,
+    python,
+    ruby,
+    rust,
+)
+from tests.registry.ecosystems.support import CORPUS, SHARED_CORPUS, corpus_reader
 
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")
 
@@ -21,8 +33,19 @@ def _split(file: Path) -> tuple[str, str, str]:
 
 
 def test_seven_languages_in_a_fixed_order() -> None:
-    assert SUPPORTED_LANGUAGES == ("npm", "python", "go", "rust", "php", "ruby", "java")
-    assert tuple(parser.LANGUAGE for parser in PARSERS) == SUPPORTED_LANGUAGES
+    assert LANGUAGES == ("npm", "python", "go", "rust", "php", "ruby", "java")
+    assert tuple(module.LANGUAGE for module in (npm, python, go, rust, php, ruby, java)) == LANGUAGES
+    assert [ecosystem_named(language) for language in LANGUAGES] == list(ECOSYSTEMS)
+    assert ecosystem_named("cobol") is None
+
+
+@pytest.mark.parametrize("ecosystem", ECOSYSTEMS, ids=lambda e: e.language)
+def test_each_ecosystem_claims_its_manifests_and_never_its_lockfiles(ecosystem: Ecosystem) -> None:
+    named = [name.replace("*", "x") for name in ecosystem.manifests]
+    assert [e.language for name in named for e in ecosystems_for(name if "/" in name else f"a/{name}")] == [
+        ecosystem.language
+    ] * len(named)
+    assert not any(ecosystems_for(name) for name in ecosystem.lockfiles)
 
 
 @pytest.mark.parametrize(
@@ -41,22 +64,22 @@ def test_seven_languages_in_a_fixed_order() -> None:
         ("package-lock.json", []),
     ],
 )
-def test_parsers_for_picks_the_parser_that_reads_a_file(path: str, expected: list[object]) -> None:
-    assert parsers_for(path) == expected
+def test_ecosystems_for_picks_the_parser_that_reads_a_file(path: str, expected: list[object]) -> None:
+    assert [ecosystem.parse for ecosystem in ecosystems_for(path)] == [module.parse for module in expected]
 
 
 @pytest.mark.parametrize("file", CORPUS_FILES, ids=lambda f: "/".join(f.relative_to(CORPUS).parts))
 def test_every_corpus_manifest_is_claimed_by_one_parser_of_its_ecosystem(file: Path) -> None:
     ecosystem, _, path = _split(file)
-    assert [parser.LANGUAGE for parser in parsers_for(path)] == [ecosystem]
+    assert [found.language for found in ecosystems_for(path)] == [ecosystem]
 
 
 @pytest.mark.parametrize("file", CORPUS_FILES, ids=lambda f: "/".join(f.relative_to(CORPUS).parts))
 def test_corpus_results_are_storable_rows(file: Path) -> None:
     """Hints are JSON, never shadow the manifest path, and every row names the file it came from."""
     ecosystem, repo, path = _split(file)
-    [parser] = parsers_for(path)
-    result = parser.parse(path, file.read_bytes(), corpus_reader(ecosystem, repo))
+    [found] = ecosystems_for(path)
+    result = found.parse(path, file.read_bytes(), corpus_reader(ecosystem, repo))
     assert result.language == ecosystem
     for dependency in result.dependencies:
         assert "path" not in dependency.hints

@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from indexer.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
 
 LANGUAGE = "java"
 
