@@ -67,11 +67,9 @@ def test_an_ipv6_client_is_its_slash_64() -> None:
 
 
 async def test_throttles_count_each_client_behind_a_trusted_proxy(
-    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+    make_client: AppFactory, config: Config, db: asyncpg.Connection
 ) -> None:
-    config = Config(
-        database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_address=3, trusted_proxies=PROXY
-    )
+    config = config.with_overrides(auth_failures_per_address=3, trusted_proxies=PROXY)
     client = await make_client(config)
     await make_user(db, "alice")
     wrong = [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
@@ -86,9 +84,9 @@ async def test_throttles_count_each_client_behind_a_trusted_proxy(
 
 
 async def test_forwarded_for_from_an_untrusted_peer_buys_no_fresh_budget(
-    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+    make_client: AppFactory, config: Config, db: asyncpg.Connection
 ) -> None:
-    config = Config(database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_address=3)
+    config = config.with_overrides(auth_failures_per_address=3)
     client = await make_client(config)
     statuses = [
         (await client.get("/api/user", headers={**auth("wharf_x"), **_from(f"203.0.113.{n}")})).status for n in range(4)
@@ -97,16 +95,9 @@ async def test_forwarded_for_from_an_untrusted_peer_buys_no_fresh_budget(
 
 
 async def test_password_failures_count_per_client_behind_a_trusted_proxy(
-    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+    make_client: AppFactory, config: Config, db: asyncpg.Connection
 ) -> None:
-    config = Config(
-        database_url=db_url,
-        access_log=False,
-        bcrypt_cost=4,
-        auth_failures_per_user=100,
-        auth_failures_per_address=2,
-        trusted_proxies=PROXY,
-    )
+    config = config.with_overrides(auth_failures_per_user=100, auth_failures_per_address=2, trusted_proxies=PROXY)
     client = await make_client(config)
     await make_user(db, "alice")
     attacker = {**basic("alice", "guess"), **_from("203.0.113.66")}
@@ -117,11 +108,9 @@ async def test_password_failures_count_per_client_behind_a_trusted_proxy(
 
 
 async def test_a_guesser_at_one_address_does_not_lock_the_owner_out_at_another(
-    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+    make_client: AppFactory, config: Config, db: asyncpg.Connection
 ) -> None:
-    config = Config(
-        database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_user=3, trusted_proxies=PROXY
-    )
+    config = config.with_overrides(auth_failures_per_user=3, trusted_proxies=PROXY)
     client = await make_client(config)
     await make_user(db, "alice")
     guesser = {**basic("alice", "guess"), **_from("203.0.113.66")}
@@ -134,11 +123,9 @@ async def test_a_guesser_at_one_address_does_not_lock_the_owner_out_at_another(
 
 
 async def test_guesses_spread_over_many_addresses_meet_a_ceiling_per_username(
-    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+    make_client: AppFactory, config: Config, db: asyncpg.Connection
 ) -> None:
-    config = Config(
-        database_url=db_url, access_log=False, bcrypt_cost=4, auth_failures_per_user=1, trusted_proxies=PROXY
-    )
+    config = config.with_overrides(auth_failures_per_user=1, trusted_proxies=PROXY)
     client = await make_client(config)
     await make_user(db, "alice")
     statuses = [
