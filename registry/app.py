@@ -14,21 +14,24 @@ from aiohttp.typedefs import Handler
 from registry import appkeys, graphql_api, handlers
 from registry import web as web_pages
 from registry.assets import AssetCache
-from registry.auth.actor import Authenticator
+from registry.auth.actor import Authenticator, actor_middleware
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle, RateLimits
 from registry.client_address import client_address_middleware
 from registry.config import Config, ConfigError
+from registry.db.database import Database
 from registry.db.lifecycle import bring_up, keep_bringing_up, open_pool
 from registry.db.migrate import load_migrations
+from registry.domain.errors import PayloadTooLarge, RequestTimeout
 from registry.downloads import DownloadCounter
-from registry.errors import PayloadTooLarge, RequestTimeout, problem_middleware
+from registry.errors import problem_middleware
 from registry.mail import LogMailer
 from registry.manifests import ManifestValidator
 from registry.observability import PoolCollector, create_metrics, observability_middleware
 from registry.offload import WorkerPool
 from registry.openapi import load_openapi
 from registry.resources import migrations_dir, schemas_dir
+from registry.services import build_services
 from registry.sourcegraph import identify_registry_response
 from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
@@ -46,6 +49,7 @@ async def _database(app: web.Application, *, migrate: bool = False) -> AsyncIter
     assert config.database_url is not None  # checked by create_app
     pool, answered = await open_pool(config, config.database_url)
     app[appkeys.POOL] = pool
+    app[appkeys.DATABASE].attach(pool)
     waiting = None
     if not (answered and await bring_up(pool, app[appkeys.MIGRATIONS], migrate=migrate)):
         waiting = asyncio.create_task(keep_bringing_up(pool, app[appkeys.MIGRATIONS], migrate=migrate))
@@ -66,7 +70,7 @@ async def _stop_parsers(app: web.Application) -> None:
 async def _refuse_oversized_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a declared Content-Length over the largest body any route takes (a publish) before
     reading a byte of it. Each route then reads against its own, smaller limit
-    (registry.validation.read_body), and bodies without a length are cut off as they are read.
+    (registry.handlers.bodies.read_body), and bodies without a length are cut off as they are read.
     """
     limit = request.app[appkeys.CONFIG].max_publish_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -119,6 +123,12 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     if config.database_url is None:
         raise ConfigError("create_app needs a database URL (the CLI starts the embedded server first)")
     metrics = create_metrics()
+    database = Database()
+    authenticator = Authenticator(
+        PasswordHasher(config.bcrypt_cost),
+        per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
+        per_address=FailureThrottle(config.auth_failures_per_address, config.auth_failure_window),
+    )
     app = web.Application(
         client_max_size=config.max_publish_bytes,
         # Request bodies are inflated by whoever reads them, bounded (registry.inflation), never by
@@ -131,9 +141,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             problem_middleware,
             web_pages.html_not_found_middleware,
             _refuse_oversized_bodies,
+            actor_middleware(authenticator, database),
         ],
     )
     app[appkeys.CONFIG] = config
+    app[appkeys.DATABASE] = database
     app[appkeys.METRICS] = metrics
     app[appkeys.MIGRATIONS] = load_migrations(migrations_dir())
     app[appkeys.OPENAPI] = load_openapi(schemas_dir())
@@ -144,17 +156,14 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.DOWNLOADS] = DownloadCounter(config.download_count_window)
     app[appkeys.DEPENDENTS_SUMMARIES] = TtlCache(config.dependents_cache_seconds)
     app[appkeys.PARSERS] = WorkerPool(config.parser_processes, config.parser_timeout)
-    app[appkeys.AUTH] = Authenticator(
-        PasswordHasher(config.bcrypt_cost),
-        per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
-        per_address=FailureThrottle(config.auth_failures_per_address, config.auth_failure_window),
-    )
+    app[appkeys.AUTH] = authenticator
     app[appkeys.RATE_LIMITS] = RateLimits.in_process(
         signups=config.signups_per_address,
         mails=config.mails_per_address,
         surveys=config.surveys_per_address,
         window=config.rate_window,
     )
+    app[appkeys.SERVICES] = build_services(config, app[appkeys.DATABASE])
     web_pages.setup(app)  # templates and static files of the HTML pages
     app.on_response_prepare.append(identify_registry_response)
     app[appkeys.GRAPHQL] = graphql_api.build()

@@ -12,18 +12,22 @@ from registry.assets import AssetCache
 from registry.auth.actor import Authenticator
 from registry.auth.throttle import RateLimits
 from registry.config import Config
+from registry.db.database import Database
 from registry.db.migrate import Migration
 from registry.downloads import DownloadCounter
 from registry.mail import Mailer
 from registry.manifests import ManifestValidator
 from registry.observability import Metrics
 from registry.offload import WorkerPool
+from registry.services import Services
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
 
 CONFIG = web.AppKey("config", Config)
 POOL = web.AppKey("pool", asyncpg.Pool)
+DATABASE = web.AppKey("database", Database)
+SERVICES = web.AppKey("services", Services)
 METRICS = web.AppKey("metrics", Metrics)
 MIGRATIONS = web.AppKey("migrations", list[Migration])
 OPENAPI = web.AppKey("openapi", dict[str, Any])

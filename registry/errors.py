@@ -1,8 +1,9 @@
-"""Domain errors and the one place that turns any failure into RFC 9457 problem+json.
+"""The one place that turns any failure into RFC 9457 problem+json.
 
-Handlers and stores raise `AppError` subclasses; aiohttp raises its own `HTTPException`s (404 for
-an unknown route, 405, 413 for an oversized body); the database may be away. The middleware here
-maps each to a status, so every error a client sees has one shape:
+Services, loaders and the policy raise the domain's errors (registry.domain.errors); aiohttp
+raises its own `HTTPException`s (404 for an unknown route, 405, 413 for an oversized body); the
+database may be away. `PROBLEMS` gives each kind of domain error its status, and the middleware
+here answers every failure in one shape:
 `{"type", "title", "status", "detail", "instance"[, "errors"]}`.
 """
 
@@ -10,104 +11,84 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from registry.auth.credentials import CHALLENGE
+from registry.domain.errors import (
+    RETRY_AFTER_SECONDS,
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from registry.http import REQUEST_ID, json_response
 
 log = logging.getLogger("wharf.errors")
 
 PROBLEM_JSON = "application/problem+json"
-RETRY_AFTER_SECONDS = "5"
 
 
-class AppError(Exception):
-    """An error a client caused or must know about; `status` and `slug` name its problem type."""
+@dataclass(frozen=True)
+class Problem:
+    """How one kind of domain error reaches an HTTP client."""
 
-    status: int = 500
-    slug: str = "internal-error"
-    title: str = "Internal server error"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        errors: Sequence[Mapping[str, str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = list(errors) if errors else None
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
+    status: int
+    slug: str
+    title: str
 
 
-class BadRequest(AppError):
-    status, slug, title = 400, "bad-request", "Malformed request"
+# The one table from domain errors to problem types. A narrower error (e.g. VersionExists, a
+# Conflict) takes the entry of its nearest listed ancestor; one absent here is a bug (500).
+PROBLEMS: dict[type[DomainError], Problem] = {
+    BadRequest: Problem(400, "bad-request", "Malformed request"),
+    Unauthorized: Problem(401, "unauthorized", "Missing or invalid credentials"),
+    Forbidden: Problem(403, "forbidden", "Not allowed"),
+    NotFound: Problem(404, "not-found", "Not found"),
+    MethodNotAllowed: Problem(405, "method-not-allowed", "Method not allowed"),
+    RequestTimeout: Problem(408, "request-timeout", "Request body not received in time"),
+    Conflict: Problem(409, "conflict", "Conflict"),
+    PayloadTooLarge: Problem(413, "payload-too-large", "Request body too large"),
+    UnsupportedMediaType: Problem(415, "unsupported-media-type", "Unsupported media type"),
+    Unprocessable: Problem(422, "validation-failed", "Validation failed"),
+    TooManyRequests: Problem(429, "too-many-requests", "Too many requests"),
+    ServiceUnavailable: Problem(503, "service-unavailable", "Service unavailable"),
+}
+INTERNAL = Problem(500, "internal-error", "Internal server error")
+_BY_STATUS: dict[int, type[DomainError]] = {problem.status: kind for kind, problem in PROBLEMS.items()}
 
 
-class Unauthorized(AppError):
-    status, slug, title = 401, "unauthorized", "Missing or invalid credentials"
+def problem_of(error: DomainError) -> Problem:
+    """The problem type of `error`: its own entry or its nearest listed ancestor's."""
+    for kind in type(error).__mro__:
+        problem = PROBLEMS.get(kind)
+        if problem is not None:
+            return problem
+    return INTERNAL
 
 
-class Forbidden(AppError):
-    status, slug, title = 403, "forbidden", "Not allowed"
+def problem_headers(error: DomainError) -> dict[str, str]:
+    """Headers a kind of error implies: the auth challenge on a 401, Retry-After when known."""
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = CHALLENGE
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return headers
 
-
-class NotFound(AppError):
-    status, slug, title = 404, "not-found", "Not found"
-
-
-class MethodNotAllowed(AppError):
-    status, slug, title = 405, "method-not-allowed", "Method not allowed"
-
-
-class RequestTimeout(AppError):
-    status, slug, title = 408, "request-timeout", "Request body not received in time"
-
-
-class Conflict(AppError):
-    status, slug, title = 409, "conflict", "Conflict"
-
-
-class PayloadTooLarge(AppError):
-    status, slug, title = 413, "payload-too-large", "Request body too large"
-
-
-class UnsupportedMediaType(AppError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-class Unprocessable(AppError):
-    status, slug, title = 422, "validation-failed", "Validation failed"
-
-    @classmethod
-    def at(cls, pointer: str, message: str, detail: str | None = None) -> Unprocessable:
-        """One violation at a JSON pointer into the body, e.g. ("/version", "is required")."""
-        summary = detail or f"The request is invalid: {pointer or '(body)'} {message}."
-        return cls(summary, errors=[{"pointer": pointer, "message": message}])
-
-
-class TooManyRequests(AppError):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
-
-
-class ServiceUnavailable(AppError):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
-
-
-_BY_STATUS: dict[int, type[AppError]] = {
-    cls.status: cls
-    for cls in (
-        BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, RequestTimeout, Conflict,
-        PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, ServiceUnavailable,
-    )
-}  # fmt: skip
 
 _HEADERS_KEPT_FROM_AIOHTTP = ("Allow", "Retry-After", "WWW-Authenticate")
 
@@ -145,18 +126,19 @@ def _unavailable(request: web.Request, exc: BaseException) -> web.Response:
     log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
     return problem_response(
         request,
-        ServiceUnavailable(
-            "The database is unavailable; try again shortly.",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        ),
+        ServiceUnavailable("The database is unavailable; try again shortly.", retry_after=RETRY_AFTER_SECONDS),
     )
 
 
-def problem_response(request: web.Request, error: AppError) -> web.Response:
+def problem_response(
+    request: web.Request, error: DomainError, *, problem: Problem | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """`error` as problem+json: its kind's status, type and title (or `problem`'s), its detail."""
+    problem = problem or problem_of(error)
     body: dict[str, Any] = {
-        "type": f"urn:wharf:problem:{error.slug}",
-        "title": error.title,
-        "status": error.status,
+        "type": f"urn:wharf:problem:{problem.slug}",
+        "title": problem.title,
+        "status": problem.status,
         "detail": error.detail,
         "instance": request.path,
         "request_id": request.get(REQUEST_ID),
@@ -164,11 +146,13 @@ def problem_response(request: web.Request, error: AppError) -> web.Response:
     if error.errors:
         body["errors"] = error.errors
     body.update(error.extra)
-    return json_response(body, status=error.status, headers=error.headers, content_type=PROBLEM_JSON)
+    return json_response(
+        body, status=problem.status, headers={**problem_headers(error), **(headers or {})}, content_type=PROBLEM_JSON
+    )
 
 
-def _from_http_exception(exc: web.HTTPException) -> AppError:
-    cls = _BY_STATUS.get(exc.status, AppError)
+def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.Response:
+    kind = _BY_STATUS.get(exc.status, DomainError)
     detail = {
         404: "No route matches this path.",
         405: f"{exc.status} {exc.reason}: this route does not accept that method.",
@@ -176,10 +160,9 @@ def _from_http_exception(exc: web.HTTPException) -> AppError:
     if exc.status == 413:
         detail = exc.text or "The request body exceeds the configured limit."
     headers = {name: exc.headers[name] for name in _HEADERS_KEPT_FROM_AIOHTTP if name in exc.headers}
-    error = cls(detail, headers=headers)
-    if cls is AppError:  # a status without its own class keeps aiohttp's status and reason
-        error.status, error.title = exc.status, exc.reason
-    return error
+    # a status without its own kind keeps aiohttp's status and reason
+    problem = PROBLEMS[kind] if kind in PROBLEMS else Problem(exc.status, "http-error", exc.reason)
+    return problem_response(request, kind(detail), problem=problem, headers=headers)
 
 
 @web.middleware
@@ -187,12 +170,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     """The only place that builds problem+json."""
     try:
         return await handler(request)
-    except AppError as error:
+    except DomainError as error:
         return problem_response(request, error)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and 304s are answers, not errors
-        return problem_response(request, _from_http_exception(exc))
+        return _from_http_exception(request, exc)
     except DATABASE_UNAVAILABLE as exc:
         return _unavailable(request, exc)
     except asyncio.CancelledError:
@@ -201,4 +184,6 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if _caused_by_an_outage(exc):
             return _unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(request, AppError("An unexpected error occurred; it has been logged."))
+        return problem_response(
+            request, DomainError("An unexpected error occurred; it has been logged."), problem=INTERNAL
+        )

@@ -23,9 +23,9 @@ from graphql import GraphQLSchema, build_schema
 
 from registry import appkeys, sourcegraph
 from registry.auth import policy
-from registry.auth.actor import Actor
 from registry.auth.tokens import Scope
-from registry.errors import AppError, PayloadTooLarge, Unprocessable
+from registry.domain.actor import Actor
+from registry.domain.errors import DomainError, PayloadTooLarge, Unprocessable
 from registry.handlers.common import connection
 from registry.handlers.extensions import remove_extension, search
 from registry.handlers.publish_input import PublishInput, refuse_oversized
@@ -313,7 +313,7 @@ async def _may_administer(context: Context, extension: Extension) -> bool:
             member_of_org=member,
             publisher=extension.publisher,
         )
-    except AppError:
+    except DomainError:
         return False
     return True
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import brotli
 
-from registry.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from registry.domain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 INFLATION_FLOOR = 1 << 20  # a body this small may inflate as it likes: its size bounds the work
 ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "identity")

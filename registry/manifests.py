@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from jsonschema import Draft202012Validator
 
-from registry.errors import PayloadTooLarge, Unprocessable
+from registry.domain.errors import PayloadTooLarge, Unprocessable
 from registry.resources import schemas_dir
 from registry.validation import SchemaValidator, describe_violation, format_checker, refuse_unstorable, violations
 

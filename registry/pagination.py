@@ -22,7 +22,7 @@ from uuid import UUID
 import orjson
 from aiohttp import web
 
-from registry.errors import BadRequest
+from registry.domain.errors import BadRequest
 from registry.validation import BIGINT_MAX, BIGINT_MIN, INT4_MAX, INT4_MIN, parse_count, parse_timestamp
 
 DEFAULT_LIMIT = 50

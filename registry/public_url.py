@@ -16,7 +16,7 @@ import re
 from aiohttp import web
 
 from registry import appkeys
-from registry.errors import BadRequest
+from registry.domain.errors import BadRequest
 
 # RFC 9110 section 7.2: Host = uri-host [ ":" port ]. Only what could name this machine is
 # matched: a bracketed IPv6 address (no zone), or a dotted name or IPv4 address; a port of ASCII

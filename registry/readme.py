@@ -24,6 +24,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from registry.db.queries import FromRow
 from registry.offload import WorkerPool, WorkTimeout
 
 ALLOWED_TAGS = frozenset(
@@ -56,7 +57,7 @@ _VOID = frozenset(
 
 
 @dataclass(frozen=True)
-class RenderedReadme:
+class RenderedReadme(FromRow):
     """A README as HTML safe to insert into a page; `plain` when it is the text fallback."""
 
     html: str

@@ -45,11 +45,12 @@ async def identify_registry_response(request: web.Request, response: web.StreamR
     even looks at the status, so a not-found would otherwise not be a not-found."""
     if request.path == REGISTRY_PREFIX or request.path.startswith(REGISTRY_PREFIX + "/"):
         response.headers[MEDIA_TYPE_HEADER] = MEDIA_TYPE
-        vary = response.headers.get("Vary")
-        if vary is None:
-            response.headers["Vary"] = MEDIA_TYPE_HEADER
-        elif MEDIA_TYPE_HEADER.lower() not in vary.lower():
-            response.headers["Vary"] = f"{vary}, {MEDIA_TYPE_HEADER}"
+        # every answer depends on Accept (a wrong one is refused) and is this API's media type
+        vary = [part.strip() for part in response.headers.get("Vary", "").split(",") if part.strip()]
+        for varies_on in ("Accept", MEDIA_TYPE_HEADER):
+            if varies_on.lower() not in (part.lower() for part in vary):
+                vary.append(varies_on)
+        response.headers["Vary"] = ", ".join(vary)
 
 
 def accepts_registry_api(accept: str) -> bool:

@@ -24,14 +24,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from aiohttp import web
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from registry.inflation import Inflater
+from registry.domain.errors import BadRequest, Unprocessable
 
 _DOCUMENT_URI = "urn:wharf:openapi"
 
@@ -315,30 +313,6 @@ def refuse_unstorable(body: Any, pointer: str = "") -> None:
         raise Unprocessable.at(pointer + found[0], found[1])
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed `limit`: from Content-Length
-    before reading anything, else after reading at most `limit` + 1 bytes. A compressed body
-    (Content-Encoding) is inflated here as it is read, to at most `limit` + 1 bytes and at most
-    WHARF_MAX_DECOMPRESSION_RATIO times what was received (registry.inflation)."""
-    from registry import appkeys  # here, not at the top: registry.appkeys imports this module
-
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the limit is {limit}.")
-    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-    max_ratio = request.app[appkeys.CONFIG].max_decompression_ratio
-    inflater = None if encoding in ("", "identity") else Inflater(encoding, limit=limit, max_ratio=max_ratio)
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await request.content.read(65536):
-        if inflater is not None:
-            chunk = inflater.inflate(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def parse_checked(raw: bytes, max_manifest_bytes: int) -> tuple[Any, tuple[int, str, str] | None]:
     """A large publish body parsed and checked in a worker process (registry.offload): the body,
     or (status, pointer, message) for what refuses it. 38 MB of small JSON values cost the event
@@ -360,18 +334,6 @@ def parse_checked(raw: bytes, max_manifest_bytes: int) -> tuple[Any, tuple[int, 
         if size > max_manifest_bytes:
             return None, (413, "/manifest", f"The manifest is over the limit of {max_manifest_bytes} bytes.")
     return body, None
-
-
-async def read_json(request: web.Request, limit: int) -> Any:
-    """The body as JSON; 415 for another content type, 413 over `limit`, 400 when it does not parse."""
-    return parse_json(await read_json_body(request, limit))
-
-
-async def read_json_body(request: web.Request, limit: int) -> bytes:
-    """The bytes of a JSON body, unparsed; 415 for another content type, 413 over `limit`."""
-    if request.content_type != "application/json":
-        raise UnsupportedMediaType(f"Send the body as application/json (got {request.content_type or 'nothing'}).")
-    return await read_body(request, limit)
 
 
 def parse_json(raw: bytes) -> Any:

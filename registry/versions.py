@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 import semver
 
-from registry.errors import Unprocessable
+from registry.domain.errors import Unprocessable
 
 MAX_VERSION_LENGTH = 256
 

@@ -2,38 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TypeVar
 
 import asyncpg
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from registry.auth.credentials import PasswordCredential, TokenCredential, parse_authorization, unauthorized
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle
 from registry.auth.tokens import Scope, token_digest
 from registry.client_address import address_key
-from registry.errors import Forbidden, TooManyRequests
+from registry.db.database import Database
+from registry.domain.actor import ANONYMOUS, Actor
+from registry.domain.errors import Forbidden, TooManyRequests
 from registry.names import fold_name
 from registry.store import tokens as token_store
 from registry.store import users as user_store
 from registry.store.users import User
 
-
-@dataclass(frozen=True)
-class Actor:
-    """The user a request acts as (None: anonymous) and the scopes its credential grants.
-
-    For a `token-sudo` request, `user` is the user acted as and `sudo_by` the site admin behind it.
-    """
-
-    user: User | None
-    scopes: frozenset[str] = frozenset()
-    token_id: int | None = None
-    sudo_by: User | None = None
-
-
-ANONYMOUS = Actor(None)
 _ACTOR = web.RequestKey("actor", Actor)
+_H = TypeVar("_H", bound=Callable[..., object])
+_API_PREFIXES = ("/api/", "/.api/")
+_ACCEPTS_PASSWORD = "wharf_accepts_password"  # noqa: S105 (an attribute name, no secret)
+
+
+def accepts_password(handler: _H) -> _H:
+    """Mark a route that takes a username and password (creating a token); every other route
+    takes only tokens, so a password is never sent, and never throttled, anywhere else."""
+    setattr(handler, _ACCEPTS_PASSWORD, True)
+    return handler
+
+
+def request_actor(request: web.Request) -> Actor:
+    """The actor `actor_middleware` resolved for this request (anonymous outside the APIs)."""
+    actor: Actor = request.get(_ACTOR, ANONYMOUS)
+    return actor
+
+
+def actor_middleware(authenticator: Authenticator, database: Database) -> Middleware:
+    """Resolve the actor once per API request, before its handler runs and before its body is
+    read: bad credentials are refused (401) on every API route, even one that needs none.
+    The HTML pages and the operations routes ignore an Authorization header."""
+
+    @web.middleware
+    async def resolve(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(_API_PREFIXES) and "Authorization" in request.headers:
+            route_handler = request.match_info.handler
+            allow_password = getattr(route_handler, _ACCEPTS_PASSWORD, False)
+            request[_ACTOR] = await authenticator.actor(request, database.pool, allow_password=allow_password)
+        return await handler(request)
+
+    return resolve
+
+
 USER_CEILING_FACTOR = 10  # failures per username from all addresses together, in per-address budgets
 
 

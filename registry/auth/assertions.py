@@ -24,7 +24,7 @@ import json
 import time
 from typing import Any
 
-from registry.errors import Forbidden
+from registry.domain.errors import Forbidden
 from registry.names import fold_name
 from registry.store.external_accounts import AccountSpec
 

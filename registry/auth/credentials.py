@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from registry.auth.tokens import MAX_TOKEN_LENGTH
-from registry.errors import Unauthorized
+from registry.domain.errors import Unauthorized
 
 CHALLENGE = 'Bearer realm="wharf", Basic realm="wharf"'
 
@@ -36,7 +36,7 @@ class PasswordCredential:
 
 
 def unauthorized(detail: str) -> Unauthorized:
-    return Unauthorized(detail, headers={"WWW-Authenticate": CHALLENGE})
+    return Unauthorized(detail)  # registry.errors adds the challenge to every 401
 
 
 def _token(value: str) -> str:

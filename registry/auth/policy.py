@@ -10,10 +10,10 @@ The rules, in order:
 
 from __future__ import annotations
 
-from registry.auth.actor import Actor
 from registry.auth.credentials import unauthorized
 from registry.auth.tokens import Scope
-from registry.errors import Forbidden
+from registry.domain.actor import Actor
+from registry.domain.errors import Forbidden
 from registry.store.users import User
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from registry.client_address import address_key
-from registry.errors import TooManyRequests
+from registry.domain.errors import TooManyRequests
 
 
 class Throttle(Protocol):
@@ -78,7 +78,7 @@ class FailureThrottle:
         failures = self._recent(key)
         if len(failures) >= self._limit:
             retry = max(1, math.ceil(failures[0] + self._window - self._clock()))
-            raise TooManyRequests(self._message, headers={"Retry-After": str(retry)})
+            raise TooManyRequests(self._message, retry_after=retry)
 
     def attempt(self, key: str) -> float:
         """Check `key` (429 when used up) and count an attempt at once; returns its stamp for `forgive`."""

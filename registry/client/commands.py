@@ -25,7 +25,7 @@ import aiohttp
 from registry.client.api import Api, ApiError, Unreachable
 from registry.client.config import UsageError, resolve_credentials, save_credentials, server_url
 from registry.client.publish import check_locally, load_package, upload
-from registry.errors import AppError
+from registry.domain.errors import DomainError
 
 COMMANDS = ("login", "whoami", "publish", "yank", "info", "search", "dependents")
 SCOPES = ("registry:publish", "user:all", "site-admin:sudo")
@@ -206,7 +206,7 @@ async def _publish(args: argparse.Namespace, server: str) -> int:
     if args.dry_run:
         try:
             warnings = check_locally(package)
-        except AppError as exc:
+        except DomainError as exc:
             _err(f"dry run: {exc.detail}")
             for error in exc.errors or []:
                 print(f"  {error['pointer']}: {error['message']}", file=sys.stderr)

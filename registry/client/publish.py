@@ -19,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from registry.client.api import Api, Response
 from registry.client.config import UsageError
 from registry.config import Config
-from registry.errors import Unprocessable
+from registry.domain.errors import Unprocessable
 from registry.manifests import ManifestValidator, publication_warnings
 from registry.versions import parse_version
 

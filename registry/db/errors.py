@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import asyncpg
 
-from registry.errors import AppError, Conflict, NotFound, Unprocessable
+from registry.domain.errors import Conflict, DomainError, NotFound, Unprocessable
 
 _CONFLICTS: dict[str, str] = {
     "users_username": "That username is taken.",
@@ -52,7 +52,7 @@ _INVALID: dict[str, tuple[str, str]] = {
 }
 
 
-def error_for(exc: asyncpg.PostgresError) -> AppError | None:
+def error_for(exc: asyncpg.PostgresError) -> DomainError | None:
     """The domain error for a constraint violation, or None for anything else."""
     constraint = getattr(exc, "constraint_name", None) or ""
     if isinstance(exc, asyncpg.UniqueViolationError | asyncpg.ExclusionViolationError):

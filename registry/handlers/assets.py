@@ -12,8 +12,8 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.assets import CachedAsset, choose_encoding
-from registry.errors import BadRequest, NotFound
-from registry.handlers.common import connection, current_actor
+from registry.domain.errors import BadRequest, NotFound
+from registry.handlers.common import connection
 from registry.handlers.extensions import live_extension
 from registry.sourcegraph import parse_bundle_file
 from registry.store import releases as release_store
@@ -91,14 +91,12 @@ async def _serve(request: web.Request, release: Release, kind: str, cache_contro
 
 @routes.get("/api/extensions/{publisher}/{name}/-/bundle.js")
 async def bundle(request: web.Request) -> web.StreamResponse:
-    await current_actor(request)
     release, by_version = await _release_for(request)
     return await _serve(request, release, "bundle", _IMMUTABLE if by_version else _BY_TAG)
 
 
 @routes.get("/api/extensions/{publisher}/{name}/-/bundle.js.map")
 async def source_map(request: web.Request) -> web.StreamResponse:
-    await current_actor(request)
     release, by_version = await _release_for(request)
     return await _serve(request, release, "source_map", _IMMUTABLE if by_version else _BY_TAG)
 

@@ -10,10 +10,11 @@ import asyncpg
 from aiohttp import web
 
 from registry import appkeys
-from registry.auth.actor import Actor
 from registry.db.errors import translate_pg_errors
-from registry.errors import BadRequest
-from registry.validation import parse_count, read_json, refuse_unstorable
+from registry.domain.errors import BadRequest
+from registry.handlers.bodies import read_json
+from registry.services import Services
+from registry.validation import parse_count, refuse_unstorable
 
 
 def pool(request: web.Request) -> asyncpg.Pool:
@@ -30,8 +31,11 @@ def refuse_nul_parameters(request: web.Request) -> None:
                 raise BadRequest(f"The {where} parameter {name.replace(chr(0), '')!r} contains a NUL character.")
 
 
-async def current_actor(request: web.Request, *, allow_password: bool = False) -> Actor:
-    return await request.app[appkeys.AUTH].actor(request, pool(request), allow_password=allow_password)
+def services(request: web.Request) -> Services:
+    """The services, first refusing a NUL in a path or query parameter (which PostgreSQL text
+    cannot hold; every handler reaches the database through here)."""
+    refuse_nul_parameters(request)
+    return request.app[appkeys.SERVICES]
 
 
 async def json_body(request: web.Request, schema: str) -> dict[str, Any]:

@@ -20,9 +20,10 @@ import asyncpg
 from aiohttp import web
 
 from registry.auth import policy
-from registry.auth.actor import Actor
-from registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
+from registry.auth.actor import request_actor
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from registry.handlers.common import connection, int_param, json_body, transaction
 from registry.http import json_response
 from registry.pagination import Column, page_body, page_request
 from registry.store import discussions as store
@@ -167,7 +168,7 @@ def _comment_not_found(comment_id: int) -> NotFound:
 @routes.post("/api/discussions/threads")
 async def create_thread(request: web.Request) -> web.Response:
     """A thread, optionally about a range of a file in a known repository, optionally with its first comment."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     body = await _body(request, "DiscussionThreadCreate")
     target = body.get("target")
     if target is not None:
@@ -194,7 +195,6 @@ async def create_thread(request: web.Request) -> web.Response:
 @routes.get("/api/discussions/threads")
 async def list_threads(request: web.Request) -> web.Response:
     """Threads about `repo` (and `path`), in id order; archived ones only with include_archived."""
-    await current_actor(request)  # bad credentials are refused even where none are needed
     page = page_request(request)
     uri = request.query.get("repo", "").strip()
     if not uri:
@@ -218,7 +218,6 @@ async def list_threads(request: web.Request) -> web.Response:
 
 @routes.get("/api/discussions/threads/{id}")
 async def get_thread(request: web.Request) -> web.Response:
-    await current_actor(request)
     thread_id = int_param(request, "id")
     async with connection(request) as conn:
         thread = await store.thread_by_id(conn, thread_id)
@@ -230,7 +229,7 @@ async def get_thread(request: web.Request) -> web.Response:
 @routes.delete("/api/discussions/threads/{id}")
 async def delete_thread(request: web.Request) -> web.Response:
     """Soft delete: its author or a site admin."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     policy.signed_in(actor)
     thread_id = int_param(request, "id")
     async with transaction(request) as conn:
@@ -243,7 +242,7 @@ async def delete_thread(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/threads/{id}/archive")
 async def archive_thread(request: web.Request) -> web.Response:
     """Archive (idempotent): its author or a site admin. An archived thread is read-only."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     policy.signed_in(actor)
     thread_id = int_param(request, "id")
     async with transaction(request) as conn:
@@ -260,7 +259,6 @@ async def archive_thread(request: web.Request) -> web.Response:
 
 @routes.get("/api/discussions/threads/{id}/comments")
 async def list_comments(request: web.Request) -> web.Response:
-    await current_actor(request)
     thread_id = int_param(request, "id")
     page = page_request(request)
     async with connection(request) as conn:
@@ -272,7 +270,7 @@ async def list_comments(request: web.Request) -> web.Response:
 
 @routes.post("/api/discussions/threads/{id}/comments")
 async def add_comment(request: web.Request) -> web.Response:
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     thread_id = int_param(request, "id")
     body = await _body(request, "DiscussionCommentCreate")
     async with transaction(request) as conn:
@@ -287,7 +285,7 @@ async def add_comment(request: web.Request) -> web.Response:
 @routes.patch("/api/discussions/comments/{id}")
 async def edit_comment(request: web.Request) -> web.Response:
     """Its author only (a site admin deletes, never rewrites); not in an archived thread."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     comment_id = int_param(request, "id")
     body = await _body(request, "DiscussionCommentUpdate")
     async with transaction(request) as conn:
@@ -309,7 +307,7 @@ async def edit_comment(request: web.Request) -> web.Response:
 @routes.delete("/api/discussions/comments/{id}")
 async def delete_comment(request: web.Request) -> web.Response:
     """Soft delete: its author or a site admin."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     policy.signed_in(actor)
     comment_id = int_param(request, "id")
     async with transaction(request) as conn:
@@ -327,7 +325,7 @@ async def delete_comment(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/comments/{id}/reports")
 async def report_comment(request: web.Request) -> web.Response:
     """Any signed-in user reports a comment with a short reason, once per comment (a second is 409)."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     comment_id = int_param(request, "id")
     body = await _body(request, "DiscussionReportCreate")
     async with transaction(request) as conn:
@@ -342,7 +340,7 @@ async def report_comment(request: web.Request) -> web.Response:
 @routes.get("/api/discussions/reported-comments")
 async def reported_comments(request: web.Request) -> web.Response:
     """Site admins: reported comments, most reports first (then newest first), with their reports."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     page = page_request(request)
     after = page.after_key(Column.INT4, Column.INT8)  # (report count, comment id)
     async with connection(request) as conn:
@@ -358,7 +356,7 @@ async def reported_comments(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/threads/{id}/reply-token")
 async def reply_token(request: web.Request) -> web.Response:
     """The caller's live reply token for the thread: 200 with the existing one, else 201 with a new one."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     thread_id = int_param(request, "id")
     created = False
     async with transaction(request) as conn:
@@ -376,7 +374,7 @@ async def reply_token(request: web.Request) -> web.Response:
 @routes.delete("/api/discussions/threads/{id}/reply-token")
 async def revoke_reply_token(request: web.Request) -> web.Response:
     """Revoke the caller's reply token for the thread; it can no longer post."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     thread_id = int_param(request, "id")
     async with transaction(request) as conn:
         if await store.revoke_reply_tokens(conn, user.id, thread_id) == 0:

@@ -10,10 +10,11 @@ import orjson
 from aiohttp import web
 
 from registry.auth import policy
-from registry.auth.actor import Actor
+from registry.auth.actor import request_actor
 from registry.auth.tokens import Scope
-from registry.errors import BadRequest, Conflict, NotFound
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest, Conflict, NotFound
+from registry.handlers.common import connection, json_body, transaction
 from registry.handlers.names import redirect_renamed_publisher
 from registry.http import json_response
 from registry.pagination import Column, encode_cursor, page_request
@@ -127,7 +128,6 @@ async def search(request: web.Request, query: ListQuery) -> tuple[list[Extension
 async def list_extensions(request: web.Request) -> web.Response:
     """Published extensions: `q` (ranked substring search), `publisher`, `category`, `tag`,
     `include_wip`, `sort` = name | updated | downloads | relevance; keyset-paginated."""
-    await current_actor(request)
     extensions, next_cursor = await search(request, _list_query(request))
     return json_response(
         {"items": [render_extension(e) for e in extensions], "next_cursor": next_cursor},
@@ -137,7 +137,7 @@ async def list_extensions(request: web.Request) -> web.Response:
 
 @routes.post("/api/extensions")
 async def create_extension(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     policy.signed_in(actor, Scope.PUBLISH)
     body = await json_body(request, "ExtensionCreate")
     async with connection(request) as conn:
@@ -155,7 +155,6 @@ async def create_extension(request: web.Request) -> web.Response:
 @routes.post("/api/extensions/-/batch")
 async def batch_read(request: web.Request) -> web.Response:
     """Many extensions by id in one request: `{"ids": ["alice/a", "acme/b"]}`."""
-    await current_actor(request)
     body = await json_body(request, "ExtensionBatch")
     wanted = [tuple(extension_id.split("/", 1)) for extension_id in body["ids"]]
     async with connection(request) as conn:
@@ -168,7 +167,6 @@ async def batch_read(request: web.Request) -> web.Response:
 
 @routes.get("/api/extensions/-/uuid/{uuid}")
 async def get_by_uuid(request: web.Request) -> web.Response:
-    await current_actor(request)
     try:
         extension_uuid = uuid.UUID(request.match_info["uuid"])
     except ValueError:
@@ -182,7 +180,6 @@ async def get_by_uuid(request: web.Request) -> web.Response:
 
 @routes.get("/api/extensions/{publisher}/{name}")
 async def get_extension(request: web.Request) -> web.Response:
-    await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     body = render_extension(extension)
     body["manifest"] = orjson.loads(extension.manifest) if extension.manifest else None
@@ -193,7 +190,7 @@ async def get_extension(request: web.Request) -> web.Response:
 async def delete_extension(request: web.Request) -> web.Response:
     """Soft delete: the name is free again and its releases are no longer served (by no asset
     route); its published versions stay taken forever (migration 6)."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     await remove_extension(request, actor, extension)
     return web.Response(status=204)
@@ -211,7 +208,6 @@ async def remove_extension(request: web.Request, actor: Actor, extension: Extens
 @routes.get("/api/extensions/{publisher}/{name}/downloads")
 async def downloads(request: web.Request) -> web.Response:
     """Bundle downloads per day over the last `days` (1..366, default 90), and the total."""
-    await current_actor(request)
     days = parse_count(request.query.get("days", "90"), max_digits=3)
     if days is None or not 1 <= days <= 366:
         raise BadRequest("days must be an integer from 1 to 366.")

@@ -15,9 +15,10 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
+from registry.auth.actor import request_actor
 from registry.auth.assertions import require_assertion
-from registry.errors import Conflict, NotFound
-from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
+from registry.domain.errors import Conflict, NotFound
+from registry.handlers.common import connection, int_param, json_body, transaction
 from registry.handlers.users import render_user
 from registry.http import json_response
 from registry.pagination import Column, page_body, page_request
@@ -50,7 +51,7 @@ def _spec(body: dict[str, Any]) -> AccountSpec:
 
 async def _managed_user(request: web.Request) -> User:
     """The user named in the path, whom the actor must be (or administer)."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     username = request.match_info["username"]
     async with connection(request) as conn:
         subject = await user_store.user_by_username(conn, username)
@@ -67,7 +68,7 @@ async def link_account(request: web.Request) -> web.Response:
     subject = await _managed_user(request)
     body = await json_body(request, "ExternalAccountLink")
     spec = _spec(body)
-    if not policy.is_site_admin(await current_actor(request)):
+    if not policy.is_site_admin(request_actor(request)):
         secret = request.app[appkeys.CONFIG].external_account_secret
         require_assertion(secret, subject.username, spec, body.get("assertion"))
     async with transaction(request) as conn:
@@ -111,7 +112,7 @@ async def sign_in(request: web.Request) -> web.Response:
     """Resolve an external account to its live user, for an auth provider integration acting with
     a site admin's `user:all` token. No token is minted: the integration gets the user's id and
     public profile and carries on. Unknown, unlinked, or deleted-user accounts are 404."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     body = await json_body(request, "ExternalAccountSignIn")
     async with connection(request) as conn:
         found = await account_store.user_by_external_account(conn, _spec(body))

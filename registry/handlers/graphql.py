@@ -38,12 +38,14 @@ from graphql.language import (
 )
 
 from registry import appkeys
-from registry.errors import AppError, BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from registry.auth.actor import request_actor
+from registry.domain.errors import BadRequest, DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from registry.errors import problem_of
 from registry.graphql_api import Context, Root
-from registry.handlers.common import current_actor
+from registry.handlers.bodies import read_body
 from registry.http import json_response
 from registry.offload import WorkTimeout
-from registry.validation import read_body, unstorable
+from registry.validation import unstorable
 
 routes = web.RouteTableDef()
 
@@ -170,9 +172,10 @@ def _request_fields(body: Any) -> tuple[str, dict[str, Any] | None, str | None]:
 def _error_body(error: GraphQLError) -> dict[str, Any]:
     body: dict[str, Any] = dict(error.formatted)
     original = error.original_error
-    if isinstance(original, AppError):
+    if isinstance(original, DomainError):
         body["message"] = original.detail
-        body["extensions"] = {"code": original.slug, "status": original.status}
+        problem = problem_of(original)
+        body["extensions"] = {"code": problem.slug, "status": problem.status}
         if original.errors:
             body["extensions"]["errors"] = original.errors
     return body
@@ -181,7 +184,7 @@ def _error_body(error: GraphQLError) -> dict[str, Any]:
 def _answer(result: ExecutionResult) -> web.Response:
     for error in result.errors or ():
         original = error.original_error
-        if original is not None and not isinstance(original, AppError):
+        if original is not None and not isinstance(original, DomainError):
             raise original  # a bug or an outage: the problem middleware answers (500 logged, or 503)
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
@@ -191,7 +194,7 @@ def _answer(result: ExecutionResult) -> web.Response:
 
 @routes.post("/.api/graphql")
 async def graphql(request: web.Request) -> web.Response:
-    actor = await current_actor(request)  # a bad token is refused before the body is read
+    actor = request_actor(request)  # a bad token is refused before the body is read
     if request.headers.get("Content-Type") is not None and request.content_type not in _CONTENT_TYPES:
         raise UnsupportedMediaType("Send the GraphQL request as application/json (or with no Content-Type).")
     config = request.app[appkeys.CONFIG]

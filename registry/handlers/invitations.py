@@ -7,8 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth import policy
-from registry.errors import Conflict, Forbidden, NotFound
-from registry.handlers.common import current_actor, int_param, json_body, transaction
+from registry.auth.actor import request_actor
+from registry.domain.errors import Conflict, Forbidden, NotFound
+from registry.handlers.common import int_param, json_body, transaction
 from registry.http import json_response
 from registry.pagination import Column, page_body, page_request
 from registry.store import invitations as invitation_store
@@ -53,7 +54,7 @@ def _lapsed(invitation: Invitation) -> Conflict | None:
 @routes.get("/api/user/invitations")
 async def my_invitations(request: web.Request) -> web.Response:
     """The caller's pending invitations; listing them marks them notified."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     page = page_request(request)
     async with transaction(request) as conn:
         pending = await invitation_store.pending_for_recipient(
@@ -66,7 +67,7 @@ async def my_invitations(request: web.Request) -> web.Response:
 async def respond(request: web.Request) -> web.Response:
     """Accept (join the org, in the same transaction) or decline; only the recipient may, once, and
     only while the sender may still invite."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     invitation_id = int_param(request, "id")
     body = await json_body(request, "InvitationResponse")
     async with transaction(request) as conn:
@@ -87,7 +88,7 @@ async def respond(request: web.Request) -> web.Response:
 @routes.delete("/api/invitations/{id}")
 async def revoke(request: web.Request) -> web.Response:
     """Revoke a pending invitation: its sender, any member of its org, or a site admin."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     user = policy.signed_in(actor)
     invitation_id = int_param(request, "id")
     async with transaction(request) as conn:

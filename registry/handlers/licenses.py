@@ -24,10 +24,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry import appkeys, licensing
 from registry.auth import policy
-from registry.auth.actor import Actor
+from registry.auth.actor import request_actor
 from registry.config import ConfigError
-from registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from registry.handlers.common import connection, json_body, transaction
 from registry.http import json_response
 from registry.names import fold_name
 from registry.pagination import Column, PageRequest, page_body, page_request
@@ -131,7 +132,7 @@ async def _readable_subscription(request: web.Request, actor: Actor) -> Subscrip
 
 @routes.post("/api/subscriptions")
 async def create_subscription(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     body = await json_body(request, "ProductSubscriptionCreate")
     async with transaction(request) as conn:
         user = await user_store.user_by_username(conn, body["username"])
@@ -148,7 +149,7 @@ async def create_subscription(request: web.Request) -> web.Response:
 @routes.get("/api/subscriptions")
 async def list_subscriptions(request: web.Request) -> web.Response:
     """Site admins: every subscription, or one user's (`?username=`). Others: their own only."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     user = policy.signed_in(actor)
     page = page_request(request)
     after = _after(page)
@@ -171,14 +172,14 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 
 @routes.get("/api/subscriptions/{id}")
 async def get_subscription(request: web.Request) -> web.Response:
-    subscription = await _readable_subscription(request, await current_actor(request))
+    subscription = await _readable_subscription(request, request_actor(request))
     return json_response(render_subscription(subscription))
 
 
 @routes.post("/api/subscriptions/{id}/archive")
 async def archive_subscription(request: web.Request) -> web.Response:
     """Archive: no more license keys may be issued for it (those issued stay valid). Idempotent."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     subscription_id = _uuid_param(request, "id")
     async with transaction(request) as conn:
         archived = await license_store.archive_subscription(conn, subscription_id)
@@ -202,7 +203,7 @@ def _expiry(raw: str) -> datetime:
 @routes.post("/api/subscriptions/{id}/licenses")
 async def issue_license(request: web.Request) -> web.Response:
     """Issue a signed license key for a live (not archived) subscription; site admins only."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     subscription_id = _uuid_param(request, "id")
     body = await json_body(request, "ProductLicenseIssue")
     expires_at = _expiry(body["expires_at"])
@@ -232,7 +233,7 @@ async def issue_license(request: web.Request) -> web.Response:
 
 @routes.get("/api/subscriptions/{id}/licenses")
 async def list_licenses(request: web.Request) -> web.Response:
-    subscription = await _readable_subscription(request, await current_actor(request))
+    subscription = await _readable_subscription(request, request_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
         rows = await license_store.list_licenses(conn, subscription.id, after=_after(page), limit=page.limit + 1)
@@ -242,7 +243,6 @@ async def list_licenses(request: web.Request) -> web.Response:
 @routes.get("/api/licenses/public-key")
 async def public_key(request: web.Request) -> web.Response:
     """The Ed25519 public key (PEM, SubjectPublicKeyInfo) that verifies every license key."""
-    await current_actor(request)
     key = await signing_key(request.app)
     return web.Response(
         text=licensing.public_key_pem(key),
@@ -254,7 +254,6 @@ async def public_key(request: web.Request) -> web.Response:
 @routes.post("/api/licenses/verify")
 async def verify_license(request: web.Request) -> web.Response:
     """Anyone may ask whether a license key is genuine and current: 200 whatever the answer."""
-    await current_actor(request)
     body = await json_body(request, "ProductLicenseVerify")
     key = await signing_key(request.app)
     verdict = licensing.verify_license(key.public_key(), body["license_key"], now=datetime.now(UTC))

@@ -16,8 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth import policy
-from registry.errors import BadRequest, NotFound
-from registry.handlers.common import connection, current_actor, transaction
+from registry.auth.actor import request_actor
+from registry.domain.errors import BadRequest, NotFound
+from registry.handlers.common import connection, transaction
 from registry.http import json_response
 from registry.pagination import page_body, page_request
 from registry.store import names as name_store
@@ -58,7 +59,7 @@ def _render(retired: RetiredName) -> dict[str, Any]:
 @routes.get("/api/retired-names")
 async def list_retired_names(request: web.Request) -> web.Response:
     """Names retired after their publisher, having published, was deleted or renamed (site admins)."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
         rows = await name_store.list_retired_names(conn, after=page.after_text(), limit=page.limit + 1)
@@ -69,7 +70,7 @@ async def list_retired_names(request: web.Request) -> web.Response:
 async def release_retired_name(request: web.Request) -> web.Response:
     """Release a retired name (site admins): anyone may take it again, and its redirect ends. The
     versions published under it are never released: publishing one again stays a 409."""
-    admin = policy.require_site_admin(await current_actor(request))
+    admin = policy.require_site_admin(request_actor(request))
     name = request.match_info["name"]
     if len(name) > _MAX_NAME:
         raise BadRequest(f"A name is at most {_MAX_NAME} characters.")

@@ -10,7 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from registry import appkeys
 from registry.db.migrate import is_current
-from registry.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
+from registry.domain.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
+from registry.errors import problem_response
 from registry.http import json_response
 
 routes = web.RouteTableDef()
@@ -29,21 +30,23 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready to serve: the database answers and is migrated to the newest version this code knows."""
     pool = request.app[appkeys.POOL]
     migrations = request.app[appkeys.MIGRATIONS]
-    unavailable = {"Retry-After": RETRY_AFTER_SECONDS, "Cache-Control": "no-store"}
     try:
         async with asyncio.timeout(_READINESS_TIMEOUT), pool.acquire() as conn:
             migrated = await is_current(conn, migrations)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise ServiceUnavailable(f"The database is unreachable ({type(exc).__name__}).", headers=unavailable) from exc
+        return _not_ready(request, f"The database is unreachable ({type(exc).__name__}).")
     if not migrated:
         newest = migrations[-1].version if migrations else None
-        raise ServiceUnavailable(
-            f"The database is not migrated to version {newest}; run `registry migrate up`.",
-            headers=unavailable,
-        )
+        return _not_ready(request, f"The database is not migrated to version {newest}; run `registry migrate up`.")
     return json_response(
         {"status": "ready", "schema_version": migrations[-1].version}, headers={"Cache-Control": "no-store"}
     )
+
+
+def _not_ready(request: web.Request, detail: str) -> web.Response:
+    """503 that no cache keeps: readiness is asked again and again."""
+    error = ServiceUnavailable(detail, retry_after=RETRY_AFTER_SECONDS)
+    return problem_response(request, error, headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/metrics")

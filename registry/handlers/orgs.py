@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth import policy
-from registry.auth.actor import Actor
-from registry.errors import Conflict, NotFound
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.auth.actor import request_actor
+from registry.domain.actor import Actor
+from registry.domain.errors import Conflict, NotFound
+from registry.handlers.common import connection, json_body, transaction
 from registry.handlers.invitations import render_invitation
 from registry.http import json_response
 from registry.pagination import Column, page_body, page_request
@@ -50,7 +51,7 @@ async def _org_for_member(request: web.Request, actor: Actor) -> Org:
 @routes.post("/api/orgs")
 async def create_org(request: web.Request) -> web.Response:
     """Create an org; its creator is its first member. Users and orgs share one namespace."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     body = await json_body(request, "OrgCreate")
     async with transaction(request) as conn:
         org = await org_store.insert_org(conn, body["name"], body.get("display_name"))
@@ -61,7 +62,6 @@ async def create_org(request: web.Request) -> web.Response:
 
 @routes.get("/api/orgs/{name}")
 async def get_org(request: web.Request) -> web.Response:
-    await current_actor(request)  # bad credentials are refused even where none are needed
     name = request.match_info["name"]
     async with connection(request) as conn:
         org = await org_store.org_by_name(conn, name)
@@ -72,7 +72,7 @@ async def get_org(request: web.Request) -> web.Response:
 
 @routes.patch("/api/orgs/{name}")
 async def update_org(request: web.Request) -> web.Response:
-    org = await _org_for_member(request, await current_actor(request))
+    org = await _org_for_member(request, request_actor(request))
     body = await json_body(request, "OrgUpdate")
     async with transaction(request) as conn:
         updated = await org_store.update_org_display_name(conn, org.id, body["display_name"])
@@ -85,7 +85,7 @@ async def update_org(request: web.Request) -> web.Response:
 async def delete_org(request: web.Request) -> web.Response:
     """Soft delete; the name is freed for a new user or org, unless it has been published under:
     then it is retired (migration 6), never someone else's."""
-    org = await _org_for_member(request, await current_actor(request))
+    org = await _org_for_member(request, request_actor(request))
     async with transaction(request) as conn:
         if not await org_store.soft_delete_org(conn, org.id):
             raise NotFound(f"No organization named {org.name}.")
@@ -95,7 +95,7 @@ async def delete_org(request: web.Request) -> web.Response:
 
 @routes.get("/api/orgs/{name}/members")
 async def list_members(request: web.Request) -> web.Response:
-    org = await _org_for_member(request, await current_actor(request))
+    org = await _org_for_member(request, request_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
         members = await org_store.list_members(conn, org.id, after_id=page.after_id(Column.INT4), limit=page.limit + 1)
@@ -106,7 +106,7 @@ async def list_members(request: web.Request) -> web.Response:
 async def remove_member(request: web.Request) -> web.Response:
     """Remove a member (members may remove themselves or others); never the last one. The pending
     invitations the member sent to the org are revoked with them."""
-    org = await _org_for_member(request, await current_actor(request))
+    org = await _org_for_member(request, request_actor(request))
     username = request.match_info["username"]
     async with transaction(request) as conn:
         if await org_store.org_by_name(conn, org.name, lock=True) is None:
@@ -124,7 +124,7 @@ async def remove_member(request: web.Request) -> web.Response:
 @routes.get("/api/orgs/{name}/invitations")
 async def list_invitations(request: web.Request) -> web.Response:
     """The org's pending invitations, for its members (and site admins) to review and revoke."""
-    org = await _org_for_member(request, await current_actor(request))
+    org = await _org_for_member(request, request_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
         pending = await invitation_store.pending_for_org(
@@ -136,7 +136,7 @@ async def list_invitations(request: web.Request) -> web.Response:
 @routes.post("/api/orgs/{name}/invitations")
 async def invite(request: web.Request) -> web.Response:
     """Invite a user; one pending invitation per user and org (a second is 409 naming the first)."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     org = await _org_for_member(request, actor)
     sender = policy.signed_in(actor)
     body = await json_body(request, "InvitationCreate")

@@ -10,9 +10,10 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
+from registry.auth.actor import request_actor
+from registry.domain.errors import BadRequest, NotFound
 from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
-from registry.errors import BadRequest, NotFound
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.handlers.common import connection, json_body, transaction
 from registry.http import json_response
 from registry.pagination import Column, PageRequest, encode_cursor, page_request
 from registry.store import index_queue
@@ -79,7 +80,6 @@ async def dependents(request: web.Request) -> web.Response:
     paginated, with a total. With `version`, only ranges admitting it are kept, by the
     ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
     (and counted in `unevaluated`), never silently dropped."""
-    await current_actor(request)
     ecosystem, package = _ecosystem_and_name(request, "package")
     language = ecosystem.language
     version = _version(request)
@@ -119,7 +119,6 @@ async def dependents(request: web.Request) -> web.Response:
 @routes.get("/api/dependents/summary")
 async def dependents_summary(request: web.Request) -> web.Response:
     """How many dependents declare each range; with `version`, whether each range admits it."""
-    await current_actor(request)
     ecosystem, package = _ecosystem_and_name(request, "package")
     language = ecosystem.language
     version = _version(request)
@@ -138,7 +137,6 @@ async def dependents_summary(request: web.Request) -> web.Response:
 @routes.get("/api/packages")
 async def packages(request: web.Request) -> web.Response:
     """Repositories that define a package (its manifests' name, version and path)."""
-    await current_actor(request)
     ecosystem, name = _ecosystem_and_name(request, "name")
     language = ecosystem.language
     page = page_request(request)
@@ -157,7 +155,6 @@ async def packages(request: web.Request) -> web.Response:
 
 
 async def _repo_rows(request: web.Request, table: str) -> web.Response:
-    await current_actor(request)
     page = page_request(request)
     uri = request.match_info["uri"]
     async with connection(request) as conn:
@@ -209,14 +206,14 @@ async def _queue(request: web.Request, uri: str, body: dict[str, Any]) -> web.Re
 async def add_repo(request: web.Request) -> web.Response:
     """Register a repository and queue it for the indexer (site admins). `source` is a path the
     workers can read: a directory, or a git repository (with `revision`)."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     body = await json_body(request, "RepoCreate")
     return await _queue(request, body["uri"], body)
 
 
 @routes.post("/api/repos/{uri:.+}/index")
 async def reindex_repo(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     body = await json_body(request, "RepoIndex")
     uri = request.match_info["uri"]
     async with connection(request) as conn:
@@ -229,7 +226,7 @@ async def reindex_repo(request: web.Request) -> web.Response:
 async def get_repo(request: web.Request) -> web.Response:
     """A repository and its place in the index queue. The indexer's last error names paths on
     the server (where sources are read from): site admins only."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     uri = request.match_info["uri"]
     async with connection(request) as conn:
         repo = await store.repo_by_uri(conn, uri)

@@ -15,9 +15,10 @@ from aiohttp.http_exceptions import BadHttpMessage
 
 from registry import appkeys
 from registry.config import Config
-from registry.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from registry.domain.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from registry.handlers.bodies import read_json_body
 from registry.offload import WorkTimeout
-from registry.validation import parse_checked, parse_json, read_json_body, refuse_unstorable
+from registry.validation import parse_checked, parse_json, refuse_unstorable
 
 _FIELD_LIMIT = 4096
 # A JSON body larger than this is parsed in a worker process: its parsing and walking could hold

@@ -14,10 +14,11 @@ from aiohttp import web
 from registry import appkeys
 from registry.assets import point_to_source_map
 from registry.auth import policy
-from registry.auth.actor import Actor
+from registry.auth.actor import request_actor
 from registry.auth.tokens import Scope
-from registry.errors import BadRequest, Conflict, NotFound, Unprocessable
-from registry.handlers.common import connection, current_actor, transaction
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
+from registry.handlers.common import connection, transaction
 from registry.handlers.extensions import extension_url, live_extension, may_publish_for
 from registry.handlers.publish_input import PublishInput, read_publish_input
 from registry.http import json_response
@@ -318,7 +319,7 @@ async def _render_readme(request: web.Request, manifest: Manifest) -> RenderedRe
 @routes.post("/api/publish")
 async def publish(request: web.Request) -> web.Response:
     """Create the extension if needed and release it, in one transaction (`src extensions publish`)."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     policy.signed_in(actor, Scope.PUBLISH)  # 401/403 before a byte of the body is read
     authorized: set[str] = set()
 
@@ -342,7 +343,7 @@ async def publish(request: web.Request) -> web.Response:
 
 @routes.post("/api/extensions/{publisher}/{name}/releases")
 async def create_release(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     await _authorize_publisher(request, actor, request.match_info["publisher"])
     extension_id = f"{request.match_info['publisher']}/{request.match_info['name']}"
     data = await read_publish_input(request, extension_id)
@@ -352,7 +353,6 @@ async def create_release(request: web.Request) -> web.Response:
 @routes.get("/api/extensions/{publisher}/{name}/releases")
 async def list_releases(request: web.Request) -> web.Response:
     """Releases newest first by SemVer precedence (legacy unversioned ones last), paginated."""
-    await current_actor(request)
     page = page_request(request)
     tag = request.query.get("tag")
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
@@ -376,7 +376,6 @@ async def list_releases(request: web.Request) -> web.Response:
 @routes.get("/api/extensions/{publisher}/{name}/releases/{version}")
 async def get_release(request: web.Request) -> web.Response:
     """One release by version; a yanked one is shown with its `yanked_at` (its assets are gone)."""
-    await current_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     async with connection(request) as conn:
         release = await release_store.release_by_version(
@@ -390,7 +389,7 @@ async def get_release(request: web.Request) -> web.Response:
 @routes.delete("/api/extensions/{publisher}/{name}/releases/{version}")
 async def yank_release(request: web.Request) -> web.Response:
     """Yank: the release is no longer served or listed, and its version is never used again."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
     await may_publish_for(
         request, actor, Publisher(extension.publisher, extension.publisher_user_id, extension.publisher_org_id)

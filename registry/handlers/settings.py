@@ -26,9 +26,10 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
-from registry.auth.actor import Actor
+from registry.auth.actor import request_actor
 from registry.cascade import merged_json
-from registry.errors import (
+from registry.domain.actor import Actor
+from registry.domain.errors import (
     RETRY_AFTER_SECONDS,
     BadRequest,
     Conflict,
@@ -37,7 +38,7 @@ from registry.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.handlers.common import connection, json_body, transaction
 from registry.http import json_response
 from registry.jsonc import InvalidSettings, jsonc_to_json, strict_json
 from registry.offload import WorkerPool, WorkTimeout
@@ -184,55 +185,55 @@ async def _require_cascades_within_limit(conn: asyncpg.Connection, subject: Subj
 
 @routes.get("/api/settings/global")
 async def get_global_settings(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _read(request, _global_subject(actor, write=False))
 
 
 @routes.put("/api/settings/global")
 async def put_global_settings(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _write(request, actor, _global_subject(actor, write=True))
 
 
 @routes.get("/api/settings/global/history")
 async def global_settings_history(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _history(request, _global_subject(actor, write=False))
 
 
 @routes.get("/api/orgs/{name}/settings")
 async def get_org_settings(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _read(request, await _org_subject(request, actor))
 
 
 @routes.put("/api/orgs/{name}/settings")
 async def put_org_settings(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _write(request, actor, await _org_subject(request, actor))
 
 
 @routes.get("/api/orgs/{name}/settings/history")
 async def org_settings_history(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _history(request, await _org_subject(request, actor))
 
 
 @routes.get("/api/users/{username}/settings")
 async def get_user_settings(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _read(request, await _user_subject(request, actor))
 
 
 @routes.put("/api/users/{username}/settings")
 async def put_user_settings(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _write(request, actor, await _user_subject(request, actor))
 
 
 @routes.get("/api/users/{username}/settings/history")
 async def user_settings_history(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     return await _history(request, await _user_subject(request, actor))
 
 
@@ -244,7 +245,7 @@ async def _cascade(request: web.Request, member: str | None = None) -> tuple[byt
     and the subjects merged, in order; 409 past MAX_CASCADE_BYTES. Each version's parsed form was
     kept when it was written; one written around the API is parsed (off the event loop) at its
     first use and its parsed form kept, `{}` when it does not parse."""
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     async with connection(request) as conn:
         levels = await settings_store.cascade(conn, user.id, MAX_CASCADE_BYTES)
     subjects = [{"type": level.kind, "name": level.name, "id": level.id} for level in levels]
@@ -273,7 +274,7 @@ async def _merge(request: web.Request, parsed: list[str], total_bytes: int, memb
         return await parsers.run(merged_json, parsed, member)
     except WorkTimeout:  # ~0.2 s at the limit: only a machine far too busy gets here
         raise ServiceUnavailable(
-            "Merging your settings took too long; try again shortly.", headers={"Retry-After": RETRY_AFTER_SECONDS}
+            "Merging your settings took too long; try again shortly.", retry_after=RETRY_AFTER_SECONDS
         ) from None
 
 

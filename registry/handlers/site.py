@@ -9,8 +9,9 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
-from registry.errors import BadRequest, NotFound
-from registry.handlers.common import connection, current_actor, json_body, transaction
+from registry.auth.actor import request_actor
+from registry.domain.errors import BadRequest, NotFound
+from registry.handlers.common import connection, json_body, transaction
 from registry.http import json_response
 from registry.pagination import Column, encode_cursor, page_request
 from registry.store import site as store
@@ -23,7 +24,7 @@ routes = web.RouteTableDef()
 @routes.get("/api/site")
 async def get_site(request: web.Request) -> web.Response:
     """The site id and whether its first user exists; site admins also see the schema version."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     async with connection(request) as conn:
         site = await store.site(conn)
         schema = await store.schema_state(conn) if policy.is_site_admin(actor) else None
@@ -66,7 +67,7 @@ def _survey(response: SurveyResponse) -> dict[str, Any]:
 async def answer_survey(request: web.Request) -> web.Response:
     """Anyone may answer: signed-in answers are attributed to their user. Answers are limited per
     client address (WHARF_SURVEYS_PER_ADDRESS), signed in or not."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     body = await json_body(request, "SurveyAnswer")
     request.app[appkeys.RATE_LIMITS].survey_answer(request.remote)
     async with transaction(request) as conn:
@@ -84,7 +85,7 @@ async def answer_survey(request: web.Request) -> web.Response:
 @routes.get("/api/surveys")
 async def list_surveys(request: web.Request) -> web.Response:
     """Answers in a period, newest first, with its Net Promoter Score (site admins)."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     since, until = _period(request)
     page = page_request(request)
     async with connection(request) as conn:
@@ -123,7 +124,7 @@ def _saved(query: SavedQuery) -> dict[str, Any]:
 async def record_saved_query(request: web.Request) -> web.Response:
     """Record a saved query's latest execution (upsert by its text; site admins, i.e. the jobs
     that run saved searches)."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     body = await json_body(request, "SavedQueryExecution")
     # both checked by the schema's `format: date-time` (registry.validation.parse_timestamp)
     last_executed, latest_result = parse_timestamp(body["last_executed"]), parse_timestamp(body["latest_result"])
@@ -136,7 +137,7 @@ async def record_saved_query(request: web.Request) -> web.Response:
 
 @routes.get("/api/saved-queries")
 async def list_saved_queries(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     page = page_request(request)
     after = page.after_text()
     async with connection(request) as conn:

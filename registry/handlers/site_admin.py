@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth import policy
+from registry.auth.actor import request_actor
 from registry.cert_cache import RESERVED_PREFIX
-from registry.errors import BadRequest, Conflict, NotFound
-from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
+from registry.domain.errors import BadRequest, Conflict, NotFound
+from registry.handlers.common import connection, int_param, json_body, transaction
 from registry.http import json_response
 from registry.pagination import Column, encode_cursor, page_body, page_request
 from registry.store import cert_cache as cache_store
@@ -44,7 +45,7 @@ def _key(request: web.Request) -> str:
 
 @routes.get("/api/cert-cache")
 async def list_cache(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     page = page_request(request)
     after = page.after_text()
     async with connection(request) as conn:
@@ -60,7 +61,7 @@ async def list_cache(request: web.Request) -> web.Response:
 
 @routes.get("/api/cert-cache/{key}")
 async def get_cache(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     key = _key(request)
     async with connection(request) as conn:
         entry = await cache_store.get_entry(conn, key)
@@ -72,7 +73,7 @@ async def get_cache(request: web.Request) -> web.Response:
 @routes.put("/api/cert-cache/{key}")
 async def put_cache(request: web.Request) -> web.Response:
     """Store `{"data": base64}` under the key (replacing, or reviving a deleted key)."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     key = _key(request)
     body = await json_body(request, "CertCachePut")
     try:
@@ -87,7 +88,7 @@ async def put_cache(request: web.Request) -> web.Response:
 @routes.delete("/api/cert-cache/{key}")
 async def delete_cache(request: web.Request) -> web.Response:
     """Soft delete; deleting an absent key is not an error (autocert semantics)."""
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     key = _key(request)
     async with transaction(request) as conn:
         await cache_store.delete_entry(conn, key)
@@ -107,7 +108,7 @@ def _phabricator(repo: PhabricatorRepo) -> dict[str, Any]:
 
 @routes.post("/api/phabricator-repos")
 async def add_phabricator_repo(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     body = await json_body(request, "PhabricatorRepoCreate")
     async with transaction(request) as conn:
         repo = await site_store.insert_phabricator_repo(conn, body["callsign"], body["uri"], body["url"])
@@ -118,7 +119,7 @@ async def add_phabricator_repo(request: web.Request) -> web.Response:
 
 @routes.get("/api/phabricator-repos")
 async def list_phabricator_repos(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
         rows = await site_store.phabricator_repos(conn, after_id=page.after_id(Column.INT4), limit=page.limit + 1)
@@ -127,7 +128,7 @@ async def list_phabricator_repos(request: web.Request) -> web.Response:
 
 @routes.delete("/api/phabricator-repos/{id}")
 async def delete_phabricator_repo(request: web.Request) -> web.Response:
-    policy.require_site_admin(await current_actor(request))
+    policy.require_site_admin(request_actor(request))
     repo_id = int_param(request, "id")
     async with transaction(request) as conn:
         if repo_id > INT4_MAX or not await site_store.delete_phabricator_repo(conn, repo_id):

@@ -17,8 +17,9 @@ import orjson
 from aiohttp import web
 
 from registry import sourcegraph
-from registry.errors import BadRequest, NotFound
-from registry.handlers.common import connection, current_actor
+from registry.domain.errors import BadRequest, NotFound
+from registry.errors import problem_response
+from registry.handlers.common import connection
 from registry.handlers.extensions import search
 from registry.handlers.names import redirect_renamed_publisher
 from registry.http import json_response
@@ -35,7 +36,7 @@ MAX_QUERY_LENGTH = 512
 
 def _check_media_type(request: web.Request) -> None:
     if not sourcegraph.accepts_registry_api(request.headers.get("Accept", "")):
-        raise BadRequest(f"Send Accept: {sourcegraph.ACCEPT}.", headers={"Vary": "Accept"})
+        raise BadRequest(f"Send Accept: {sourcegraph.ACCEPT}.")
 
 
 def _headers(max_age: int) -> dict[str, str]:
@@ -100,7 +101,6 @@ def list_query(q: str, *, limit: int) -> ListQuery:
 @routes.get("/.api/registry/extensions")
 async def list_extensions(request: web.Request) -> web.Response:
     _check_media_type(request)
-    await current_actor(request)
     extensions, _ = await search(request, list_query(request.query.get("q", ""), limit=MAX_LISTED))
     return json_response([to_sourcegraph(request, e) for e in extensions], headers=_headers(30))
 
@@ -109,21 +109,19 @@ async def list_extensions(request: web.Request) -> web.Response:
 async def featured_extensions(request: web.Request) -> web.Response:
     """The client's GetFeaturedExtensions: here, the most downloaded published extensions."""
     _check_media_type(request)
-    await current_actor(request)
     extensions, _ = await search(request, ListQuery(sort="downloads", limit=FEATURED + 1))
     return json_response([to_sourcegraph(request, e) for e in extensions], headers=_headers(30))
 
 
 async def _one(request: web.Request, extension: Extension | None) -> web.Response:
     if extension is None:
-        raise NotFound("extension not found", headers=_headers(5))
+        return problem_response(request, NotFound("extension not found"), headers=_headers(5))
     return json_response(to_sourcegraph(request, extension), headers=_headers(30))
 
 
 @routes.get("/.api/registry/extensions/uuid/{uuid}")
 async def by_uuid(request: web.Request) -> web.Response:
     _check_media_type(request)
-    await current_actor(request)
     try:
         extension_uuid = uuid.UUID(request.match_info["uuid"])
     except ValueError:
@@ -135,7 +133,6 @@ async def by_uuid(request: web.Request) -> web.Response:
 @routes.get("/.api/registry/extensions/extension-id/{publisher}/{name}")
 async def by_extension_id(request: web.Request) -> web.Response:
     _check_media_type(request)
-    await current_actor(request)
     async with connection(request) as conn:
         extension = await extension_store.extension_by_name(
             conn, request.match_info["publisher"], request.match_info["name"]

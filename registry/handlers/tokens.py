@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth import policy
+from registry.auth.actor import accepts_password, request_actor
 from registry.auth.tokens import Scope, new_token
-from registry.errors import Forbidden, NotFound
-from registry.handlers.common import connection, current_actor, int_param, json_body, transaction
+from registry.domain.errors import Forbidden, NotFound
+from registry.handlers.common import connection, int_param, json_body, transaction
 from registry.http import json_response
 from registry.pagination import Column, page_body, page_request
 from registry.store import tokens as token_store
@@ -30,9 +31,10 @@ def render_token(token: Token) -> dict[str, Any]:
 
 
 @routes.post("/api/tokens")
+@accepts_password
 async def create_token(request: web.Request) -> web.Response:
     """The one route that accepts a password (HTTP Basic); the value is in this response only."""
-    actor = await current_actor(request, allow_password=True)
+    actor = request_actor(request)
     user = policy.signed_in(actor)
     body = await json_body(request, "TokenCreate")
     scopes = sorted(set(body["scopes"]))
@@ -49,7 +51,7 @@ async def create_token(request: web.Request) -> web.Response:
 
 @routes.get("/api/tokens")
 async def list_tokens(request: web.Request) -> web.Response:
-    user = policy.signed_in(await current_actor(request))
+    user = policy.signed_in(request_actor(request))
     page = page_request(request)
     async with connection(request) as conn:
         tokens = await token_store.list_tokens(conn, user.id, after_id=page.after_id(Column.INT8), limit=page.limit + 1)
@@ -59,7 +61,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 @routes.delete("/api/tokens/{id}")
 async def delete_token(request: web.Request) -> web.Response:
     """Delete (soft) one of your tokens; site admins may delete anyone's. Others' are 404."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     user = policy.signed_in(actor)
     token_id = int_param(request, "id")
     async with transaction(request) as conn:

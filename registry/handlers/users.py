@@ -10,10 +10,11 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth import policy
-from registry.auth.actor import Actor
+from registry.auth.actor import request_actor
 from registry.auth.passwords import MAX_PASSWORD_BYTES
-from registry.errors import Conflict, Forbidden, NotFound, Unprocessable
-from registry.handlers.common import connection, current_actor, json_body, pool, transaction
+from registry.domain.actor import Actor
+from registry.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from registry.handlers.common import connection, json_body, pool, transaction
 from registry.http import json_response
 from registry.store import discussions as discussion_store
 from registry.store import emails as email_store
@@ -66,7 +67,7 @@ async def _user_or_404(request: web.Request, username: str) -> User:
 
 async def _managed_user(request: web.Request) -> tuple[Actor, User]:
     """The actor and the user named in the path, which the actor must be (or administer)."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     subject = await _user_or_404(request, request.match_info["username"])
     policy.require_self_or_site_admin(actor, subject)
     return actor, subject
@@ -77,7 +78,7 @@ async def sign_up(request: web.Request) -> web.Response:
     """Create a user. The first user of a site becomes its site admin; with open sign-up off,
     only site admins create users. Sign-ups and their verification mails are limited per client
     address (and mails per recipient); site admins are not limited."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     if not request.app[appkeys.CONFIG].open_signup:
         policy.require_site_admin(actor)
     body = await json_body(request, "SignUp")
@@ -112,7 +113,7 @@ async def sign_up(request: web.Request) -> web.Response:
 @routes.get("/api/user")
 async def me(request: web.Request) -> web.Response:
     """The credential's own user; any valid token may ask who it belongs to."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     if actor.user is None:
         policy.signed_in(actor)
     assert actor.user is not None
@@ -123,7 +124,7 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/users/{username}")
 async def get_user(request: web.Request) -> web.Response:
-    actor = await current_actor(request)
+    actor = request_actor(request)
     user = await _user_or_404(request, request.match_info["username"])
     if actor.user is not None and (
         (actor.user.id == user.id and "user:all" in actor.scopes) or policy.is_site_admin(actor)
@@ -136,7 +137,7 @@ async def get_user(request: web.Request) -> web.Response:
 
 async def _checked_changes(request: web.Request, subject: User, body: dict[str, Any]) -> dict[str, Any]:
     """The column changes a PATCH asks for, after the rules only code can check."""
-    actor = await current_actor(request)
+    actor = request_actor(request)
     admin = policy.is_site_admin(actor)
     changes: dict[str, Any] = {key: body[key] for key in ("username", "display_name", "avatar_url") if key in body}
     if "site_admin" in body:

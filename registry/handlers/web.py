@@ -21,8 +21,9 @@ from markupsafe import Markup
 
 from registry import appkeys
 from registry import web as site
+from registry.domain.errors import DomainError, NotFound
 from registry.ecosystems import LANGUAGES, ecosystem_named
-from registry.errors import AppError, NotFound
+from registry.errors import problem_of
 from registry.handlers.common import connection
 from registry.handlers.extensions import _list_query, live_extension, search
 from registry.handlers.names import redirect_renamed_publisher
@@ -57,8 +58,9 @@ def html_page(handler: Page) -> Page:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except AppError as error:
-            return site.error_page(request, error.status, error.title, error.detail)
+        except DomainError as error:
+            problem = problem_of(error)
+            return site.error_page(request, problem.status, problem.title, error.detail)
 
     return wrapper
 

@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from registry.auth.credentials import PasswordCredential, TokenCredential, parse_authorization
-from registry.errors import Unauthorized
+from registry.domain.errors import Unauthorized
+from registry.errors import problem_headers, problem_of
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,8 @@ def test_accepted_forms(header: str, expected: object) -> None:
 def test_refused_forms_are_401_with_a_challenge(header: str) -> None:
     with pytest.raises(Unauthorized) as refused:
         parse_authorization(header)
-    assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
+    assert problem_of(refused.value).status == 401
+    assert problem_headers(refused.value)["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_password_never_shows_in_a_repr() -> None:

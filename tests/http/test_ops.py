@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from registry import appkeys
 from registry.config import Config
-from registry.validation import read_body
+from registry.handlers.bodies import read_body
 from tests.conftest import AppFactory
 
 Client = TestClient[web.Request, web.Application]

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from registry.errors import PayloadTooLarge, Unprocessable
+from registry.domain.errors import PayloadTooLarge, Unprocessable
 from registry.manifests import ManifestValidator, publication_warnings
 
 VALID: dict[str, Any] = {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.errors import Unprocessable
+from registry.domain.errors import Unprocessable
 from registry.versions import by_precedence, latest, parse_version
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
