@@ -7,17 +7,15 @@ trusted proxies, the first address that is not one is the client. A request whos
 a trusted proxy is its own client, whatever it sends. With no trusted proxies (the default) the
 header is ignored. `Forwarded` (RFC 7239) is not read.
 
-The middleware resolves the address once, first of all, and hands on a request whose `remote` is
-that address: handlers and the access log read `request.remote` and need not know about proxies.
+registry.middlewares resolves the address once, first of all, and hands on a request whose
+`remote` is that address: handlers and the access log read `request.remote` and need not know
+about proxies.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-
-from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPV6_CLIENT_PREFIX = 64  # one subscriber usually holds a whole /64: count it as one client
@@ -71,17 +69,3 @@ def address_key(address: str | None) -> str:
     if isinstance(parsed, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
     return str(parsed)
-
-
-def client_address_middleware(trusted: Sequence[Network]) -> Middleware:
-    """Put the client's address in `request.remote` for everything after it (the first middleware)."""
-
-    @web.middleware
-    async def resolve_client_address(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if trusted:
-            resolved = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
-            if resolved is not None and resolved != request.remote:
-                request = request.clone(remote=resolved)
-        return await handler(request)
-
-    return resolve_client_address

@@ -13,6 +13,9 @@ from aiohttp.test_utils import TestClient
 
 from registry.app import create_app
 from registry.config import Config
+from registry.db.database import Database
+from registry.db.pool import create_pool
+from registry.services import Services, build_services
 from tests.support.databases import DatabaseServer, Resetter
 
 
@@ -80,6 +83,18 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 def config(db_url: str) -> Config:
     return Config(database_url=db_url, access_log=False, pool_min_size=1, pool_max_size=5, bcrypt_cost=4)
+
+
+@pytest.fixture
+async def services(config: Config) -> AsyncIterator[Services]:
+    """The services on the test's database, without HTTP: for the rules themselves."""
+    pool = await create_pool(config.database_url or "", min_size=1, max_size=5)
+    built = build_services(config, Database(pool))
+    try:
+        yield built
+    finally:
+        built.parsers.close()
+        await pool.close()
 
 
 AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]

@@ -1,0 +1,72 @@
+"""The middlewares every request passes through before its handler (the problem middleware and
+the actor's are with what they serve: registry.errors, registry.auth.actor)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from registry import appkeys
+from registry.client_address import Network, client_address
+from registry.domain.errors import PayloadTooLarge, RequestTimeout
+
+
+def client_address_middleware(trusted: Sequence[Network]) -> Middleware:
+    """Put the client's address in `request.remote` for everything after it (the first middleware)."""
+
+    @web.middleware
+    async def resolve_client_address(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if trusted:
+            resolved = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
+            if resolved is not None and resolved != request.remote:
+                request = request.clone(remote=resolved)
+        return await handler(request)
+
+    return resolve_client_address
+
+
+@web.middleware
+async def refuse_oversized_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a declared Content-Length over the largest body any route takes (a publish) before
+    reading a byte of it. Each route then reads against its own, smaller limit
+    (registry.handlers.bodies.read_body), and bodies without a length are cut off as they are read.
+    """
+    limit = request.app[appkeys.CONFIG].max_publish_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The request body is {request.content_length} bytes; the limit is {limit}.")
+    return await handler(request)
+
+
+@web.middleware
+async def body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give a client `body_timeout` seconds to send the whole body: a body dribbled slowly
+    (slowloris) would otherwise hold a handler, and maybe a database connection, for ever.
+
+    Only the receiving is bounded, not the handler's own work: when the deadline passes with the
+    body incomplete, the body stream fails with 408, which surfaces wherever the handler reads it,
+    and the connection is closed after the answer.
+    """
+    if request.content.is_eof():
+        return await handler(request)
+    timeout = request.app[appkeys.CONFIG].body_timeout
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        if not request.content.is_eof():
+            expired = True
+            request.content.set_exception(
+                RequestTimeout(f"The request body was not received within {timeout:g} seconds.")
+            )
+
+    deadline = asyncio.get_running_loop().call_later(timeout, expire)
+    try:
+        response = await handler(request)
+    finally:
+        deadline.cancel()
+    if expired:
+        response.force_close()
+    return response
