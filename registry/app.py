@@ -19,12 +19,16 @@ from registry.db.database import Database
 from registry.db.lifecycle import bring_up, keep_bringing_up, open_pool
 from registry.db.migrate import load_migrations
 from registry.errors import problem_middleware
-from registry.middlewares import body_deadline, client_address_middleware, refuse_oversized_bodies
+from registry.middlewares import (
+    body_deadline,
+    client_address_middleware,
+    identify_registry_response,
+    refuse_oversized_bodies,
+)
 from registry.observability import PoolCollector, create_metrics, observability_middleware
 from registry.openapi import load_openapi
 from registry.resources import migrations_dir, schemas_dir
 from registry.services import build_services
-from registry.sourcegraph import identify_registry_response
 from registry.validation import RequestSchemas
 
 log = logging.getLogger("wharf.app")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from registry import appkeys
+from registry import appkeys, sourcegraph
 from registry.client_address import Network, client_address
 from registry.domain.errors import PayloadTooLarge, RequestTimeout
 
@@ -70,3 +70,17 @@ async def body_deadline(request: web.Request, handler: Handler) -> web.StreamRes
     if expired:
         response.force_close()
     return response
+
+
+async def identify_registry_response(request: web.Request, response: web.StreamResponse) -> None:
+    """Mark every response under /.api/registry/ (successes, errors, routing 404s, 503s) as
+    coming from a Sourcegraph registry: the client rejects a response without it before it
+    even looks at the status, so a not-found would otherwise not be a not-found."""
+    if request.path == sourcegraph.REGISTRY_PREFIX or request.path.startswith(sourcegraph.REGISTRY_PREFIX + "/"):
+        response.headers[sourcegraph.MEDIA_TYPE_HEADER] = sourcegraph.MEDIA_TYPE
+        # every answer depends on Accept (a wrong one is refused) and is this API's media type
+        vary = [part.strip() for part in response.headers.get("Vary", "").split(",") if part.strip()]
+        for varies_on in ("Accept", sourcegraph.MEDIA_TYPE_HEADER):
+            if varies_on.lower() not in (part.lower() for part in vary):
+                vary.append(varies_on)
+        response.headers["Vary"] = ", ".join(vary)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from aiohttp import web
 
 API_VERSION = "20180621"
 ACCEPT = f"application/vnd.sourcegraph.api+json;version={API_VERSION}"
@@ -37,20 +36,6 @@ _FILTER = re.compile(r'(?:^|\s)(?P<key>category|tag):(?:"(?P<quoted>[^"]*)"|(?P<
 # ignores them (extension_registry.graphql, `extensions(query:)`).
 _CLIENT_KEYWORDS = re.compile(r"(?:^|\s)#?(?:installed|enabled|disabled)(?=\s|$)")
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's time.Time{}: what Sourcegraph sent for "never published"
-
-
-async def identify_registry_response(request: web.Request, response: web.StreamResponse) -> None:
-    """Mark every response under /.api/registry/ (successes, errors, routing 404s, 503s) as
-    coming from a Sourcegraph registry: the client rejects a response without it before it
-    even looks at the status, so a not-found would otherwise not be a not-found."""
-    if request.path == REGISTRY_PREFIX or request.path.startswith(REGISTRY_PREFIX + "/"):
-        response.headers[MEDIA_TYPE_HEADER] = MEDIA_TYPE
-        # every answer depends on Accept (a wrong one is refused) and is this API's media type
-        vary = [part.strip() for part in response.headers.get("Vary", "").split(",") if part.strip()]
-        for varies_on in ("Accept", MEDIA_TYPE_HEADER):
-            if varies_on.lower() not in (part.lower() for part in vary):
-                vary.append(varies_on)
-        response.headers["Vary"] = ", ".join(vary)
 
 
 def accepts_registry_api(accept: str) -> bool:

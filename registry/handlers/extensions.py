@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 from aiohttp import web
@@ -24,6 +23,7 @@ from registry.store import orgs as org_store
 from registry.store.extensions import Extension, ListQuery
 from registry.store.publishers import Publisher, publisher_by_name
 from registry.validation import parse_count
+from registry.views.extensions import extension_url, render_extension
 
 routes = web.RouteTableDef()
 
@@ -32,40 +32,6 @@ _SORTS = ("name", "updated", "downloads", "relevance")
 _SORT_KEYS = {"name": Column.TEXT, "updated": Column.TIMESTAMPTZ, "downloads": Column.INT8, "relevance": Column.FLOAT4}
 _MAX_QUERY_LENGTH = 256
 _MAX_BATCH = 1000
-
-
-def extension_url(extension: Extension) -> str:
-    return f"/api/extensions/{extension.extension_id}"
-
-
-def render_extension(extension: Extension) -> dict[str, Any]:
-    latest = None
-    if extension.latest_release_id is not None:
-        latest = {
-            "id": extension.latest_release_id,
-            "version": extension.latest_version,
-            "created_at": extension.latest_created_at,
-            "url": f"{extension_url(extension)}/releases/{extension.latest_version}"
-            if extension.latest_version
-            else None,
-        }
-    return {
-        "extension_id": extension.extension_id,
-        "uuid": extension.uuid,
-        "publisher": {"name": extension.publisher, "kind": "user" if extension.publisher_user_id else "org"},
-        "name": extension.name,
-        "title": extension.title,
-        "description": extension.description,
-        "categories": list(extension.categories),
-        "tags": list(extension.tags),
-        "wip": extension.wip,
-        "downloads": extension.downloads,
-        "created_at": extension.created_at,
-        "updated_at": extension.updated_at,
-        "published_at": extension.published_at,
-        "latest_release": latest,
-        "url": extension_url(extension),
-    }
 
 
 async def may_publish_for(request: web.Request, actor: Actor, publisher: Publisher) -> int:

@@ -19,7 +19,7 @@ from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.handlers.common import connection, transaction
-from registry.handlers.extensions import extension_url, live_extension, may_publish_for
+from registry.handlers.extensions import live_extension, may_publish_for
 from registry.handlers.publish_input import PublishInput, read_publish_input
 from registry.http import json_response
 from registry.manifests import Manifest, publication_warnings
@@ -34,45 +34,13 @@ from registry.store.extensions import Extension, ListingFields
 from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.releases import NewRelease, Release
 from registry.versions import by_precedence, latest, parse_version
+from registry.views.extensions import extension_url
+from registry.views.releases import render_release
 
 routes = web.RouteTableDef()
 
 _TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}\Z")
 _EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})\Z")
-
-
-def render_release(extension: Extension, release: Release, *, with_manifest: bool = True) -> dict[str, Any]:
-    base = extension_url(extension)
-    address = f"version={release.version}" if release.version else f"tag={release.tag}"
-    body: dict[str, Any] = {
-        "id": release.id,
-        "extension_id": extension.extension_id,
-        "version": release.version,
-        "tag": release.tag,
-        "creator": release.creator,
-        "created_at": release.created_at,
-        "yanked_at": release.deleted_at,
-        "downloads": release.downloads,
-        "bundle": {
-            "url": f"{base}/-/bundle.js?{address}",
-            "static_url": static_path(release.id, extension.extension_id, "js"),
-            "size": release.bundle_size,
-            "sha256": release.bundle_sha256.hex() if release.bundle_sha256 else None,
-            "integrity": release.bundle_integrity,
-        },
-        "source_map": None,
-        "url": f"{base}/releases/{release.version}" if release.version else None,
-    }
-    if release.has_source_map:
-        body["source_map"] = {
-            "url": f"{base}/-/bundle.js.map?{address}",
-            "static_url": static_path(release.id, extension.extension_id, "map"),
-            "size": release.source_map_size,
-            "sha256": release.source_map_sha256.hex() if release.source_map_sha256 else None,
-        }
-    if with_manifest:
-        body["manifest"] = orjson.loads(release.manifest)
-    return body
 
 
 @dataclass(frozen=True)

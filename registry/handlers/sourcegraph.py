@@ -4,7 +4,7 @@ Exactly what Sourcegraph's own registry client (`cmd/frontend/registry/client`) 
 each extension is an object with the keys of its `registry.Extension`, the manifest as a JSON
 *string* (null when the extension has no release), times in RFC 3339, and not-found as a 404.
 The response header the client checks first is added to every response under /.api/registry/
-by `registry.sourcegraph.identify_registry_response`, errors and routing 404s included.
+by `registry.middlewares.identify_registry_response`, errors and routing 404s included.
 """
 
 from __future__ import annotations
