@@ -277,14 +277,22 @@ async def _info(args: argparse.Namespace, server: str) -> int:
     return 0
 
 
+async def _page_or_json(args: argparse.Namespace, server: str, path: str, params: dict[str, str]) -> Any:
+    """A page of `path`; with --json it is printed as it came and None is returned."""
+    async with Api(server, _optional_token(args, server)) as api:
+        page = await api.get(path, params)
+    if args.json:
+        print(json.dumps(page, indent=2))
+        return None
+    return page
+
+
 async def _search(args: argparse.Namespace, server: str) -> int:
     params = {"limit": str(args.limit)}
     if args.query:
         params["q"] = args.query
-    async with Api(server, _optional_token(args, server)) as api:
-        page = await api.get("/api/extensions", params)
-    if args.json:
-        print(json.dumps(page, indent=2))
+    page = await _page_or_json(args, server, "/api/extensions", params)
+    if page is None:
         return 0
     rows = [
         [
@@ -303,10 +311,8 @@ async def _dependents(args: argparse.Namespace, server: str) -> int:
     params = {"language": args.language, "package": args.package, "limit": str(args.limit)}
     if args.version is not None:
         params["version"] = args.version
-    async with Api(server, _optional_token(args, server)) as api:
-        page = await api.get("/api/dependents", params)
-    if args.json:
-        print(json.dumps(page, indent=2))
+    page = await _page_or_json(args, server, "/api/dependents", params)
+    if page is None:
         return 0
     headers = ["REPOSITORY", "RANGE", "TYPE", "PATH"]
     rows = [[d["repo"], d.get("range") or "", d.get("dep_type") or "", d.get("path") or ""] for d in page["items"]]
