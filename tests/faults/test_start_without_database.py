@@ -15,8 +15,8 @@ import orjson
 from registry.db.embedded import EmbeddedPostgres
 from registry.db.migrate import load_migrations
 from registry.resources import migrations_dir
+from testkit.processes import command_env, http_get
 from tests.faults.logged_server import LoggedServer
-from tests.support.processes import command_env, http_get
 
 NEWEST = load_migrations(migrations_dir())[-1].version
 
