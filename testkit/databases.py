@@ -128,11 +128,7 @@ class DatabaseServer:
         return await self.copy_of("template0")
 
     async def drop(self, name: str) -> None:
-        admin = await self._admin()
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(self.admin_dsn, name)
 
 
 @dataclass
@@ -198,11 +194,7 @@ async def create_migrated_database(admin_dsn: str, prefix: str) -> tuple[str, st
     """A new database on the server behind `admin_dsn`, migrated to the newest version: its name
     and DSN (the benchmarks and the stress script each run in one of their own)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await create_database(admin_dsn, name)
     dsn = with_database(admin_dsn, name)
     conn = await asyncpg.connect(dsn)
     try:
@@ -212,10 +204,19 @@ async def create_migrated_database(admin_dsn: str, prefix: str) -> tuple[str, st
     return name, dsn
 
 
+async def create_database(admin_dsn: str, name: str) -> None:
+    """An empty database (template1's copy) on the server behind `admin_dsn`."""
+    await _as_admin(admin_dsn, f'CREATE DATABASE "{name}"')
+
+
 async def drop_database(admin_dsn: str, name: str) -> None:
+    await _as_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _as_admin(admin_dsn: str, statement: str) -> None:
     admin = await asyncpg.connect(admin_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
 
