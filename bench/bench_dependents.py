@@ -19,14 +19,11 @@ import bisect
 import itertools
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -34,12 +31,11 @@ import asyncpg
 from bench.bench_registry import percentile, wait_ready
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
-from registry.db.embedded import EmbeddedPostgres
 from registry.ecosystems import ecosystem_named
 from registry.ecosystems.base import Dependency
 from registry.store.package_index import dependents_by_range, dependents_page
-from tests.support.databases import create_migrated_database, drop_database
-from tests.support.processes import free_port
+from testkit.databases import scratch_database
+from testkit.processes import free_port
 
 RANGES = ("^1.0.0", "^1.2.0", "~1.4.0", ">=1.0.0 <2.0.0", "^2.0.0", "1.4.2", "^0.9.0", "*", "workspace:*")
 PACKAGES = 50_000
@@ -185,23 +181,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="wharf-bench-", dir="/tmp"))
-    workdir.chmod(0o755)
-    embedded = None
-    admin = os.environ.get("DATABASE_URL")
-    if admin is None:
-        embedded = EmbeddedPostgres(workdir / "data")
-        admin = embedded.start().dsn()
-    try:
-        name, dsn = asyncio.run(create_migrated_database(admin, "wharf_bench"))
-        try:
-            asyncio.run(run(args, dsn))
-        finally:
-            asyncio.run(drop_database(admin, name))
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with scratch_database("wharf-bench") as dsn:
+        asyncio.run(run(args, dsn))
 
 
 if __name__ == "__main__":

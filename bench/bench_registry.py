@@ -29,7 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 MIB = 1024 * 1024
 

@@ -21,7 +21,7 @@ import asyncpg
 
 from registry.db.migrate import load_migrations, migrate_up
 from registry.resources import migrations_dir
-from tests.support.databases import DatabaseServer, Resetter
+from testkit.databases import DatabaseServer, Resetter
 
 
 async def _timed(rounds: int, action: Callable[[], Awaitable[None]]) -> list[float]:

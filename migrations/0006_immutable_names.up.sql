@@ -1,4 +1,4 @@
--- Migration 6: a name, once published under, is never someone else's (issue 12, item 2).
+-- Migration 6: a name, once published under, is never someone else's.
 --
 -- Two rules, kept here so that no code path (REST, /api/publish, GraphQL, a script) can get
 -- around them:

@@ -1,5 +1,5 @@
 -- Migration 7: an email address is one line with no spaces or control characters. A newline in
--- one forged lines in the mail log that carries verification codes (issue 12); the API refuses
+-- one forged lines in the mail log that carries verification codes; the API refuses
 -- such addresses (422), and these checks keep every other path out. NOT VALID: rows written
 -- before are left for an operator to look at, new and updated rows are checked.
 ALTER TABLE user_emails

@@ -16,7 +16,7 @@ from registry.config import Config
 from registry.db.database import Database
 from registry.db.pool import create_pool
 from registry.services import Services, build_services
-from tests.support.databases import DatabaseServer, Resetter
+from testkit.databases import DatabaseServer, Resetter
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import REPO_ROOT
+from testkit.processes import REPO_ROOT
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from registry.config import SETTINGS
-from tests.support.processes import REPO_ROOT
+from testkit.processes import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 

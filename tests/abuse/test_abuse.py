@@ -23,10 +23,10 @@ import pytest
 
 from registry.app import create_app
 from registry.config import Config
+from testkit.databases import DatabaseServer
+from testkit.processes import command_env
 from tests.faults.logged_server import LoggedServer, arrange_user
-from tests.support.databases import DatabaseServer
 from tests.support.factories import PASSWORD, basic
-from tests.support.processes import command_env
 
 _TIMEOUT = 1.0  # WHARF_KEEPALIVE_TIMEOUT and WHARF_BODY_TIMEOUT of the server under test
 _USER_LIMIT = 10

@@ -19,8 +19,8 @@ from registry.config import Config
 from registry.db.migrate import load_migrations, migrate_up
 from registry.names import fold_name
 from registry.resources import migrations_dir
+from testkit.databases import DatabaseServer
 from tests.conftest import AppFactory
-from tests.support.databases import DatabaseServer
 from tests.support.factories import auth, basic, make_user
 
 Client = TestClient[web.Request, web.Application]

@@ -10,8 +10,8 @@ import asyncpg
 import orjson
 
 from registry.config import Config
+from testkit.processes import command_env, run_cli
 from tests.conftest import AppFactory
-from tests.support.processes import command_env, run_cli
 
 
 async def test_status_counts_repositories_and_rows_per_language(fresh_db_url: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from registry.db.migrate import load_migrations
 from registry.resources import migrations_dir
-from tests.support.processes import command_env, run_cli
+from testkit.processes import command_env, run_cli
 
 MIGRATIONS = load_migrations(migrations_dir())
 NEWEST = MIGRATIONS[-1].version

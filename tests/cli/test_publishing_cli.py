@@ -15,9 +15,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.support.databases import DatabaseServer
+from testkit.databases import DatabaseServer
+from testkit.processes import REPO_ROOT, Server, command_env, free_port, http_get, run_cli
 from tests.support.index import index_repo, scan_of
-from tests.support.processes import REPO_ROOT, Server, command_env, free_port, http_get, run_cli
 
 PASSWORD = "correct horse battery"
 SOURCE_MAP = '{"version":3,"sources":["extension.ts"],"names":[],"mappings":"AAAA"}'

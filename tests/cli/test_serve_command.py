@@ -18,7 +18,7 @@ import pytest
 
 from registry.db.migrate import load_migrations
 from registry.resources import migrations_dir
-from tests.support.processes import Server, command_env, free_port, http_get, run_cli
+from testkit.processes import Server, command_env, free_port, http_get, run_cli
 
 NEWEST = load_migrations(migrations_dir())[-1].version
 

@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from tests.support.databases import Resetter
+from testkit.databases import Resetter
 
 
 async def test_reset_empties_filled_tables_and_rewinds_their_sequences(fresh_db_url: str) -> None:

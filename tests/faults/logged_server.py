@@ -12,8 +12,8 @@ from pathlib import Path
 
 import asyncpg
 
+from testkit.processes import REPO_ROOT, Server
 from tests.support.factories import UserFixture, make_token, make_user
-from tests.support.processes import REPO_ROOT, Server
 
 
 @dataclass

@@ -15,8 +15,8 @@ from collections import Counter
 import orjson
 
 from registry.db.embedded import EmbeddedPostgres
+from testkit.processes import command_env
 from tests.faults.logged_server import LoggedServer
-from tests.support.processes import command_env
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:

@@ -18,8 +18,8 @@ import time
 import asyncpg
 import orjson
 
+from testkit.processes import command_env
 from tests.faults.logged_server import LoggedServer, arrange_user
-from tests.support.processes import command_env
 from tests.support.registry import SOURCE_MAP, manifest
 
 _THREADS = 4

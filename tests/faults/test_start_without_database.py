@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import orjson
 
 from registry.db.embedded import EmbeddedPostgres
 from registry.db.migrate import load_migrations
 from registry.resources import migrations_dir
+from testkit.databases import create_database
+from testkit.processes import command_env, http_get
 from tests.faults.logged_server import LoggedServer
-from tests.support.processes import command_env, http_get
 
 NEWEST = load_migrations(migrations_dir())[-1].version
-
-
-async def _create_database(dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
 
 
 def test_serve_starts_without_its_database_and_becomes_ready_when_it_comes_up(own_postgres: EmbeddedPostgres) -> None:
     """Two workers: both wait, both become ready, and the one migration runs once (its lock)."""
     running = own_postgres.start()
-    asyncio.run(_create_database(running.dsn(), "wharf_late"))  # empty: serve is to migrate it
+    asyncio.run(create_database(running.dsn(), "wharf_late"))  # empty: serve is to migrate it
     dsn = running.dsn("wharf_late")
     own_postgres.stop()
 

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from registry.store import discussions as store
 from tests.support.factories import UserFixture, make_user, row_counts
+from tests.support.paging import every_page
 
 Client = TestClient[web.Request, web.Application]
 TABLES = ("discussion_threads", "discussion_threads_target_repo", "discussion_comments", "discussion_mail_reply_tokens")
@@ -176,19 +177,9 @@ async def test_comments_paginate_and_are_deleted_by_author_or_admin(client: Clie
     thread = await _thread(client, alice)
     posted = [await _comment(client, alice if n % 2 else bob, thread["id"], f"comment {n}") for n in range(5)]
     url = f"/api/discussions/threads/{thread['id']}/comments"
-    seen: list[str] = []
-    cursor: str | None = None
-    pages = 0
-    while True:
-        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
-        page = await (await client.get(url, params=params)).json()
-        seen += [c["contents"] for c in page["items"]]
-        pages += 1
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == [f"comment {n}" for n in range(5)]
-    assert pages == 3
+    pages = await every_page(client, url)
+    assert [c["contents"] for page in pages for c in page] == [f"comment {n}" for n in range(5)]
+    assert len(pages) == 3
     assert (await client.get(url, params={"cursor": "not-a-cursor"})).status == 400
 
     bobs = posted[0]["id"]

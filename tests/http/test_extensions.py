@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.support.factories import make_org, make_user
+from tests.support.paging import every_item
 from tests.support.registry import manifest, publish
 
 Client = TestClient[web.Request, web.Application]
@@ -154,16 +155,7 @@ async def test_listing_pages_are_stable_under_concurrent_inserts(client: Client,
 async def test_every_sort_pages_through_everything(client: Client, db: asyncpg.Connection, sort: str) -> None:
     alice = await make_user(db, "alice")
     await asyncio.gather(*(publish(client, alice.headers, f"alice/e{n}", "1.0.0") for n in range(5)))
-    seen: list[str] = []
-    cursor = ""
-    while True:
-        page = await (
-            await client.get(f"/api/extensions?sort={sort}&limit=2" + (f"&cursor={cursor}" if cursor else ""))
-        ).json()
-        seen += [e["extension_id"] for e in page["items"]]
-        if not page["next_cursor"]:
-            break
-        cursor = page["next_cursor"]
+    seen = [e["extension_id"] for e in await every_item(client, f"/api/extensions?sort={sort}")]
     assert sorted(seen) == sorted(f"alice/e{n}" for n in range(5))
     assert len(seen) == 5
 

@@ -16,7 +16,8 @@ from registry.auth.assertions import sign_assertion
 from registry.config import Config
 from registry.store.external_accounts import AccountSpec
 from tests.conftest import AppFactory
-from tests.support.factories import auth, make_token, make_user
+from tests.support.factories import UserFixture, auth, make_token, make_user
+from tests.support.paging import every_item
 
 Client = TestClient[web.Request, web.Application]
 SECRET = "gho_provider-secret-0123456789"
@@ -195,15 +196,9 @@ async def test_accounts_list_in_pages(client: Client, db: asyncpg.Connection) ->
     for n in range(5):
         body = signed("alice", _link(account_id=str(n)))
         assert (await client.post("/api/users/alice/external-accounts", json=body, headers=alice.headers)).status == 201
-    seen: list[int] = []
-    cursor = None
-    while True:
-        query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
-        page = await (await client.get(f"/api/users/alice/external-accounts?{query}", headers=alice.headers)).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [
+        item["id"] for item in await every_item(client, "/api/users/alice/external-accounts", headers=alice.headers)
+    ]
     assert seen == sorted(seen) and len(seen) == 5
 
 
@@ -224,12 +219,16 @@ async def test_invalid_links_are_422(client: Client, db: asyncpg.Connection, bod
     assert await db.fetchval("SELECT count(*) FROM user_external_accounts") == 0
 
 
-async def test_sign_in_resolves_a_linked_account_to_its_user(client: Client, db: asyncpg.Connection) -> None:
+async def _alice_linked_and_an_admin(client: Client, db: asyncpg.Connection) -> tuple[UserFixture, UserFixture, Any]:
+    """Alice with LINK's account linked (the link as answered), and a site admin."""
     alice = await make_user(db, "alice")
     admin = await make_user(db, "root", site_admin=True)
-    created = await (
-        await client.post("/api/users/alice/external-accounts", json=signed("alice", LINK), headers=alice.headers)
-    ).json()
+    link = await client.post("/api/users/alice/external-accounts", json=signed("alice", LINK), headers=alice.headers)
+    return alice, admin, await link.json()
+
+
+async def test_sign_in_resolves_a_linked_account_to_its_user(client: Client, db: asyncpg.Connection) -> None:
+    alice, admin, created = await _alice_linked_and_an_admin(client, db)
     response = await client.post("/api/external-accounts/sign-in", json=IDENTITY, headers=admin.headers)
     assert response.status == 200
     body = await response.json()
@@ -247,18 +246,14 @@ async def test_sign_in_resolves_a_linked_account_to_its_user(client: Client, db:
 
 
 async def test_sign_in_is_404_for_a_deleted_user(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
-    admin = await make_user(db, "root", site_admin=True)
-    await client.post("/api/users/alice/external-accounts", json=signed("alice", LINK), headers=alice.headers)
+    alice, admin, _ = await _alice_linked_and_an_admin(client, db)
     await db.execute("UPDATE users SET deleted_at = now() WHERE id = $1", alice.id)
     response = await client.post("/api/external-accounts/sign-in", json=IDENTITY, headers=admin.headers)
     assert response.status == 404
 
 
 async def test_only_site_admins_may_sign_in_by_external_account(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
-    admin = await make_user(db, "root", site_admin=True)
-    await client.post("/api/users/alice/external-accounts", json=signed("alice", LINK), headers=alice.headers)
+    alice, admin, _ = await _alice_linked_and_an_admin(client, db)
     admin_sudo = await make_token(db, admin.id, ["site-admin:sudo"])
     path = "/api/external-accounts/sign-in"
     assert (await client.post(path, json=IDENTITY)).status == 401

@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from aiohttp import FormData, web
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from registry.auth.credentials import CHALLENGE
 from tests.support.factories import make_org, make_token, make_user
-from tests.support.registry import SOURCE_MAP, bundle_for, manifest
+from tests.support.registry import SOURCE_MAP, bundle_for, manifest, publish_form
 from tests.support.responsive import RESPONSIVE, slowest_healthz
 
 Client = TestClient[web.Request, web.Application]
@@ -79,11 +79,7 @@ async def test_publish_refuses_what_postgresql_cannot_store_with_422(
 
 async def test_multipart_publish_refuses_nul_in_its_text_parts(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
-    form = FormData()
-    form.add_field("extension_id", "alice/word\x00count")
-    form.add_field("manifest", orjson.dumps(manifest(version="1.0.0")).decode(), content_type="application/json")
-    form.add_field("bundle", bundle_for("1.0.0").encode(), filename="extension.js")
-    form.add_field("source_map", SOURCE_MAP.encode(), filename="extension.js.map")
+    form = publish_form("alice/word\x00count", "1.0.0")
     response = await client.post("/api/publish", data=form, headers=alice.headers)
     await _problem(response, 422)
 

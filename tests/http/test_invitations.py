@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tests.support.factories import UserFixture, make_org, make_user
+from tests.support.paging import every_item
 
 Client = TestClient[web.Request, web.Application]
 
@@ -182,13 +183,5 @@ async def test_pending_invitations_of_an_org_list_in_pages(client: Client, db: a
     for n in range(5):
         await make_user(db, f"user{n}")
         await _invite(client, alice, f"user{n}")
-    seen: list[int] = []
-    cursor = None
-    while True:
-        query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
-        page = await (await client.get(f"/api/orgs/acme/invitations?{query}", headers=alice.headers)).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [item["id"] for item in await every_item(client, "/api/orgs/acme/invitations", headers=alice.headers)]
     assert len(seen) == 5 and seen == sorted(seen)

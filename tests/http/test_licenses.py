@@ -23,6 +23,7 @@ from registry.config import Config
 from registry.handlers.licenses import signing_key
 from tests.conftest import AppFactory
 from tests.support.factories import UserFixture, auth, make_token, make_user
+from tests.support.paging import every_item
 
 Client = TestClient[web.Request, web.Application]
 IN_A_YEAR = (datetime.now(UTC) + timedelta(days=365)).replace(microsecond=0)
@@ -255,15 +256,7 @@ async def test_subscriptions_and_licenses_list_in_pages(client: Client, db: asyn
         await _issue(client, admin, created[0])
 
     async def walk(path: str) -> list[str]:
-        seen: list[str] = []
-        cursor = None
-        while True:
-            query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
-            page = await (await client.get(f"{path}?{query}", headers=admin.headers)).json()
-            seen += [item["id"] for item in page["items"]]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return seen
+        return [item["id"] for item in await every_item(client, path, headers=admin.headers)]
 
     assert await walk("/api/subscriptions") == created
     licenses = await walk(f"/api/subscriptions/{created[0]}/licenses")

@@ -228,7 +228,7 @@ async def test_a_publisher_that_never_published_frees_its_name(client: Client, d
 
 @pytest.mark.parametrize("deleted", ["publisher", "extension"])
 async def test_no_asset_route_serves_a_deleted_publishers_or_extensions_bundles(world: World, deleted: str) -> None:
-    """Item 8: deletion takes every asset off the air at once, by version, by tag and by static id."""
+    """Deletion takes every asset off the air at once, by version, by tag and by static id."""
     client, name = world.client, world.publisher
     release = await (await client.get(f"/api/extensions/{name}/popular/releases/1.0.0")).json()
     urls = [

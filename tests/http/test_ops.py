@@ -84,10 +84,8 @@ def _with_test_routes(app: web.Application) -> None:
 
 
 @pytest.fixture
-async def small_limit_client(make_client: AppFactory, db_url: str) -> Client:
-    config = Config(
-        database_url=db_url,
-        access_log=False,
+async def small_limit_client(make_client: AppFactory, config: Config) -> Client:
+    config = config.with_overrides(
         max_body_bytes=2048,
         max_bundle_bytes=1024,
         max_source_map_bytes=1024,

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from registry.config import Config
 from tests.conftest import AppFactory
 from tests.support.factories import auth, make_org, make_token, make_user
-from tests.support.registry import SOURCE_MAP, bundle_for, manifest, publish
+from tests.support.registry import SOURCE_MAP, bundle_for, manifest, publish, publish_form
 
 Client = TestClient[web.Request, web.Application]
 
@@ -36,14 +36,7 @@ async def test_publish_creates_the_extension_and_its_first_release(client: Clien
 
 async def test_publish_takes_multipart_with_files(client: Client, db: asyncpg.Connection) -> None:
     alice = await make_user(db, "alice")
-    form = FormData()
-    form.add_field("extension_id", "alice/word-count")
-    form.add_field("manifest", orjson.dumps(manifest(version="2.1.0")).decode(), content_type="application/json")
-    form.add_field(
-        "bundle", bundle_for("2.1.0").encode(), filename="extension.js", content_type="application/javascript"
-    )
-    form.add_field("source_map", SOURCE_MAP.encode(), filename="extension.js.map", content_type="application/json")
-    response = await client.post("/api/publish", data=form, headers=alice.headers)
+    response = await client.post("/api/publish", data=publish_form("alice/word-count", "2.1.0"), headers=alice.headers)
     assert response.status == 201, await response.text()
     assert (await response.json())["version"] == "2.1.0", "the version comes from the manifest"
 
@@ -257,11 +250,8 @@ async def test_concurrent_identical_publishes_all_succeed_with_one_release(
 
 
 @pytest.fixture
-async def tight_client(make_client: AppFactory, db_url: str) -> Client:
-    config = Config(
-        database_url=db_url,
-        access_log=False,
-        bcrypt_cost=4,
+async def tight_client(make_client: AppFactory, config: Config) -> Client:
+    config = config.with_overrides(
         max_bundle_bytes=4096,
         max_source_map_bytes=8192,
         max_manifest_bytes=2048,

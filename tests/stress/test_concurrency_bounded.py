@@ -1,10 +1,10 @@
-"""The concurrency soak (bench/stress_concurrency.py) in a bounded form: a few publishers, readers
-and indexer workers for a few seconds against a real `registry serve`; nothing may be lost and
-every status must be a documented one."""
+"""The concurrency soak (testkit/stress.py, which bench/stress_concurrency.py runs at full size) in a
+bounded form: a few publishers, readers and indexer workers for a few seconds against a real
+`registry serve`; nothing may be lost and every status must be a documented one."""
 
 from __future__ import annotations
 
-from bench.stress_concurrency import DOCUMENTED, StressConfig, stress
+from testkit.stress import DOCUMENTED, StressConfig, stress
 
 
 async def test_publishers_readers_and_workers_at_once_lose_nothing(fresh_db_url: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
+import orjson
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
 Client = TestClient[web.Request, web.Application]
@@ -26,6 +27,19 @@ def bundle_for(version: str) -> str:
 
 
 SOURCE_MAP = '{"version":3,"sources":["extension.ts"],"names":[],"mappings":"AAAA"}'
+
+
+def publish_form(extension_id: str, version: str) -> FormData:
+    """A multipart publish of `version`, the extension id first (as the CLI sends it), the version in
+    the manifest, and the bundle and source map as files."""
+    form = FormData()
+    form.add_field("extension_id", extension_id)
+    form.add_field("manifest", orjson.dumps(manifest(version=version)).decode(), content_type="application/json")
+    form.add_field(
+        "bundle", bundle_for(version).encode(), filename="extension.js", content_type="application/javascript"
+    )
+    form.add_field("source_map", SOURCE_MAP.encode(), filename="extension.js.map", content_type="application/json")
+    return form
 
 
 async def publish(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,6 +23,7 @@ from registry.ecosystems import (
     ruby,
     rust,
 )
+from registry.ecosystems.base import ManifestError
 from tests.registry.ecosystems.support import CORPUS, SHARED_CORPUS, corpus_reader
 
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")
@@ -99,3 +101,85 @@ def test_the_fixture_corpus_is_an_exact_copy_of_the_shared_corpus() -> None:
     assert shared == copied
     _, mismatch, errors = filecmp.cmpfiles(SHARED_CORPUS, CORPUS, [str(p) for p in shared], shallow=False)
     assert (mismatch, errors) == ([], [])
+
+
+# Which repository paths each ecosystem takes for one of its manifests.
+MANIFEST_PATHS = {
+    npm: [
+        ("package.json", True),
+        ("packages/vite/package.json", True),
+        ("node_modules/lodash/package.json", False),
+        ("package-lock.json", False),
+        ("src/package.json.bak", False),
+        ("tsconfig.json", False),
+    ],
+    python: [
+        ("pyproject.toml", True),
+        ("sub/pkg/setup.cfg", True),
+        ("Pipfile", True),
+        ("requirements.txt", True),
+        ("requirements-dev.txt", True),
+        ("docs/requirements_docs.txt", True),
+        ("dev-requirements.in", True),
+        ("requirements/extras/yaml.txt", True),
+        ("a/requirements/b/c/test.txt", True),
+        ("Pipfile.lock", False),
+        ("setup.py", False),
+        ("README.txt", False),
+        ("requirements/notes.md", False),
+    ],
+    go: [
+        ("go.mod", True),
+        ("tools/go.mod", True),
+        ("go.sum", False),
+        ("go.work", False),
+        ("go.mod.orig", False),
+    ],
+    rust: [
+        ("Cargo.toml", True),
+        ("crates/x/Cargo.toml", True),
+        ("Cargo.lock", False),
+        ("cargo.toml", False),
+    ],
+    php: [
+        ("composer.json", True),
+        ("packages/x/composer.json", True),
+        ("vendor/a/b/composer.json", False),
+        ("composer.lock", False),
+    ],
+    ruby: [
+        ("Gemfile", True),
+        ("sub/Gemfile", True),
+        ("gems.rb", True),
+        ("gemfiles/rails_7.gemfile", True),
+        ("Gemfile.lock", False),
+        ("foo.gemspec", False),
+    ],
+    java: [
+        ("pom.xml", True),
+        ("gson/pom.xml", True),
+        ("build.gradle", False),
+        ("pom.xml.bak", False),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "path", "expected"),
+    [(module, path, expected) for module, paths in MANIFEST_PATHS.items() for path, expected in paths],
+    ids=lambda value: value.LANGUAGE if isinstance(value, ModuleType) else None,
+)
+def test_each_ecosystem_matches_its_manifests_and_nothing_else(
+    ecosystem: ModuleType, path: str, expected: bool
+) -> None:
+    assert ecosystem.matches(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "path", "data"),
+    [(go, "go.mod", b"module \xff\n"), (ruby, "Gemfile", b'gem "\xff"\n')],
+    ids=["go", "ruby"],
+)
+def test_a_manifest_that_is_not_utf8_raises_manifest_error(ecosystem: ModuleType, path: str, data: bytes) -> None:
+    with pytest.raises(ManifestError, match="UTF-8"):
+        ecosystem.parse(path, data, lambda _: None)

@@ -146,16 +146,3 @@ def test_a_go_mod_without_module_defines_no_package() -> None:
 def test_malformed_go_mod_raises_manifest_error(text: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         parse_text(go, "go.mod", text)
-
-
-def test_non_utf8_go_mod_raises_manifest_error() -> None:
-    with pytest.raises(ManifestError, match="UTF-8"):
-        go.parse("go.mod", b"module \xff\n", lambda _: None)
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [("go.mod", True), ("tools/go.mod", True), ("go.sum", False), ("go.work", False), ("go.mod.orig", False)],
-)
-def test_matches_go_mod_only(path: str, expected: bool) -> None:
-    assert go.matches(path) is expected

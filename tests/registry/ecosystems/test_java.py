@@ -175,10 +175,3 @@ def test_malformed_or_unsafe_poms_raise_manifest_error(data: bytes, message: str
 def test_a_broken_parent_does_not_fail_the_child() -> None:
     result = parse_text(java, "modules/child/pom.xml", CHILD, {"modules/build/pom.xml": "<project>"})
     assert result.packages == [PackageDef("org.example:child", "2.0.0", "modules/child/pom.xml")]
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"), [("pom.xml", True), ("gson/pom.xml", True), ("build.gradle", False), ("pom.xml.bak", False)]
-)
-def test_matches_pom_xml_only(path: str, expected: bool) -> None:
-    assert java.matches(path) is expected

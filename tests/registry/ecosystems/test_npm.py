@@ -129,18 +129,3 @@ def test_malformed_package_json_raises_manifest_error(data: bytes, message: str)
 def test_a_bom_is_tolerated() -> None:
     result = npm.parse("package.json", b'\xef\xbb\xbf{"name": "bom"}', lambda _: None)
     assert result.packages == [PackageDef("bom", None, "package.json")]
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("package.json", True),
-        ("packages/vite/package.json", True),
-        ("node_modules/lodash/package.json", False),
-        ("package-lock.json", False),
-        ("src/package.json.bak", False),
-        ("tsconfig.json", False),
-    ],
-)
-def test_matches_package_json_outside_node_modules(path: str, expected: bool) -> None:
-    assert npm.matches(path) is expected

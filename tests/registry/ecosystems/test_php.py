@@ -79,16 +79,3 @@ def test_extension_like_names_with_a_vendor_are_not_platform() -> None:
 def test_malformed_composer_json_raises_manifest_error(data: bytes, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         php.parse("composer.json", data, lambda _: None)
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("composer.json", True),
-        ("packages/x/composer.json", True),
-        ("vendor/a/b/composer.json", False),
-        ("composer.lock", False),
-    ],
-)
-def test_matches_composer_json_outside_vendor(path: str, expected: bool) -> None:
-    assert php.matches(path) is expected

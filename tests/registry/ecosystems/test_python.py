@@ -338,25 +338,3 @@ def test_includes_that_are_not_manifests_themselves_are_followed_under_their_own
 def test_malformed_files_raise_manifest_error(path: str, data: bytes, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         python.parse(path, data, lambda _: None)
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("pyproject.toml", True),
-        ("sub/pkg/setup.cfg", True),
-        ("Pipfile", True),
-        ("requirements.txt", True),
-        ("requirements-dev.txt", True),
-        ("docs/requirements_docs.txt", True),
-        ("dev-requirements.in", True),
-        ("requirements/extras/yaml.txt", True),
-        ("a/requirements/b/c/test.txt", True),
-        ("Pipfile.lock", False),
-        ("setup.py", False),
-        ("README.txt", False),
-        ("requirements/notes.md", False),
-    ],
-)
-def test_matches_python_manifests(path: str, expected: bool) -> None:
-    assert python.matches(path) is expected

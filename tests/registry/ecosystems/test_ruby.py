@@ -185,23 +185,3 @@ def test_gem_options_in_both_hash_syntaxes_land_in_hints() -> None:
 def test_malformed_gemfile_raises_manifest_error(text: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         parse_text(ruby, "Gemfile", text)
-
-
-def test_non_utf8_gemfile_raises_manifest_error() -> None:
-    with pytest.raises(ManifestError, match="UTF-8"):
-        ruby.parse("Gemfile", b'gem "\xff"\n', lambda _: None)
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("Gemfile", True),
-        ("sub/Gemfile", True),
-        ("gems.rb", True),
-        ("gemfiles/rails_7.gemfile", True),
-        ("Gemfile.lock", False),
-        ("foo.gemspec", False),
-    ],
-)
-def test_matches_gemfiles(path: str, expected: bool) -> None:
-    assert ruby.matches(path) is expected

@@ -164,11 +164,3 @@ def test_odd_entries_are_skipped_not_fatal() -> None:
 def test_malformed_cargo_toml_raises_manifest_error(data: bytes) -> None:
     with pytest.raises(ManifestError, match="invalid TOML"):
         rust.parse("Cargo.toml", data, lambda _: None)
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [("Cargo.toml", True), ("crates/x/Cargo.toml", True), ("Cargo.lock", False), ("cargo.toml", False)],
-)
-def test_matches_cargo_toml_only(path: str, expected: bool) -> None:
-    assert rust.matches(path) is expected

@@ -1,4 +1,5 @@
-"""Databases for tests: a real server, one migrated template per run, cheap copies of it.
+"""Databases for the tests and the benchmarks: a real server, one migrated template per run, cheap copies
+of it, and scratch databases for the scripts run by hand.
 
 * The server is DATABASE_URL's when set, else an embedded PostgreSQL shared by every xdist
   worker of the run (and kept between runs, so initdb is paid once per machine).
@@ -14,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -124,11 +128,7 @@ class DatabaseServer:
         return await self.copy_of("template0")
 
     async def drop(self, name: str) -> None:
-        admin = await self._admin()
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(self.admin_dsn, name)
 
 
 @dataclass
@@ -194,11 +194,7 @@ async def create_migrated_database(admin_dsn: str, prefix: str) -> tuple[str, st
     """A new database on the server behind `admin_dsn`, migrated to the newest version: its name
     and DSN (the benchmarks and the stress script each run in one of their own)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await create_database(admin_dsn, name)
     dsn = with_database(admin_dsn, name)
     conn = await asyncpg.connect(dsn)
     try:
@@ -208,9 +204,43 @@ async def create_migrated_database(admin_dsn: str, prefix: str) -> tuple[str, st
     return name, dsn
 
 
+async def create_database(admin_dsn: str, name: str) -> None:
+    """An empty database (template1's copy) on the server behind `admin_dsn`."""
+    await _as_admin(admin_dsn, f'CREATE DATABASE "{name}"')
+
+
 async def drop_database(admin_dsn: str, name: str) -> None:
+    await _as_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _as_admin(admin_dsn: str, statement: str) -> None:
     admin = await asyncpg.connect(admin_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(statement)
     finally:
         await admin.close()
+
+
+@contextmanager
+def scratch_database(prefix: str, server_options: Sequence[str] = ()) -> Iterator[str]:
+    """A new migrated database for a script run by hand, dropped afterwards: on DATABASE_URL's server
+    when it is set, else on an embedded PostgreSQL in a temporary directory, removed afterwards."""
+    admin = os.environ.get("DATABASE_URL")
+    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-pg-", dir="/tmp"))
+    workdir.chmod(0o755)  # as root, the embedded server's own user must reach the data directory
+    embedded = None
+    try:
+        if admin is None:
+            embedded = EmbeddedPostgres(workdir / "data", server_options=server_options)
+            admin = embedded.start().dsn()
+        else:
+            print("using DATABASE_URL's server (a new database, dropped afterwards)")
+        name, dsn = asyncio.run(create_migrated_database(admin, prefix.replace("-", "_")))
+        try:
+            yield dsn
+        finally:
+            asyncio.run(drop_database(admin, name))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
