@@ -16,8 +16,8 @@ from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
 
-SUBSCRIPTIONS_BY_CREATION = CursorCodec(Column.TIMESTAMPTZ, Column.UUID)
-LICENSES_BY_CREATION = CursorCodec(Column.TIMESTAMPTZ, Column.UUID)
+BY_CREATION = CursorCodec(Column.TIMESTAMPTZ, Column.UUID)
+"""Both lists are in creation order, (created_at, id)."""
 
 
 def _uuid(value: UUID) -> UUID:
@@ -56,6 +56,16 @@ def _creation_key(row: Subscription | License) -> tuple[str, str]:
     return row.created_at.isoformat(), str(row.id)
 
 
+def _after_creation(page: PageRequest) -> dict[str, Any]:
+    """The parameters of a page in creation order: its cursor's key and one row more than shown."""
+    after = BY_CREATION.after(page)
+    return {
+        "after_created_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": page.limit + 1,
+    }
+
+
 async def insert_subscription(conn: asyncpg.Connection, user_id: int) -> Subscription:
     created = await _SQL.insert_subscription.one(conn, Subscription, user_id=user_id)
     assert created is not None  # an INSERT … RETURNING returns its row
@@ -72,16 +82,8 @@ async def subscription_by_id(
 
 async def list_subscriptions(conn: asyncpg.Connection, *, user_id: int | None, page: PageRequest) -> Page[Subscription]:
     """Subscriptions (of one user, or all) in creation order."""
-    after = SUBSCRIPTIONS_BY_CREATION.after(page)
-    rows = await _SQL.subscriptions_in_creation_order.all(
-        conn,
-        Subscription,
-        user_id=user_id,
-        after_created_at=after[0] if after else None,
-        after_id=after[1] if after else None,
-        limit=page.limit + 1,
-    )
-    return SUBSCRIPTIONS_BY_CREATION.page(rows, page, _creation_key)
+    rows = await _SQL.subscriptions_in_creation_order.all(conn, Subscription, user_id=user_id, **_after_creation(page))
+    return BY_CREATION.page(rows, page, _creation_key)
 
 
 async def archive_subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
@@ -100,13 +102,7 @@ async def insert_license(
 
 
 async def list_licenses(conn: asyncpg.Connection, subscription_id: UUID, *, page: PageRequest) -> Page[License]:
-    after = LICENSES_BY_CREATION.after(page)
     rows = await _SQL.licenses_in_creation_order.all(
-        conn,
-        License,
-        subscription_id=subscription_id,
-        after_created_at=after[0] if after else None,
-        after_id=after[1] if after else None,
-        limit=page.limit + 1,
+        conn, License, subscription_id=subscription_id, **_after_creation(page)
     )
-    return LICENSES_BY_CREATION.page(rows, page, _creation_key)
+    return BY_CREATION.page(rows, page, _creation_key)

@@ -21,6 +21,7 @@ from registry.domain.page import PageRequest
 from registry.services import Services
 from registry.services.licensing import LicenseTerms, SubscriptionArchived
 from registry.store import users as user_store
+from registry.store.licenses import Subscription
 from tests.support.factories import make_user
 
 IN_A_YEAR = datetime.now(UTC).replace(microsecond=0) + timedelta(days=365)
@@ -45,6 +46,11 @@ async def _world(db: asyncpg.Connection) -> dict[str, Actor]:
     }
 
 
+async def _alices_subscription(services: Services, db: asyncpg.Connection) -> tuple[dict[str, Actor], Subscription]:
+    actors = await _world(db)
+    return actors, await services.licensing.create_subscription(actors["admin"], "alice")
+
+
 def _public_key(pem: str) -> Ed25519PublicKey:
     key = serialization.load_pem_public_key(pem.encode())
     assert isinstance(key, Ed25519PublicKey)
@@ -64,9 +70,8 @@ def _with_one_byte_changed(license_key: str) -> str:
 async def test_a_license_signed_by_the_service_verifies_with_its_public_key_and_fails_when_one_byte_changes(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    actors = await _world(db)
+    actors, subscription = await _alices_subscription(services, db)
     svc = services.licensing
-    subscription = await svc.create_subscription(actors["admin"], "alice")
     issued = await svc.issue_license(actors["admin"], subscription.id, TERMS)
 
     public = _public_key(await svc.public_key_pem())
@@ -82,8 +87,7 @@ async def test_a_license_signed_by_the_service_verifies_with_its_public_key_and_
 
 
 async def test_a_license_past_its_expiry_no_longer_verifies(services: Services, db: asyncpg.Connection) -> None:
-    actors = await _world(db)
-    subscription = await services.licensing.create_subscription(actors["admin"], "alice")
+    actors, subscription = await _alices_subscription(services, db)
     issued = await services.licensing.issue_license(actors["admin"], subscription.id, TERMS)
     verdict = await services.licensing.verify(issued.license_key, now=IN_A_YEAR)
     assert (verdict.valid, verdict.reason) == (False, "expired")
@@ -92,9 +96,8 @@ async def test_a_license_past_its_expiry_no_longer_verifies(services: Services, 
 async def test_an_archived_subscription_issues_no_license_and_its_keys_stay_valid(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    actors = await _world(db)
+    actors, subscription = await _alices_subscription(services, db)
     svc = services.licensing
-    subscription = await svc.create_subscription(actors["admin"], "alice")
     before = await svc.issue_license(actors["admin"], subscription.id, TERMS)
     archived = await svc.archive(actors["admin"], subscription.id)
     assert archived.archived_at is not None
@@ -107,8 +110,7 @@ async def test_an_archived_subscription_issues_no_license_and_its_keys_stay_vali
 
 
 async def test_a_license_must_expire_in_the_future(services: Services, db: asyncpg.Connection) -> None:
-    actors = await _world(db)
-    subscription = await services.licensing.create_subscription(actors["admin"], "alice")
+    actors, subscription = await _alices_subscription(services, db)
     past = LicenseTerms(tags=[], user_count=1, expires_at=datetime.now(UTC) - timedelta(seconds=1))
     with pytest.raises(Unprocessable):
         await services.licensing.issue_license(actors["admin"], subscription.id, past)
@@ -142,9 +144,8 @@ async def test_only_a_site_admin_issues_and_archives(services: Services, db: asy
 async def test_a_subscription_is_read_by_its_owner_and_site_admins_and_does_not_exist_for_others(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    actors = await _world(db)
+    actors, subscription = await _alices_subscription(services, db)
     svc = services.licensing
-    subscription = await svc.create_subscription(actors["admin"], "alice")
     await svc.issue_license(actors["admin"], subscription.id, TERMS)
     for reader in ("alice", "admin"):
         assert (await svc.subscription(actors[reader], subscription.id)).id == subscription.id
