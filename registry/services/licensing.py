@@ -5,7 +5,7 @@ their own subscriptions and license keys, since they need the keys; anyone else'
 
 The signing key is WHARF_LICENSE_SIGNING_KEY's file when set, else one generated on first use and
 kept in `cert_cache`, shared by every process on the database. It is loaded once per service (one
-per process), on first use: a bad key file fails that first use with a ConfigError, logged.
+per application), on first use: a bad key file fails that first use with a ConfigError, logged.
 """
 
 from __future__ import annotations
