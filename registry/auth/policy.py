@@ -13,7 +13,9 @@ from __future__ import annotations
 from registry.auth.credentials import unauthorized
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
-from registry.domain.errors import Forbidden
+from registry.domain.errors import Forbidden, NotFound
+from registry.names import fold_name
+from registry.store.licenses import Subscription
 from registry.store.users import User
 
 
@@ -59,3 +61,24 @@ def require_may_publish(actor: Actor, *, publisher_user_id: int | None, member_o
     if user.id == publisher_user_id or member_of_org or is_site_admin(actor):
         return user
     raise Forbidden(f"You may not publish for {publisher}.")
+
+
+# --- licensing ---------------------------------------------------------------------------------
+
+
+def require_may_list_subscriptions(actor: Actor, username: str | None) -> User:
+    """A site admin lists anyone's subscriptions; a user only their own (by default, or by naming
+    themselves in any case)."""
+    user = signed_in(actor)
+    if is_site_admin(actor) or username is None or fold_name(username) == fold_name(user.username):
+        return user
+    raise Forbidden(f"Only {username} or a site admin may list {username}'s subscriptions.")
+
+
+def require_readable_subscription(actor: Actor, subscription: Subscription) -> User:
+    """Its owner (who needs its license keys) and site admins read a subscription; to anyone else
+    it does not exist."""
+    user = signed_in(actor)
+    if subscription.user_id != user.id and not is_site_admin(actor):
+        raise NotFound(f"No subscription {subscription.id}.")
+    return user

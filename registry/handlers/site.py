@@ -1,4 +1,5 @@
-"""The site itself: its identity, Net Promoter surveys, and saved queries' executions."""
+"""The site itself: its identity, Net Promoter surveys, and saved queries' executions (the rules:
+registry.services.site). Site-admin routes ask the policy before reading their input."""
 
 from __future__ import annotations
 
@@ -7,33 +8,31 @@ from typing import Any
 
 from aiohttp import web
 
-from registry import appkeys
 from registry.auth import policy
 from registry.auth.actor import request_actor
-from registry.domain.errors import BadRequest, NotFound
-from registry.handlers.common import connection, json_body, transaction
+from registry.domain.errors import BadRequest
+from registry.handlers.common import json_body, services
+from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
-from registry.pagination import Column, encode_cursor, page_request
-from registry.store import site as store
+from registry.services.site import SiteState, SurveyAnswer, SurveyReport
 from registry.store.site import SavedQuery, SurveyResponse
 from registry.validation import parse_timestamp
 
 routes = web.RouteTableDef()
 
 
+def _site(state: SiteState) -> dict[str, Any]:
+    body: dict[str, Any] = {"site_id": state.site.site_id, "initialized": state.site.initialized}
+    if state.schema is not None:
+        body["schema_migrations"] = {"version": state.schema.version, "dirty": state.schema.dirty}
+    return body
+
+
 @routes.get("/api/site")
 async def get_site(request: web.Request) -> web.Response:
     """The site id and whether its first user exists; site admins also see the schema version."""
-    actor = request_actor(request)
-    async with connection(request) as conn:
-        site = await store.site(conn)
-        schema = await store.schema_state(conn) if policy.is_site_admin(actor) else None
-    if site is None:
-        raise NotFound("The site is not configured yet.")
-    body: dict[str, Any] = {"site_id": site.site_id, "initialized": site.initialized}
-    if schema is not None:
-        body["schema_migrations"] = {"version": schema[0], "dirty": schema[1]}
-    return json_response(body)
+    state = await services(request).site.state(request_actor(request))
+    return json_response(_site(state))
 
 
 def _period(request: web.Request) -> tuple[datetime, datetime]:
@@ -63,52 +62,39 @@ def _survey(response: SurveyResponse) -> dict[str, Any]:
     }
 
 
+def _report(report: SurveyReport) -> dict[str, Any]:
+    nps = report.net_promoter_score
+    return {
+        "since": report.since,
+        "until": report.until,
+        "net_promoter_score": {
+            "score": nps.score,
+            "responses": nps.responses,
+            "promoters": nps.promoters,
+            "passives": nps.passives,
+            "detractors": nps.detractors,
+        },
+        **page_json(report.answers, _survey),
+    }
+
+
 @routes.post("/api/surveys")
 async def answer_survey(request: web.Request) -> web.Response:
-    """Anyone may answer: signed-in answers are attributed to their user. Answers are limited per
-    client address (WHARF_SURVEYS_PER_ADDRESS), signed in or not."""
-    actor = request_actor(request)
+    """Anyone may answer; answers are limited per client address (WHARF_SURVEYS_PER_ADDRESS)."""
     body = await json_body(request, "SurveyAnswer")
-    request.app[appkeys.RATE_LIMITS].survey_answer(request.remote)
-    async with transaction(request) as conn:
-        response_id = await store.insert_survey_response(
-            conn,
-            user_id=actor.user.id if actor.user is not None else None,
-            email=body.get("email"),
-            score=body["score"],
-            reason=body.get("reason"),
-            better=body.get("better"),
-        )
+    answer = SurveyAnswer(body["score"], body.get("email"), body.get("reason"), body.get("better"))
+    response_id = await services(request).site.answer_survey(request_actor(request), request.remote, answer)
     return json_response({"id": response_id}, status=201)
 
 
 @routes.get("/api/surveys")
 async def list_surveys(request: web.Request) -> web.Response:
     """Answers in a period, newest first, with its Net Promoter Score (site admins)."""
-    policy.require_site_admin(request_actor(request))
+    actor = request_actor(request)
+    policy.require_site_admin(actor)
     since, until = _period(request)
-    page = page_request(request)
-    async with connection(request) as conn:
-        answers = await store.survey_responses(
-            conn, since, until, before_id=page.after_id(Column.INT8), limit=page.limit + 1
-        )
-        nps = await store.net_promoter_score(conn, since, until)
-    shown = answers[: page.limit]
-    return json_response(
-        {
-            "since": since,
-            "until": until,
-            "net_promoter_score": {
-                "score": nps.score,
-                "responses": nps.responses,
-                "promoters": nps.promoters,
-                "passives": nps.passives,
-                "detractors": nps.detractors,
-            },
-            "items": [_survey(answer) for answer in shown],
-            "next_cursor": encode_cursor([shown[-1].id]) if len(answers) > page.limit else None,
-        }
-    )
+    report = await services(request).site.survey_report(actor, since, until, page_request(request))
+    return json_response(_report(report))
 
 
 def _saved(query: SavedQuery) -> dict[str, Any]:
@@ -124,28 +110,18 @@ def _saved(query: SavedQuery) -> dict[str, Any]:
 async def record_saved_query(request: web.Request) -> web.Response:
     """Record a saved query's latest execution (upsert by its text; site admins, i.e. the jobs
     that run saved searches)."""
-    policy.require_site_admin(request_actor(request))
+    actor = request_actor(request)
+    policy.require_site_admin(actor)
     body = await json_body(request, "SavedQueryExecution")
     # both checked by the schema's `format: date-time` (registry.validation.parse_timestamp)
     last_executed, latest_result = parse_timestamp(body["last_executed"]), parse_timestamp(body["latest_result"])
-    async with transaction(request) as conn:
-        saved = await store.record_saved_query(
-            conn, body["query"], last_executed, latest_result, body["exec_duration_ns"]
-        )
-    return json_response(_saved(saved))
+    execution = SavedQuery(body["query"], last_executed, latest_result, body["exec_duration_ns"])
+    return json_response(_saved(await services(request).site.record_saved_query(actor, execution)))
 
 
 @routes.get("/api/saved-queries")
 async def list_saved_queries(request: web.Request) -> web.Response:
-    policy.require_site_admin(request_actor(request))
-    page = page_request(request)
-    after = page.after_text()
-    async with connection(request) as conn:
-        rows = await store.saved_queries(conn, after=after, limit=page.limit + 1)
-    shown = rows[: page.limit]
-    return json_response(
-        {
-            "items": [_saved(row) for row in shown],
-            "next_cursor": encode_cursor([shown[-1].query]) if len(rows) > page.limit else None,
-        }
-    )
+    actor = request_actor(request)
+    policy.require_site_admin(actor)
+    found = await services(request).site.saved_queries(actor, page_request(request))
+    return json_response(page_json(found, _saved))

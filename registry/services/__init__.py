@@ -21,6 +21,8 @@ from registry.downloads import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
+from registry.services.licensing import LicensingService
+from registry.services.site import SiteService
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -39,10 +41,18 @@ class Services:
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    licensing: LicensingService
+    site: SiteService
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
+    rate_limits = RateLimits.in_process(
+        signups=config.signups_per_address,
+        mails=config.mails_per_address,
+        surveys=config.surveys_per_address,
+        window=config.rate_window,
+    )
     return Services(
         config=config,
         db=db,
@@ -52,11 +62,8 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         parsers=WorkerPool(config.parser_processes, config.parser_timeout),
         assets=AssetCache(config.bundle_cache_bytes),
         downloads=DownloadCounter(config.download_count_window),
-        rate_limits=RateLimits.in_process(
-            signups=config.signups_per_address,
-            mails=config.mails_per_address,
-            surveys=config.surveys_per_address,
-            window=config.rate_window,
-        ),
+        rate_limits=rate_limits,
         dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        licensing=LicensingService(config, db),
+        site=SiteService(db, rate_limits),
     )

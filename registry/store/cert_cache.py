@@ -1,4 +1,5 @@
-"""The certificate cache table: keys to base64 data, soft-deletable (an ACME autocert cache)."""
+"""The certificate cache table: keys to base64 data, soft-deletable (an ACME autocert cache), which
+also keeps Wharf's own secrets under `RESERVED_PREFIX`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,20 @@ from datetime import datetime
 
 import asyncpg
 
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+
+_SQL = queries.load(__file__)
+
+RESERVED_PREFIX = "wharf:"
+"""Keys under this prefix are Wharf's own (the license signing key) and never shown over HTTP."""
+
+BY_KEY = CursorCodec(Column.TEXT)
+
 
 @dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(FromRow):
     key: str
     b64data: str
     created_at: datetime
@@ -17,46 +29,37 @@ class CacheEntry:
 
 
 async def get_entry(conn: asyncpg.Connection, key: str) -> CacheEntry | None:
-    row = await conn.fetchrow(
-        "-- source: registry/store/cert_cache.py:get_entry\n"
-        "SELECT cache_key AS key, b64data, created_at, updated_at FROM cert_cache"
-        " WHERE cache_key = $1 AND deleted_at IS NULL",
-        key,
-    )
-    return CacheEntry(**dict(row)) if row else None
+    """The entry under `key`, unless deleted."""
+    return await _SQL.live_entry.one(conn, CacheEntry, key=key)
 
 
 async def put_entry(conn: asyncpg.Connection, key: str, b64data: str) -> CacheEntry:
     """Insert or replace; a soft-deleted key comes back to life with the new data."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/cert_cache.py:put_entry\n"
-        "INSERT INTO cert_cache (cache_key, b64data) VALUES ($1, $2)"
-        " ON CONFLICT (cache_key) DO UPDATE SET b64data = EXCLUDED.b64data, updated_at = now(), deleted_at = NULL,"
-        "   created_at = CASE WHEN cert_cache.deleted_at IS NULL THEN cert_cache.created_at ELSE now() END"
-        " RETURNING cache_key AS key, b64data, created_at, updated_at",
-        key,
-        b64data,
-    )
-    return CacheEntry(**dict(row))
+    entry = await _SQL.put_entry.one(conn, CacheEntry, key=key, b64data=b64data)
+    assert entry is not None  # an upsert … RETURNING returns its row
+    return entry
 
 
 async def delete_entry(conn: asyncpg.Connection, key: str) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/cert_cache.py:delete_entry\n"
-        "UPDATE cert_cache SET deleted_at = now(), updated_at = now() WHERE cache_key = $1 AND deleted_at IS NULL",
-        key,
-    )
-    return bool(status == "UPDATE 1")
+    """Soft delete; False when there was no live entry."""
+    return await _SQL.delete_entry.execute(conn, key=key) == "UPDATE 1"
 
 
-async def list_keys(conn: asyncpg.Connection, *, after: str | None, limit: int, hidden_prefix: str) -> list[CacheEntry]:
-    rows = await conn.fetch(
-        "-- source: registry/store/cert_cache.py:list_keys\n"
-        "SELECT cache_key AS key, '' AS b64data, created_at, updated_at FROM cert_cache"
-        " WHERE deleted_at IS NULL AND ($1::text IS NULL OR cache_key > $1) AND NOT starts_with(cache_key, $3)"
-        " ORDER BY cache_key LIMIT $2",
-        after,
-        limit,
-        hidden_prefix,
+async def list_keys(conn: asyncpg.Connection, page: PageRequest) -> Page[CacheEntry]:
+    """Live entries in key order, without their data and without Wharf's own."""
+    after = BY_KEY.after(page)
+    rows = await _SQL.keys_in_order.all(
+        conn, CacheEntry, after=after[0] if after else None, limit=page.limit + 1, hidden_prefix=RESERVED_PREFIX
     )
-    return [CacheEntry(**dict(row)) for row in rows]
+    return BY_KEY.page(rows, page, lambda entry: (entry.key,))
+
+
+async def insert_entry_if_absent(conn: asyncpg.Connection, key: str, b64data: str) -> None:
+    """Store a value under `key` unless one is there already (the first writer wins)."""
+    await _SQL.insert_entry_if_absent.execute(conn, key=key, b64data=b64data)
+
+
+async def stored_data(conn: asyncpg.Connection, key: str) -> str | None:
+    """The data under `key`, even a deleted entry's (as the signing key has always been read)."""
+    data: str | None = await _SQL.stored_data.fetchval(conn, key=key)
+    return data

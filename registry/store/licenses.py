@@ -1,21 +1,32 @@
-"""Product subscriptions, their license keys, and the license signing key kept in `cert_cache`."""
+"""Product subscriptions and the license keys issued for them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Self
 from uuid import UUID
 
 import asyncpg
 
-_SUBSCRIPTION_COLUMNS = (
-    "s.id, s.user_id, u.username::text AS username, s.billing_subscription_id, s.created_at, s.updated_at,"
-    " s.archived_at"
-)
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+
+_SQL = queries.load(__file__)
+
+BY_CREATION = CursorCodec(Column.TIMESTAMPTZ, Column.UUID)
+"""Both lists are in creation order, (created_at, id)."""
+
+
+def _uuid(value: UUID) -> UUID:
+    """asyncpg's own UUID type as a plain `uuid.UUID` (which orjson serialises)."""
+    return UUID(bytes=value.bytes)
 
 
 @dataclass(frozen=True)
-class Subscription:
+class Subscription(FromRow):
     id: UUID
     user_id: int
     username: str
@@ -24,135 +35,74 @@ class Subscription:
     updated_at: datetime
     archived_at: datetime | None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        return cls(**{**row, "id": _uuid(row["id"])})
+
 
 @dataclass(frozen=True)
-class License:
+class License(FromRow):
     id: UUID
     subscription_id: UUID
     license_key: str
     created_at: datetime
 
-
-def _uuid(value: UUID) -> UUID:
-    """asyncpg's own UUID type as a plain `uuid.UUID` (which orjson serialises)."""
-    return UUID(bytes=value.bytes)
-
-
-def _subscription(row: asyncpg.Record) -> Subscription:
-    return Subscription(
-        _uuid(row["id"]),
-        row["user_id"],
-        row["username"],
-        row["billing_subscription_id"],
-        row["created_at"],
-        row["updated_at"],
-        row["archived_at"],
-    )
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        return cls(**{**row, "id": _uuid(row["id"]), "subscription_id": _uuid(row["subscription_id"])})
 
 
-def _license(row: asyncpg.Record) -> License:
-    return License(_uuid(row["id"]), _uuid(row["product_subscription_id"]), row["license_key"], row["created_at"])
+def _creation_key(row: Subscription | License) -> tuple[str, str]:
+    return row.created_at.isoformat(), str(row.id)
 
 
-async def insert_cache_entry_if_absent(conn: asyncpg.Connection, cache_key: str, b64data: str) -> None:
-    """Store a value under `cache_key` unless one is there already (the first writer wins)."""
-    await conn.execute(
-        "-- source: registry/store/licenses.py:insert_cache_entry_if_absent\n"
-        "INSERT INTO cert_cache (cache_key, b64data) VALUES ($1, $2) ON CONFLICT (cache_key) DO NOTHING",
-        cache_key,
-        b64data,
-    )
-
-
-async def cache_entry(conn: asyncpg.Connection, cache_key: str) -> str | None:
-    value: str | None = await conn.fetchval(
-        "-- source: registry/store/licenses.py:cache_entry\nSELECT b64data FROM cert_cache WHERE cache_key = $1",
-        cache_key,
-    )
-    return value
+def _after_creation(page: PageRequest) -> dict[str, Any]:
+    """The parameters of a page in creation order: its cursor's key and one row more than shown."""
+    after = BY_CREATION.after(page)
+    return {
+        "after_created_at": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "limit": page.limit + 1,
+    }
 
 
 async def insert_subscription(conn: asyncpg.Connection, user_id: int) -> Subscription:
-    row = await conn.fetchrow(
-        "-- source: registry/store/licenses.py:insert_subscription\n"  # noqa: S608 (a module constant)
-        "WITH s AS (INSERT INTO product_subscriptions (id, user_id) VALUES (gen_random_uuid(), $1) RETURNING *)"
-        f" SELECT {_SUBSCRIPTION_COLUMNS} FROM s JOIN users u ON u.id = s.user_id",
-        user_id,
-    )
-    return _subscription(row)
+    created = await _SQL.insert_subscription.one(conn, Subscription, user_id=user_id)
+    assert created is not None  # an INSERT … RETURNING returns its row
+    return created
 
 
 async def subscription_by_id(
     conn: asyncpg.Connection, subscription_id: UUID, *, lock: bool = False
 ) -> Subscription | None:
-    """One subscription; with `lock`, its row stays locked until the transaction ends (so it cannot
-    be archived while a license is being issued for it)."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/licenses.py:subscription_by_id\n"  # noqa: S608 (a module constant)
-        f"SELECT {_SUBSCRIPTION_COLUMNS} FROM product_subscriptions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.id = $1" + (" FOR UPDATE OF s" if lock else ""),
-        subscription_id,
-    )
-    return _subscription(row) if row else None
+    """One subscription; with `lock`, its row stays locked until the transaction ends."""
+    query = _SQL.subscription_by_id_locked if lock else _SQL.subscription_by_id
+    return await query.one(conn, Subscription, subscription_id=subscription_id)
 
 
-async def list_subscriptions(
-    conn: asyncpg.Connection, *, user_id: int | None, after: tuple[datetime, UUID] | None, limit: int
-) -> list[Subscription]:
-    """Subscriptions (of one user, or all) in creation order, after a (created_at, id) cursor."""
-    rows = await conn.fetch(
-        "-- source: registry/store/licenses.py:list_subscriptions\n"
-        f"SELECT {_SUBSCRIPTION_COLUMNS} FROM product_subscriptions s JOIN users u ON u.id = s.user_id"
-        " WHERE ($1::integer IS NULL OR s.user_id = $1)"
-        "   AND ($2::timestamptz IS NULL OR (s.created_at, s.id) > ($2, $3::uuid))"
-        " ORDER BY s.created_at, s.id LIMIT $4",
-        user_id,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
-    )
-    return [_subscription(row) for row in rows]
+async def list_subscriptions(conn: asyncpg.Connection, *, user_id: int | None, page: PageRequest) -> Page[Subscription]:
+    """Subscriptions (of one user, or all) in creation order."""
+    rows = await _SQL.subscriptions_in_creation_order.all(conn, Subscription, user_id=user_id, **_after_creation(page))
+    return BY_CREATION.page(rows, page, _creation_key)
 
 
 async def archive_subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
-    """Archive (idempotently: the first archived_at stays); None if there is no such subscription."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/licenses.py:archive_subscription\n"  # noqa: S608 (a module constant)
-        "WITH s AS (UPDATE product_subscriptions"
-        "             SET archived_at = coalesce(archived_at, now()),"
-        "                 updated_at = CASE WHEN archived_at IS NULL THEN now() ELSE updated_at END"
-        "           WHERE id = $1 RETURNING *)"
-        f" SELECT {_SUBSCRIPTION_COLUMNS} FROM s JOIN users u ON u.id = s.user_id",
-        subscription_id,
-    )
-    return _subscription(row) if row else None
+    """Archive (idempotently); None if there is no such subscription."""
+    return await _SQL.archive_subscription.one(conn, Subscription, subscription_id=subscription_id)
 
 
 async def insert_license(
     conn: asyncpg.Connection, *, license_id: UUID, subscription_id: UUID, license_key: str
 ) -> License:
-    row = await conn.fetchrow(
-        "-- source: registry/store/licenses.py:insert_license\n"
-        "INSERT INTO product_licenses (id, product_subscription_id, license_key) VALUES ($1, $2, $3) RETURNING *",
-        license_id,
-        subscription_id,
-        license_key,
+    issued = await _SQL.insert_license.one(
+        conn, License, license_id=license_id, subscription_id=subscription_id, license_key=license_key
     )
-    return _license(row)
+    assert issued is not None  # an INSERT … RETURNING returns its row
+    return issued
 
 
-async def list_licenses(
-    conn: asyncpg.Connection, subscription_id: UUID, *, after: tuple[datetime, UUID] | None, limit: int
-) -> list[License]:
-    rows = await conn.fetch(
-        "-- source: registry/store/licenses.py:list_licenses\n"
-        "SELECT * FROM product_licenses"
-        " WHERE product_subscription_id = $1"
-        "   AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))"
-        " ORDER BY created_at, id LIMIT $4",
-        subscription_id,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+async def list_licenses(conn: asyncpg.Connection, subscription_id: UUID, *, page: PageRequest) -> Page[License]:
+    rows = await _SQL.licenses_in_creation_order.all(
+        conn, License, subscription_id=subscription_id, **_after_creation(page)
     )
-    return [_license(row) for row in rows]
+    return BY_CREATION.page(rows, page, _creation_key)

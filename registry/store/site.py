@@ -3,34 +3,52 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Self
 
 import asyncpg
 
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+
+_SQL = queries.load(__file__)
+
+SURVEYS_NEWEST_FIRST = CursorCodec(Column.INT8)
+SAVED_QUERIES_BY_TEXT = CursorCodec(Column.TEXT)
+PHABRICATOR_REPOS_BY_ID = CursorCodec(Column.INT4)
+
 
 @dataclass(frozen=True)
-class Site:
+class Site(FromRow):
     site_id: uuid.UUID
     initialized: bool
 
-
-async def site(conn: asyncpg.Connection) -> Site | None:
-    row = await conn.fetchrow(
-        "-- source: registry/store/site.py:site\nSELECT site_id, initialized FROM site_config LIMIT 1"
-    )
-    return Site(uuid.UUID(str(row["site_id"])), row["initialized"]) if row else None
-
-
-async def schema_state(conn: asyncpg.Connection) -> tuple[int | None, bool]:
-    row = await conn.fetchrow(
-        "-- source: registry/store/site.py:schema_state\nSELECT version, dirty FROM schema_migrations LIMIT 1"
-    )
-    return (row["version"], row["dirty"]) if row else (None, False)
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        return cls(uuid.UUID(str(row["site_id"])), row["initialized"])
 
 
 @dataclass(frozen=True)
-class SurveyResponse:
+class SchemaState(FromRow):
+    """The migration the schema is at; no version before the first migration ran."""
+
+    version: int | None
+    dirty: bool
+
+
+async def site(conn: asyncpg.Connection) -> Site | None:
+    return await _SQL.site.one(conn, Site)
+
+
+async def schema_state(conn: asyncpg.Connection) -> SchemaState:
+    return await _SQL.schema_state.one(conn, SchemaState) or SchemaState(None, False)
+
+
+@dataclass(frozen=True)
+class SurveyResponse(FromRow):
     id: int
     username: str | None
     email: str | None
@@ -49,37 +67,25 @@ async def insert_survey_response(
     reason: str | None,
     better: str | None,
 ) -> int:
-    response_id: int = await conn.fetchval(
-        "-- source: registry/store/site.py:insert_survey_response\n"
-        "INSERT INTO survey_responses (user_id, email, score, reason, better) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        user_id,
-        email,
-        score,
-        reason,
-        better,
+    response_id: int = await _SQL.insert_survey_response.fetchval(
+        conn, user_id=user_id, email=email, score=score, reason=reason, better=better
     )
     return response_id
 
 
 async def survey_responses(
-    conn: asyncpg.Connection, since: datetime, until: datetime, *, before_id: int | None, limit: int
-) -> list[SurveyResponse]:
-    rows = await conn.fetch(
-        "-- source: registry/store/site.py:survey_responses\n"
-        "SELECT s.id, u.username::text AS username, s.email, s.score, s.reason, s.better, s.created_at"
-        "  FROM survey_responses s LEFT JOIN users u ON u.id = s.user_id"
-        " WHERE s.created_at >= $1 AND s.created_at < $2 AND ($3::bigint IS NULL OR s.id < $3)"
-        " ORDER BY s.id DESC LIMIT $4",
-        since,
-        until,
-        before_id,
-        limit,
+    conn: asyncpg.Connection, since: datetime, until: datetime, page: PageRequest
+) -> Page[SurveyResponse]:
+    """Answers given in [since, until), newest first."""
+    before = SURVEYS_NEWEST_FIRST.after(page)
+    rows = await _SQL.survey_responses_newest_first.all(
+        conn, SurveyResponse, since=since, until=until, before_id=before[0] if before else None, limit=page.limit + 1
     )
-    return [SurveyResponse(**dict(row)) for row in rows]
+    return SURVEYS_NEWEST_FIRST.page(rows, page, lambda response: (response.id,))
 
 
 @dataclass(frozen=True)
-class NetPromoterScore:
+class NetPromoterScore(FromRow):
     responses: int
     promoters: int
     passives: int
@@ -94,64 +100,43 @@ class NetPromoterScore:
 
 
 async def net_promoter_score(conn: asyncpg.Connection, since: datetime, until: datetime) -> NetPromoterScore:
-    row = await conn.fetchrow(
-        "-- source: registry/store/site.py:net_promoter_score\n"
-        "SELECT count(*) AS responses, count(*) FILTER (WHERE score >= 9) AS promoters,"
-        "       count(*) FILTER (WHERE score BETWEEN 7 AND 8) AS passives,"
-        "       count(*) FILTER (WHERE score <= 6) AS detractors"
-        "  FROM survey_responses WHERE created_at >= $1 AND created_at < $2",
-        since,
-        until,
-    )
-    return NetPromoterScore(**dict(row))
+    score = await _SQL.net_promoter_score.one(conn, NetPromoterScore, since=since, until=until)
+    assert score is not None  # an aggregate has a row
+    return score
 
 
 @dataclass(frozen=True)
-class SavedQuery:
+class SavedQuery(FromRow):
     query: str
     last_executed: datetime
     latest_result: datetime
     exec_duration_ns: int
 
 
-async def record_saved_query(
-    conn: asyncpg.Connection, query: str, last_executed: datetime, latest_result: datetime, exec_duration_ns: int
-) -> SavedQuery:
-    """Upsert by the query text (`saved_queries_query_unique`)."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/site.py:record_saved_query\n"
-        "INSERT INTO saved_queries (query, last_executed, latest_result, exec_duration_ns) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (query) DO UPDATE SET last_executed = EXCLUDED.last_executed,"
-        "   latest_result = EXCLUDED.latest_result, exec_duration_ns = EXCLUDED.exec_duration_ns"
-        " RETURNING query, last_executed, latest_result, exec_duration_ns",
-        query,
-        last_executed,
-        latest_result,
-        exec_duration_ns,
+async def record_saved_query(conn: asyncpg.Connection, execution: SavedQuery) -> SavedQuery:
+    """Upsert by the query text."""
+    saved = await _SQL.record_saved_query.one(
+        conn,
+        SavedQuery,
+        query=execution.query,
+        last_executed=execution.last_executed,
+        latest_result=execution.latest_result,
+        exec_duration_ns=execution.exec_duration_ns,
     )
-    return SavedQuery(**dict(row))
+    assert saved is not None  # an upsert … RETURNING returns its row
+    return saved
 
 
-async def saved_queries(conn: asyncpg.Connection, *, after: str | None, limit: int) -> list[SavedQuery]:
-    rows = await conn.fetch(
-        "-- source: registry/store/site.py:saved_queries\n"
-        "SELECT query, last_executed, latest_result, exec_duration_ns FROM saved_queries"
-        " WHERE $1::text IS NULL OR query > $1 ORDER BY query LIMIT $2",
-        after,
-        limit,
+async def saved_queries(conn: asyncpg.Connection, page: PageRequest) -> Page[SavedQuery]:
+    after = SAVED_QUERIES_BY_TEXT.after(page)
+    rows = await _SQL.saved_queries_by_text.all(
+        conn, SavedQuery, after=after[0] if after else None, limit=page.limit + 1
     )
-    return [SavedQuery(**dict(row)) for row in rows]
-
-
-async def delete_saved_query(conn: asyncpg.Connection, query: str) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/site.py:delete_saved_query\nDELETE FROM saved_queries WHERE query = $1", query
-    )
-    return bool(status == "DELETE 1")
+    return SAVED_QUERIES_BY_TEXT.page(rows, page, lambda saved: (saved.query,))
 
 
 @dataclass(frozen=True)
-class PhabricatorRepo:
+class PhabricatorRepo(FromRow):
     id: int
     callsign: str
     uri: str
@@ -160,42 +145,21 @@ class PhabricatorRepo:
     updated_at: datetime
 
 
-_PHABRICATOR = "id, callsign::text, uri::text, url, created_at, updated_at"
-
-
 async def insert_phabricator_repo(
     conn: asyncpg.Connection, callsign: str, uri: str, url: str
 ) -> PhabricatorRepo | None:
-    """Map a callsign and URI to a repository URL; None when the URI is already mapped (the
-    `phabricator_repos_uri_key` constraint). A deleted mapping is brought back rather than
-    blocking its URI forever."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/site.py:insert_phabricator_repo\n"
-        "INSERT INTO phabricator_repos (callsign, uri, url) VALUES ($1, $2, $3)"
-        " ON CONFLICT (uri) DO UPDATE SET callsign = EXCLUDED.callsign, url = EXCLUDED.url,"
-        "   deleted_at = NULL, updated_at = now() WHERE phabricator_repos.deleted_at IS NOT NULL"
-        f" RETURNING {_PHABRICATOR}",
-        callsign,
-        uri,
-        url,
-    )
-    return PhabricatorRepo(**dict(row)) if row else None
+    """Map a callsign and URI to a repository URL; None when the URI is already mapped."""
+    return await _SQL.insert_phabricator_repo.one(conn, PhabricatorRepo, callsign=callsign, uri=uri, url=url)
 
 
-async def phabricator_repos(conn: asyncpg.Connection, *, after_id: int | None, limit: int) -> list[PhabricatorRepo]:
-    rows = await conn.fetch(
-        f"-- source: registry/store/site.py:phabricator_repos\nSELECT {_PHABRICATOR} FROM phabricator_repos"
-        " WHERE deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
-        after_id or 0,
-        limit,
+async def phabricator_repos(conn: asyncpg.Connection, page: PageRequest) -> Page[PhabricatorRepo]:
+    after = PHABRICATOR_REPOS_BY_ID.after(page)
+    rows = await _SQL.phabricator_repos_by_id.all(
+        conn, PhabricatorRepo, after_id=after[0] if after else None, limit=page.limit + 1
     )
-    return [PhabricatorRepo(**dict(row)) for row in rows]
+    return PHABRICATOR_REPOS_BY_ID.page(rows, page, lambda repo: (repo.id,))
 
 
 async def delete_phabricator_repo(conn: asyncpg.Connection, repo_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/site.py:delete_phabricator_repo\n"
-        "UPDATE phabricator_repos SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        repo_id,
-    )
-    return bool(status == "UPDATE 1")
+    """Soft delete; False when there was no live mapping."""
+    return await _SQL.delete_phabricator_repo.execute(conn, repo_id=repo_id) == "UPDATE 1"

@@ -18,9 +18,8 @@ from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from registry import licensing
+from registry import appkeys, licensing
 from registry.config import Config
-from registry.handlers.licenses import signing_key
 from tests.conftest import AppFactory
 from tests.support.factories import UserFixture, auth, make_token, make_user
 from tests.support.paging import every_item
@@ -111,7 +110,7 @@ async def test_tampered_expired_and_foreign_keys_fail_verification(client: Clien
         assert await _verify(client, malformed) == {"valid": False, "reason": "malformed", "license": None}
 
     # An expired key can only come from this registry's own key (the API refuses past dates).
-    key = await signing_key(client.app)
+    key = await client.app[appkeys.SERVICES].licensing.signing_key()
     expired = licensing.sign_license(key, {**payload, "expires_at": "2020-01-01T00:00:00Z"})
     verdict = await _verify(client, expired)
     assert (verdict["valid"], verdict["reason"]) == (False, "expired")

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from registry.cert_cache import CacheMiss, CertCache
+from registry.autocert_cache import CacheMiss, CertCache
 from registry.db.pool import create_pool
 from tests.support.factories import make_user
 

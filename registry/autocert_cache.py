@@ -2,7 +2,7 @@
 
 `get` raises `CacheMiss` for an absent (or deleted) key, `put` stores bytes, `delete` removes a
 key and is not an error for an absent one. Data is stored base64-encoded in `cert_cache.b64data`.
-Keys under `wharf:` are Wharf's own (e.g. the license signing key) and are never shown over HTTP.
+Keys under `wharf:` are Wharf's own (the license signing key): see registry.store.cert_cache.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import base64
 import asyncpg
 
 from registry.store import cert_cache as store
-
-RESERVED_PREFIX = "wharf:"
 
 
 class CacheMiss(KeyError):

@@ -1,0 +1,161 @@
+"""The site itself: its identity, Net Promoter surveys, saved queries' executions, and the tables
+only site admins keep (the certificate cache, Phabricator repository mappings)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from registry.auth import policy
+from registry.auth.throttle import RateLimits
+from registry.db.database import Database
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest, Conflict, NotFound
+from registry.domain.page import Page, PageRequest
+from registry.store import cert_cache as cache_store
+from registry.store import site as site_store
+from registry.store.cert_cache import RESERVED_PREFIX, CacheEntry
+from registry.store.site import NetPromoterScore, PhabricatorRepo, SavedQuery, SchemaState, Site, SurveyResponse
+from registry.validation import INT4_MAX
+
+MAX_CACHE_KEY = 512
+
+
+class PhabricatorUriTaken(Conflict):
+    """A URI maps to one Phabricator repository at a time."""
+
+
+@dataclass(frozen=True)
+class SiteState:
+    """The site's identity; `schema` only for a site admin."""
+
+    site: Site
+    schema: SchemaState | None
+
+
+@dataclass(frozen=True)
+class SurveyAnswer:
+    score: int
+    email: str | None = None
+    reason: str | None = None
+    better: str | None = None
+
+
+@dataclass(frozen=True)
+class SurveyReport:
+    """The answers of a period, a page of them, and the period's Net Promoter Score."""
+
+    since: datetime
+    until: datetime
+    net_promoter_score: NetPromoterScore
+    answers: Page[SurveyResponse]
+
+
+def _cache_key(key: str) -> str:
+    if len(key) > MAX_CACHE_KEY:
+        raise BadRequest(f"A cache key is at most {MAX_CACHE_KEY} characters.")
+    if key.startswith(RESERVED_PREFIX):
+        raise NotFound(f"No cache entry {key}.")  # Wharf's own entries (signing keys) are not for HTTP
+    return key
+
+
+class SiteService:
+    def __init__(self, db: Database, rate_limits: RateLimits) -> None:
+        self.db = db
+        self.rate_limits = rate_limits
+
+    async def state(self, actor: Actor) -> SiteState:
+        """The site id and whether its first user exists; site admins also see the schema version."""
+        async with self.db.reading() as conn:
+            site = await site_store.site(conn)
+            schema = await site_store.schema_state(conn) if policy.is_site_admin(actor) else None
+        if site is None:
+            raise NotFound("The site is not configured yet.")
+        return SiteState(site, schema)
+
+    async def answer_survey(self, actor: Actor, client: str | None, answer: SurveyAnswer) -> int:
+        """Anyone may answer: signed-in answers are attributed to their user. Answers are limited per
+        client address (WHARF_SURVEYS_PER_ADDRESS), signed in or not."""
+        self.rate_limits.survey_answer(client)
+        async with self.db.transaction() as conn:
+            return await site_store.insert_survey_response(
+                conn,
+                user_id=actor.user.id if actor.user is not None else None,
+                email=answer.email,
+                score=answer.score,
+                reason=answer.reason,
+                better=answer.better,
+            )
+
+    async def survey_report(self, actor: Actor, since: datetime, until: datetime, page: PageRequest) -> SurveyReport:
+        """Answers in [since, until), newest first, with the period's Net Promoter Score."""
+        policy.require_site_admin(actor)
+        async with self.db.reading() as conn:
+            answers = await site_store.survey_responses(conn, since, until, page)
+            score = await site_store.net_promoter_score(conn, since, until)
+        return SurveyReport(since, until, score, answers)
+
+    async def record_saved_query(self, actor: Actor, execution: SavedQuery) -> SavedQuery:
+        """A saved query's latest execution, upserted by its text (site admins: the jobs that run
+        saved searches)."""
+        policy.require_site_admin(actor)
+        async with self.db.transaction() as conn:
+            return await site_store.record_saved_query(conn, execution)
+
+    async def saved_queries(self, actor: Actor, page: PageRequest) -> Page[SavedQuery]:
+        policy.require_site_admin(actor)
+        async with self.db.reading() as conn:
+            return await site_store.saved_queries(conn, page)
+
+    async def cache_entries(self, actor: Actor, page: PageRequest) -> Page[CacheEntry]:
+        """Live entries without their data, and never Wharf's own."""
+        policy.require_site_admin(actor)
+        async with self.db.reading() as conn:
+            return await cache_store.list_keys(conn, page)
+
+    async def cache_entry(self, actor: Actor, key: str) -> CacheEntry:
+        policy.require_site_admin(actor)
+        async with self.db.reading() as conn:
+            entry = await cache_store.get_entry(conn, _cache_key(key))
+        if entry is None:
+            raise NotFound(f"No cache entry {key}.")
+        return entry
+
+    async def put_cache_entry(self, actor: Actor, key: str, b64data: str) -> CacheEntry:
+        """Store base64 data under the key, replacing it or reviving a deleted key."""
+        policy.require_site_admin(actor)
+        _cache_key(key)
+        try:
+            base64.b64decode(b64data, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("data must be base64.") from None
+        async with self.db.transaction() as conn:
+            return await cache_store.put_entry(conn, key, b64data)
+
+    async def delete_cache_entry(self, actor: Actor, key: str) -> None:
+        """Soft delete; deleting an absent key is not an error (autocert semantics)."""
+        policy.require_site_admin(actor)
+        async with self.db.transaction() as conn:
+            await cache_store.delete_entry(conn, _cache_key(key))
+
+    async def add_phabricator_repo(self, actor: Actor, callsign: str, uri: str, url: str) -> PhabricatorRepo:
+        policy.require_site_admin(actor)
+        async with self.db.transaction() as conn:
+            repo = await site_store.insert_phabricator_repo(conn, callsign, uri, url)
+        if repo is None:
+            raise PhabricatorUriTaken(f"{uri} is already mapped to a Phabricator repository.")
+        return repo
+
+    async def phabricator_repos(self, actor: Actor, page: PageRequest) -> Page[PhabricatorRepo]:
+        policy.require_site_admin(actor)
+        async with self.db.reading() as conn:
+            return await site_store.phabricator_repos(conn, page)
+
+    async def delete_phabricator_repo(self, actor: Actor, repo_id: int) -> None:
+        """Soft delete; a second deletion finds nothing."""
+        policy.require_site_admin(actor)
+        async with self.db.transaction() as conn:
+            if repo_id > INT4_MAX or not await site_store.delete_phabricator_repo(conn, repo_id):
+                raise NotFound(f"No Phabricator repository {repo_id}.")
