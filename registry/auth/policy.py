@@ -14,6 +14,8 @@ from registry.auth.credentials import unauthorized
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import Forbidden
+from registry.store.discussions import Comment, Thread
+from registry.store.orgs import Org
 from registry.store.users import User
 
 
@@ -59,3 +61,49 @@ def require_may_publish(actor: Actor, *, publisher_user_id: int | None, member_o
     if user.id == publisher_user_id or member_of_org or is_site_admin(actor):
         return user
     raise Forbidden(f"You may not publish for {publisher}.")
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def require_global_settings_access(actor: Actor, *, write: bool) -> User:
+    """Every signed-in user reads the site's settings (their cascade starts there); site admins write them."""
+    return require_site_admin(actor) if write else signed_in(actor)
+
+
+def require_org_settings_access(actor: Actor, org: Org, *, member: bool) -> User:
+    """An org's settings: its members and site admins read and write them."""
+    return require_member_or_site_admin(actor, member=member, org=org.name)
+
+
+def require_user_settings_access(actor: Actor, subject: User) -> User:
+    """A user's settings: the user and site admins read and write them."""
+    return require_self_or_site_admin(actor, subject)
+
+
+# --- discussions ----------------------------------------------------------------------------------
+
+
+def require_thread_moderator(actor: Actor, thread: Thread) -> User:
+    """Archiving or deleting a thread: its author or a site admin."""
+    return _require_author_or_site_admin(actor, thread.author_user_id, "thread")
+
+
+def require_comment_deleter(actor: Actor, comment: Comment) -> User:
+    """Deleting a comment: its author or a site admin."""
+    return _require_author_or_site_admin(actor, comment.author_user_id, "comment")
+
+
+def require_comment_editor(actor: Actor, comment: Comment) -> User:
+    """Editing a comment: its author only; a site admin deletes a comment, never rewrites it."""
+    user = signed_in(actor)
+    if user.id != comment.author_user_id:
+        raise Forbidden("Only the author of this comment may edit it.")
+    return user
+
+
+def _require_author_or_site_admin(actor: Actor, author_id: int, what: str) -> User:
+    user = signed_in(actor)
+    if user.id != author_id and not is_site_admin(actor):
+        raise Forbidden(f"Only the author of this {what} or a site admin may do this.")
+    return user
