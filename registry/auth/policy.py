@@ -16,6 +16,9 @@ from registry.domain.actor import Actor
 from registry.domain.errors import Forbidden, NotFound
 from registry.names import fold_name
 from registry.store.licenses import Subscription
+from registry.domain.errors import Forbidden
+from registry.store.discussions import Comment, Thread
+from registry.store.orgs import Org
 from registry.store.users import User
 
 
@@ -81,4 +84,47 @@ def require_readable_subscription(actor: Actor, subscription: Subscription) -> U
     user = signed_in(actor)
     if subscription.user_id != user.id and not is_site_admin(actor):
         raise NotFound(f"No subscription {subscription.id}.")
+# --- settings -------------------------------------------------------------------------------------
+
+
+def require_global_settings_access(actor: Actor, *, write: bool) -> User:
+    """Every signed-in user reads the site's settings (their cascade starts there); site admins write them."""
+    return require_site_admin(actor) if write else signed_in(actor)
+
+
+def require_org_settings_access(actor: Actor, org: Org, *, member: bool) -> User:
+    """An org's settings: its members and site admins read and write them."""
+    return require_member_or_site_admin(actor, member=member, org=org.name)
+
+
+def require_user_settings_access(actor: Actor, subject: User) -> User:
+    """A user's settings: the user and site admins read and write them."""
+    return require_self_or_site_admin(actor, subject)
+
+
+# --- discussions ----------------------------------------------------------------------------------
+
+
+def require_thread_moderator(actor: Actor, thread: Thread) -> User:
+    """Archiving or deleting a thread: its author or a site admin."""
+    return _require_author_or_site_admin(actor, thread.author_user_id, "thread")
+
+
+def require_comment_deleter(actor: Actor, comment: Comment) -> User:
+    """Deleting a comment: its author or a site admin."""
+    return _require_author_or_site_admin(actor, comment.author_user_id, "comment")
+
+
+def require_comment_editor(actor: Actor, comment: Comment) -> User:
+    """Editing a comment: its author only; a site admin deletes a comment, never rewrites it."""
+    user = signed_in(actor)
+    if user.id != comment.author_user_id:
+        raise Forbidden("Only the author of this comment may edit it.")
+    return user
+
+
+def _require_author_or_site_admin(actor: Actor, author_id: int, what: str) -> User:
+    user = signed_in(actor)
+    if user.id != author_id and not is_site_admin(actor):
+        raise Forbidden(f"Only the author of this {what} or a site admin may do this.")
     return user

@@ -23,6 +23,8 @@ from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
 from registry.services.licensing import LicensingService
 from registry.services.site import SiteService
+from registry.services.discussions import DiscussionsService
+from registry.services.settings import SettingsService
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -43,6 +45,8 @@ class Services:
     dependents_summaries: TtlCache[list[RangeCount]]
     licensing: LicensingService
     site: SiteService
+    settings: SettingsService
+    discussions: DiscussionsService
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
@@ -53,17 +57,20 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         surveys=config.surveys_per_address,
         window=config.rate_window,
     )
+    parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     return Services(
         config=config,
         db=db,
         hasher=PasswordHasher(config.bcrypt_cost),
         mailer=mailer or LogMailer(),
         manifests=ManifestValidator(config.max_manifest_bytes),
-        parsers=WorkerPool(config.parser_processes, config.parser_timeout),
+        parsers=parsers,
         assets=AssetCache(config.bundle_cache_bytes),
         downloads=DownloadCounter(config.download_count_window),
         rate_limits=rate_limits,
         dependents_summaries=TtlCache(config.dependents_cache_seconds),
         licensing=LicensingService(config, db),
         site=SiteService(db, rate_limits),
+        settings=SettingsService(db, parsers),
+        discussions=DiscussionsService(db),
     )

@@ -21,6 +21,33 @@ from registry.store.users import User
 
 async def subscriber(conn: asyncpg.Connection, username: str) -> User:
     """The user a subscription is for, or whose subscriptions are listed."""
+"""Typed loaders: each loads one kind of resource by what a client names it by, and owns its 404."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from registry.domain.errors import NotFound
+from registry.store import discussions as discussion_store
+from registry.store import orgs as org_store
+from registry.store import users as user_store
+from registry.store.discussions import Comment, Thread
+from registry.store.orgs import Org
+from registry.store.users import User
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+async def settings_subject_org(conn: asyncpg.Connection, name: str) -> Org:
+    """The live org whose settings are asked for."""
+    org = await org_store.org_by_name(conn, name)
+    if org is None:
+        raise NotFound(f"No organization named {name}.")
+    return org
+
+
+async def settings_subject_user(conn: asyncpg.Connection, username: str) -> User:
+    """The user whose settings are asked for."""
     user = await user_store.user_by_username(conn, username)
     if user is None:
         raise NotFound(f"No user named {username}.")
@@ -33,3 +60,36 @@ async def subscription(conn: asyncpg.Connection, subscription_id: UUID, *, lock:
     if found is None:
         raise NotFound(f"No subscription {subscription_id}.")
     return found
+# --- discussions ----------------------------------------------------------------------------------
+
+
+def thread_not_found(thread_id: int) -> NotFound:
+    return NotFound(f"No discussion thread {thread_id}.")
+
+
+def comment_not_found(comment_id: int) -> NotFound:
+    return NotFound(f"No discussion comment {comment_id}.")
+
+
+async def discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
+    """A thread that is not deleted."""
+    thread = await discussion_store.thread_by_id(conn, thread_id)
+    if thread is None:
+        raise thread_not_found(thread_id)
+    return thread
+
+
+async def locked_discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
+    """A thread that is not deleted, its row locked until the transaction ends (writes to it serialise)."""
+    thread = await discussion_store.thread_by_id(conn, thread_id, lock=True)
+    if thread is None:
+        raise thread_not_found(thread_id)
+    return thread
+
+
+async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -> Comment:
+    """A comment that is not deleted, in a thread that is not deleted, its row locked."""
+    comment = await discussion_store.comment_by_id(conn, comment_id, lock=True)
+    if comment is None:
+        raise comment_not_found(comment_id)
+    return comment

@@ -15,33 +15,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
+
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+
+_SQL = queries.load(__file__)
 
 TARGET_FIELDS = (
     "path", "branch", "revision", "start_line", "end_line", "start_character", "end_character",
     "lines_before", "lines", "lines_after",
 )  # fmt: skip
 
+# Threads and comments in id order (bigint ids); reported comments by (report count, id), descending.
+THREADS_BY_ID = CursorCodec(Column.INT8)
+COMMENTS_BY_ID = CursorCodec(Column.INT8)
+MOST_REPORTED = CursorCodec(Column.INT4, Column.INT8)
+
 
 @dataclass(frozen=True)
 class Target:
+    """What a thread is about: a repository (by URI) and optionally a range of one of its files."""
+
     repo: str
-    path: str | None
-    branch: str | None
-    revision: str | None
-    start_line: int | None
-    end_line: int | None
-    start_character: int | None
-    end_character: int | None
-    lines_before: str | None
-    lines: str | None
-    lines_after: str | None
+    path: str | None = None
+    branch: str | None = None
+    revision: str | None = None
+    start_line: int | None = None
+    end_line: int | None = None
+    start_character: int | None = None
+    end_character: int | None = None
+    lines_before: str | None = None
+    lines: str | None = None
+    lines_after: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """TARGET_FIELDS and their values (the repository aside)."""
+        return {name: getattr(self, name) for name in TARGET_FIELDS}
 
 
 @dataclass(frozen=True)
-class Thread:
+class Thread(FromRow):
     id: int
     title: str | None
     author: str
@@ -51,9 +68,19 @@ class Thread:
     archived_at: datetime | None
     target: Target | None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        target = None
+        if row["target_id"] is not None:
+            target = Target(repo=row["repo"], **{name: row[name] for name in TARGET_FIELDS})
+        return cls(
+            row["id"], row["title"], row["author"], row["author_user_id"], row["created_at"], row["updated_at"],
+            row["archived_at"], target,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
-class Comment:
+class Comment(FromRow):
     id: int
     thread_id: int
     author: str
@@ -70,202 +97,107 @@ class Report:
 
 
 @dataclass(frozen=True)
-class ReportedComment:
+class ReportedComment(FromRow):
     comment: Comment
     report_count: int
     reports: tuple[Report, ...]
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        comment = Comment(**{name: row[name] for name in Comment.__dataclass_fields__})
+        reports = tuple(Report(entry["reporter"], entry["reason"]) for entry in row["reports"] or [])
+        return cls(comment, row["report_count"], reports)
+
 
 @dataclass(frozen=True)
-class ReplyTokenHolder:
+class ReplyTokenHolder(FromRow):
     user_id: int
     thread_id: int
 
 
-_THREAD_SELECT = (
-    "SELECT t.id, t.title, u.username::text AS author, t.author_user_id, t.created_at, t.updated_at, t.archived_at,"
-    "       tr.id AS target_id, r.uri::text AS repo, tr.path, tr.branch, tr.revision, tr.start_line, tr.end_line,"
-    "       tr.start_character, tr.end_character, tr.lines_before, tr.lines, tr.lines_after"
-    "  FROM discussion_threads t"
-    "  JOIN users u ON u.id = t.author_user_id"
-    "  LEFT JOIN discussion_threads_target_repo tr ON tr.id = t.target_repo_id"
-    "  LEFT JOIN repo r ON r.id = tr.repo_id"
-)
-
-_COMMENT_COLUMNS = (
-    "c.id, c.thread_id, u.username::text AS author, c.author_user_id, c.contents, c.created_at, c.updated_at"
-)
-
-
-def _thread(row: asyncpg.Record) -> Thread:
-    target = None
-    if row["target_id"] is not None:
-        target = Target(repo=row["repo"], **{name: row[name] for name in TARGET_FIELDS})
-    return Thread(
-        row["id"], row["title"], row["author"], row["author_user_id"], row["created_at"], row["updated_at"],
-        row["archived_at"], target,
-    )  # fmt: skip
-
-
-def _comment(row: asyncpg.Record) -> Comment:
-    return Comment(
-        row["id"], row["thread_id"], row["author"], row["author_user_id"], row["contents"], row["created_at"],
-        row["updated_at"],
-    )  # fmt: skip
+def _updated(status: str) -> int:
+    """How many rows an UPDATE's status ("UPDATE n") says it changed."""
+    return int(status.split()[-1])
 
 
 # --- threads -------------------------------------------------------------------------------------
 
 
 async def insert_thread(conn: asyncpg.Connection, author_id: int, title: str) -> int:
-    thread_id: int = await conn.fetchval(
-        "-- source: registry/store/discussions.py:insert_thread\n"
-        "INSERT INTO discussion_threads (author_user_id, title) VALUES ($1, $2) RETURNING id",
-        author_id,
-        title,
-    )
+    thread_id: int = await _SQL.insert_thread.fetchval(conn, author_id=author_id, title=title)
     return thread_id
 
 
-async def insert_target(conn: asyncpg.Connection, thread_id: int, repo_id: int, target: Mapping[str, Any]) -> int:
-    """The thread's target; `target` holds any of TARGET_FIELDS (absent ones are NULL)."""
-    target_id: int = await conn.fetchval(
-        "-- source: registry/store/discussions.py:insert_target\n"
-        "INSERT INTO discussion_threads_target_repo (thread_id, repo_id, path, branch, revision, start_line, end_line,"
-        "  start_character, end_character, lines_before, lines, lines_after)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        thread_id,
-        repo_id,
-        *(target.get(name) for name in TARGET_FIELDS),
-    )
+async def insert_target(conn: asyncpg.Connection, thread_id: int, repo_id: int, target: Target) -> int:
+    target_id: int = await _SQL.insert_target.fetchval(conn, thread_id=thread_id, repo_id=repo_id, **target.fields())
     return target_id
 
 
 async def set_thread_target(conn: asyncpg.Connection, thread_id: int, target_id: int) -> None:
-    await conn.execute(
-        "-- source: registry/store/discussions.py:set_thread_target\n"
-        "UPDATE discussion_threads SET target_repo_id = $2 WHERE id = $1",
-        thread_id,
-        target_id,
-    )
+    await _SQL.set_thread_target.execute(conn, thread_id=thread_id, target_id=target_id)
 
 
 async def thread_by_id(conn: asyncpg.Connection, thread_id: int, *, lock: bool = False) -> Thread | None:
     """A thread that is not deleted; `lock` takes the thread row (FOR NO KEY UPDATE: comments may still
     be inserted meanwhile, their foreign key only needs KEY SHARE)."""
-    row = await conn.fetchrow(
-        f"-- source: registry/store/discussions.py:thread_by_id\n{_THREAD_SELECT}"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL" + (" FOR NO KEY UPDATE OF t" if lock else ""),
-        thread_id,
-    )
-    return _thread(row) if row else None
+    query = _SQL.thread_by_id_locked if lock else _SQL.thread_by_id
+    return await query.one(conn, Thread, thread_id=thread_id)
 
 
 async def list_threads(
-    conn: asyncpg.Connection,
-    repo_id: int,
-    path: str | None,
-    *,
-    include_archived: bool,
-    after_id: int | None,
-    limit: int,
-) -> list[Thread]:
-    """Threads about a repository (and a path of it), in id order, through
-    `discussion_threads_target_repo_repo_id_path_idx`. Only module constants are formatted in."""
-    path_filter = "tr.path = $5" if path is not None else "$5::text IS NULL"
-    rows = await conn.fetch(
-        f"-- source: registry/store/discussions.py:list_threads\n{_THREAD_SELECT}"
-        f" WHERE tr.repo_id = $1 AND {path_filter} AND t.deleted_at IS NULL"
-        "   AND ($2 OR t.archived_at IS NULL) AND t.id > $3"
-        " ORDER BY t.id LIMIT $4",
-        repo_id,
-        include_archived,
-        after_id or 0,
-        limit,
-        path,
-    )
-    return [_thread(row) for row in rows]
+    conn: asyncpg.Connection, repo_id: int, path: str | None, *, include_archived: bool, page: PageRequest
+) -> Page[Thread]:
+    """Threads about a repository (and a path of it, when given), in id order."""
+    after = THREADS_BY_ID.after(page)
+    params: dict[str, Any] = {"repo_id": repo_id, "include_archived": include_archived, "limit": page.limit + 1}
+    params["after_id"] = after[0] if after else 0
+    if path is None:
+        threads = await _SQL.list_threads.all(conn, Thread, **params)
+    else:
+        threads = await _SQL.list_threads_at_path.all(conn, Thread, path=path, **params)
+    return THREADS_BY_ID.page(threads, page, lambda thread: [thread.id])
 
 
 async def archive_thread(conn: asyncpg.Connection, thread_id: int) -> bool:
     """Archive (idempotent: an archived thread keeps its first archived_at)."""
-    status = await conn.execute(
-        "-- source: registry/store/discussions.py:archive_thread\n"
-        "UPDATE discussion_threads SET archived_at = coalesce(archived_at, now()), updated_at = now()"
-        " WHERE id = $1 AND deleted_at IS NULL",
-        thread_id,
-    )
-    return bool(status == "UPDATE 1")
+    return _updated(await _SQL.archive_thread.execute(conn, thread_id=thread_id)) == 1
 
 
 async def soft_delete_thread(conn: asyncpg.Connection, thread_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/discussions.py:soft_delete_thread\n"
-        "UPDATE discussion_threads SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        thread_id,
-    )
-    return bool(status == "UPDATE 1")
+    return _updated(await _SQL.soft_delete_thread.execute(conn, thread_id=thread_id)) == 1
 
 
 # --- comments ------------------------------------------------------------------------------------
 
 
 async def insert_comment(conn: asyncpg.Connection, thread_id: int, author_id: int, contents: str) -> Comment:
-    row = await conn.fetchrow(
-        "-- source: registry/store/discussions.py:insert_comment\n"  # noqa: S608 (a module constant)
-        "WITH c AS ("
-        "  INSERT INTO discussion_comments (thread_id, author_user_id, contents) VALUES ($1, $2, $3) RETURNING *"
-        f") SELECT {_COMMENT_COLUMNS} FROM c JOIN users u ON u.id = c.author_user_id",
-        thread_id,
-        author_id,
-        contents,
-    )
-    assert row is not None
-    return _comment(row)
+    comment = await _SQL.insert_comment.one(conn, Comment, thread_id=thread_id, author_id=author_id, contents=contents)
+    if comment is None:  # an INSERT … RETURNING always returns its row
+        raise RuntimeError("insert_comment returned no row")
+    return comment
 
 
 async def comment_by_id(conn: asyncpg.Connection, comment_id: int, *, lock: bool = False) -> Comment | None:
-    """A comment that is not deleted, in a thread that is not deleted."""
-    row = await conn.fetchrow(
-        f"-- source: registry/store/discussions.py:comment_by_id\nSELECT {_COMMENT_COLUMNS}"
-        "  FROM discussion_comments c"
-        "  JOIN discussion_threads t ON t.id = c.thread_id AND t.deleted_at IS NULL"
-        "  JOIN users u ON u.id = c.author_user_id"
-        " WHERE c.id = $1 AND c.deleted_at IS NULL" + (" FOR UPDATE OF c" if lock else ""),
-        comment_id,
-    )
-    return _comment(row) if row else None
+    """A comment that is not deleted, in a thread that is not deleted; `lock` takes its row."""
+    query = _SQL.comment_by_id_locked if lock else _SQL.comment_by_id
+    return await query.one(conn, Comment, comment_id=comment_id)
 
 
-async def list_comments(conn: asyncpg.Connection, thread_id: int, *, after_id: int | None, limit: int) -> list[Comment]:
-    rows = await conn.fetch(
-        f"-- source: registry/store/discussions.py:list_comments\nSELECT {_COMMENT_COLUMNS}"
-        "  FROM discussion_comments c JOIN users u ON u.id = c.author_user_id"
-        " WHERE c.thread_id = $1 AND c.deleted_at IS NULL AND c.id > $2 ORDER BY c.id LIMIT $3",
-        thread_id,
-        after_id or 0,
-        limit,
+async def list_comments(conn: asyncpg.Connection, thread_id: int, page: PageRequest) -> Page[Comment]:
+    """A thread's comments that are not deleted, in id order."""
+    after = COMMENTS_BY_ID.after(page)
+    comments = await _SQL.list_comments.all(
+        conn, Comment, thread_id=thread_id, after_id=after[0] if after else 0, limit=page.limit + 1
     )
-    return [_comment(row) for row in rows]
+    return COMMENTS_BY_ID.page(comments, page, lambda comment: [comment.id])
 
 
 async def update_comment(conn: asyncpg.Connection, comment_id: int, contents: str) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/discussions.py:update_comment\n"
-        "UPDATE discussion_comments SET contents = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        comment_id,
-        contents,
-    )
-    return bool(status == "UPDATE 1")
+    return _updated(await _SQL.update_comment.execute(conn, comment_id=comment_id, contents=contents)) == 1
 
 
 async def soft_delete_comment(conn: asyncpg.Connection, comment_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/discussions.py:soft_delete_comment\n"
-        "UPDATE discussion_comments SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        comment_id,
-    )
-    return bool(status == "UPDATE 1")
+    return _updated(await _SQL.soft_delete_comment.execute(conn, comment_id=comment_id)) == 1
 
 
 # --- reports -------------------------------------------------------------------------------------
@@ -273,49 +205,21 @@ async def soft_delete_comment(conn: asyncpg.Connection, comment_id: int) -> bool
 
 async def add_report(conn: asyncpg.Connection, comment_id: int, reporter_id: int, reason: str) -> bool:
     """Append a report; False when this user already reported the comment (or it is gone)."""
-    status = await conn.execute(
-        "-- source: registry/store/discussions.py:add_report\n"
-        "UPDATE discussion_comments SET reports = array_append(reports, $2::text || ':' || $3)"
-        " WHERE id = $1 AND deleted_at IS NULL"
-        "   AND NOT EXISTS (SELECT FROM unnest(reports) AS r(report) WHERE starts_with(r.report, $2::text || ':'))",
-        comment_id,
-        str(reporter_id),
-        reason,
-    )
-    return bool(status == "UPDATE 1")
+    status = await _SQL.add_report.execute(conn, comment_id=comment_id, reporter=str(reporter_id), reason=reason)
+    return _updated(status) == 1
 
 
-async def most_reported(
-    conn: asyncpg.Connection, *, after: tuple[int, int] | None, limit: int
-) -> list[ReportedComment]:
-    """Reported comments (not deleted, in threads not deleted), most reports first, then newest first;
-    ordered on `discussion_comments_reports_array_length_idx`. `after` is (report count, id)."""
-    rows = await conn.fetch(
-        f"-- source: registry/store/discussions.py:most_reported\nSELECT {_COMMENT_COLUMNS},"  # noqa: S608
-        "       array_length(c.reports, 1) AS report_count,"
-        "       (SELECT jsonb_agg(jsonb_build_object("
-        "                 'reporter', ru.username::text, 'reason', substr(rep.report, strpos(rep.report, ':') + 1))"
-        "               ORDER BY rep.n)"
-        "          FROM unnest(c.reports) WITH ORDINALITY AS rep(report, n)"
-        "          LEFT JOIN users ru ON ru.id::text = split_part(rep.report, ':', 1)) AS reports"
-        "  FROM discussion_comments c"
-        "  JOIN discussion_threads t ON t.id = c.thread_id AND t.deleted_at IS NULL"
-        "  JOIN users u ON u.id = c.author_user_id"
-        " WHERE array_length(c.reports, 1) > 0 AND c.deleted_at IS NULL"
-        "   AND ($1::int IS NULL OR (array_length(c.reports, 1), c.id) < ($1::int, $2::bigint))"
-        " ORDER BY array_length(c.reports, 1) DESC, c.id DESC LIMIT $3",
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+async def most_reported(conn: asyncpg.Connection, page: PageRequest) -> Page[ReportedComment]:
+    """Reported comments (not deleted, in threads not deleted), most reports first, then newest first."""
+    after = MOST_REPORTED.after(page)
+    reported = await _SQL.most_reported.all(
+        conn,
+        ReportedComment,
+        after_count=after[0] if after else None,
+        after_id=after[1] if after else None,
+        limit=page.limit + 1,
     )
-    return [
-        ReportedComment(
-            _comment(row),
-            row["report_count"],
-            tuple(Report(entry["reporter"], entry["reason"]) for entry in row["reports"] or []),
-        )
-        for row in rows
-    ]
+    return MOST_REPORTED.page(reported, page, lambda item: [item.report_count, item.comment.id])
 
 
 # --- mail reply tokens ---------------------------------------------------------------------------
@@ -323,56 +227,25 @@ async def most_reported(
 
 async def live_reply_token(conn: asyncpg.Connection, user_id: int, thread_id: int) -> str | None:
     """The user's unrevoked reply token for the thread (looked up by owner, never by value)."""
-    token: str | None = await conn.fetchval(
-        "-- source: registry/store/discussions.py:live_reply_token\n"
-        "SELECT token FROM discussion_mail_reply_tokens"
-        " WHERE user_id = $1 AND thread_id = $2 AND deleted_at IS NULL LIMIT 1",
-        user_id,
-        thread_id,
-    )
+    token: str | None = await _SQL.live_reply_token.fetchval(conn, user_id=user_id, thread_id=thread_id)
     return token
 
 
 async def insert_reply_token(conn: asyncpg.Connection, token: str, user_id: int, thread_id: int) -> None:
-    await conn.execute(
-        "-- source: registry/store/discussions.py:insert_reply_token\n"
-        "INSERT INTO discussion_mail_reply_tokens (token, user_id, thread_id) VALUES ($1, $2, $3)",
-        token,
-        user_id,
-        thread_id,
-    )
+    await _SQL.insert_reply_token.execute(conn, token=token, user_id=user_id, thread_id=thread_id)
 
 
 async def revoke_reply_tokens(conn: asyncpg.Connection, user_id: int, thread_id: int) -> int:
     """Revoke the user's live reply tokens for the thread; how many were live."""
-    status: str = await conn.execute(
-        "-- source: registry/store/discussions.py:revoke_reply_tokens\n"
-        "UPDATE discussion_mail_reply_tokens SET deleted_at = now()"
-        " WHERE user_id = $1 AND thread_id = $2 AND deleted_at IS NULL",
-        user_id,
-        thread_id,
-    )
-    return int(status.split()[-1])
+    return _updated(await _SQL.revoke_reply_tokens.execute(conn, user_id=user_id, thread_id=thread_id))
 
 
 async def revoke_all_reply_tokens(conn: asyncpg.Connection, user_id: int) -> int:
     """Revoke every live reply token of the user, in every thread (their password changed)."""
-    status: str = await conn.execute(
-        "-- source: registry/store/discussions.py:revoke_all_reply_tokens\n"
-        "UPDATE discussion_mail_reply_tokens SET deleted_at = now() WHERE user_id = $1 AND deleted_at IS NULL",
-        user_id,
-    )
-    return int(status.split()[-1])
+    return _updated(await _SQL.revoke_all_reply_tokens.execute(conn, user_id=user_id))
 
 
 async def reply_token_holder(conn: asyncpg.Connection, token: str) -> ReplyTokenHolder | None:
     """Who a live reply token belongs to (its user not deleted), by primary key; the row is locked
     (FOR SHARE) so a concurrent revocation waits for the reply being posted with it."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/discussions.py:reply_token_holder\n"
-        "SELECT m.user_id, m.thread_id FROM discussion_mail_reply_tokens m"
-        "  JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
-        " WHERE m.token = $1 AND m.deleted_at IS NULL FOR SHARE OF m",
-        token,
-    )
-    return ReplyTokenHolder(row["user_id"], row["thread_id"]) if row else None
+    return await _SQL.reply_token_holder.one(conn, ReplyTokenHolder, token=token)

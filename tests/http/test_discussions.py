@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from registry.domain.page import PageRequest
 from registry.store import discussions as store
 from tests.support.factories import UserFixture, make_user, row_counts
 from tests.support.paging import every_page
@@ -434,7 +435,7 @@ async def test_listing_and_moderation_queries_use_the_seed_indexes(db: asyncpg.C
     for table in ("discussion_threads", "discussion_threads_target_repo", "discussion_comments"):
         await db.execute(f"ANALYZE {table}")
     capture = _Capture()
-    await store.list_threads(capture, repo, "f7.py", include_archived=False, after_id=None, limit=51)
+    await store.list_threads(capture, repo, "f7.py", include_archived=False, page=PageRequest(50))
     assert "discussion_threads_target_repo_repo_id_path_idx" in await _plan(db, capture)
-    await store.most_reported(capture, after=None, limit=51)
+    await store.most_reported(capture, PageRequest(50))
     assert "discussion_comments_reports_array_length_idx" in await _plan(db, capture)
