@@ -59,3 +59,11 @@ def require_may_publish(actor: Actor, *, publisher_user_id: int | None, member_o
     if user.id == publisher_user_id or member_of_org or is_site_admin(actor):
         return user
     raise Forbidden(f"You may not publish for {publisher}.")
+
+
+# -- package index -----------------------------------------------------------------------------
+
+
+def may_see_indexer_errors(actor: Actor) -> bool:
+    """The indexer's errors name paths on the server (where sources are read from)."""
+    return is_site_admin(actor)

@@ -21,6 +21,7 @@ from registry.downloads import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
+from registry.services.package_index import PackageIndexService
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -39,10 +40,12 @@ class Services:
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    package_index: PackageIndexService
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
+    dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
     return Services(
         config=config,
         db=db,
@@ -58,5 +61,6 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
             surveys=config.surveys_per_address,
             window=config.rate_window,
         ),
-        dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        dependents_summaries=dependents_summaries,
+        package_index=PackageIndexService(db, dependents_summaries),
     )
