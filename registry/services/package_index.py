@@ -104,7 +104,7 @@ class PackageIndexService:
         """Dependents keyset-paginated by (repository, row), with a total. With `version`, only
         ranges admitting it are kept; a range that cannot be evaluated is kept with `admits`
         None (and counted in `unevaluated`), never silently dropped."""
-        store.BY_REPO.after(page)  # a cursor this ordering did not issue is refused before any query
+        store.DEPENDENTS_ORDER.after(page)  # a cursor this ordering did not issue is refused before any query
         ranges = await self.summary(ecosystem, package, version)
         kept = [entry for entry in ranges if entry.admits is not False]
         verdicts = {entry.declared_range: entry.admits for entry in ranges}

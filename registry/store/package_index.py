@@ -25,10 +25,11 @@ from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
 
-BY_REPO = CursorCodec(Column.INT4, Column.INT8)
-"""Dependents and definers: by (repo_id, row id), an integer (serial) and a bigint identity."""
-BY_ROW = CursorCodec(Column.INT8)
-"""A repository's own rows: by row id."""
+# The orderings of the pages, by their keys' columns: (repo_id, row id) is an integer (serial)
+# and a bigint identity.
+DEPENDENTS_ORDER = CursorCodec(Column.INT4, Column.INT8)
+DEFINERS_ORDER = CursorCodec(Column.INT4, Column.INT8)
+REPO_ROWS_ORDER = CursorCodec(Column.INT8)
 
 DEPENDENTS_BY_GIN = _SQL.dependents_by_gin
 DEPENDENTS_IN_ORDER = _SQL.dependents_in_order
@@ -117,7 +118,7 @@ async def dependents_page(
 ) -> Page[DependentRow]:
     """A page of dependents (only those declaring one of `declared_ranges`, if given). `matching` (how
     many rows the package has, from the summary) picks the index that answers best."""
-    after = BY_REPO.after(page)
+    after = DEPENDENTS_ORDER.after(page)
     query = DEPENDENTS_BY_GIN if matching <= FEW_DEPENDENTS else DEPENDENTS_IN_ORDER
     rows = await query.all(
         conn,
@@ -129,7 +130,7 @@ async def dependents_page(
         after_id=after[1] if after else None,
         limit=page.limit + 1,
     )
-    return BY_REPO.page(rows, page, lambda row: (row.repo_id, row.row_id))
+    return DEPENDENTS_ORDER.page(rows, page, lambda row: (row.repo_id, row.row_id))
 
 
 async def dependents_by_range(conn: asyncpg.Connection, language: str, package: str) -> list[RangeCount]:
@@ -138,7 +139,7 @@ async def dependents_by_range(conn: asyncpg.Connection, language: str, package: 
 
 
 async def definers_page(conn: asyncpg.Connection, language: str, name: str, page: PageRequest) -> Page[Definer]:
-    after = BY_REPO.after(page)
+    after = DEFINERS_ORDER.after(page)
     rows = await _SQL.definers.all(
         conn,
         Definer,
@@ -148,23 +149,23 @@ async def definers_page(conn: asyncpg.Connection, language: str, name: str, page
         after_id=after[1] if after else None,
         limit=page.limit + 1,
     )
-    return BY_REPO.page(rows, page, lambda row: (row.repo_id, row.id))
+    return DEFINERS_ORDER.page(rows, page, lambda row: (row.repo_id, row.id))
 
 
 async def repo_dependencies(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
-    after = BY_ROW.after(page)
+    after = REPO_ROWS_ORDER.after(page)
     rows = await _SQL.repo_dependencies.all(
         conn, RepoRow, repo_id=repo_id, after=after[0] if after else 0, limit=page.limit + 1
     )
-    return BY_ROW.page(rows, page, lambda row: (row.id,))
+    return REPO_ROWS_ORDER.page(rows, page, lambda row: (row.id,))
 
 
 async def repo_packages(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
-    after = BY_ROW.after(page)
+    after = REPO_ROWS_ORDER.after(page)
     rows = await _SQL.repo_packages.all(
         conn, RepoRow, repo_id=repo_id, after=after[0] if after else 0, limit=page.limit + 1
     )
-    return BY_ROW.page(rows, page, lambda row: (row.id,))
+    return REPO_ROWS_ORDER.page(rows, page, lambda row: (row.id,))
 
 
 async def repo_by_uri(conn: asyncpg.Connection, uri: str) -> Repo | None:
