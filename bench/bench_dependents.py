@@ -31,6 +31,7 @@ import asyncpg
 from bench.bench_registry import percentile, wait_ready
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
+from registry.domain.page import PageRequest
 from registry.ecosystems import ecosystem_named
 from registry.ecosystems.base import Dependency
 from registry.store.package_index import dependents_by_range, dependents_page
@@ -141,7 +142,7 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
                 """The statement the API runs for the page (its per-range counts are cached)."""
                 async with pool.acquire() as conn:
                     await dependents_page(
-                        conn, "npm", package, matching=matching, after=None, limit=101, declared_ranges=ranges
+                        conn, "npm", package, matching=matching, page=PageRequest(100), declared_ranges=ranges
                     )
 
             api = await load(via_api, args.concurrency, args.seconds)

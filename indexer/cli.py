@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from indexer.reader import RepositoryError
-from indexer.store import IndexStatus, index_status
 from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
 from indexer.writer import write_index
 from registry.config import Config, ConfigError
@@ -31,6 +30,7 @@ from registry.db.embedded import EmbeddedPostgresError
 from registry.db.migrate import MigrationError
 from registry.db.pool import create_pool
 from registry.ecosystems import LANGUAGES
+from registry.store.package_index import IndexStatus, index_status
 
 
 def build_parser() -> argparse.ArgumentParser:

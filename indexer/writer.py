@@ -1,4 +1,5 @@
-"""Writing repositories' indexes atomically, one repository or a batch at a time.
+"""Writing repositories' indexes atomically, one repository or a batch at a time (the SQL is
+registry.store.package_index's, which the API reads through too).
 
 In one transaction: upsert and lock the repositories' rows, load the new rows with COPY into
 temporary tables, replace each repository's rows for the indexed languages, and record the
@@ -16,6 +17,7 @@ import asyncpg
 import orjson
 
 from indexer.scan import Scan
+from registry.store import package_index as index_store
 
 
 @dataclass(frozen=True)
@@ -47,44 +49,14 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-_STATEMENTS = (
-    "-- source: indexer/writer.py:write_batch (replace)\n"
-    "DELETE FROM global_dep WHERE repo_id = ANY($1::int[]) AND language = ANY($2::text[])",
-    "-- source: indexer/writer.py:write_batch (replace)\n"
-    "DELETE FROM pkgs WHERE repo_id = ANY($1::int[]) AND language = ANY($2::text[])",
-    "-- source: indexer/writer.py:write_batch (replace)\n"
-    "INSERT INTO global_dep (language, dep_data, repo_id, hints)"
-    " SELECT language, dep_data::jsonb, repo_id, hints::jsonb FROM incoming_dep"
-    " WHERE repo_id = ANY($1::int[]) AND language = ANY($2::text[])",
-    "-- source: indexer/writer.py:write_batch (replace)\n"
-    "INSERT INTO pkgs (repo_id, language, pkg)"
-    " SELECT repo_id, language, pkg::jsonb FROM incoming_pkg"
-    " WHERE repo_id = ANY($1::int[]) AND language = ANY($2::text[])",
-)
-
-
-async def _lock_repos(conn: asyncpg.Connection, uris: list[str]) -> dict[str, tuple[int, str | None]]:
-    """Upsert the repositories and lock their rows (in URI order, so batches never deadlock)."""
-    await conn.execute(
-        "-- source: indexer/writer.py:lock_repos\n"
-        "INSERT INTO repo (uri) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (uri) DO NOTHING",
-        uris,
-    )
-    locked = await conn.fetch(
-        "-- source: indexer/writer.py:lock_repos\n"
-        "SELECT id, uri::text, indexed_revision FROM repo WHERE uri = ANY($1::citext[]) ORDER BY uri FOR UPDATE",
-        uris,
-    )
-    return {row["uri"].lower(): (row["id"], row["indexed_revision"]) for row in locked}
-
-
 async def write_batch(
     conn: asyncpg.Connection, batch: Sequence[RepoIndex], languages: Sequence[str], stats: WriteStats | None = None
 ) -> list[WriteOutcome]:
     """Replace each repository's rows for `languages`, all in one transaction."""
     stats = stats if stats is not None else WriteStats()
     async with conn.transaction():
-        ids = await _lock_repos(conn, sorted({item.uri for item in batch}))
+        locked = await index_store.lock_repos(conn, sorted({item.uri for item in batch}))
+        ids = {repo.uri.lower(): (repo.id, repo.indexed_revision) for repo in locked}
         outcomes: list[WriteOutcome] = []
         changed: list[tuple[int, RepoIndex]] = []
         for item in batch:
@@ -96,11 +68,6 @@ async def write_batch(
                 outcomes.append(WriteOutcome(repo_id, True, len(item.scan.packages), len(item.scan.dependencies)))
         if not changed:
             return outcomes
-        await conn.execute(
-            "CREATE TEMPORARY TABLE incoming_dep (repo_id int, language text, dep_data text, hints text)"
-            " ON COMMIT DROP;"
-            "CREATE TEMPORARY TABLE incoming_pkg (repo_id int, language text, pkg text) ON COMMIT DROP"
-        )
         started = time.perf_counter()
         dep_records = [
             (repo_id, lang, _json(dep.dep_data()), _json(dep.hint_data()))
@@ -110,19 +77,11 @@ async def write_batch(
         pkg_records = [
             (repo_id, lang, _json(pkg.as_row())) for repo_id, item in changed for lang, pkg in item.scan.packages
         ]
-        await conn.copy_records_to_table("incoming_dep", records=dep_records)
-        await conn.copy_records_to_table("incoming_pkg", records=pkg_records)
+        await index_store.stage_rows(conn, dep_records, pkg_records)
         copied = time.perf_counter()
         repo_ids = [repo_id for repo_id, _ in changed]
-        for statement in _STATEMENTS:
-            await conn.execute(statement, repo_ids, list(languages))
-        await conn.execute(
-            "-- source: indexer/writer.py:write_batch (revisions)\n"
-            "UPDATE repo SET indexed_revision = r.revision, updated_at = now()"
-            " FROM unnest($1::int[], $2::text[]) AS r(id, revision) WHERE repo.id = r.id",
-            repo_ids,
-            [item.revision for _, item in changed],
-        )
+        await index_store.replace_rows(conn, repo_ids, languages)
+        await index_store.record_revisions(conn, repo_ids, [item.revision for _, item in changed])
         stats.rows += len(dep_records) + len(pkg_records)
         stats.copy_seconds += copied - started
         stats.replace_seconds += time.perf_counter() - copied

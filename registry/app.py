@@ -107,7 +107,6 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.MANIFESTS] = services.manifests
     app[appkeys.ASSETS] = services.assets
     app[appkeys.DOWNLOADS] = services.downloads
-    app[appkeys.DEPENDENTS_SUMMARIES] = services.dependents_summaries
     app[appkeys.PARSERS] = services.parsers
     app[appkeys.AUTH] = authenticator
     app[appkeys.RATE_LIMITS] = services.rate_limits

@@ -20,8 +20,6 @@ from registry.manifests import ManifestValidator
 from registry.observability import Metrics
 from registry.offload import WorkerPool
 from registry.services import Services
-from registry.store.package_index import RangeCount
-from registry.ttl_cache import TtlCache
 from registry.validation import RequestSchemas
 
 CONFIG = web.AppKey("config", Config)
@@ -38,6 +36,5 @@ MAILER = web.AppKey("mailer", Mailer)
 MANIFESTS = web.AppKey("manifests", ManifestValidator)
 ASSETS = web.AppKey("assets", AssetCache)
 DOWNLOADS = web.AppKey("downloads", DownloadCounter)
-DEPENDENTS_SUMMARIES = web.AppKey("dependents_summaries", TtlCache[list[RangeCount]])
 PARSERS = web.AppKey("parsers", WorkerPool)  # README rendering, JSONC parsing: off the event loop
 GRAPHQL = web.AppKey("graphql", GraphQLSchema)  # Sourcegraph's extension-registry GraphQL API

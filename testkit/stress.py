@@ -33,6 +33,7 @@ import psutil
 
 from indexer.worker import WorkerSettings, run_worker
 from registry.store import index_queue
+from registry.store import package_index as index_store
 from testkit.processes import REPO_ROOT, free_port
 
 DOCUMENTED = frozenset({200, 201, 204, 304, 409, 429})
@@ -389,7 +390,7 @@ async def feed_queue(pool: asyncpg.Pool, repos: Repositories, deadline: float, r
     for n in range(repos.count):
         source = repos.write(n)
         async with pool.acquire() as conn:
-            await index_queue.enqueue(conn, await index_queue.ensure_repo(conn, repos.uri(n)), str(source), None)
+            await index_queue.enqueue(conn, await index_store.ensure_repo(conn, repos.uri(n)), str(source), None)
         queued.append(n)
         report.tried["repositories queued"] += 1
         if repos.rng.random() < 0.2 and len(queued) > 5:  # new content for one already queued or indexed
@@ -397,7 +398,7 @@ async def feed_queue(pool: asyncpg.Pool, repos: Repositories, deadline: float, r
             source = repos.write(again)
             async with pool.acquire() as conn:
                 await index_queue.enqueue(
-                    conn, await index_queue.ensure_repo(conn, repos.uri(again)), str(source), None
+                    conn, await index_store.ensure_repo(conn, repos.uri(again)), str(source), None
                 )
             report.tried["repositories re-queued with new content"] += 1
         pause = started + span * (n + 1) / repos.count - time.monotonic()

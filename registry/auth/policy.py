@@ -128,3 +128,9 @@ def _require_author_or_site_admin(actor: Actor, author_id: int, what: str) -> Us
     if user.id != author_id and not is_site_admin(actor):
         raise Forbidden(f"Only the author of this {what} or a site admin may do this.")
     return user
+# -- package index -----------------------------------------------------------------------------
+
+
+def may_see_indexer_errors(actor: Actor) -> bool:
+    """The indexer's errors name paths on the server (where sources are read from)."""
+    return is_site_admin(actor)

@@ -24,18 +24,16 @@ from registry import web as site
 from registry.domain.errors import DomainError, NotFound
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.errors import problem_of
-from registry.handlers.common import connection
+from registry.handlers.common import connection, services
 from registry.handlers.extensions import _list_query, live_extension, search
 from registry.handlers.names import redirect_renamed_publisher
-from registry.pagination import Column, encode_cursor, page_request
+from registry.handlers.paging import page_request
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.resources import schemas_dir
 from registry.store import downloads as download_store
-from registry.store import package_index as index_store
 from registry.store import readmes as readme_store
 from registry.store import releases as release_store
 from registry.store.extensions import Extension, ListQuery
-from registry.store.package_index import RangeCount
 from registry.store.publishers import publisher_by_name
 from registry.versions import by_precedence
 from registry.web.chart import download_chart
@@ -204,38 +202,19 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
     if ecosystem is None:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
     package = ecosystem.normalise_name(request.match_info["name"])
-    page = page_request(request)
-    after = page.after_key(Column.INT4, Column.INT8)  # (repo_id, global_dep.id)
-
-    async def load() -> list[RangeCount]:
-        async with connection(request) as conn:
-            return await index_store.dependents_by_range(conn, language, package)
-
-    summary = await request.app[appkeys.DEPENDENTS_SUMMARIES].get((language, package), load)
-    total = sum(entry.count for entry in summary)
-    async with connection(request) as conn:
-        rows = await index_store.dependents_page(
-            conn,
-            language,
-            package,
-            matching=total,
-            after=(after[0], after[1]) if after else None,
-            limit=page.limit + 1,
-        )
-    shown = rows[: page.limit]
+    found = await services(request).package_index.dependents(ecosystem, package, None, page_request(request))
     base = f"/packages/{language}/{quote(package, safe='/@:')}"
-    limit = request.query.get("limit", "")
-    next_cursor = encode_cursor([shown[-1].repo_id, shown[-1].row_id]) if len(rows) > page.limit else None
+    limit, next_cursor = request.query.get("limit", ""), found.page.next_cursor
     return site.html_response(
         request,
         "dependents.html",
         {
             "language": language,
             "package": package,
-            "total": total,
-            "ranges": summary[:20],
-            "more_ranges": max(len(summary) - 20, 0),
-            "rows": shown,
+            "total": found.total,
+            "ranges": found.ranges[:20],
+            "more_ranges": max(len(found.ranges) - 20, 0),
+            "rows": [dependent.row for dependent in found.page.items],
             "next_url": site.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
             "first_url": site.query_url(base, limit=limit) if request.query.get("cursor") else None,
         },

@@ -25,6 +25,7 @@ from registry.services.licensing import LicensingService
 from registry.services.site import SiteService
 from registry.services.discussions import DiscussionsService
 from registry.services.settings import SettingsService
+from registry.services.package_index import PackageIndexService
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -47,6 +48,7 @@ class Services:
     site: SiteService
     settings: SettingsService
     discussions: DiscussionsService
+    package_index: PackageIndexService
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
@@ -58,6 +60,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         window=config.rate_window,
     )
     parsers = WorkerPool(config.parser_processes, config.parser_timeout)
+    dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
     return Services(
         config=config,
         db=db,
@@ -73,4 +76,12 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         site=SiteService(db, rate_limits),
         settings=SettingsService(db, parsers),
         discussions=DiscussionsService(db),
+        rate_limits=RateLimits.in_process(
+            signups=config.signups_per_address,
+            mails=config.mails_per_address,
+            surveys=config.surveys_per_address,
+            window=config.rate_window,
+        ),
+        dependents_summaries=dependents_summaries,
+        package_index=PackageIndexService(db, dependents_summaries),
     )

@@ -22,6 +22,8 @@ from registry.store.users import User
 async def subscriber(conn: asyncpg.Connection, username: str) -> User:
     """The user a subscription is for, or whose subscriptions are listed."""
 """Typed loaders: each loads one kind of resource by what a client names it by, and owns its 404."""
+"""Typed loaders: a resource by its public name, or the domain's NotFound with the message clients
+have always seen. Services load what they act on through these, on the connection they hold."""
 
 from __future__ import annotations
 
@@ -93,3 +95,14 @@ async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -
     if comment is None:
         raise comment_not_found(comment_id)
     return comment
+from registry.store import package_index
+from registry.store.package_index import Repo
+
+# -- package index -----------------------------------------------------------------------------
+
+
+async def repo_named(conn: asyncpg.Connection, uri: str) -> Repo:
+    repo = await package_index.repo_by_uri(conn, uri)
+    if repo is None:
+        raise NotFound(f"No repository {uri}.")
+    return repo

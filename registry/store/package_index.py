@@ -1,9 +1,13 @@
-"""The package index as the API reads it: dependents, definers, a repository's rows.
+"""The package index: repositories (`repo`), what they define (`pkgs`) and depend on (`global_dep`).
 
-Dependents of a package with few of them are found with `dep_data @> {"package": …}`, which the
-seed's `global_dep_idxgin` (jsonb_path_ops) answers; a popular package's pages come from the
-ordered `global_dep_dependents` btree instead, which can stop after one page (migration 3 says
-why). Pages are keyset on (repo_id, id): stable while the index is rewritten underneath.
+The API reads it, the indexer writes it, both through this module. Dependents of a package with
+few of them are found with `dep_data @> {"package": …}`, which the seed's `global_dep_idxgin`
+(jsonb_path_ops) answers; a popular package's pages come from the ordered `global_dep_dependents`
+btree instead, which can stop after one page (migration 3 says why). Pages are keyset on
+(repo_id, id): stable while the index is rewritten underneath.
+
+A revision is written by staging its rows with COPY into temporary tables and replacing the
+repository's rows from them, in the caller's transaction, with the repositories' rows locked.
 """
 
 from __future__ import annotations
@@ -15,9 +19,27 @@ from typing import Any
 
 import asyncpg
 
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+
+_SQL = queries.load(__file__)
+
+# The orderings of the pages, by their keys' columns: (repo_id, row id) is an integer (serial)
+# and a bigint identity.
+DEPENDENTS_ORDER = CursorCodec(Column.INT4, Column.INT8)
+DEFINERS_ORDER = CursorCodec(Column.INT4, Column.INT8)
+REPO_ROWS_ORDER = CursorCodec(Column.INT8)
+
+DEPENDENTS_BY_GIN = _SQL.dependents_by_gin
+DEPENDENTS_IN_ORDER = _SQL.dependents_in_order
+FEW_DEPENDENTS = 2000
+"""Up to this many, the GIN index collects a package's rows cheaply; beyond it, the ordered
+btree stops after one page instead."""
+
 
 @dataclass(frozen=True)
-class DependentRow:
+class DependentRow(FromRow):
     repo_id: int
     row_id: int
     repo: str
@@ -27,13 +49,33 @@ class DependentRow:
 
 
 @dataclass(frozen=True)
-class RangeCount:
+class RangeCount(FromRow):
     declared_range: str
     count: int
 
 
 @dataclass(frozen=True)
-class Repo:
+class Definer(FromRow):
+    """A `pkgs` row: the repository and its manifest's {"name", "version", "path"}."""
+
+    repo_id: int
+    id: int
+    repo: str
+    pkg: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RepoRow(FromRow):
+    """A repository's dependency (with its hints) or package, as its JSON document holds it."""
+
+    id: int
+    language: str
+    data: dict[str, Any]
+    hints: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Repo(FromRow):
     id: int
     uri: str
     indexed_revision: str | None
@@ -41,38 +83,28 @@ class Repo:
     updated_at: datetime | None
 
 
-def _dependent(row: asyncpg.Record) -> DependentRow:
-    return DependentRow(
-        row["repo_id"], row["id"], row["uri"], row["declared_range"] or "", row["dep_type"], row["path"]
-    )
+@dataclass(frozen=True)
+class LockedRepo(FromRow):
+    id: int
+    uri: str
+    indexed_revision: str | None
 
 
-# A page of dependents, two ways (see migration 3). Both return the same columns in the same
-# keyset order; `$3` (declared ranges to keep, or NULL for all) and `$4`/`$5` (the cursor) apply
-# to both. Only the page's rows are joined to `repo`.
-_PAGE_COLUMNS = (
-    "g.repo_id, g.id, g.declared AS declared_range, g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path"
-)
-_PAGE_FILTERS = (
-    "   AND ($3::text[] IS NULL OR g.declared = ANY($3::text[]))"
-    "   AND ($4::int IS NULL OR (g.repo_id, g.id) > ($4::int, $5::bigint))"
-    " ORDER BY g.repo_id, g.id LIMIT $6"
-)
-DEPENDENTS_BY_GIN_SQL = (
-    "-- source: registry/store/package_index.py:dependents_page (gin)\n"  # noqa: S608 (module constants only)
-    f"SELECT p.*, r.uri::text FROM (SELECT {_PAGE_COLUMNS} FROM global_dep g"
-    " WHERE g.dep_data @> jsonb_build_object('package', $1::text) AND g.language = $2"
-    f"{_PAGE_FILTERS}) p JOIN repo r ON r.id = p.repo_id ORDER BY p.repo_id, p.id"
-)
-DEPENDENTS_IN_ORDER_SQL = (
-    "-- source: registry/store/package_index.py:dependents_page (btree)\n"  # noqa: S608 (module constants only)
-    f"SELECT p.*, r.uri::text FROM (SELECT {_PAGE_COLUMNS} FROM global_dep g"
-    " WHERE g.language = $2 AND g.package = $1"
-    f"{_PAGE_FILTERS}) p JOIN repo r ON r.id = p.repo_id ORDER BY p.repo_id, p.id"
-)
-FEW_DEPENDENTS = 2000
-"""Up to this many, the GIN index collects a package's rows cheaply; beyond it, the ordered
-btree stops after one page instead."""
+@dataclass(frozen=True)
+class LanguageCounts(FromRow):
+    language: str
+    packages: int
+    dependencies: int
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    repos: int
+    indexed_repos: int
+    languages: tuple[LanguageCounts, ...]
+
+
+# -- reading ---------------------------------------------------------------------------------
 
 
 async def dependents_page(
@@ -81,77 +113,112 @@ async def dependents_page(
     package: str,
     *,
     matching: int,
-    after: tuple[int, int] | None,
-    limit: int,
+    page: PageRequest,
     declared_ranges: Sequence[str] | None = None,
-) -> list[DependentRow]:
+) -> Page[DependentRow]:
     """A page of dependents (only those declaring one of `declared_ranges`, if given). `matching` (how
     many rows the package has, from the summary) picks the index that answers best."""
-    sql = DEPENDENTS_BY_GIN_SQL if matching <= FEW_DEPENDENTS else DEPENDENTS_IN_ORDER_SQL
-    rows = await conn.fetch(
-        sql,
-        package,
-        language,
-        list(declared_ranges) if declared_ranges is not None else None,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+    after = DEPENDENTS_ORDER.after(page)
+    query = DEPENDENTS_BY_GIN if matching <= FEW_DEPENDENTS else DEPENDENTS_IN_ORDER
+    rows = await query.all(
+        conn,
+        DependentRow,
+        package=package,
+        language=language,
+        declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
+        after_repo=after[0] if after else None,
+        after_id=after[1] if after else None,
+        limit=page.limit + 1,
     )
-    return [_dependent(row) for row in rows]
+    return DEPENDENTS_ORDER.page(rows, page, lambda row: (row.repo_id, row.row_id))
 
 
 async def dependents_by_range(conn: asyncpg.Connection, language: str, package: str) -> list[RangeCount]:
-    """How many dependents declare each range: an index-only scan of `global_dep_dependents`."""
-    rows = await conn.fetch(
-        "-- source: registry/store/package_index.py:dependents_by_range\n"
-        "SELECT declared, count(*) AS n FROM global_dep WHERE language = $2 AND package = $1"
-        " GROUP BY 1 ORDER BY 2 DESC, 1",
-        package,
-        language,
-    )
-    return [RangeCount(row["declared"], row["n"]) for row in rows]
+    """How many dependents declare each range, the most declared first."""
+    return await _SQL.dependents_by_range.all(conn, RangeCount, language=language, package=package)
 
 
-async def definers_page(
-    conn: asyncpg.Connection, language: str, name: str, *, after: tuple[int, int] | None, limit: int
-) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "-- source: registry/store/package_index.py:definers_page\n"
-        "SELECT p.repo_id, p.id, r.uri::text AS repo, p.pkg FROM pkgs p JOIN repo r ON r.id = p.repo_id"
-        " WHERE p.pkg @> jsonb_build_object('name', $1::text) AND p.language = $2"
-        "   AND ($3::int IS NULL OR (p.repo_id, p.id) > ($3::int, $4::bigint))"
-        " ORDER BY p.repo_id, p.id LIMIT $5",
-        name,
-        language,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+async def definers_page(conn: asyncpg.Connection, language: str, name: str, page: PageRequest) -> Page[Definer]:
+    after = DEFINERS_ORDER.after(page)
+    rows = await _SQL.definers.all(
+        conn,
+        Definer,
+        name=name,
+        language=language,
+        after_repo=after[0] if after else None,
+        after_id=after[1] if after else None,
+        limit=page.limit + 1,
     )
-    return [dict(row) for row in rows]
+    return DEFINERS_ORDER.page(rows, page, lambda row: (row.repo_id, row.id))
+
+
+async def repo_dependencies(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
+    after = REPO_ROWS_ORDER.after(page)
+    rows = await _SQL.repo_dependencies.all(
+        conn, RepoRow, repo_id=repo_id, after=after[0] if after else 0, limit=page.limit + 1
+    )
+    return REPO_ROWS_ORDER.page(rows, page, lambda row: (row.id,))
+
+
+async def repo_packages(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
+    after = REPO_ROWS_ORDER.after(page)
+    rows = await _SQL.repo_packages.all(
+        conn, RepoRow, repo_id=repo_id, after=after[0] if after else 0, limit=page.limit + 1
+    )
+    return REPO_ROWS_ORDER.page(rows, page, lambda row: (row.id,))
 
 
 async def repo_by_uri(conn: asyncpg.Connection, uri: str) -> Repo | None:
-    row = await conn.fetchrow(
-        "-- source: registry/store/package_index.py:repo_by_uri\n"
-        "SELECT id, uri::text, indexed_revision, created_at, updated_at FROM repo WHERE uri = $1",
-        uri,
-    )
-    return Repo(**dict(row)) if row else None
+    return await _SQL.repo_by_uri.one(conn, Repo, uri=uri)
 
 
-async def repo_rows(
-    conn: asyncpg.Connection, table: str, repo_id: int, *, after: int | None, limit: int
-) -> list[dict[str, Any]]:
-    """A repository's dependencies (`global_dep`) or packages (`pkgs`), in id order."""
-    sql = {
-        "global_dep": "SELECT id, language, dep_data AS data, hints FROM global_dep",
-        "pkgs": "SELECT id, language, pkg AS data, NULL::jsonb AS hints FROM pkgs",
-    }[table]
-    rows = await conn.fetch(
-        f"-- source: registry/store/package_index.py:repo_rows\n{sql}"
-        " WHERE repo_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-        repo_id,
-        after or 0,
-        limit,
-    )
-    return [dict(row) for row in rows]
+async def index_status(conn: asyncpg.Connection) -> IndexStatus:
+    """How much of the index is filled: repositories, and rows per language."""
+    repos = await _SQL.repo_counts.fetchrow(conn)
+    assert repos is not None  # an aggregate always answers one row
+    languages = await _SQL.rows_per_language.all(conn, LanguageCounts)
+    return IndexStatus(repos=repos["repos"], indexed_repos=repos["indexed_repos"], languages=tuple(languages))
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+async def ensure_repo(conn: asyncpg.Connection, uri: str) -> int:
+    """The repository's id, registering it on first sight."""
+    repo_id: int = await _SQL.ensure_repo.fetchval(conn, uri=uri)
+    return repo_id
+
+
+async def lock_repos(conn: asyncpg.Connection, uris: Sequence[str]) -> list[LockedRepo]:
+    """Register the repositories not yet known and lock all their rows (in URI order, so batches
+    never deadlock) until the caller's transaction ends."""
+    await _SQL.register_repos.execute(conn, uris=list(uris))
+    return await _SQL.lock_repos.all(conn, LockedRepo, uris=list(uris))
+
+
+async def stage_rows(
+    conn: asyncpg.Connection,
+    dependencies: Sequence[tuple[int, str, str, str]],
+    packages: Sequence[tuple[int, str, str]],
+) -> None:
+    """COPY the new rows into temporary tables dropped at commit: (repo_id, language, dep_data
+    JSON, hints JSON) and (repo_id, language, pkg JSON)."""
+    await _SQL.create_temporary_incoming_dep.execute(conn)
+    await _SQL.create_temporary_incoming_pkg.execute(conn)
+    await conn.copy_records_to_table("incoming_dep", records=dependencies)
+    await conn.copy_records_to_table("incoming_pkg", records=packages)
+
+
+async def replace_rows(conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]) -> None:
+    """Replace the repositories' rows of `languages` with the staged ones."""
+    for statement in (
+        _SQL.delete_dependencies,
+        _SQL.delete_packages,
+        _SQL.insert_staged_dependencies,
+        _SQL.insert_staged_packages,
+    ):
+        await statement.execute(conn, repo_ids=list(repo_ids), languages=list(languages))
+
+
+async def record_revisions(conn: asyncpg.Connection, repo_ids: Sequence[int], revisions: Sequence[str | None]) -> None:
+    await _SQL.record_revisions.execute(conn, repo_ids=list(repo_ids), revisions=list(revisions))

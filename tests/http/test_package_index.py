@@ -10,7 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from registry.store.package_index import DEPENDENTS_BY_GIN_SQL, DEPENDENTS_IN_ORDER_SQL
+from registry.db.queries import Query
+from registry.domain.page import PageRequest
+from registry.store.package_index import DEPENDENTS_BY_GIN, DEPENDENTS_IN_ORDER
 from tests.support.factories import make_user
 from tests.support.index import index_repo, scan_of
 
@@ -110,15 +112,16 @@ async def big_index(db: asyncpg.Connection) -> asyncpg.Connection:
     return db
 
 
-async def _plan(db: asyncpg.Connection, sql: str, package: str, ranges: list[str] | None) -> str:
-    return "\n".join(row[0] for row in await db.fetch("EXPLAIN " + sql, package, "npm", ranges, None, None, 101))
+async def _plan(db: asyncpg.Connection, query: Query, package: str, ranges: list[str] | None) -> str:
+    params = {"package": package, "language": "npm", "declared_ranges": ranges, "after_repo": None, "after_id": None}
+    return "\n".join(row[0] for row in await db.fetch("EXPLAIN " + query.text, *query.args({**params, "limit": 101})))
 
 
 @pytest.mark.parametrize("ranges", [None, ["^1"]], ids=["any-version", "with-version"])
 async def test_few_dependents_are_answered_by_the_gin_index(
     big_index: asyncpg.Connection, ranges: list[str] | None
 ) -> None:
-    plan = await _plan(big_index, DEPENDENTS_BY_GIN_SQL, "p7", ranges)
+    plan = await _plan(big_index, DEPENDENTS_BY_GIN, "p7", ranges)
     assert "Bitmap Index Scan on global_dep_idxgin" in plan
 
 
@@ -126,7 +129,7 @@ async def test_few_dependents_are_answered_by_the_gin_index(
 async def test_a_popular_packages_page_stops_early_in_the_ordered_index(
     big_index: asyncpg.Connection, ranges: list[str] | None
 ) -> None:
-    plan = await _plan(big_index, DEPENDENTS_IN_ORDER_SQL, "p0", ranges)
+    plan = await _plan(big_index, DEPENDENTS_IN_ORDER, "p0", ranges)
     # the LIMIT sits right on the ordered index scan: the 20,000 matches are never all read or sorted
     assert re.search(r"Limit .*\n\s*->  Index Scan using global_dep_dependents", plan), plan
 
@@ -147,10 +150,10 @@ async def test_per_range_counts_come_from_the_ordered_index(big_index: asyncpg.C
 async def test_both_paths_answer_the_same(client: Client, big_index: asyncpg.Connection) -> None:
     from registry.store.package_index import dependents_page
 
-    few = await dependents_page(big_index, "npm", "p0", matching=1, after=None, limit=50)
-    many = await dependents_page(big_index, "npm", "p0", matching=10**9, after=None, limit=50)
+    few = await dependents_page(big_index, "npm", "p0", matching=1, page=PageRequest(50))
+    many = await dependents_page(big_index, "npm", "p0", matching=10**9, page=PageRequest(50))
     assert few == many
-    assert len(few) == 50
+    assert len(few.items) == 50
 
 
 async def test_definers_and_a_repositorys_rows(client: Client, db: asyncpg.Connection) -> None:

@@ -13,6 +13,7 @@ import asyncpg
 from indexer.worker import WorkerSettings, run_worker
 from registry.db.pool import create_pool
 from registry.store import index_queue
+from registry.store import package_index as index_store
 
 GIT_ENV = {
     **os.environ,
@@ -47,7 +48,7 @@ async def test_two_workers_and_a_reader(fresh_db_url: str, tmp_path: Path) -> No
     repos = {}
     for n in range(6):
         shas = _git_repo(tmp_path / f"r{n}", [old, new])
-        repo_id = await index_queue.ensure_repo(db, f"example.com/r{n}")
+        repo_id = await index_store.ensure_repo(db, f"example.com/r{n}")
         repos[repo_id] = (tmp_path / f"r{n}", shas)
         await index_queue.enqueue(db, repo_id, str(tmp_path / f"r{n}"), shas[0])
     pool = await create_pool(fresh_db_url, min_size=1, max_size=6)

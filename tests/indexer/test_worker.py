@@ -10,6 +10,7 @@ import asyncpg
 from indexer.worker import WorkerSettings, run_worker
 from registry.db.pool import create_pool
 from registry.store import index_queue
+from registry.store import package_index as index_store
 
 
 def _repo(root: Path, name: str, deps: dict[str, str]) -> Path:
@@ -22,7 +23,7 @@ def _repo(root: Path, name: str, deps: dict[str, str]) -> Path:
 
 
 async def _queue(db: asyncpg.Connection, uri: str, source: Path) -> int:
-    repo_id = await index_queue.ensure_repo(db, uri)
+    repo_id = await index_store.ensure_repo(db, uri)
     await index_queue.enqueue(db, repo_id, str(source), None)
     return repo_id
 

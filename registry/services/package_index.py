@@ -1,0 +1,181 @@
+"""The package index as the registry answers it: who depends on a package (optionally: in a
+range admitting a version), who defines it, what a repository holds, and queueing repositories
+for the indexer (whose workers write what is read here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from registry.auth import policy
+from registry.db.database import Database
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest
+from registry.domain.page import Page, PageRequest
+from registry.ecosystems import Ecosystem
+from registry.services.loaders import repo_named
+from registry.store import index_queue
+from registry.store import package_index as store
+from registry.store.index_queue import QueueEntry
+from registry.store.package_index import Definer, DependentRow, RangeCount, Repo, RepoRow
+from registry.ttl_cache import TtlCache
+
+
+class SourceRequired(BadRequest):
+    """A repository queued for the first time must say where the workers read it from."""
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """A dependent and, when a version was asked about, whether its range admits it (None: the
+    range cannot be evaluated by its ecosystem's rules)."""
+
+    row: DependentRow
+    admits: bool | None
+
+
+@dataclass(frozen=True)
+class RangeVerdict:
+    declared_range: str
+    count: int
+    admits: bool | None
+
+
+@dataclass(frozen=True)
+class Dependents:
+    """A page of a package's dependents. `total` counts the kept ones (all, without a version);
+    `unevaluated` (only with a version) those whose range could not be evaluated; `ranges` is
+    the per-range summary the listing started with."""
+
+    language: str
+    package: str
+    version: str | None
+    total: int
+    unevaluated: int | None
+    ranges: list[RangeVerdict]
+    page: Page[Dependent]
+
+
+@dataclass(frozen=True)
+class RepoRows:
+    repo: Repo
+    page: Page[RepoRow]
+
+
+@dataclass(frozen=True)
+class Queued:
+    uri: str
+    source: str
+    revision: str | None
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """A repository and its place in the index queue, as the actor may see it."""
+
+    repo: Repo
+    queue: QueueEntry | None
+
+
+class PackageIndexService:
+    def __init__(self, db: Database, summaries: TtlCache[list[RangeCount]]) -> None:
+        self.db = db
+        self.summaries = summaries
+
+    async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
+        """How many dependents declare each range, at most a few seconds old (totals need not be
+        exact to the second, and a popular package's counts are the costliest part of its first
+        page); with `version`, whether each range admits it by the ecosystem's rules."""
+
+        async def load() -> list[RangeCount]:
+            async with self.db.reading() as conn:
+                return await store.dependents_by_range(conn, ecosystem.language, package)
+
+        counts = await self.summaries.get((ecosystem.language, package), load)
+        return [
+            RangeVerdict(c.declared_range, c.count, ecosystem.admits(c.declared_range, version) if version else None)
+            for c in counts
+        ]
+
+    async def dependents(
+        self, ecosystem: Ecosystem, package: str, version: str | None, page: PageRequest
+    ) -> Dependents:
+        """Dependents keyset-paginated by (repository, row), with a total. With `version`, only
+        ranges admitting it are kept; a range that cannot be evaluated is kept with `admits`
+        None (and counted in `unevaluated`), never silently dropped."""
+        store.DEPENDENTS_ORDER.after(page)  # a cursor this ordering did not issue is refused before any query
+        ranges = await self.summary(ecosystem, package, version)
+        kept = [entry for entry in ranges if entry.admits is not False]
+        verdicts = {entry.declared_range: entry.admits for entry in ranges}
+        async with self.db.reading() as conn:
+            rows = await store.dependents_page(
+                conn,
+                ecosystem.language,
+                package,
+                matching=sum(entry.count for entry in ranges),
+                page=page,
+                declared_ranges=[entry.declared_range for entry in kept] if version is not None else None,
+            )
+        return Dependents(
+            language=ecosystem.language,
+            package=package,
+            version=version,
+            total=sum(entry.count for entry in kept),
+            unevaluated=sum(e.count for e in ranges if e.admits is None) if version is not None else None,
+            ranges=ranges,
+            page=rows.map(lambda row: Dependent(row, verdicts.get(row.declared_range))),
+        )
+
+    async def definers(self, ecosystem: Ecosystem, name: str, page: PageRequest) -> Page[Definer]:
+        """Repositories whose manifests define a package."""
+        async with self.db.reading() as conn:
+            return await store.definers_page(conn, ecosystem.language, name, page)
+
+    async def repo_dependencies(self, uri: str, page: PageRequest) -> RepoRows:
+        async with self.db.reading() as conn:
+            repo = await repo_named(conn, uri)
+            return RepoRows(repo, await store.repo_dependencies(conn, repo.id, page))
+
+    async def repo_packages(self, uri: str, page: PageRequest) -> RepoRows:
+        async with self.db.reading() as conn:
+            repo = await repo_named(conn, uri)
+            return RepoRows(repo, await store.repo_packages(conn, repo.id, page))
+
+    async def repo(self, actor: Actor, uri: str) -> RepoState:
+        """The indexer's last error names paths on the server (where sources are read from): only
+        those the policy lets see it do."""
+        async with self.db.reading() as conn:
+            repo = await repo_named(conn, uri)
+            queued = await index_queue.queue_entry(conn, repo.id)
+        if queued is not None and not policy.may_see_indexer_errors(actor):
+            queued = replace(queued, last_error=None)
+        return RepoState(repo, queued)
+
+    def check_may_queue(self, actor: Actor) -> None:
+        """Refuse an actor who may not queue before their request's body is even read."""
+        policy.require_site_admin(actor)
+
+    async def add_repo(self, actor: Actor, uri: str, source: str | None, revision: str | None) -> Queued:
+        """Register a repository (if new) and queue it. `source` is a path the workers can read:
+        a directory, or a git repository (with `revision`)."""
+        policy.require_site_admin(actor)
+        async with self.db.transaction() as conn:
+            return await self._queue(conn, uri, source, revision)
+
+    async def reindex_repo(self, actor: Actor, uri: str, source: str | None, revision: str | None) -> Queued:
+        """Queue a known repository again; without `source`, the one it was last queued with."""
+        policy.require_site_admin(actor)
+        async with self.db.transaction() as conn:
+            await repo_named(conn, uri)
+            return await self._queue(conn, uri, source, revision)
+
+    @staticmethod
+    async def _queue(conn: asyncpg.Connection, uri: str, source: str | None, revision: str | None) -> Queued:
+        repo_id = await store.ensure_repo(conn, uri)
+        current = await index_queue.queue_entry(conn, repo_id)
+        source = source or (current.source if current else None)
+        if source is None:
+            raise SourceRequired("source is required the first time a repository is queued.")
+        await index_queue.enqueue(conn, repo_id, source, revision)
+        return Queued(uri, source, revision)

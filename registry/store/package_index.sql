@@ -1,0 +1,102 @@
+-- name: dependents_by_gin
+-- A page of a package with few dependents: `dep_data @> {"package": …}` is answered by the seed's
+-- `global_dep_idxgin` (jsonb_path_ops), which collects all of them cheaply. Only the page's rows
+-- are joined to `repo`. Same columns and keyset order as dependents_in_order.
+SELECT p.*, r.uri::text AS repo
+  FROM (SELECT g.repo_id, g.id AS row_id, g.declared AS declared_range,
+               g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path
+          FROM global_dep g
+         WHERE g.dep_data @> jsonb_build_object('package', :package::text) AND g.language = :language
+           AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
+           AND (:after_repo::int IS NULL OR (g.repo_id, g.id) > (:after_repo::int, :after_id::bigint))
+         ORDER BY g.repo_id, g.id LIMIT :limit) p
+  JOIN repo r ON r.id = p.repo_id
+ ORDER BY p.repo_id, p.row_id
+
+-- name: dependents_in_order
+-- A page of a popular package: the ordered `global_dep_dependents` btree stops after one page
+-- instead of reading and sorting every match (migration 3 says why).
+SELECT p.*, r.uri::text AS repo
+  FROM (SELECT g.repo_id, g.id AS row_id, g.declared AS declared_range,
+               g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path
+          FROM global_dep g
+         WHERE g.language = :language AND g.package = :package::text
+           AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
+           AND (:after_repo::int IS NULL OR (g.repo_id, g.id) > (:after_repo::int, :after_id::bigint))
+         ORDER BY g.repo_id, g.id LIMIT :limit) p
+  JOIN repo r ON r.id = p.repo_id
+ ORDER BY p.repo_id, p.row_id
+
+-- name: dependents_by_range
+-- How many dependents declare each range: an index-only scan of `global_dep_dependents`.
+SELECT declared AS declared_range, count(*) AS count
+  FROM global_dep WHERE language = :language AND package = :package::text
+ GROUP BY 1 ORDER BY 2 DESC, 1
+
+-- name: definers
+-- Repositories whose manifests define a package, keyset on (repo_id, id).
+SELECT p.repo_id, p.id, r.uri::text AS repo, p.pkg
+  FROM pkgs p JOIN repo r ON r.id = p.repo_id
+ WHERE p.pkg @> jsonb_build_object('name', :name::text) AND p.language = :language
+   AND (:after_repo::int IS NULL OR (p.repo_id, p.id) > (:after_repo::int, :after_id::bigint))
+ ORDER BY p.repo_id, p.id LIMIT :limit
+
+-- name: repo_dependencies
+SELECT id, language, dep_data AS data, hints FROM global_dep
+ WHERE repo_id = :repo_id AND id > :after::bigint ORDER BY id LIMIT :limit
+
+-- name: repo_packages
+SELECT id, language, pkg AS data, NULL::jsonb AS hints FROM pkgs
+ WHERE repo_id = :repo_id AND id > :after::bigint ORDER BY id LIMIT :limit
+
+-- name: repo_by_uri
+SELECT id, uri::text, indexed_revision, created_at, updated_at FROM repo WHERE uri = :uri
+
+-- name: ensure_repo
+-- The repository's id, registering it on first sight; the no-op update locks an existing row
+-- and makes RETURNING answer for it too.
+INSERT INTO repo (uri) VALUES (:uri) ON CONFLICT (uri) DO UPDATE SET uri = repo.uri RETURNING id
+
+-- name: register_repos
+INSERT INTO repo (uri) SELECT DISTINCT unnest(:uris::text[]) ON CONFLICT (uri) DO NOTHING
+
+-- name: lock_repos
+-- In URI order, so that two batches sharing repositories never deadlock.
+SELECT id, uri::text, indexed_revision FROM repo WHERE uri = ANY(:uris::citext[]) ORDER BY uri FOR UPDATE
+
+-- name: record_revisions
+UPDATE repo SET indexed_revision = r.revision, updated_at = now()
+  FROM unnest(:repo_ids::int[], :revisions::text[]) AS r(id, revision) WHERE repo.id = r.id
+
+-- name: create_temporary_incoming_dep
+-- The staging tables a batch is copied into (COPY is the fastest load), dropped at commit.
+CREATE TEMPORARY TABLE incoming_dep (repo_id int, language text, dep_data text, hints text) ON COMMIT DROP
+
+-- name: create_temporary_incoming_pkg
+CREATE TEMPORARY TABLE incoming_pkg (repo_id int, language text, pkg text) ON COMMIT DROP
+
+-- name: delete_dependencies
+DELETE FROM global_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
+-- name: delete_packages
+DELETE FROM pkgs WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
+-- name: insert_staged_dependencies
+INSERT INTO global_dep (language, dep_data, repo_id, hints)
+SELECT language, dep_data::jsonb, repo_id, hints::jsonb FROM incoming_dep
+ WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
+-- name: insert_staged_packages
+INSERT INTO pkgs (repo_id, language, pkg)
+SELECT repo_id, language, pkg::jsonb FROM incoming_pkg
+ WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
+-- name: repo_counts
+SELECT count(*) AS repos, count(indexed_revision) AS indexed_repos FROM repo WHERE enabled
+
+-- name: rows_per_language
+SELECT language, sum(packages)::bigint AS packages, sum(dependencies)::bigint AS dependencies FROM (
+  SELECT language, count(*) AS packages, 0 AS dependencies FROM pkgs GROUP BY language
+  UNION ALL
+  SELECT language, 0, count(*) FROM global_dep GROUP BY language
+) counts GROUP BY language ORDER BY language
