@@ -107,11 +107,11 @@ async def _org_subject(request: web.Request, actor: Actor) -> Subject:
     user = policy.signed_in(actor)
     name = request.match_info["name"]
     async with connection(request) as conn:
-        org = await org_store.org_by_name(conn, name)
-        if org is None:
-            raise NotFound(f"No organization named {name}.")
-        member = await org_store.is_member(conn, org.id, user.id)
-    policy.require_member_or_site_admin(actor, member=member, org=org.name)
+        membership = await org_store.org_membership(conn, name, user.id)
+    if membership is None:
+        raise NotFound(f"No organization named {name}.")
+    policy.require_member_or_site_admin(actor, membership)
+    org = membership.org
     return Subject("org", org.name, org_id=org.id)
 
 

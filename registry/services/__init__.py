@@ -21,6 +21,7 @@ from registry.downloads import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
+from registry.services.accounts import Emails, ExternalAccounts, Invitations, Orgs, Tokens, Users
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -39,24 +40,42 @@ class Services:
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    # accounts
+    users: Users
+    emails: Emails
+    tokens: Tokens
+    orgs: Orgs
+    invitations: Invitations
+    external_accounts: ExternalAccounts
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
+    hasher = PasswordHasher(config.bcrypt_cost)
+    mailer = mailer or LogMailer()
+    rate_limits = RateLimits.in_process(
+        signups=config.signups_per_address,
+        mails=config.mails_per_address,
+        surveys=config.surveys_per_address,
+        window=config.rate_window,
+    )
+    users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
+    orgs = Orgs(db)
     return Services(
         config=config,
         db=db,
-        hasher=PasswordHasher(config.bcrypt_cost),
-        mailer=mailer or LogMailer(),
+        hasher=hasher,
+        mailer=mailer,
         manifests=ManifestValidator(config.max_manifest_bytes),
         parsers=WorkerPool(config.parser_processes, config.parser_timeout),
         assets=AssetCache(config.bundle_cache_bytes),
         downloads=DownloadCounter(config.download_count_window),
-        rate_limits=RateLimits.in_process(
-            signups=config.signups_per_address,
-            mails=config.mails_per_address,
-            surveys=config.surveys_per_address,
-            window=config.rate_window,
-        ),
+        rate_limits=rate_limits,
         dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        users=users,
+        emails=Emails(db, users, mailer, rate_limits),
+        tokens=Tokens(db),
+        orgs=orgs,
+        invitations=Invitations(db),
+        external_accounts=ExternalAccounts(db, secret=config.external_account_secret),
     )
