@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from registry.auth import policy
 from registry.auth.credentials import PasswordCredential, TokenCredential, parse_authorization, unauthorized
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import FailureThrottle
@@ -16,7 +17,7 @@ from registry.auth.tokens import Scope, token_digest
 from registry.client_address import address_key
 from registry.db.database import Database
 from registry.domain.actor import ANONYMOUS, Actor
-from registry.domain.errors import Forbidden, TooManyRequests
+from registry.domain.errors import TooManyRequests
 from registry.names import fold_name
 from registry.store import tokens as token_store
 from registry.store import users as user_store
@@ -151,10 +152,10 @@ class Authenticator:
                 self._per_address.check(address)
                 self._per_address.record(address)
                 raise unauthorized("The token is not valid: unknown, deleted, or its user is gone.")
+            token_actor = Actor(holder.user, holder.scopes, holder.token_id)
             if credential.sudo_user is None:
-                return Actor(holder.user, holder.scopes, holder.token_id)
-            if Scope.SUDO not in holder.scopes or not holder.user.site_admin:
-                raise Forbidden("token-sudo needs a site admin's token with the site-admin:sudo scope.")
+                return token_actor
+            policy.require_may_sudo(token_actor)
             target = await user_store.user_by_username(conn, credential.sudo_user)
         if target is None:
             raise unauthorized(f"token-sudo names no such user: {credential.sudo_user}.")

@@ -24,7 +24,6 @@ import json
 import time
 from typing import Any
 
-from registry.domain.errors import Forbidden
 from registry.names import fold_name
 from registry.store.external_accounts import AccountSpec
 
@@ -42,23 +41,25 @@ def sign_assertion(secret: bytes, username: str, spec: AccountSpec, expires_at: 
     return hmac.new(secret, assertion_message(username, spec, expires_at), hashlib.sha256).hexdigest()
 
 
-def require_assertion(
+def assertion_refusal(
     secret: bytes | None,
     username: str,
     spec: AccountSpec,
     assertion: dict[str, Any] | None,
     *,
     now: float | None = None,
-) -> None:
-    """403 unless `assertion` is the configured provider's valid, unexpired signature of this link."""
+) -> str | None:
+    """Why `assertion` is not the configured provider's valid, unexpired signature of this link
+    (None: it is); registry.auth.policy refuses the link with this reason."""
     if secret is None:
-        raise Forbidden("Only a site admin may link an external account (no identity provider is configured).")
+        return "Only a site admin may link an external account (no identity provider is configured)."
     if assertion is None:
-        raise Forbidden("Linking an external account needs a site admin, or the identity provider's signed assertion.")
+        return "Linking an external account needs a site admin, or the identity provider's signed assertion."
     expires_at = assertion["expires_at"]
     moment = time.time() if now is None else now
     if not moment < expires_at <= moment + MAX_LIFETIME:
-        raise Forbidden(f"The assertion has expired (or expires more than {MAX_LIFETIME} seconds from now).")
+        return f"The assertion has expired (or expires more than {MAX_LIFETIME} seconds from now)."
     expected = sign_assertion(secret, username, spec, expires_at)
     if not hmac.compare_digest(expected.encode(), str(assertion["signature"]).encode()):
-        raise Forbidden("The assertion's signature is not the identity provider's for this user and account.")
+        return "The assertion's signature is not the identity provider's for this user and account."
+    return None

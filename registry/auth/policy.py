@@ -10,6 +10,10 @@ The rules, in order:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from registry.auth.assertions import assertion_refusal
 from registry.auth.credentials import unauthorized
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
@@ -19,16 +23,26 @@ from registry.store.licenses import Subscription
 from registry.domain.errors import Forbidden
 from registry.store.discussions import Comment, Thread
 from registry.store.orgs import Org
+from registry.store.external_accounts import AccountSpec
+from registry.store.invitations import Invitation
+from registry.store.orgs import OrgMembership
+from registry.store.tokens import TokenRef
 from registry.store.users import User
 
 
 def signed_in(actor: Actor, scope: Scope = Scope.USER_ALL) -> User:
     """The acting user, whose credential must grant `scope` (user:all grants every scope)."""
-    if actor.user is None:
-        raise unauthorized("This needs credentials: send `Authorization: token TOKEN`.")
+    user = identified(actor)
     if scope not in actor.scopes and Scope.USER_ALL not in actor.scopes:
         granted = ", ".join(sorted(actor.scopes)) or "none"
         raise Forbidden(f"This token's scopes ({granted}) do not include {scope}.")
+    return user
+
+
+def identified(actor: Actor) -> User:
+    """The acting user, whatever the credential's scopes (any valid token may ask who it is)."""
+    if actor.user is None:
+        raise unauthorized("This needs credentials: send `Authorization: token TOKEN`.")
     return actor.user
 
 
@@ -47,13 +61,6 @@ def require_self_or_site_admin(actor: Actor, subject: User) -> User:
     user = signed_in(actor)
     if user.id != subject.id and not is_site_admin(actor):
         raise Forbidden(f"Only {subject.username} or a site admin may do this.")
-    return user
-
-
-def require_member_or_site_admin(actor: Actor, *, member: bool, org: str) -> User:
-    user = signed_in(actor)
-    if not member and not is_site_admin(actor):
-        raise Forbidden(f"Only members of {org} or a site admin may do this.")
     return user
 
 
@@ -134,3 +141,83 @@ def _require_author_or_site_admin(actor: Actor, author_id: int, what: str) -> Us
 def may_see_indexer_errors(actor: Actor) -> bool:
     """The indexer's errors name paths on the server (where sources are read from)."""
     return is_site_admin(actor)
+# --- accounts: users, tokens, orgs, invitations, external accounts ---------------------------
+
+
+def is_member(actor: Actor, org: OrgMembership) -> bool:
+    """Whether the actor is a member of `org` (loaded with the membership of the actor's user)."""
+    return actor.user is not None and org.user_id == actor.user.id and org.member
+
+
+def require_member_or_site_admin(actor: Actor, org: OrgMembership) -> User:
+    user = signed_in(actor)
+    if not is_member(actor, org) and not is_site_admin(actor):
+        raise Forbidden(f"Only members of {org.org.name} or a site admin may do this.")
+    return user
+
+
+def sees_private_profile(actor: Actor, subject: User) -> bool:
+    """The user (with a `user:all` credential) and site admins see ids, flags and emails."""
+    if actor.user is None:
+        return False
+    return (actor.user.id == subject.id and Scope.USER_ALL in actor.scopes) or is_site_admin(actor)
+
+
+def require_may_grant_site_admin(actor: Actor) -> None:
+    if not is_site_admin(actor):
+        raise Forbidden("Only site admins may grant or revoke site admin.")
+
+
+def require_may_create_token(actor: Actor, scopes: Iterable[str]) -> User:
+    """Any signed-in user makes tokens for themselves; a sudo token only a site admin."""
+    user = signed_in(actor)
+    if Scope.SUDO in scopes and not is_site_admin(actor):
+        raise Forbidden("Only site admins may create tokens with the site-admin:sudo scope.")
+    return user
+
+
+def require_may_sudo(holder: Actor) -> None:
+    """`token-sudo` needs a site admin's token granting `site-admin:sudo` (`holder`: the token's own actor)."""
+    if Scope.SUDO not in holder.scopes or holder.user is None or not holder.user.site_admin:
+        raise Forbidden("token-sudo needs a site admin's token with the site-admin:sudo scope.")
+
+
+def require_token_owner_or_site_admin(actor: Actor, token: TokenRef) -> User:
+    """Another user's token is none of the actor's business: 404, as if it did not exist."""
+    user = signed_in(actor)
+    if token.owner_id != user.id and not is_site_admin(actor):
+        raise NotFound(f"You have no token {token.id}.")
+    return user
+
+
+def require_recipient(actor: Actor, invitation: Invitation) -> User:
+    """Only the recipient answers an invitation; to anyone else it does not exist (404)."""
+    user = signed_in(actor)
+    if invitation.recipient_user_id != user.id:
+        raise NotFound(f"You have no invitation {invitation.id}.")
+    return user
+
+
+def require_may_revoke(actor: Actor, invitation: Invitation, org: OrgMembership) -> User:
+    """Its sender, a member of its org (`org`, loaded with the actor's membership) or a site admin
+    revokes an invitation; its recipient is told to decline; to anyone else it does not exist."""
+    user = signed_in(actor)
+    if is_member(actor, org) or invitation.sender_user_id == user.id or is_site_admin(actor):
+        return user
+    if invitation.recipient_user_id == user.id:
+        raise Forbidden("The recipient declines an invitation (POST …/respond); revoking is the org's.")
+    raise NotFound(f"No invitation {invitation.id}.")
+
+
+def require_may_link_account(
+    actor: Actor, subject: User, spec: AccountSpec, assertion: dict[str, Any] | None, *, secret: bytes | None
+) -> User:
+    """Linking claims an identity that sign-in trusts: a site admin may, for anyone; the user
+    (or whoever manages them) only with the identity provider's signed assertion of the link."""
+    user = require_self_or_site_admin(actor, subject)
+    if is_site_admin(actor):
+        return user
+    refusal = assertion_refusal(secret, subject.username, spec, assertion)
+    if refusal is not None:
+        raise Forbidden(refusal)
+    return user

@@ -26,6 +26,7 @@ from registry.services.site import SiteService
 from registry.services.discussions import DiscussionsService
 from registry.services.settings import SettingsService
 from registry.services.package_index import PackageIndexService
+from registry.services.accounts import Emails, ExternalAccounts, Invitations, Orgs, Tokens, Users
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -49,10 +50,19 @@ class Services:
     settings: SettingsService
     discussions: DiscussionsService
     package_index: PackageIndexService
+    # accounts
+    users: Users
+    emails: Emails
+    tokens: Tokens
+    orgs: Orgs
+    invitations: Invitations
+    external_accounts: ExternalAccounts
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
+    hasher = PasswordHasher(config.bcrypt_cost)
+    mailer = mailer or LogMailer()
     rate_limits = RateLimits.in_process(
         signups=config.signups_per_address,
         mails=config.mails_per_address,
@@ -61,11 +71,13 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     )
     parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
+    users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
+    orgs = Orgs(db)
     return Services(
         config=config,
         db=db,
-        hasher=PasswordHasher(config.bcrypt_cost),
-        mailer=mailer or LogMailer(),
+        hasher=hasher,
+        mailer=mailer,
         manifests=ManifestValidator(config.max_manifest_bytes),
         parsers=parsers,
         assets=AssetCache(config.bundle_cache_bytes),
@@ -84,4 +96,10 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         ),
         dependents_summaries=dependents_summaries,
         package_index=PackageIndexService(db, dependents_summaries),
+        users=users,
+        emails=Emails(db, users, mailer, rate_limits),
+        tokens=Tokens(db),
+        orgs=orgs,
+        invitations=Invitations(db),
+        external_accounts=ExternalAccounts(db, secret=config.external_account_secret),
     )

@@ -7,69 +7,43 @@ from datetime import datetime
 
 import asyncpg
 
+from registry.db import queries
+from registry.db.queries import FromRow
+
+_SQL = queries.load(__file__)
+
 
 @dataclass(frozen=True)
-class Email:
+class Email(FromRow):
     email: str
     created_at: datetime
     verified_at: datetime | None
 
 
 @dataclass(frozen=True)
-class PendingVerification:
+class PendingVerification(FromRow):
     email: str
     code: str | None
     verified_at: datetime | None
 
 
 async def insert_email(conn: asyncpg.Connection, user_id: int, email: str, code: str) -> Email:
-    row = await conn.fetchrow(
-        "-- source: registry/store/emails.py:insert_email\n"
-        "INSERT INTO user_emails (user_id, email, verification_code) VALUES ($1, $2, $3)"
-        " RETURNING email::text, created_at, verified_at",
-        user_id,
-        email,
-        code,
-    )
-    return Email(row["email"], row["created_at"], row["verified_at"])
+    (inserted,) = await _SQL.insert_email.all(conn, Email, user_id=user_id, email=email, code=code)
+    return inserted
 
 
 async def list_emails(conn: asyncpg.Connection, user_id: int) -> list[Email]:
-    rows = await conn.fetch(
-        "-- source: registry/store/emails.py:list_emails\n"
-        "SELECT email::text, created_at, verified_at FROM user_emails WHERE user_id = $1 ORDER BY created_at, email",
-        user_id,
-    )
-    return [Email(row["email"], row["created_at"], row["verified_at"]) for row in rows]
+    return await _SQL.list_emails.all(conn, Email, user_id=user_id)
 
 
 async def verification_of(conn: asyncpg.Connection, user_id: int, email: str) -> PendingVerification | None:
-    row = await conn.fetchrow(
-        "-- source: registry/store/emails.py:verification_of\n"
-        "SELECT email::text, verification_code, verified_at FROM user_emails WHERE user_id = $1 AND email = $2",
-        user_id,
-        email,
-    )
-    return PendingVerification(row["email"], row["verification_code"], row["verified_at"]) if row else None
+    return await _SQL.verification_of.one(conn, PendingVerification, user_id=user_id, email=email)
 
 
 async def mark_verified(conn: asyncpg.Connection, user_id: int, email: str) -> Email | None:
     """Verify the address (the EXCLUDE constraint lets one user at most hold it verified)."""
-    row = await conn.fetchrow(
-        "-- source: registry/store/emails.py:mark_verified\n"
-        "UPDATE user_emails SET verified_at = now(), verification_code = NULL"
-        " WHERE user_id = $1 AND email = $2 AND verified_at IS NULL"
-        " RETURNING email::text, created_at, verified_at",
-        user_id,
-        email,
-    )
-    return Email(row["email"], row["created_at"], row["verified_at"]) if row else None
+    return await _SQL.mark_verified.one(conn, Email, user_id=user_id, email=email)
 
 
 async def delete_email(conn: asyncpg.Connection, user_id: int, email: str) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/emails.py:delete_email\nDELETE FROM user_emails WHERE user_id = $1 AND email = $2",
-        user_id,
-        email,
-    )
-    return bool(status == "DELETE 1")
+    return await _SQL.delete_email.execute(conn, user_id=user_id, email=email) == "DELETE 1"

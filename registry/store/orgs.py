@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import asyncpg
 
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
 from registry.names import fold_name
+
+_SQL = queries.load(__file__)
+_BY_MEMBERSHIP = CursorCodec(Column.INT4)
 
 
 @dataclass(frozen=True)
-class Org:
+class Org(FromRow):
     id: int
     name: str
     display_name: str | None
@@ -20,7 +26,16 @@ class Org:
 
 
 @dataclass(frozen=True)
-class Member:
+class OrgMembership:
+    """An org as one user sees it: whether they are a member decides what they may do to it."""
+
+    org: Org
+    user_id: int | None  # whose membership `member` tells (None: anonymous, never a member)
+    member: bool
+
+
+@dataclass(frozen=True)
+class Member(FromRow):
     membership_id: int
     user_id: int
     username: str
@@ -28,21 +43,9 @@ class Member:
     joined_at: datetime
 
 
-_ORG_COLUMNS = "o.id, o.name::text, o.display_name, o.created_at, o.updated_at"
-
-
-def _org(row: asyncpg.Record) -> Org:
-    return Org(row["id"], row["name"], row["display_name"], row["created_at"], row["updated_at"])
-
-
 async def insert_org(conn: asyncpg.Connection, name: str, display_name: str | None) -> Org:
-    row = await conn.fetchrow(
-        "-- source: registry/store/orgs.py:insert_org\n"
-        f"INSERT INTO orgs AS o (name, display_name) VALUES ($1, $2) RETURNING {_ORG_COLUMNS}",
-        name,
-        display_name,
-    )
-    return _org(row)
+    (org,) = await _SQL.insert_org.all(conn, Org, name=name, display_name=display_name)
+    return org
 
 
 async def org_by_name(conn: asyncpg.Connection, name: str, *, lock: bool = False) -> Org | None:
@@ -52,88 +55,54 @@ async def org_by_name(conn: asyncpg.Connection, name: str, *, lock: bool = False
     folded = fold_name(name)
     if folded is None:
         return None
-    row = await conn.fetchrow(
-        f"-- source: registry/store/orgs.py:org_by_name\nSELECT {_ORG_COLUMNS} FROM orgs o"
-        " WHERE o.name = $1 AND o.deleted_at IS NULL" + (" FOR UPDATE" if lock else ""),
-        folded,
-    )
-    return _org(row) if row else None
+    query = _SQL.org_by_name_for_update if lock else _SQL.org_by_name
+    return await query.one(conn, Org, name=folded)
+
+
+async def org_membership(conn: asyncpg.Connection, name: str, user_id: int | None) -> OrgMembership | None:
+    """A live org by name (folded as in org_by_name) and whether `user_id` belongs to it."""
+    folded = fold_name(name)
+    if folded is None:
+        return None
+    row = await _SQL.org_membership.fetchrow(conn, name=folded, user_id=user_id)
+    if row is None:
+        return None
+    return OrgMembership(Org(**{field.name: row[field.name] for field in fields(Org)}), user_id, row["member"])
 
 
 async def org_by_id(conn: asyncpg.Connection, org_id: int) -> Org | None:
     """A live org by id (Sourcegraph's GraphQL names orgs by id)."""
-    row = await conn.fetchrow(
-        f"-- source: registry/store/orgs.py:org_by_id\nSELECT {_ORG_COLUMNS} FROM orgs o"
-        " WHERE o.id = $1 AND o.deleted_at IS NULL",
-        org_id,
-    )
-    return _org(row) if row else None
+    return await _SQL.org_by_id.one(conn, Org, org_id=org_id)
 
 
 async def update_org_display_name(conn: asyncpg.Connection, org_id: int, display_name: str | None) -> Org | None:
-    row = await conn.fetchrow(
-        "-- source: registry/store/orgs.py:update_org_display_name\n"
-        "UPDATE orgs AS o SET display_name = $2, updated_at = now()"
-        f" WHERE o.id = $1 AND o.deleted_at IS NULL RETURNING {_ORG_COLUMNS}",
-        org_id,
-        display_name,
-    )
-    return _org(row) if row else None
+    return await _SQL.update_org_display_name.one(conn, Org, org_id=org_id, display_name=display_name)
 
 
 async def soft_delete_org(conn: asyncpg.Connection, org_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/orgs.py:soft_delete_org\n"
-        "UPDATE orgs SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        org_id,
-    )
-    return bool(status == "UPDATE 1")
+    return await _SQL.soft_delete_org.execute(conn, org_id=org_id) == "UPDATE 1"
 
 
 async def insert_member(conn: asyncpg.Connection, org_id: int, user_id: int) -> None:
-    await conn.execute(
-        "-- source: registry/store/orgs.py:insert_member\nINSERT INTO org_members (org_id, user_id) VALUES ($1, $2)",
-        org_id,
-        user_id,
-    )
+    await _SQL.insert_member.execute(conn, org_id=org_id, user_id=user_id)
 
 
 async def is_member(conn: asyncpg.Connection, org_id: int, user_id: int) -> bool:
-    found = await conn.fetchval(
-        "-- source: registry/store/orgs.py:is_member\nSELECT 1 FROM org_members WHERE org_id = $1 AND user_id = $2",
-        org_id,
-        user_id,
-    )
-    return found is not None
+    return await _SQL.is_member.fetchval(conn, org_id=org_id, user_id=user_id) is not None
 
 
-async def list_members(conn: asyncpg.Connection, org_id: int, *, after_id: int | None, limit: int) -> list[Member]:
-    rows = await conn.fetch(
-        "-- source: registry/store/orgs.py:list_members\n"
-        "SELECT m.id, m.user_id, u.username::text, u.display_name, m.created_at FROM org_members m"
-        " JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
-        " WHERE m.org_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
-        org_id,
-        after_id or 0,
-        limit,
+async def list_members(conn: asyncpg.Connection, org_id: int, page: PageRequest) -> Page[Member]:
+    after = _BY_MEMBERSHIP.after(page)
+    rows = await _SQL.list_members.all(
+        conn, Member, org_id=org_id, after_id=after[0] if after else 0, limit=page.limit + 1
     )
-    return [Member(r["id"], r["user_id"], r["username"], r["display_name"], r["created_at"]) for r in rows]
+    return _BY_MEMBERSHIP.page(rows, page, lambda member: [member.membership_id])
 
 
 async def count_members(conn: asyncpg.Connection, org_id: int) -> int:
-    count: int = await conn.fetchval(
-        "-- source: registry/store/orgs.py:count_members\n"
-        "SELECT count(*) FROM org_members m JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL"
-        " WHERE m.org_id = $1",
-        org_id,
-    )
+    count: int = await _SQL.count_members.fetchval(conn, org_id=org_id)
     return count
 
 
 async def delete_member(conn: asyncpg.Connection, org_id: int, user_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/orgs.py:delete_member\nDELETE FROM org_members WHERE org_id = $1 AND user_id = $2",
-        org_id,
-        user_id,
-    )
-    return bool(status == "DELETE 1")
+    return await _SQL.delete_member.execute(conn, org_id=org_id, user_id=user_id) == "DELETE 1"

@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Self
 
 import asyncpg
 
-from registry.store.users import User, user_from_row
+from registry.db import queries
+from registry.db.queries import FromRow
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.store.users import User
+
+_SQL = queries.load(__file__)
+_BY_ID = CursorCodec(Column.INT8)
 
 
 @dataclass(frozen=True)
-class Token:
+class Token(FromRow):
     id: int
     note: str
     scopes: tuple[str, ...]
     created_at: datetime
     last_used_at: datetime | None
     creator: str
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        return cls(**{**row, "scopes": tuple(row["scopes"])})
+
+
+@dataclass(frozen=True)
+class TokenRef(FromRow):
+    """A live token and the user it acts as: what deciding who may delete it needs."""
+
+    id: int
+    owner_id: int
 
 
 @dataclass(frozen=True)
@@ -29,91 +49,46 @@ class TokenHolder:
     user: User
 
 
-def _token(row: asyncpg.Record) -> Token:
-    return Token(row["id"], row["note"], tuple(row["scopes"]), row["created_at"], row["last_used_at"], row["creator"])
-
-
 async def insert_token(
     conn: asyncpg.Connection, *, subject_user_id: int, creator_user_id: int, digest: bytes, note: str, scopes: list[str]
 ) -> Token:
-    row = await conn.fetchrow(
-        "-- source: registry/store/tokens.py:insert_token\n"
-        "WITH t AS (INSERT INTO access_tokens (subject_user_id, creator_user_id, value_sha256, note, scopes)"
-        "           VALUES ($1, $2, $3, $4, $5) RETURNING *)"
-        " SELECT t.*, u.username::text AS creator FROM t JOIN users u ON u.id = t.creator_user_id",
-        subject_user_id,
-        creator_user_id,
-        digest,
-        note,
-        scopes,
+    (token,) = await _SQL.insert_token.all(
+        conn,
+        Token,
+        subject_user_id=subject_user_id,
+        creator_user_id=creator_user_id,
+        digest=digest,
+        note=note,
+        scopes=scopes,
     )
-    return _token(row)
+    return token
 
 
 async def token_holder(conn: asyncpg.Connection, digest: bytes) -> TokenHolder | None:
-    """Resolve a token digest to its live user in one statement, which also records the use.
-
-    `last_used_at` is written at most once a minute per token: a busy CI token would otherwise
-    turn every read into a write.
-    """
-    row = await conn.fetchrow(
-        "-- source: registry/store/tokens.py:token_holder\n"
-        "WITH hit AS ("
-        "  SELECT id, subject_user_id, scopes, last_used_at FROM access_tokens"
-        "   WHERE value_sha256 = $1 AND deleted_at IS NULL"
-        "), used AS ("
-        "  UPDATE access_tokens SET last_used_at = now()"
-        "   WHERE id = (SELECT id FROM hit)"
-        "     AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"
-        ")"
-        " SELECT hit.id AS token_id, hit.scopes, u.id, u.username::text, u.display_name, u.avatar_url,"
-        "        u.site_admin, u.created_at, u.updated_at"
-        "   FROM hit JOIN users u ON u.id = hit.subject_user_id AND u.deleted_at IS NULL",
-        digest,
-    )
+    """Resolve a token digest to its live user in one statement, which also records the use."""
+    row = await _SQL.token_holder.fetchrow(conn, digest=digest)
     if row is None:
         return None
-    return TokenHolder(row["token_id"], frozenset(row["scopes"]), user_from_row(row))
+    return TokenHolder(row["token_id"], frozenset(row["scopes"]), User.within(row))
 
 
-async def list_tokens(conn: asyncpg.Connection, user_id: int, *, after_id: int | None, limit: int) -> list[Token]:
-    rows = await conn.fetch(
-        "-- source: registry/store/tokens.py:list_tokens\n"
-        "SELECT t.*, u.username::text AS creator FROM access_tokens t JOIN users u ON u.id = t.creator_user_id"
-        " WHERE t.subject_user_id = $1 AND t.deleted_at IS NULL AND t.id > $2 ORDER BY t.id LIMIT $3",
-        user_id,
-        after_id or 0,
-        limit,
+async def list_tokens(conn: asyncpg.Connection, user_id: int, page: PageRequest) -> Page[Token]:
+    after = _BY_ID.after(page)
+    rows = await _SQL.list_tokens.all(
+        conn, Token, user_id=user_id, after_id=after[0] if after else 0, limit=page.limit + 1
     )
-    return [_token(row) for row in rows]
+    return _BY_ID.page(rows, page, lambda token: [token.id])
 
 
-async def token_owner(conn: asyncpg.Connection, token_id: int) -> int | None:
-    """The subject user of a live token."""
-    owner: int | None = await conn.fetchval(
-        "-- source: registry/store/tokens.py:token_owner\n"
-        "SELECT subject_user_id FROM access_tokens WHERE id = $1 AND deleted_at IS NULL",
-        token_id,
-    )
-    return owner
+async def token_ref(conn: asyncpg.Connection, token_id: int) -> TokenRef | None:
+    return await _SQL.token_ref.one(conn, TokenRef, token_id=token_id)
 
 
 async def delete_token(conn: asyncpg.Connection, token_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/tokens.py:delete_token\n"
-        "UPDATE access_tokens SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        token_id,
-    )
-    return bool(status == "UPDATE 1")
+    return await _SQL.delete_token.execute(conn, token_id=token_id) == "UPDATE 1"
 
 
 async def delete_tokens_of(conn: asyncpg.Connection, user_id: int, *, keep: int | None = None) -> int:
     """Delete every live token of the user but `keep` (the one making a password change); how many."""
-    status = await conn.execute(
-        "-- source: registry/store/tokens.py:delete_tokens_of\n"
-        "UPDATE access_tokens SET deleted_at = now()"
-        " WHERE subject_user_id = $1 AND deleted_at IS NULL AND id IS DISTINCT FROM $2",
-        user_id,
-        keep,
-    )
+    status = await _SQL.delete_tokens_of.execute(conn, user_id=user_id, keep=keep)
     return int(status.split()[-1])

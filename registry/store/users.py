@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from registry.db import queries
+from registry.db.queries import FromRow
 from registry.names import fold_name
 
-_USER_COLUMNS = "u.id, u.username::text, u.display_name, u.avatar_url, u.site_admin, u.created_at, u.updated_at"
+_SQL = queries.load(__file__)
 
 
 @dataclass(frozen=True)
-class User:
+class User(FromRow):
     id: int
     username: str
     display_name: str | None
@@ -23,78 +25,48 @@ class User:
     created_at: datetime
     updated_at: datetime
 
-
-def user_from_row(row: asyncpg.Record) -> User:
-    """A User from a row holding the users columns (under their own names)."""
-    return User(
-        row["id"],
-        row["username"],
-        row["display_name"],
-        row["avatar_url"],
-        row["site_admin"],
-        row["created_at"],
-        row["updated_at"],
-    )
+    @classmethod
+    def within(cls, row: asyncpg.Record) -> User:
+        """The user whose columns a wider row (a token's, a link's) carries under their own names."""
+        return cls(**{field.name: row[field.name] for field in fields(cls)})
 
 
-async def ensure_site_config(conn: asyncpg.Connection) -> None:
+async def ensure_site_config(conn: asyncpg.Connection, *, initialized: bool = False) -> None:
     """Create the site's row, with a random site_id, unless it exists (first start). Run in a
     transaction: the advisory lock keeps two processes starting at once from adding two rows."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('wharf:site_config'))")
-    await conn.execute(
-        "-- source: registry/store/users.py:ensure_site_config\n"
-        "INSERT INTO site_config (site_id)"
-        " SELECT gen_random_uuid() WHERE NOT EXISTS (SELECT FROM site_config)"
-    )
+    await _SQL.lock_site_config.execute(conn)
+    await _SQL.ensure_site_config.execute(conn, initialized=initialized)
 
 
 async def site_initialized(conn: asyncpg.Connection, *, lock: bool = False) -> bool:
     """Whether a first user exists; with `lock`, the row stays locked until the transaction ends,
     so two concurrent first sign-ups cannot both become site admin."""
-    sql = "-- source: registry/store/users.py:site_initialized\nSELECT initialized FROM site_config LIMIT 1"
-    value = await conn.fetchval(sql + (" FOR UPDATE" if lock else ""))
-    return bool(value)
+    query = _SQL.site_initialized_for_update if lock else _SQL.site_initialized
+    return bool(await query.fetchval(conn))
 
 
 async def mark_site_initialized(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        "-- source: registry/store/users.py:mark_site_initialized\nUPDATE site_config SET initialized = true"
-    )
+    await _SQL.mark_site_initialized.execute(conn)
 
 
 async def insert_user(
     conn: asyncpg.Connection, *, username: str, display_name: str | None, password_hash: str, site_admin: bool
 ) -> User:
-    row = await conn.fetchrow(
-        "-- source: registry/store/users.py:insert_user\n"
-        "INSERT INTO users AS u (username, display_name, passwd, site_admin) VALUES ($1, $2, $3, $4)"
-        f" RETURNING {_USER_COLUMNS}",
-        username,
-        display_name,
-        password_hash,
-        site_admin,
+    (user,) = await _SQL.insert_user.all(
+        conn, User, username=username, display_name=display_name, password_hash=password_hash, site_admin=site_admin
     )
-    return user_from_row(row)
+    return user
 
 
 async def claim_name(
     conn: asyncpg.Connection, name: str, *, user_id: int | None = None, org_id: int | None = None
 ) -> None:
     """Take `name` in the namespace users and orgs share (names_pkey makes a clash a 409)."""
-    await conn.execute(
-        "-- source: registry/store/users.py:claim_name\nINSERT INTO names (name, user_id, org_id) VALUES ($1, $2, $3)",
-        name,
-        user_id,
-        org_id,
-    )
+    await _SQL.claim_name.execute(conn, name=name, user_id=user_id, org_id=org_id)
 
 
 async def release_name(conn: asyncpg.Connection, *, user_id: int | None = None, org_id: int | None = None) -> None:
-    await conn.execute(
-        "-- source: registry/store/users.py:release_name\nDELETE FROM names WHERE user_id = $1 OR org_id = $2",
-        user_id,
-        org_id,
-    )
+    await _SQL.release_name.execute(conn, user_id=user_id, org_id=org_id)
 
 
 async def user_by_username(conn: asyncpg.Connection, username: str) -> User | None:
@@ -102,21 +74,11 @@ async def user_by_username(conn: asyncpg.Connection, username: str) -> User | No
     folded = fold_name(username)
     if folded is None:
         return None
-    row = await conn.fetchrow(
-        f"-- source: registry/store/users.py:user_by_username\nSELECT {_USER_COLUMNS} FROM users u"
-        " WHERE u.username = $1 AND u.deleted_at IS NULL",
-        folded,
-    )
-    return user_from_row(row) if row else None
+    return await _SQL.user_by_username.one(conn, User, username=folded)
 
 
 async def user_by_id(conn: asyncpg.Connection, user_id: int) -> User | None:
-    row = await conn.fetchrow(
-        f"-- source: registry/store/users.py:user_by_id\nSELECT {_USER_COLUMNS} FROM users u"
-        " WHERE u.id = $1 AND u.deleted_at IS NULL",
-        user_id,
-    )
-    return user_from_row(row) if row else None
+    return await _SQL.user_by_id.one(conn, User, user_id=user_id)
 
 
 async def password_hash(conn: asyncpg.Connection, username: str) -> tuple[User, str | None] | None:
@@ -124,56 +86,32 @@ async def password_hash(conn: asyncpg.Connection, username: str) -> tuple[User, 
     folded = fold_name(username)
     if folded is None:
         return None
-    row = await conn.fetchrow(
-        f"-- source: registry/store/users.py:password_hash\nSELECT {_USER_COLUMNS}, u.passwd FROM users u"
-        " WHERE u.username = $1 AND u.deleted_at IS NULL",
-        folded,
-    )
-    return (user_from_row(row), row["passwd"]) if row else None
+    row = await _SQL.password_hash.fetchrow(conn, username=folded)
+    return (User.within(row), row["passwd"]) if row else None
 
 
-_UPDATABLE = {"username", "display_name", "avatar_url", "passwd", "site_admin"}
+UPDATABLE = ("username", "display_name", "avatar_url", "passwd", "site_admin")
 
 
 async def update_user(conn: asyncpg.Connection, user_id: int, changes: dict[str, Any]) -> User | None:
-    """Apply `changes` (only the known columns above; values always bound as parameters)."""
-    unknown = set(changes) - _UPDATABLE
+    """Apply `changes`, by column name (only those in UPDATABLE)."""
+    unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
-    columns = sorted(changes)
-    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(columns, start=2))
-    row = await conn.fetchrow(
-        "-- source: registry/store/users.py:update_user\n"
-        f"UPDATE users AS u SET {assignments}, updated_at = now()"
-        f" WHERE u.id = $1 AND u.deleted_at IS NULL RETURNING {_USER_COLUMNS}",
-        user_id,
-        *(changes[column] for column in columns),
-    )
-    return user_from_row(row) if row else None
+    params = {column: changes.get(column) for column in UPDATABLE}
+    flags = {f"set_{column}": column in changes for column in UPDATABLE}
+    return await _SQL.update_user.one(conn, User, user_id=user_id, **params, **flags)
 
 
 async def rename_user_name(conn: asyncpg.Connection, user_id: int, new_name: str) -> None:
     """Keep the user's `names` row in step with a rename."""
-    await conn.execute(
-        "-- source: registry/store/users.py:rename_user_name\nUPDATE names SET name = $2 WHERE user_id = $1",
-        user_id,
-        new_name,
-    )
+    await _SQL.rename_user_name.execute(conn, user_id=user_id, new_name=new_name)
 
 
 async def soft_delete_user(conn: asyncpg.Connection, user_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/users.py:soft_delete_user\n"
-        "UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        user_id,
-    )
-    return bool(status == "UPDATE 1")
+    return await _SQL.soft_delete_user.execute(conn, user_id=user_id) == "UPDATE 1"
 
 
 async def count_site_admins(conn: asyncpg.Connection) -> int:
     """Live site admins, counted under a lock on each so two demotions cannot both pass."""
-    rows = await conn.fetch(
-        "-- source: registry/store/users.py:count_site_admins\n"
-        "SELECT id FROM users WHERE site_admin AND deleted_at IS NULL FOR UPDATE"
-    )
-    return len(rows)
+    return len(await _SQL.site_admins_for_update.fetch(conn))

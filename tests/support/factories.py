@@ -1,4 +1,5 @@
-"""Arranging state in plain SQL, fast: users, tokens, orgs, as the API would have left them."""
+"""Arranging state through the stores, fast: users, tokens, orgs, as the API would have left them
+(the stores' own statements, so a factory never restates a rule; bcrypt cost 4, hashed once)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import asyncpg
 import bcrypt
 
 from registry.auth.tokens import new_token
+from registry.store import emails as email_store
+from registry.store import orgs as org_store
+from registry.store import tokens as token_store
+from registry.store import users as user_store
 
 PASSWORD = "correct horse battery"
 _HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()
@@ -36,12 +41,8 @@ def basic(username: str, password: str = PASSWORD) -> dict[str, str]:
 
 async def make_token(db: asyncpg.Connection, user_id: int, scopes: Iterable[str] = ("user:all",)) -> str:
     value, digest = new_token()
-    await db.execute(
-        "INSERT INTO access_tokens (subject_user_id, creator_user_id, value_sha256, note, scopes)"
-        " VALUES ($1, $1, $2, 'test', $3)",
-        user_id,
-        digest,
-        list(scopes),
+    await token_store.insert_token(
+        db, subject_user_id=user_id, creator_user_id=user_id, digest=digest, note="test", scopes=list(scopes)
     )
     return value
 
@@ -49,27 +50,22 @@ async def make_token(db: asyncpg.Connection, user_id: int, scopes: Iterable[str]
 async def make_user(
     db: asyncpg.Connection, username: str, *, site_admin: bool = False, email: str | None = None
 ) -> UserFixture:
-    user_id = await db.fetchval(
-        "INSERT INTO users (username, passwd, site_admin) VALUES ($1, $2, $3) RETURNING id", username, _HASH, site_admin
+    user = await user_store.insert_user(
+        db, username=username, display_name=None, password_hash=_HASH, site_admin=site_admin
     )
-    await db.execute("INSERT INTO names (name, user_id) VALUES ($1, $2)", username, user_id)
+    await user_store.claim_name(db, username, user_id=user.id)
     if email:
-        await db.execute(
-            "INSERT INTO user_emails (user_id, email, verification_code) VALUES ($1, $2, 'code')", user_id, email
-        )
-    await db.execute(
-        "INSERT INTO site_config (site_id, initialized) SELECT gen_random_uuid(), true"
-        " WHERE NOT EXISTS (SELECT FROM site_config)"
-    )
-    return UserFixture(user_id, username, await make_token(db, user_id))
+        await email_store.insert_email(db, user.id, email, "code")
+    await user_store.ensure_site_config(db, initialized=True)
+    return UserFixture(user.id, username, await make_token(db, user.id))
 
 
 async def make_org(db: asyncpg.Connection, name: str, members: Iterable[UserFixture] = ()) -> int:
-    org_id: int = await db.fetchval("INSERT INTO orgs (name) VALUES ($1) RETURNING id", name)
-    await db.execute("INSERT INTO names (name, org_id) VALUES ($1, $2)", name, org_id)
+    org = await org_store.insert_org(db, name, None)
+    await user_store.claim_name(db, name, org_id=org.id)
     for member in members:
-        await db.execute("INSERT INTO org_members (org_id, user_id) VALUES ($1, $2)", org_id, member.id)
-    return org_id
+        await org_store.insert_member(db, org.id, member.id)
+    return org.id
 
 
 async def row_counts(db: asyncpg.Connection, tables: Iterable[str]) -> dict[str, int]:
