@@ -21,6 +21,7 @@ from registry.downloads import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
+from registry.services.catalogue import Catalogue
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -39,19 +40,23 @@ class Services:
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    catalogue: Catalogue
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
+    parsers = WorkerPool(config.parser_processes, config.parser_timeout)
+    assets = AssetCache(config.bundle_cache_bytes)
+    downloads = DownloadCounter(config.download_count_window)
     return Services(
         config=config,
         db=db,
         hasher=PasswordHasher(config.bcrypt_cost),
         mailer=mailer or LogMailer(),
         manifests=ManifestValidator(config.max_manifest_bytes),
-        parsers=WorkerPool(config.parser_processes, config.parser_timeout),
-        assets=AssetCache(config.bundle_cache_bytes),
-        downloads=DownloadCounter(config.download_count_window),
+        parsers=parsers,
+        assets=assets,
+        downloads=downloads,
         rate_limits=RateLimits.in_process(
             signups=config.signups_per_address,
             mails=config.mails_per_address,
@@ -59,4 +64,5 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
             window=config.rate_window,
         ),
         dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        catalogue=Catalogue(db, assets, downloads, parsers),
     )
