@@ -26,18 +26,16 @@ from registry.auth import policy
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import DomainError, PayloadTooLarge, Unprocessable
+from registry.domain.page import PageRequest
 from registry.handlers.common import connection
-from registry.handlers.extensions import remove_extension, search
+from registry.handlers.extensions import remove_extension
 from registry.handlers.publish_input import PublishInput, refuse_oversized
 from registry.handlers.releases import prepare_publish, publish_release
-from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest_data
 from registry.public_url import base_url
+from registry.services.catalogue import MAX_LISTED, Account, Catalogue, registry_query
 from registry.store import extensions as extension_store
-from registry.store import names as name_store
-from registry.store import orgs as org_store
-from registry.store import users as user_store
 from registry.store.extensions import Extension
-from registry.store.publishers import publisher_by_name
+from registry.views.sourcegraph import served_manifest_data
 
 T = TypeVar("T")
 MAX_MANIFEST_BYTES = 8 << 20  # of manifests in one answer
@@ -161,6 +159,10 @@ class Context:
     def base(self) -> str:
         return base_url(self.request)
 
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.request.app[appkeys.SERVICES].catalogue
+
     def spend_manifest_bytes(self, size: int) -> None:
         self._spent[0] += size
         if self._spent[0] > MAX_MANIFEST_BYTES:
@@ -217,6 +219,13 @@ class OrgNode(_AccountNode):
         return self.handle
 
 
+def _account_node(account: Account | None) -> UserNode | OrgNode | None:
+    if account is None:
+        return None
+    node = UserNode if account.kind == "User" else OrgNode
+    return node(account.id, account.handle, account.display_name)
+
+
 @dataclass(frozen=True)
 class ManifestNode:
     raw: str
@@ -269,28 +278,13 @@ class ExtensionNode:
         return urlsplit(self._context.base).netloc
 
     async def publisher(self, info: Any) -> UserNode | OrgNode | None:
-        request = self._context.request
-
         async def lookup() -> UserNode | OrgNode | None:
-            async with connection(request) as conn:
-                return await _publisher_node(conn, self._extension.publisher)
+            return _account_node(await self._context.catalogue.publisher_account(self._extension.publisher))
 
         return await self._context.once(("publisher", self._extension.publisher.lower()), lookup)
 
     async def viewerCanAdminister(self, info: Any) -> bool:
         return await _may_administer(self._context, self._extension)
-
-
-async def _publisher_node(conn: Any, name: str) -> UserNode | OrgNode | None:
-    publisher = await publisher_by_name(conn, name)
-    if publisher is None:
-        return None
-    if publisher.user_id is not None:
-        user = await user_store.user_by_id(conn, publisher.user_id)
-        return UserNode(user.id, user.username, user.display_name) if user else None
-    assert publisher.org_id is not None
-    org = await org_store.org_by_id(conn, publisher.org_id)
-    return OrgNode(org.id, org.name, org.display_name) if org else None
 
 
 async def _may_administer(context: Context, extension: Extension) -> bool:
@@ -302,8 +296,7 @@ async def _may_administer(context: Context, extension: Extension) -> bool:
     if org_id is not None:
 
         async def membership() -> bool:
-            async with connection(context.request) as conn:
-                return await org_store.is_member(conn, org_id, user.id)
+            return await context.catalogue.is_member(org_id, user.id)
 
         member = await context.once(("member", org_id), membership)
     try:
@@ -340,11 +333,7 @@ class Registry:
         publisher, slash, name = extensionID.partition("/")
         if not slash or not publisher or not name or "/" in name or len(extensionID) > 400:
             return None
-        async with connection(context.request) as conn:
-            extension = await extension_store.extension_by_name(conn, publisher, name)
-            if extension is None and (renamed := await name_store.redirect_target(conn, publisher)) is not None:
-                # an id under a renamed publisher's old name means the extension under its new one
-                extension = await extension_store.extension_by_name(conn, renamed, name)
+        extension = await context.catalogue.extension_by_id(publisher, name)
         return ExtensionNode(context, extension) if extension else None
 
     async def extensions(
@@ -361,13 +350,13 @@ class Registry:
         if first is not None and first < 0:
             raise Unprocessable.at("/first", "must not be negative")
         limit = MAX_LISTED if first is None else min(first, MAX_LISTED)
-        listing = list_query(query or "", limit=MAX_LISTED)
+        listing = registry_query(query or "")
         if publisher is not None:
             name = await _publisher_name(context, publisher)
             if name is None:
                 return ExtensionConnection([], False, _zero)
             listing = replace(listing, publisher=name)
-        found = (await search(context.request, listing))[0] if local else []
+        found = (await context.catalogue.search(listing, PageRequest(MAX_LISTED))).items if local else []
         if prioritizeExtensionIDs:
             first_ids = {extension_id.lower(): n for n, extension_id in enumerate(prioritizeExtensionIDs)}
             found.sort(key=lambda e: first_ids.get(e.extension_id.lower(), len(first_ids)))
@@ -388,12 +377,8 @@ async def _publisher_name(context: Context, node_id: str) -> str | None:
     parsed = sourcegraph.unmarshal_id(node_id)
     if parsed is None or parsed[0] not in ("User", "Org") or type(parsed[1]) is not int:
         return None
-    async with connection(context.request) as conn:
-        if parsed[0] == "User":
-            user = await user_store.user_by_id(conn, parsed[1])
-            return user.username if user else None
-        org = await org_store.org_by_id(conn, parsed[1])
-        return org.name if org else None
+    account = await context.catalogue.account(parsed[0], parsed[1])
+    return account.handle if account else None
 
 
 class RegistryMutation:
@@ -452,17 +437,12 @@ class Root:
         parsed = sourcegraph.unmarshal_id(id)
         if parsed is None:
             return None
-        async with connection(context.request) as conn:
-            if parsed[0] == "RegistryExtension":
-                pk = sourcegraph.extension_pk_of(id)
-                extension = await extension_store.extension_by_pk(conn, pk) if pk else None
-                return ExtensionNode(context, extension) if extension else None
-            if parsed[0] in ("User", "Org") and type(parsed[1]) is int and 0 < parsed[1] < 2**31:
-                if parsed[0] == "User":
-                    user = await user_store.user_by_id(conn, parsed[1])
-                    return UserNode(user.id, user.username, user.display_name) if user else None
-                org = await org_store.org_by_id(conn, parsed[1])
-                return OrgNode(org.id, org.name, org.display_name) if org else None
+        if parsed[0] == "RegistryExtension":
+            pk = sourcegraph.extension_pk_of(id)
+            extension = await context.catalogue.extension_by_pk(pk) if pk else None
+            return ExtensionNode(context, extension) if extension else None
+        if parsed[0] in ("User", "Org") and type(parsed[1]) is int and 0 < parsed[1] < 2**31:
+            return _account_node(await context.catalogue.account(parsed[0], parsed[1]))
         return None
 
     def currentUser(self, info: Any) -> UserNode | None:

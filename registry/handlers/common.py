@@ -1,8 +1,9 @@
-"""What every handler needs: the pool, the actor, a validated body, a transaction."""
+"""What every handler needs: the pool, the actor, a validated body, a transaction; and the reads
+of an extension by its path, which follow a renamed publisher."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,9 +12,10 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.db.errors import translate_pg_errors
-from registry.domain.errors import BadRequest
+from registry.domain.errors import BadRequest, NotFound
 from registry.handlers.bodies import read_json
 from registry.services import Services
+from registry.store.extensions import Extension
 from registry.validation import parse_count, refuse_unstorable
 
 
@@ -69,3 +71,34 @@ def int_param(request: web.Request, name: str) -> int:
     if value is None:
         raise BadRequest(f"{name} must be a positive integer.")
     return value
+
+
+async def redirect_renamed_publisher(
+    request: web.Request, publisher: str, *, headers: Mapping[str, str] | None = None, key: str = "publisher"
+) -> None:
+    """For a read of an id under a renamed publisher's old name: 308 to the same route under its
+    current name (the query string kept; `key` names the route's publisher parameter). Writes are
+    not redirected: they answer 404."""
+    if request.method not in ("GET", "HEAD"):
+        return
+    target = await services(request).catalogue.renamed_to(publisher)
+    resource = request.match_info.route.resource
+    if target is None or resource is None:
+        return
+    parts = {**request.match_info, key: target}
+    location = resource.url_for(**parts).with_query(request.rel_url.query)
+    raise web.HTTPPermanentRedirect(location, headers=headers)
+
+
+async def live_extension(request: web.Request, publisher: str, name: str) -> Extension:
+    """A live extension; a read under a renamed publisher's old name is redirected (308)."""
+    try:
+        return await services(request).catalogue.extension(publisher, name)
+    except NotFound:
+        await redirect_renamed_publisher(request, publisher)
+        raise
+
+
+async def path_extension(request: web.Request) -> Extension:
+    """The live extension a route's `{publisher}/{name}` names (see `live_extension`)."""
+    return await live_extension(request, request.match_info["publisher"], request.match_info["name"])

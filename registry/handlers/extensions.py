@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
-
 import orjson
 from aiohttp import web
 
@@ -13,25 +10,18 @@ from registry.auth.actor import request_actor
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound
-from registry.handlers.common import connection, json_body, transaction
-from registry.handlers.names import redirect_renamed_publisher
+from registry.handlers.common import connection, json_body, live_extension, path_extension, services, transaction
+from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
-from registry.pagination import Column, encode_cursor, page_request
-from registry.store import downloads as download_store
+from registry.services.catalogue import MAX_HISTORY_DAYS, parse_listing
 from registry.store import extensions as extension_store
 from registry.store import orgs as org_store
-from registry.store.extensions import Extension, ListQuery
+from registry.store.extensions import Extension
 from registry.store.publishers import Publisher, publisher_by_name
 from registry.validation import parse_count
 from registry.views.extensions import extension_url, render_extension
 
 routes = web.RouteTableDef()
-
-_SORTS = ("name", "updated", "downloads", "relevance")
-# the columns each sort's cursor is compared with (registry/store/extensions.py:_SORTS), then the id
-_SORT_KEYS = {"name": Column.TEXT, "updated": Column.TIMESTAMPTZ, "downloads": Column.INT8, "relevance": Column.FLOAT4}
-_MAX_QUERY_LENGTH = 256
-_MAX_BATCH = 1000
 
 
 async def may_publish_for(request: web.Request, actor: Actor, publisher: Publisher) -> int:
@@ -46,59 +36,13 @@ async def may_publish_for(request: web.Request, actor: Actor, publisher: Publish
     ).id
 
 
-async def live_extension(request: web.Request, publisher: str, name: str) -> Extension:
-    """A live extension; a read under a renamed publisher's old name is redirected (308)."""
-    async with connection(request) as conn:
-        extension = await extension_store.extension_by_name(conn, publisher, name)
-    if extension is None:
-        await redirect_renamed_publisher(request, publisher)
-        raise NotFound(f"No extension {publisher}/{name}.")
-    return extension
-
-
-def _list_query(request: web.Request) -> ListQuery:
-    page = page_request(request)
-    query = request.query
-    text = query.get("q", "").strip() or None
-    if text is not None and len(text) > _MAX_QUERY_LENGTH:
-        raise BadRequest(f"q must be at most {_MAX_QUERY_LENGTH} characters.")
-    sort = query.get("sort", "relevance" if text else "name")
-    if sort not in _SORTS or (sort == "relevance" and text is None):
-        raise BadRequest("sort must be name, updated or downloads (or relevance, with q).")
-    include_wip = query.get("include_wip", "false").lower()
-    if include_wip not in ("true", "false", "1", "0"):
-        raise BadRequest("include_wip must be true or false.")
-    key = page.after_key(_SORT_KEYS[sort], Column.INT4)
-    return ListQuery(
-        text=text,
-        publisher=query.get("publisher") or None,
-        category=query.get("category") or None,
-        tag=query.get("tag") or None,
-        include_wip=include_wip in ("true", "1"),
-        sort=sort,
-        after=list(key) if key is not None else None,
-        limit=page.limit + 1,
-    )
-
-
-async def search(request: web.Request, query: ListQuery) -> tuple[list[Extension], str | None]:
-    """A page of extensions for `query` (fetched with limit + 1) and the next cursor."""
-    async with connection(request) as conn:
-        rows = await extension_store.list_extensions(conn, query)
-    shown = rows[: query.limit - 1]
-    next_cursor = encode_cursor(shown[-1][1]) if len(rows) >= query.limit and shown else None
-    return [extension for extension, _ in shown], next_cursor
-
-
 @routes.get("/api/extensions")
 async def list_extensions(request: web.Request) -> web.Response:
     """Published extensions: `q` (ranked substring search), `publisher`, `category`, `tag`,
     `include_wip`, `sort` = name | updated | downloads | relevance; keyset-paginated."""
-    extensions, next_cursor = await search(request, _list_query(request))
-    return json_response(
-        {"items": [render_extension(e) for e in extensions], "next_cursor": next_cursor},
-        headers={"Cache-Control": "public, max-age=30"},
-    )
+    page = page_request(request)
+    found = await services(request).catalogue.search(parse_listing(request.query), page)
+    return json_response(page_json(found, render_extension), headers={"Cache-Control": "public, max-age=30"})
 
 
 @routes.post("/api/extensions")
@@ -122,31 +66,19 @@ async def create_extension(request: web.Request) -> web.Response:
 async def batch_read(request: web.Request) -> web.Response:
     """Many extensions by id in one request: `{"ids": ["alice/a", "acme/b"]}`."""
     body = await json_body(request, "ExtensionBatch")
-    wanted = [tuple(extension_id.split("/", 1)) for extension_id in body["ids"]]
-    async with connection(request) as conn:
-        found = await extension_store.extensions_by_names(conn, wanted)
-    by_id = {e.extension_id.lower(): e for e in found}
-    items = [by_id[i.lower()] for i in body["ids"] if i.lower() in by_id]
-    missing = [i for i in body["ids"] if i.lower() not in by_id]
-    return json_response({"items": [render_extension(e) for e in items], "missing": missing})
+    batch = await services(request).catalogue.batch(body["ids"])
+    return json_response({"items": [render_extension(e) for e in batch.items], "missing": batch.missing})
 
 
 @routes.get("/api/extensions/-/uuid/{uuid}")
 async def get_by_uuid(request: web.Request) -> web.Response:
-    try:
-        extension_uuid = uuid.UUID(request.match_info["uuid"])
-    except ValueError:
-        raise NotFound("No extension with that UUID.") from None
-    async with connection(request) as conn:
-        extension = await extension_store.extension_by_uuid(conn, extension_uuid)
-    if extension is None:
-        raise NotFound("No extension with that UUID.")
+    extension = await services(request).catalogue.extension_by_uuid(request.match_info["uuid"])
     return json_response(render_extension(extension))
 
 
 @routes.get("/api/extensions/{publisher}/{name}")
 async def get_extension(request: web.Request) -> web.Response:
-    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    extension = await path_extension(request)
     body = render_extension(extension)
     body["manifest"] = orjson.loads(extension.manifest) if extension.manifest else None
     return json_response(body)
@@ -175,16 +107,14 @@ async def remove_extension(request: web.Request, actor: Actor, extension: Extens
 async def downloads(request: web.Request) -> web.Response:
     """Bundle downloads per day over the last `days` (1..366, default 90), and the total."""
     days = parse_count(request.query.get("days", "90"), max_digits=3)
-    if days is None or not 1 <= days <= 366:
-        raise BadRequest("days must be an integer from 1 to 366.")
-    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    since = datetime.now(UTC).date() - timedelta(days=days - 1)
-    async with connection(request) as conn:
-        series = await download_store.daily_downloads(conn, extension.id, since)
+    if days is None or not 1 <= days <= MAX_HISTORY_DAYS:
+        raise BadRequest(f"days must be an integer from 1 to {MAX_HISTORY_DAYS}.")
+    extension = await path_extension(request)
+    history = await services(request).catalogue.download_history(extension, days)
     return json_response(
         {
-            "extension_id": extension.extension_id,
-            "total": extension.downloads,
-            "days": [{"day": point.day, "count": point.count} for point in series],
+            "extension_id": history.extension.extension_id,
+            "total": history.extension.downloads,
+            "days": [{"day": point.day, "count": point.count} for point in history.days],
         }
     )

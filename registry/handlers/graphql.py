@@ -192,6 +192,16 @@ def _answer(result: ExecutionResult) -> web.Response:
     return json_response(body)
 
 
+def _document(schema: GraphQLSchema, query: str) -> DocumentNode | list[GraphQLError]:
+    """The parsed query, or why it may not run: a syntax error, an invalid or too costly query,
+    a NUL in a string (answered as GraphQL answers, 200 with `errors`)."""
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return [error]
+    return validate(schema, document) or [e for e in (_nul_in(document), _too_costly(document)) if e][:1] or document
+
+
 @routes.post("/.api/graphql")
 async def graphql(request: web.Request) -> web.Response:
     actor = request_actor(request)  # a bad token is refused before the body is read
@@ -199,16 +209,11 @@ async def graphql(request: web.Request) -> web.Response:
         raise UnsupportedMediaType("Send the GraphQL request as application/json (or with no Content-Type).")
     config = request.app[appkeys.CONFIG]
     raw = await read_body(request, config.max_publish_bytes if actor.user else config.max_body_bytes)
-    body = await parse_graphql_body(request, raw)
-    query, variables, operation = _request_fields(body)
+    query, variables, operation = _request_fields(await parse_graphql_body(request, raw))
     schema: GraphQLSchema = request.app[appkeys.GRAPHQL]
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError as error:
-        return json_response({"errors": [error.formatted]})
-    errors = validate(schema, document) or [e for e in (_nul_in(document), _too_costly(document)) if e][:1]
-    if errors:
-        return json_response({"errors": [e.formatted for e in errors]})
+    document = _document(schema, query)
+    if isinstance(document, list):
+        return json_response({"errors": [e.formatted for e in document]})
     result = execute(
         schema,
         document,

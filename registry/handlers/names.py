@@ -1,5 +1,5 @@
-"""Retired publisher names: the redirect of a renamed publisher's extension ids, and the site
-admin's explicit release of a retired name.
+"""Retired publisher names: the site admin's explicit release of a retired name (the redirect of a
+renamed publisher's extension ids is `registry.handlers.common.redirect_renamed_publisher`).
 
 A name that has been published under is never freed by deleting or renaming its user or org (the
 database refuses it to anyone else, migration 6): whoever took it next could otherwise publish
@@ -10,7 +10,6 @@ under it stays taken forever.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -27,24 +26,6 @@ from registry.store.names import RetiredName
 routes = web.RouteTableDef()
 
 _MAX_NAME = 255
-
-
-async def redirect_renamed_publisher(
-    request: web.Request, publisher: str, *, headers: Mapping[str, str] | None = None, key: str = "publisher"
-) -> None:
-    """For a read of an id under a renamed publisher's old name: 308 to the same route under its
-    current name (the query string kept; `key` names the route's publisher parameter). Writes are
-    not redirected: they answer 404."""
-    if request.method not in ("GET", "HEAD"):
-        return
-    async with connection(request) as conn:
-        target = await name_store.redirect_target(conn, publisher)
-    resource = request.match_info.route.resource
-    if target is None or resource is None:
-        return
-    parts = {**request.match_info, key: target}
-    location = resource.url_for(**parts).with_query(request.rel_url.query)
-    raise web.HTTPPermanentRedirect(location, headers=headers)
 
 
 def _render(retired: RetiredName) -> dict[str, Any]:

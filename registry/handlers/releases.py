@@ -18,8 +18,8 @@ from registry.auth.actor import request_actor
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
-from registry.handlers.common import connection, transaction
-from registry.handlers.extensions import live_extension, may_publish_for
+from registry.handlers.common import connection, live_extension, transaction
+from registry.handlers.extensions import may_publish_for
 from registry.handlers.publish_input import PublishInput, read_publish_input
 from registry.http import json_response
 from registry.manifests import Manifest, publication_warnings

@@ -7,9 +7,8 @@ work without JavaScript: they carry a strict Content-Security-Policy and run no 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from functools import cache, wraps
 from typing import Any
 from urllib.parse import quote
@@ -22,20 +21,14 @@ from markupsafe import Markup
 from registry import appkeys
 from registry import web as site
 from registry.domain.errors import DomainError, NotFound
+from registry.domain.page import PageRequest
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.errors import problem_of
-from registry.handlers.common import connection, services
-from registry.handlers.extensions import _list_query, live_extension, search
-from registry.handlers.names import redirect_renamed_publisher
-from registry.handlers.paging import page_request
-from registry.readme import RenderedReadme, readme_text, render_once
+from registry.handlers.common import path_extension, redirect_renamed_publisher, services
+from registry.handlers.paging import page_request, page_request_of
 from registry.resources import schemas_dir
-from registry.store import downloads as download_store
-from registry.store import readmes as readme_store
-from registry.store import releases as release_store
+from registry.services.catalogue import ExtensionDetails, parse_listing
 from registry.store.extensions import Extension, ListQuery
-from registry.store.publishers import publisher_by_name
-from registry.versions import by_precedence
 from registry.web.chart import download_chart
 from registry.web.openapi_view import build_docs
 
@@ -85,20 +78,23 @@ def _card(extension: Extension) -> dict[str, Any]:
     }
 
 
-def _page_query(request: web.Request, **overrides: Any) -> ListQuery:
-    """The JSON API's listing query, with the pages' own default page size. A form sends its
-    empty fields too (`sort=&tag=`): they mean "not given", as the API's absent parameters do."""
+def _listing(request: web.Request) -> tuple[ListQuery, PageRequest]:
+    """The JSON API's listing, with the pages' own default page size. A form sends its empty
+    fields too (`sort=&tag=`): they mean "not given", as the API's absent parameters do."""
     given = {key: value for key, value in request.query.items() if value.strip()}
-    if len(given) != len(request.query):
-        request = request.clone(rel_url=request.rel_url.with_query(given))
-    query = _list_query(request)
-    if "limit" not in request.query:
-        overrides["limit"] = PAGE_SIZE + 1
-    return replace(query, **overrides)
+    return parse_listing(given), page_request_of(given, default_limit=PAGE_SIZE)
 
 
 def _filters(request: web.Request) -> dict[str, str]:
     return {key: request.query.get(key, "") for key in ("q", "category", "tag", "sort", "limit")}
+
+
+def _more(request: web.Request, base: str, params: Mapping[str, str], next_cursor: str | None) -> dict[str, Any]:
+    """The links to the next page and back to the first (once past it)."""
+    return {
+        "next_url": site.query_url(base, **params, cursor=next_cursor) if next_cursor else None,
+        "first_url": site.query_url(base, **params) if request.query.get("cursor") else None,
+    }
 
 
 @routes.get("/")
@@ -106,89 +102,69 @@ def _filters(request: web.Request) -> dict[str, str]:
 @html_page
 async def catalogue(request: web.Request) -> web.StreamResponse:
     """Published extensions: search (`q`), category and tag filters, keyset paging."""
-    query = _page_query(request)
-    extensions, next_cursor = await search(request, query)
+    query, page = _listing(request)
+    found = await services(request).catalogue.search(query, page)
     filters = _filters(request)
     return site.html_response(
         request,
         "catalogue.html",
         {
-            "extensions": [_card(e) for e in extensions],
+            "extensions": [_card(e) for e in found.items],
             "filters": filters,
             "categories": categories(),
-            "next_url": site.query_url("/extensions", **filters, cursor=next_cursor) if next_cursor else None,
-            "first_url": site.query_url("/extensions", **filters) if request.query.get("cursor") else None,
+            **_more(request, "/extensions", filters, found.next_cursor),
         },
     )
 
 
-async def _readme(request: web.Request, extension: Extension, manifest: dict[str, Any]) -> RenderedReadme | None:
-    """The latest release's README as rendered at publish. A release published before READMEs were
-    kept is rendered now, off the event loop (registry.readme.render_once), and kept."""
-    text = readme_text(manifest)
-    if text is None or extension.latest_release_id is None:
-        return None
-    async with connection(request) as conn:
-        kept = await readme_store.readme_of(conn, extension.latest_release_id)
-    if kept is not None:
-        return kept
-    rendered = await render_once(request.app[appkeys.PARSERS], text)
-    async with connection(request) as conn:
-        await readme_store.insert_readme(conn, extension.latest_release_id, rendered)
-    return rendered
+def _details_page(details: ExtensionDetails) -> dict[str, Any]:
+    """What extension.html shows; the icon and repository only as the kinds of URL it may link."""
+    icon = details.manifest.get("icon")
+    repository = details.manifest.get("repository")
+    repository_url = repository.get("url") if isinstance(repository, dict) else repository
+    readme = details.readme
+    return {
+        "extension": _card(details.extension),
+        "readme": Markup(readme.html) if readme else None,  # noqa: S704 (sanitized, or escaped text)
+        "icon": icon if isinstance(icon, str) and _ICON.match(icon) else None,
+        "repository_url": repository_url
+        if isinstance(repository_url, str) and _WEB_URL.match(repository_url)
+        else None,
+        "kind": details.extension.publisher_of().kind,
+        "releases": details.releases,
+        "chart": download_chart(details.downloads, today=details.today, days=CHART_DAYS),
+    }
 
 
 @routes.get("/extensions/{publisher}/{name}")
 @html_page
 async def extension_page(request: web.Request) -> web.StreamResponse:
     """One extension: its README (sanitized), versions, downloads over the last 90 days."""
-    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    manifest: dict[str, Any] = orjson.loads(extension.manifest) if extension.manifest else {}
-    today = datetime.now(UTC).date()
-    async with connection(request) as conn:
-        releases = by_precedence(await release_store.releases_of(conn, extension.id))
-        series = await download_store.daily_downloads(conn, extension.id, today - timedelta(days=CHART_DAYS - 1))
-    readme = await _readme(request, extension, manifest)
-    icon = manifest.get("icon")
-    repository = manifest.get("repository")
-    repository_url = repository.get("url") if isinstance(repository, dict) else repository
-    return site.html_response(
-        request,
-        "extension.html",
-        {
-            "extension": _card(extension),
-            "readme": Markup(readme.html) if readme else None,  # noqa: S704 (sanitized, or escaped text)
-            "icon": icon if isinstance(icon, str) and _ICON.match(icon) else None,
-            "repository_url": repository_url
-            if isinstance(repository_url, str) and _WEB_URL.match(repository_url)
-            else None,
-            "kind": extension.publisher_of().kind,
-            "releases": releases,
-            "chart": download_chart(series, today=today, days=CHART_DAYS),
-        },
-    )
+    extension = await path_extension(request)
+    details = await services(request).catalogue.details(extension, CHART_DAYS)
+    return site.html_response(request, "extension.html", _details_page(details))
 
 
 @routes.get("/publishers/{name}")
 @html_page
 async def publisher_page(request: web.Request) -> web.StreamResponse:
     """A user's or an organization's published extensions."""
-    async with connection(request) as conn:
-        publisher = await publisher_by_name(conn, request.match_info["name"])
-    if publisher is None:
+    catalogue = services(request).catalogue
+    try:
+        publisher = await catalogue.publisher(request.match_info["name"])
+    except NotFound:
         await redirect_renamed_publisher(request, request.match_info["name"], key="name")
-        raise NotFound(f"No user or organization named {request.match_info['name']}.")
-    extensions, next_cursor = await search(request, _page_query(request, publisher=publisher.name))
+        raise
+    query, page = _listing(request)
+    found = await catalogue.search(replace(query, publisher=publisher.name), page)
     base = f"/publishers/{quote(publisher.name, safe='')}"
-    limit = request.query.get("limit", "")
     return site.html_response(
         request,
         "publisher.html",
         {
             "publisher": publisher,
-            "extensions": [_card(e) for e in extensions],
-            "next_url": site.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
-            "first_url": site.query_url(base, limit=limit) if request.query.get("cursor") else None,
+            "extensions": [_card(e) for e in found.items],
+            **_more(request, base, {"limit": request.query.get("limit", "")}, found.next_cursor),
         },
     )
 

@@ -27,6 +27,7 @@ from registry.services.discussions import DiscussionsService
 from registry.services.settings import SettingsService
 from registry.services.package_index import PackageIndexService
 from registry.services.accounts import Emails, ExternalAccounts, Invitations, Orgs, Tokens, Users
+from registry.services.catalogue import Catalogue
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -57,6 +58,7 @@ class Services:
     orgs: Orgs
     invitations: Invitations
     external_accounts: ExternalAccounts
+    catalogue: Catalogue
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
@@ -73,6 +75,9 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
     users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
     orgs = Orgs(db)
+    parsers = WorkerPool(config.parser_processes, config.parser_timeout)
+    assets = AssetCache(config.bundle_cache_bytes)
+    downloads = DownloadCounter(config.download_count_window)
     return Services(
         config=config,
         db=db,
@@ -88,6 +93,8 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         site=SiteService(db, rate_limits),
         settings=SettingsService(db, parsers),
         discussions=DiscussionsService(db),
+        assets=assets,
+        downloads=downloads,
         rate_limits=RateLimits.in_process(
             signups=config.signups_per_address,
             mails=config.mails_per_address,
@@ -102,4 +109,6 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         orgs=orgs,
         invitations=Invitations(db),
         external_accounts=ExternalAccounts(db, secret=config.external_account_secret),
+        dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        catalogue=Catalogue(db, assets, downloads, parsers),
     )

@@ -7,6 +7,10 @@ A loader takes a connection (the caller's transaction or read) and returns the r
 Services load what they act on through these, so that each "No … named …" is written once. Where
 existence itself is private (another user's token or invitation), registry.auth.policy decides
 after the load, and answers 404 too.
+"""Typed loaders: a resource by what names it, or the NotFound its absence means.
+
+Each takes a connection (the caller owns the transaction) and returns a record of the store.
+The message of each NotFound is the one the API has always answered.
 """
 
 from __future__ import annotations
@@ -172,3 +176,27 @@ async def invitation(conn: asyncpg.Connection, invitation_id: int, *, to_recipie
             f"You have no invitation {invitation_id}." if to_recipient else f"No invitation {invitation_id}."
         )
     return found
+import asyncpg
+
+from registry.domain.errors import NotFound
+from registry.store import extensions as extension_store
+from registry.store.extensions import Extension
+from registry.store.publishers import Publisher, publisher_by_name
+
+# --- catalogue ---------------------------------------------------------------------------------
+
+
+async def live_extension(conn: asyncpg.Connection, publisher: str, name: str) -> Extension:
+    """A live extension of a live publisher, by `publisher/name` (both case-insensitive)."""
+    extension = await extension_store.extension_by_name(conn, publisher, name)
+    if extension is None:
+        raise NotFound(f"No extension {publisher}/{name}.")
+    return extension
+
+
+async def live_publisher(conn: asyncpg.Connection, name: str) -> Publisher:
+    """The live user or org holding `name` in the shared namespace."""
+    publisher = await publisher_by_name(conn, name)
+    if publisher is None:
+        raise NotFound(f"No user or organization named {name}.")
+    return publisher

@@ -1,0 +1,300 @@
+"""The catalogue: finding extensions, reading them, and serving their bundles.
+
+Everything that reads extensions goes through here: the JSON API, the web pages, Sourcegraph's
+registry API and its GraphQL queries. Reads of an extension see only live extensions of live
+publishers; a listing shows published extensions unless asked for those without a release
+(Sourcegraph listed them) and hides works in progress unless asked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from registry import sourcegraph
+from registry.assets import AssetCache, CachedAsset
+from registry.db.database import Database
+from registry.domain.errors import BadRequest, NotFound
+from registry.domain.page import Page, PageRequest
+from registry.downloads import DownloadCounter
+from registry.offload import WorkerPool
+from registry.readme import RenderedReadme, readme_text, render_once
+from registry.services import loaders
+from registry.store import downloads as download_store
+from registry.store import extensions as extension_store
+from registry.store import names as name_store
+from registry.store import orgs as org_store
+from registry.store import readmes as readme_store
+from registry.store import releases as release_store
+from registry.store import users as user_store
+from registry.store.downloads import DailyDownloads
+from registry.store.extensions import SORTS, Extension, ListQuery
+from registry.store.publishers import Publisher, publisher_by_name
+from registry.store.releases import Release
+from registry.versions import by_precedence, latest
+
+MAX_QUERY_LENGTH = 256  # of a listing's search text
+MAX_REGISTRY_QUERY_LENGTH = 512  # of a Sourcegraph registry query, filters included
+MAX_LISTED = 1000  # Sourcegraph's list had no paging; a registry answers this many at most
+FEATURED = 10  # the most downloaded extensions with a release, Wharf's answer to "featured"
+MAX_HISTORY_DAYS = 366
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+_BAD_SORT = "sort must be name, updated or downloads (or relevance, with q)."
+
+
+def parse_listing(params: Mapping[str, str]) -> ListQuery:
+    """A listing as the JSON API and the pages ask for it: `q` (a ranked substring search),
+    `publisher`, `category`, `tag`, `include_wip`, `sort` (relevance by default with `q`)."""
+    text = params.get("q", "").strip() or None
+    if text is not None and len(text) > MAX_QUERY_LENGTH:
+        raise BadRequest(f"q must be at most {MAX_QUERY_LENGTH} characters.")
+    sort = params.get("sort", "relevance" if text else "name")
+    _check_sort(sort, text)
+    include_wip = params.get("include_wip", "false").lower()
+    if include_wip not in _TRUE + _FALSE:
+        raise BadRequest("include_wip must be true or false.")
+    return ListQuery(
+        text=text,
+        publisher=params.get("publisher") or None,
+        category=params.get("category") or None,
+        tag=params.get("tag") or None,
+        include_wip=include_wip in _TRUE,
+        sort=sort,
+    )
+
+
+def registry_query(q: str) -> ListQuery:
+    """A Sourcegraph registry query (`q`, or GraphQL's `query`) as a listing: every live
+    extension, those without a release and works in progress included, as Sourcegraph listed them."""
+    if len(q) > MAX_REGISTRY_QUERY_LENGTH:
+        raise BadRequest(f"The query must be at most {MAX_REGISTRY_QUERY_LENGTH} characters.")
+    parsed = sourcegraph.parse_query(q)
+    return ListQuery(
+        text=parsed.text,
+        category=parsed.category,
+        tag=parsed.tag,
+        include_wip=True,
+        include_unpublished=True,
+        sort="relevance" if parsed.text else "name",
+    )
+
+
+def _check_sort(sort: str, text: str | None) -> None:
+    if sort not in SORTS or (sort == "relevance" and text is None):
+        raise BadRequest(_BAD_SORT)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch read: the extensions found, in the order asked, and the ids of those not found."""
+
+    items: list[Extension]
+    missing: list[str]
+
+
+@dataclass(frozen=True)
+class DownloadHistory:
+    extension: Extension
+    days: list[DailyDownloads]
+
+
+@dataclass(frozen=True)
+class ExtensionDetails:
+    """What an extension's page shows: the listing, its latest manifest and README, every live
+    release (by precedence), and its downloads per day up to `today`."""
+
+    extension: Extension
+    manifest: dict[str, Any]
+    readme: RenderedReadme | None
+    releases: list[Release]
+    downloads: list[DailyDownloads]
+    today: date
+
+
+@dataclass(frozen=True)
+class Account:
+    """A publisher as Sourcegraph names it: a User or an Org, by id."""
+
+    kind: str  # User | Org
+    id: int
+    handle: str
+    display_name: str | None
+
+
+@dataclass(frozen=True)
+class ServedRelease:
+    """The release an asset request names, and whether by version (immutable) or by tag (moving)."""
+
+    release: Release
+    by_version: bool
+
+
+def asset_etag(release: Release, kind: str) -> str:
+    """The strong ETag of a release's bundle or source map (`kind`); NotFound when it has none."""
+    digest = release.bundle_sha256 if kind == "bundle" else release.source_map_sha256
+    if digest is None or (kind == "source_map" and not release.has_source_map):
+        raise NotFound("This release has no source map." if kind == "source_map" else "This release has no bundle.")
+    return f'"{digest.hex()[:40]}"'
+
+
+class Catalogue:
+    def __init__(self, db: Database, assets: AssetCache, downloads: DownloadCounter, parsers: WorkerPool) -> None:
+        self.db = db
+        self.assets = assets
+        self.download_counter = downloads
+        self.parsers = parsers
+
+    async def search(self, query: ListQuery, page: PageRequest) -> Page[Extension]:
+        """A page of `query`'s extensions, in its sort's order; a cursor of another sort is refused."""
+        _check_sort(query.sort, query.text)
+        async with self.db.reading() as conn:
+            return await extension_store.list_extensions(conn, query, page)
+
+    async def featured(self) -> list[Extension]:
+        """The most downloaded published extensions."""
+        return (await self.search(ListQuery(sort="downloads"), PageRequest(FEATURED))).items
+
+    async def extension(self, publisher: str, name: str) -> Extension:
+        async with self.db.reading() as conn:
+            return await loaders.live_extension(conn, publisher, name)
+
+    async def extension_by_uuid(self, text: str) -> Extension:
+        try:
+            extension_uuid = uuid.UUID(text)
+        except ValueError:
+            raise NotFound("No extension with that UUID.") from None
+        async with self.db.reading() as conn:
+            extension = await extension_store.extension_by_uuid(conn, extension_uuid)
+        if extension is None:
+            raise NotFound("No extension with that UUID.")
+        return extension
+
+    async def extension_by_pk(self, extension_pk: int) -> Extension | None:
+        async with self.db.reading() as conn:
+            return await extension_store.extension_by_pk(conn, extension_pk)
+
+    async def extension_by_id(self, publisher: str, name: str) -> Extension | None:
+        """By id, an id under a renamed publisher's old name meaning the extension under its new one."""
+        async with self.db.reading() as conn:
+            extension = await extension_store.extension_by_name(conn, publisher, name)
+            if extension is None and (renamed := await name_store.redirect_target(conn, publisher)) is not None:
+                extension = await extension_store.extension_by_name(conn, renamed, name)
+        return extension
+
+    async def renamed_to(self, publisher: str) -> str | None:
+        """The current name of a publisher that was renamed from `publisher`, if any."""
+        async with self.db.reading() as conn:
+            return await name_store.redirect_target(conn, publisher)
+
+    async def batch(self, ids: list[str]) -> Batch:
+        """Many extensions by `publisher/name` id (case-insensitively) in one read."""
+        wanted = [(publisher, name) for publisher, _, name in (i.partition("/") for i in ids)]
+        async with self.db.reading() as conn:
+            found = await extension_store.extensions_by_names(conn, wanted)
+        by_id = {extension.extension_id.lower(): extension for extension in found}
+        return Batch([by_id[i.lower()] for i in ids if i.lower() in by_id], [i for i in ids if i.lower() not in by_id])
+
+    async def download_history(self, extension: Extension, days: int) -> DownloadHistory:
+        """Bundle downloads per day over the last `days` (today included)."""
+        since = datetime.now(UTC).date() - timedelta(days=days - 1)
+        async with self.db.reading() as conn:
+            return DownloadHistory(extension, await download_store.daily_downloads(conn, extension.id, since))
+
+    async def details(self, extension: Extension, days: int) -> ExtensionDetails:
+        manifest: dict[str, Any] = orjson.loads(extension.manifest) if extension.manifest else {}
+        today = datetime.now(UTC).date()
+        async with self.db.reading() as conn:
+            releases = by_precedence(await release_store.releases_of(conn, extension.id))
+            series = await download_store.daily_downloads(conn, extension.id, today - timedelta(days=days - 1))
+        readme = await self._readme(extension, manifest)
+        return ExtensionDetails(extension, manifest, readme, releases, series, today)
+
+    async def _readme(self, extension: Extension, manifest: dict[str, Any]) -> RenderedReadme | None:
+        """The latest release's README as rendered at publish. A release published before READMEs
+        were kept is rendered now, off the event loop (registry.readme.render_once), and kept."""
+        text = readme_text(manifest)
+        if text is None or extension.latest_release_id is None:
+            return None
+        async with self.db.reading() as conn:
+            kept = await readme_store.readme_of(conn, extension.latest_release_id)
+        if kept is not None:
+            return kept
+        rendered = await render_once(self.parsers, text)
+        async with self.db.transaction() as conn:
+            await readme_store.insert_readme(conn, extension.latest_release_id, rendered)
+        return rendered
+
+    async def publisher(self, name: str) -> Publisher:
+        async with self.db.reading() as conn:
+            return await loaders.live_publisher(conn, name)
+
+    async def account(self, kind: str, account_id: int) -> Account | None:
+        """A live user (`kind` User) or org (Org) by id, as Sourcegraph's nodes name them."""
+        async with self.db.reading() as conn:
+            if kind == "User":
+                user = await user_store.user_by_id(conn, account_id)
+                return Account("User", user.id, user.username, user.display_name) if user else None
+            org = await org_store.org_by_id(conn, account_id)
+            return Account("Org", org.id, org.name, org.display_name) if org else None
+
+    async def publisher_account(self, name: str) -> Account | None:
+        async with self.db.reading() as conn:
+            publisher = await publisher_by_name(conn, name)
+        if publisher is None:
+            return None
+        if publisher.user_id is not None:
+            return await self.account("User", publisher.user_id)
+        return await self.account("Org", publisher.org_id) if publisher.org_id is not None else None
+
+    async def is_member(self, org_id: int, user_id: int) -> bool:
+        async with self.db.reading() as conn:
+            return await org_store.is_member(conn, org_id, user_id)
+
+    async def served_release(self, extension: Extension, *, version: str | None, tag: str | None) -> ServedRelease:
+        """The live release an asset request names: by version, or the latest of a tag ("release"
+        by default). A yanked release is served by neither."""
+        if version is not None and tag is not None:
+            raise BadRequest("Give version or tag, not both.")
+        async with self.db.reading() as conn:
+            if version is not None:
+                release = await release_store.release_by_version(conn, extension.id, version)
+                if release is None:
+                    raise NotFound(f"{extension.extension_id} has no live version {version}.")
+                return ServedRelease(release, by_version=True)
+            release = latest(await release_store.releases_of(conn, extension.id, tag=tag or "release"))
+        if release is None:
+            raise NotFound(f"{extension.extension_id} has no live release tagged {tag or 'release'}.")
+        return ServedRelease(release, by_version=False)
+
+    async def static_release(self, release_id: int) -> Release:
+        """A live release of a live extension by id (Sourcegraph's static asset URLs name it)."""
+        async with self.db.reading() as conn:
+            release = await release_store.release_by_id(conn, release_id)
+        if release is None:
+            raise NotFound("No such extension asset.")
+        return release
+
+    async def asset(self, release: Release, kind: str, encoding: str) -> bytes:
+        """A release's bundle or source map in `encoding`, from the cache (one read per cold asset,
+        however many ask at once)."""
+        etag = asset_etag(release, kind)
+
+        async def load() -> CachedAsset | None:
+            async with self.db.reading() as conn:
+                text = await release_store.asset_of(conn, release.id, kind)
+            return None if text is None else CachedAsset(text.encode(), etag)
+
+        key = (release.id, kind)
+        cached = await self.assets.get(key, load)
+        if cached is None:
+            raise NotFound("This release's asset is gone.")
+        return await self.assets.body(key, cached, encoding)
+
+    def count_download(self, release: Release, client: str | None) -> None:
+        """A bundle was served to `client` (an address): counted once per client per window."""
+        self.download_counter.count(release.id, client)
