@@ -19,12 +19,10 @@ from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import Forbidden, NotFound
 from registry.names import fold_name
-from registry.store.licenses import Subscription
-from registry.domain.errors import Forbidden
 from registry.store.discussions import Comment, Thread
-from registry.store.orgs import Org
 from registry.store.external_accounts import AccountSpec
 from registry.store.invitations import Invitation
+from registry.store.licenses import Subscription
 from registry.store.orgs import OrgMembership
 from registry.store.tokens import TokenRef
 from registry.store.users import User
@@ -91,6 +89,9 @@ def require_readable_subscription(actor: Actor, subscription: Subscription) -> U
     user = signed_in(actor)
     if subscription.user_id != user.id and not is_site_admin(actor):
         raise NotFound(f"No subscription {subscription.id}.")
+    return user
+
+
 # --- settings -------------------------------------------------------------------------------------
 
 
@@ -99,9 +100,9 @@ def require_global_settings_access(actor: Actor, *, write: bool) -> User:
     return require_site_admin(actor) if write else signed_in(actor)
 
 
-def require_org_settings_access(actor: Actor, org: Org, *, member: bool) -> User:
+def require_org_settings_access(actor: Actor, org: OrgMembership) -> User:
     """An org's settings: its members and site admins read and write them."""
-    return require_member_or_site_admin(actor, member=member, org=org.name)
+    return require_member_or_site_admin(actor, org)
 
 
 def require_user_settings_access(actor: Actor, subject: User) -> User:
@@ -135,12 +136,16 @@ def _require_author_or_site_admin(actor: Actor, author_id: int, what: str) -> Us
     if user.id != author_id and not is_site_admin(actor):
         raise Forbidden(f"Only the author of this {what} or a site admin may do this.")
     return user
-# -- package index -----------------------------------------------------------------------------
+
+
+# --- package index -----------------------------------------------------------------------------
 
 
 def may_see_indexer_errors(actor: Actor) -> bool:
     """The indexer's errors name paths on the server (where sources are read from)."""
     return is_site_admin(actor)
+
+
 # --- accounts: users, tokens, orgs, invitations, external accounts ---------------------------
 
 

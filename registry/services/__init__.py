@@ -21,13 +21,13 @@ from registry.downloads import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
-from registry.services.licensing import LicensingService
-from registry.services.site import SiteService
-from registry.services.discussions import DiscussionsService
-from registry.services.settings import SettingsService
-from registry.services.package_index import PackageIndexService
 from registry.services.accounts import Emails, ExternalAccounts, Invitations, Orgs, Tokens, Users
 from registry.services.catalogue import Catalogue
+from registry.services.discussions import DiscussionsService
+from registry.services.licensing import LicensingService
+from registry.services.package_index import PackageIndexService
+from registry.services.settings import SettingsService
+from registry.services.site import SiteService
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -73,11 +73,9 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     )
     parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
-    users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
-    orgs = Orgs(db)
-    parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     assets = AssetCache(config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
+    users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
     return Services(
         config=config,
         db=db,
@@ -85,30 +83,20 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         mailer=mailer,
         manifests=ManifestValidator(config.max_manifest_bytes),
         parsers=parsers,
-        assets=AssetCache(config.bundle_cache_bytes),
-        downloads=DownloadCounter(config.download_count_window),
+        assets=assets,
+        downloads=downloads,
         rate_limits=rate_limits,
-        dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        dependents_summaries=dependents_summaries,
         licensing=LicensingService(config, db),
         site=SiteService(db, rate_limits),
         settings=SettingsService(db, parsers),
         discussions=DiscussionsService(db),
-        assets=assets,
-        downloads=downloads,
-        rate_limits=RateLimits.in_process(
-            signups=config.signups_per_address,
-            mails=config.mails_per_address,
-            surveys=config.surveys_per_address,
-            window=config.rate_window,
-        ),
-        dependents_summaries=dependents_summaries,
         package_index=PackageIndexService(db, dependents_summaries),
         users=users,
         emails=Emails(db, users, mailer, rate_limits),
         tokens=Tokens(db),
-        orgs=orgs,
+        orgs=Orgs(db),
         invitations=Invitations(db),
         external_accounts=ExternalAccounts(db, secret=config.external_account_secret),
-        dependents_summaries=TtlCache(config.dependents_cache_seconds),
         catalogue=Catalogue(db, assets, downloads, parsers),
     )

@@ -83,7 +83,7 @@ class LicensingService:
     async def create_subscription(self, actor: Actor, username: str) -> Subscription:
         policy.require_site_admin(actor)
         async with self.db.transaction() as conn:
-            user = await loaders.subscriber(conn, username)
+            user = await loaders.user_named(conn, username)
             return await license_store.insert_subscription(conn, user.id)
 
     async def subscriptions(self, actor: Actor, username: str | None, page: PageRequest) -> Page[Subscription]:
@@ -92,7 +92,7 @@ class LicensingService:
         async with self.db.reading() as conn:
             subject_id: int | None = user.id
             if policy.is_site_admin(actor):
-                subject_id = None if username is None else (await loaders.subscriber(conn, username)).id
+                subject_id = None if username is None else (await loaders.user_named(conn, username)).id
             return await license_store.list_subscriptions(conn, user_id=subject_id, page=page)
 
     async def subscription(self, actor: Actor, subscription_id: uuid.UUID) -> Subscription:

@@ -1,16 +1,10 @@
-"""Typed loaders: each loads one kind of resource named by a request and owns its 404.
+"""Typed loaders: a resource by what names it, or the domain's NotFound with the message clients
+have always seen.
 
-A loader takes a connection (the caller's transaction or read) and returns the record, or raises
-`NotFound` with the message clients have always seen for that kind of thing.
-"""Typed loaders: a resource by what names it, or the domain's NotFound with the message clients see.
-
-Services load what they act on through these, so that each "No … named …" is written once. Where
-existence itself is private (another user's token or invitation), registry.auth.policy decides
-after the load, and answers 404 too.
-"""Typed loaders: a resource by what names it, or the NotFound its absence means.
-
-Each takes a connection (the caller owns the transaction) and returns a record of the store.
-The message of each NotFound is the one the API has always answered.
+Services load what they act on through these, on the connection they hold (the caller owns the
+transaction), and then ask registry.auth.policy; so each "No … named …" is written once. Where
+existence itself is private (another user's token or invitation), the policy decides after the
+load, and answers 404 too.
 """
 
 from __future__ import annotations
@@ -20,54 +14,21 @@ from uuid import UUID
 import asyncpg
 
 from registry.domain.errors import NotFound
-from registry.store import licenses as license_store
-from registry.store import users as user_store
-from registry.store.licenses import Subscription
-from registry.store.users import User
-
-# --- licensing ---------------------------------------------------------------------------------
-
-
-async def subscriber(conn: asyncpg.Connection, username: str) -> User:
-    """The user a subscription is for, or whose subscriptions are listed."""
-"""Typed loaders: each loads one kind of resource by what a client names it by, and owns its 404."""
-"""Typed loaders: a resource by its public name, or the domain's NotFound with the message clients
-have always seen. Services load what they act on through these, on the connection they hold."""
-
-from __future__ import annotations
-
-import asyncpg
-
-from registry.domain.errors import NotFound
 from registry.store import discussions as discussion_store
-from registry.store import orgs as org_store
-from registry.store import users as user_store
-from registry.store.discussions import Comment, Thread
-from registry.store.orgs import Org
-from registry.store.users import User
-
-# --- settings -------------------------------------------------------------------------------------
-
-
-async def settings_subject_org(conn: asyncpg.Connection, name: str) -> Org:
-    """The live org whose settings are asked for."""
-    org = await org_store.org_by_name(conn, name)
-    if org is None:
-        raise NotFound(f"No organization named {name}.")
-    return org
-
-
-async def settings_subject_user(conn: asyncpg.Connection, username: str) -> User:
-    """The user whose settings are asked for."""
-import asyncpg
-
-from registry.domain.errors import NotFound
+from registry.store import extensions as extension_store
 from registry.store import invitations as invitation_store
+from registry.store import licenses as license_store
 from registry.store import orgs as org_store
+from registry.store import package_index
 from registry.store import tokens as token_store
 from registry.store import users as user_store
+from registry.store.discussions import Comment, Thread
+from registry.store.extensions import Extension
 from registry.store.invitations import Invitation
+from registry.store.licenses import Subscription
 from registry.store.orgs import Org, OrgMembership
+from registry.store.package_index import Repo
+from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.tokens import TokenRef
 from registry.store.users import User
 
@@ -81,56 +42,6 @@ async def user_named(conn: asyncpg.Connection, username: str) -> User:
     return user
 
 
-async def subscription(conn: asyncpg.Connection, subscription_id: UUID, *, lock: bool = False) -> Subscription:
-    """A subscription; with `lock`, its row stays locked until the transaction ends."""
-    found = await license_store.subscription_by_id(conn, subscription_id, lock=lock)
-    if found is None:
-        raise NotFound(f"No subscription {subscription_id}.")
-    return found
-# --- discussions ----------------------------------------------------------------------------------
-
-
-def thread_not_found(thread_id: int) -> NotFound:
-    return NotFound(f"No discussion thread {thread_id}.")
-
-
-def comment_not_found(comment_id: int) -> NotFound:
-    return NotFound(f"No discussion comment {comment_id}.")
-
-
-async def discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
-    """A thread that is not deleted."""
-    thread = await discussion_store.thread_by_id(conn, thread_id)
-    if thread is None:
-        raise thread_not_found(thread_id)
-    return thread
-
-
-async def locked_discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
-    """A thread that is not deleted, its row locked until the transaction ends (writes to it serialise)."""
-    thread = await discussion_store.thread_by_id(conn, thread_id, lock=True)
-    if thread is None:
-        raise thread_not_found(thread_id)
-    return thread
-
-
-async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -> Comment:
-    """A comment that is not deleted, in a thread that is not deleted, its row locked."""
-    comment = await discussion_store.comment_by_id(conn, comment_id, lock=True)
-    if comment is None:
-        raise comment_not_found(comment_id)
-    return comment
-from registry.store import package_index
-from registry.store.package_index import Repo
-
-# -- package index -----------------------------------------------------------------------------
-
-
-async def repo_named(conn: asyncpg.Connection, uri: str) -> Repo:
-    repo = await package_index.repo_by_uri(conn, uri)
-    if repo is None:
-        raise NotFound(f"No repository {uri}.")
-    return repo
 def no_org_named(name: str) -> NotFound:
     return NotFound(f"No organization named {name}.")
 
@@ -176,12 +87,7 @@ async def invitation(conn: asyncpg.Connection, invitation_id: int, *, to_recipie
             f"You have no invitation {invitation_id}." if to_recipient else f"No invitation {invitation_id}."
         )
     return found
-import asyncpg
 
-from registry.domain.errors import NotFound
-from registry.store import extensions as extension_store
-from registry.store.extensions import Extension
-from registry.store.publishers import Publisher, publisher_by_name
 
 # --- catalogue ---------------------------------------------------------------------------------
 
@@ -200,3 +106,59 @@ async def live_publisher(conn: asyncpg.Connection, name: str) -> Publisher:
     if publisher is None:
         raise NotFound(f"No user or organization named {name}.")
     return publisher
+
+
+# --- discussions ----------------------------------------------------------------------------------
+
+
+def thread_not_found(thread_id: int) -> NotFound:
+    return NotFound(f"No discussion thread {thread_id}.")
+
+
+def comment_not_found(comment_id: int) -> NotFound:
+    return NotFound(f"No discussion comment {comment_id}.")
+
+
+async def discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
+    """A thread that is not deleted."""
+    thread = await discussion_store.thread_by_id(conn, thread_id)
+    if thread is None:
+        raise thread_not_found(thread_id)
+    return thread
+
+
+async def locked_discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
+    """A thread that is not deleted, its row locked until the transaction ends (writes to it serialise)."""
+    thread = await discussion_store.thread_by_id(conn, thread_id, lock=True)
+    if thread is None:
+        raise thread_not_found(thread_id)
+    return thread
+
+
+async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -> Comment:
+    """A comment that is not deleted, in a thread that is not deleted, its row locked."""
+    comment = await discussion_store.comment_by_id(conn, comment_id, lock=True)
+    if comment is None:
+        raise comment_not_found(comment_id)
+    return comment
+
+
+# --- licensing ---------------------------------------------------------------------------------
+
+
+async def subscription(conn: asyncpg.Connection, subscription_id: UUID, *, lock: bool = False) -> Subscription:
+    """A subscription; with `lock`, its row stays locked until the transaction ends."""
+    found = await license_store.subscription_by_id(conn, subscription_id, lock=lock)
+    if found is None:
+        raise NotFound(f"No subscription {subscription_id}.")
+    return found
+
+
+# -- package index -----------------------------------------------------------------------------
+
+
+async def repo_named(conn: asyncpg.Connection, uri: str) -> Repo:
+    repo = await package_index.repo_by_uri(conn, uri)
+    if repo is None:
+        raise NotFound(f"No repository {uri}.")
+    return repo

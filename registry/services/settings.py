@@ -31,7 +31,6 @@ from registry.domain.page import Page, PageRequest
 from registry.jsonc import InvalidSettings, jsonc_to_json, strict_json
 from registry.offload import WorkerPool, WorkTimeout
 from registry.services import loaders
-from registry.store import orgs as org_store
 from registry.store import settings as settings_store
 from registry.store.settings import CascadeLevel, EnabledExtension, Subject, Version
 
@@ -126,15 +125,14 @@ class SettingsService:
         """Anonymous: 401 before any 404."""
         user = policy.signed_in(actor)
         async with self.db.reading() as conn:
-            org = await loaders.settings_subject_org(conn, name)
-            member = await org_store.is_member(conn, org.id, user.id)
-        policy.require_org_settings_access(actor, org, member=member)
-        return Subject("org", org.name, org_id=org.id)
+            membership = await loaders.org_membership(conn, name, user)
+        policy.require_org_settings_access(actor, membership)
+        return Subject("org", membership.org.name, org_id=membership.org.id)
 
     async def user_subject(self, actor: Actor, username: str) -> Subject:
         policy.signed_in(actor)
         async with self.db.reading() as conn:
-            user = await loaders.settings_subject_user(conn, username)
+            user = await loaders.user_named(conn, username)
         policy.require_user_settings_access(actor, user)
         return Subject("user", user.username, user_id=user.id)
 
