@@ -1,6 +1,6 @@
 """The web catalogue (HTML pages outside /api) and the API's own documentation at /api/docs.
 
-Pages are rendered on the server from the same store and search functions as the JSON API, and
+Pages are rendered on the server from the same catalogue service as the JSON API, and
 work without JavaScript: they carry a strict Content-Security-Policy and run no script at all.
 """
 
