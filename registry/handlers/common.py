@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,8 +12,10 @@ from aiohttp import web
 from registry import appkeys
 from registry.db.errors import translate_pg_errors
 from registry.domain.errors import BadRequest
+from registry.errors import renamed_publisher_redirect
 from registry.handlers.bodies import read_json
 from registry.services import Services
+from registry.services.loaders import PublisherRenamed
 from registry.validation import parse_count, refuse_unstorable
 
 
@@ -69,3 +71,20 @@ def int_param(request: web.Request, name: str) -> int:
     if value is None:
         raise BadRequest(f"{name} must be a positive integer.")
     return value
+
+
+async def redirect_renamed_publisher(
+    request: web.Request, publisher: str, *, headers: Mapping[str, str] | None = None, key: str = "publisher"
+) -> None:
+    """For a read that found nothing under `publisher`, a renamed publisher's old name: 308 to the
+    same route under its current name (`key` names the route's publisher parameter; `headers` go
+    with the redirect). Writes are not redirected: they answer 404."""
+    if request.method not in ("GET", "HEAD"):
+        return
+    current = await services(request).publishing.renamed_to(publisher)
+    if current is None:
+        return
+    renamed = PublisherRenamed(f"{publisher} is now {current}.", current_name=current)
+    redirect = renamed_publisher_redirect(request, renamed, key=key, headers=dict(headers or {}))
+    if redirect is not None:
+        raise redirect

@@ -19,9 +19,8 @@ from aiohttp import web
 from registry import sourcegraph
 from registry.domain.errors import BadRequest, NotFound
 from registry.errors import problem_response
-from registry.handlers.common import connection
+from registry.handlers.common import connection, redirect_renamed_publisher
 from registry.handlers.extensions import search
-from registry.handlers.names import redirect_renamed_publisher
 from registry.http import json_response
 from registry.public_url import base_url
 from registry.store import extensions as extension_store

@@ -24,9 +24,8 @@ from registry import web as site
 from registry.domain.errors import DomainError, NotFound
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.errors import problem_of
-from registry.handlers.common import connection
+from registry.handlers.common import connection, redirect_renamed_publisher
 from registry.handlers.extensions import _list_query, live_extension, search
-from registry.handlers.names import redirect_renamed_publisher
 from registry.pagination import Column, encode_cursor, page_request
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.resources import schemas_dir

@@ -21,6 +21,7 @@ from registry.downloads import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
+from registry.services.publishing import Publishing
 from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
@@ -39,17 +40,20 @@ class Services:
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    publishing: Publishing
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
+    manifests = ManifestValidator(config.max_manifest_bytes)
+    parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     return Services(
         config=config,
         db=db,
         hasher=PasswordHasher(config.bcrypt_cost),
         mailer=mailer or LogMailer(),
-        manifests=ManifestValidator(config.max_manifest_bytes),
-        parsers=WorkerPool(config.parser_processes, config.parser_timeout),
+        manifests=manifests,
+        parsers=parsers,
         assets=AssetCache(config.bundle_cache_bytes),
         downloads=DownloadCounter(config.download_count_window),
         rate_limits=RateLimits.in_process(
@@ -59,4 +63,5 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
             window=config.rate_window,
         ),
         dependents_summaries=TtlCache(config.dependents_cache_seconds),
+        publishing=Publishing(db, config, manifests, parsers),
     )
