@@ -31,7 +31,7 @@ async def _not_found_under(conn: asyncpg.Connection, publisher: str, detail: str
     return NotFound(detail) if current is None else PublisherRenamed(detail, current_name=current)
 
 
-async def publisher_named(conn: asyncpg.Connection, name: str) -> Publisher:
+async def live_publisher(conn: asyncpg.Connection, name: str) -> Publisher:
     """The live user or org holding `name`; PublisherRenamed for a renamed one's old name."""
     publisher = await publisher_by_name(conn, name)
     if publisher is None:

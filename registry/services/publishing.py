@@ -317,7 +317,7 @@ class Publishing:
         before the body is read (or, when only the body names the publisher, before it is
         checked), so that nobody else's upload costs decompression, parsing or validation."""
         async with self.db.reading() as conn:
-            publisher = await loaders.publisher_named(conn, name)
+            publisher = await loaders.live_publisher(conn, name)
         await self.authorize(actor, publisher)
 
     # --- publishing ---
@@ -346,7 +346,7 @@ class Publishing:
         self, actor: Actor, prepared: Prepared, *, create: bool, public_url: Callable[[], str]
     ) -> Published:
         async with self.db.reading() as conn:
-            publisher = await loaders.publisher_named(conn, prepared.publisher)
+            publisher = await loaders.live_publisher(conn, prepared.publisher)
         user_id = await self.authorize(actor, publisher)
         readme = await self._render_readme(prepared.manifest)
         try:
@@ -449,7 +449,7 @@ class Publishing:
         """A new extension without releases (publishing creates one too, if need be)."""
         self.require_publisher(actor)
         async with self.db.reading() as conn:
-            found = await loaders.publisher_named(conn, publisher)
+            found = await loaders.live_publisher(conn, publisher)
         await self.authorize(actor, found)
         async with self.db.transaction() as conn:
             extension = await extension_store.create_extension(conn, found, name)
