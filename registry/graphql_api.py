@@ -30,7 +30,7 @@ from registry.handlers.common import connection, services
 from registry.handlers.extensions import search
 from registry.handlers.sourcegraph import MAX_LISTED, list_query, served_manifest_data
 from registry.public_url import base_url
-from registry.services.publishing import PublishInput
+from registry.services.publish_checks import PublishInput
 from registry.store import extensions as extension_store
 from registry.store import names as name_store
 from registry.store import orgs as org_store

@@ -19,7 +19,7 @@ from registry.client.api import Api, Response
 from registry.client.config import UsageError
 from registry.config import Config
 from registry.manifests import ManifestValidator
-from registry.services.publishing import PublishInput, check_publish
+from registry.services.publish_checks import PublishInput, check_publish
 
 PROGRESS_THRESHOLD = 1 << 20  # bodies over 1 MiB get a progress bar
 CHUNK = 256 * 1024

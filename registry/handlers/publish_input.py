@@ -18,7 +18,7 @@ from registry.config import Config
 from registry.domain.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from registry.handlers.bodies import read_json_body
 from registry.offload import WorkTimeout
-from registry.services.publishing import PublishInput, refuse_oversized
+from registry.services.publish_checks import PublishInput, refuse_oversized
 from registry.validation import parse_checked, parse_json, refuse_unstorable
 
 _FIELD_LIMIT = 4096

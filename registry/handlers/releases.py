@@ -13,7 +13,8 @@ from registry.handlers.paging import page_json, page_request
 from registry.handlers.publish_input import read_publish_input
 from registry.http import json_response
 from registry.public_url import base_url
-from registry.services.publishing import Published, Publishing, publisher_of
+from registry.services.publish_checks import publisher_of
+from registry.services.publishing import Published, Publishing
 from registry.views.extensions import extension_url
 from registry.views.releases import render_release
 

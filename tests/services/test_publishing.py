@@ -14,10 +14,10 @@ from registry.auth.tokens import Scope
 from registry.client import publish as client_publish
 from registry.domain.actor import ANONYMOUS, Actor
 from registry.domain.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, Unprocessable
-from registry.services import Services
-from registry.services import publishing as publishing_module
+from registry.services import Services, publish_checks, publishing
 from registry.services.loaders import PublisherRenamed
-from registry.services.publishing import Published, PublishInput, VersionExists
+from registry.services.publish_checks import PublishInput
+from registry.services.publishing import Published, VersionExists
 from registry.store import users as user_store
 from tests.support.factories import make_org, make_user
 from tests.support.registry import SOURCE_MAP, bundle_for, manifest
@@ -198,7 +198,8 @@ async def test_a_renamed_publishers_old_name_is_a_signal_to_follow_and_a_write_u
 
 
 def test_the_dry_run_checks_and_the_servers_checks_are_the_same_function() -> None:
-    assert client_publish.check_publish is publishing_module.check_publish
+    assert client_publish.check_publish is publish_checks.check_publish
+    assert publishing.check_publish is publish_checks.check_publish  # what Publishing.prepare calls
 
 
 def _package(tmp_path: Path, **changes: Any) -> client_publish.Package:
