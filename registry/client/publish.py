@@ -137,7 +137,7 @@ def load_package(
 
 def check_locally(package: Package) -> list[dict[str, str]]:
     """The server's checks of a publish, run here by the very same functions
-    (registry.services.publishing.check_publish): the extension id, the manifest against the same
+    (registry.services.publish_checks.check_publish): the extension id, the manifest against the same
     JSON Schema, the version, the tag, the files. Raises `Unprocessable` (as the server would
     answer 422); returns the warnings, which block unless `force` (as on the server)."""
     data = PublishInput(

@@ -202,7 +202,7 @@ class Publishing:
             # even when this transaction had created the extension.
             if prepared.version is None:
                 raise
-            published = await self._published_before(publisher, prepared)
+            published = await self._published_before(publisher, prepared, prepared.version)
             if published is None:
                 raise
             return published
@@ -233,13 +233,13 @@ class Publishing:
             raise RuntimeError(f"release {release_id} vanished inside its own transaction")
         return Published(extension, release, created=True, warnings=prepared.warnings)
 
-    async def _published_before(self, publisher: Publisher, prepared: Prepared) -> Published | None:
-        assert prepared.version is not None
+    async def _published_before(self, publisher: Publisher, prepared: Prepared, version: str) -> Published | None:
+        """The release a conflicting publish met, when it is still there to compare with."""
         async with self.db.reading() as conn:
             found = await extension_store.extension_by_name(conn, publisher.name, prepared.name)
             if found is None:
                 return None
-            existing = await release_store.release_by_version(conn, found.id, prepared.version, include_yanked=True)
+            existing = await release_store.release_by_version(conn, found.id, version, include_yanked=True)
         return None if existing is None else _same_or_conflict(existing, prepared, found)
 
     async def _render_readme(self, manifest: Manifest) -> RenderedReadme | None:
