@@ -36,6 +36,7 @@ from registry.domain.errors import (
     UnsupportedMediaType,
 )
 from registry.http import REQUEST_ID, json_response
+from registry.services.loaders import PublisherRenamed
 
 log = logging.getLogger("wharf.errors")
 
@@ -165,11 +166,29 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.Re
     return problem_response(request, kind(detail), problem=problem, headers=headers)
 
 
+def renamed_publisher_redirect(
+    request: web.Request, renamed: PublisherRenamed, *, key: str = "publisher", headers: dict[str, str] | None = None
+) -> web.HTTPPermanentRedirect | None:
+    """For a read of an id under a renamed publisher's old name: 308 to the same route under its
+    current name (the query string kept; `key` names the route's publisher parameter). Writes are
+    not redirected: they answer 404 (None here)."""
+    resource = request.match_info.route.resource
+    if request.method not in ("GET", "HEAD") or resource is None or key not in request.match_info:
+        return None
+    parts = {**request.match_info, key: renamed.current_name}
+    location = resource.url_for(**parts).with_query(request.rel_url.query)
+    return web.HTTPPermanentRedirect(location, headers=headers)
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The only place that builds problem+json."""
     try:
         return await handler(request)
+    except PublisherRenamed as renamed:
+        if (redirect := renamed_publisher_redirect(request, renamed)) is not None:
+            raise redirect from None
+        return problem_response(request, renamed)
     except DomainError as error:
         return problem_response(request, error)
     except web.HTTPException as exc:

@@ -21,19 +21,16 @@ import orjson
 from aiohttp import web
 from graphql import GraphQLSchema, build_schema
 
-from registry import appkeys, sourcegraph
+from registry import sourcegraph
 from registry.auth import policy
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
-from registry.domain.errors import DomainError, PayloadTooLarge, Unprocessable
+from registry.domain.errors import PayloadTooLarge, Unprocessable
 from registry.domain.page import PageRequest
-from registry.handlers.common import connection
-from registry.handlers.extensions import remove_extension
-from registry.handlers.publish_input import PublishInput, refuse_oversized
-from registry.handlers.releases import prepare_publish, publish_release
+from registry.handlers.common import services
 from registry.public_url import base_url
 from registry.services.catalogue import MAX_LISTED, Account, Catalogue, registry_query
-from registry.store import extensions as extension_store
+from registry.services.publish_checks import PublishInput
 from registry.store.extensions import Extension
 from registry.views.sourcegraph import served_manifest_data
 
@@ -161,7 +158,7 @@ class Context:
 
     @property
     def catalogue(self) -> Catalogue:
-        return self.request.app[appkeys.SERVICES].catalogue
+        return services(self.request).catalogue
 
     def spend_manifest_bytes(self, size: int) -> None:
         self._spent[0] += size
@@ -299,16 +296,7 @@ async def _may_administer(context: Context, extension: Extension) -> bool:
             return await context.catalogue.is_member(org_id, user.id)
 
         member = await context.once(("member", org_id), membership)
-    try:
-        policy.require_may_publish(
-            context.actor,
-            publisher_user_id=extension.publisher_user_id,
-            member_of_org=member,
-            publisher=extension.publisher,
-        )
-    except DomainError:
-        return False
-    return True
+    return policy.may_publish(context.actor, extension.publisher_of(), member=member)
 
 
 class ExtensionConnection:
@@ -394,35 +382,26 @@ class RegistryMutation:
         force: bool = False,
     ) -> dict[str, ExtensionNode]:
         context = _context(info)
-        encoded_bundle = bundle.encode() if bundle is not None else None
-        encoded_map = sourceMap.encode() if sourceMap is not None else None
-        refuse_oversized(context.request.app[appkeys.CONFIG], encoded_bundle, encoded_map)
         data = PublishInput(
             extension_id=extensionID,
             manifest=manifest,
-            bundle=encoded_bundle,
-            source_map=encoded_map,
+            bundle=bundle.encode() if bundle is not None else None,
+            source_map=sourceMap.encode() if sourceMap is not None else None,
             version=None,  # from the manifest, if it has one
             tag="release",
             force=force,
         )
         # Sourcegraph's publish warned about nothing: Wharf's publication warnings (no source
         # map, no repository, …) do not block a client that cannot show them.
-        prepared = prepare_publish(context.request, data, block_on_warnings=False)
-        published = await publish_release(context.request, context.actor, prepared, create=True)
+        published = await services(context.request).publishing.publish(
+            context.actor, data, create=True, public_url=lambda: context.base, block_on_warnings=False
+        )
         return {"extension": ExtensionNode(context, published.extension)}
 
     async def deleteExtension(self, info: Any, extension: str) -> dict[str, None]:
         context = _context(info)
-        policy.signed_in(context.actor, Scope.PUBLISH)
-        pk = sourcegraph.extension_pk_of(extension)
-        found = None
-        if pk is not None:
-            async with connection(context.request) as conn:
-                found = await extension_store.extension_by_pk(conn, pk)
-        if found is None:
-            raise Unprocessable.at("/extension", "names no extension (a RegistryExtension id, as `id` gives it)")
-        await remove_extension(context.request, context.actor, found)
+        publishing = services(context.request).publishing
+        await publishing.delete_extension_by_pk(context.actor, sourcegraph.extension_pk_of(extension))
         return {"alwaysNil": None}
 
 

@@ -17,13 +17,14 @@ from registry.auth.assertions import assertion_refusal
 from registry.auth.credentials import unauthorized
 from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
-from registry.domain.errors import Forbidden, NotFound
+from registry.domain.errors import DomainError, Forbidden, NotFound
 from registry.names import fold_name
 from registry.store.discussions import Comment, Thread
 from registry.store.external_accounts import AccountSpec
 from registry.store.invitations import Invitation
 from registry.store.licenses import Subscription
 from registry.store.orgs import OrgMembership
+from registry.store.publishers import Publisher
 from registry.store.tokens import TokenRef
 from registry.store.users import User
 
@@ -62,13 +63,26 @@ def require_self_or_site_admin(actor: Actor, subject: User) -> User:
     return user
 
 
-def require_may_publish(actor: Actor, *, publisher_user_id: int | None, member_of_org: bool, publisher: str) -> User:
-    """Publishing (creating extensions, releasing, yanking) needs `registry:publish` or `user:all`,
-    and the publisher must be the actor, an org the actor belongs to, or the actor a site admin."""
+# --- publishing ---------------------------------------------------------------------------------
+
+
+def may_publish(actor: Actor, publisher: Publisher, *, member: bool) -> bool:
+    """Whether `actor` may publish for `publisher` (`member`: the actor belongs to it, an org)."""
+    try:
+        require_may_publish(actor, publisher, member=member)
+    except DomainError:
+        return False
+    return True
+
+
+def require_may_publish(actor: Actor, publisher: Publisher, *, member: bool) -> User:
+    """Publishing (creating extensions, releasing, yanking, deleting) needs `registry:publish` or
+    `user:all`, and the publisher must be the actor, an org the actor belongs to (`member`, as
+    registry.services.loaders.is_member loaded it), or the actor a site admin."""
     user = signed_in(actor, Scope.PUBLISH)
-    if user.id == publisher_user_id or member_of_org or is_site_admin(actor):
+    if user.id == publisher.user_id or member or is_site_admin(actor):
         return user
-    raise Forbidden(f"You may not publish for {publisher}.")
+    raise Forbidden(f"You may not publish for {publisher.name}.")
 
 
 # --- licensing ---------------------------------------------------------------------------------

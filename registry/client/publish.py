@@ -4,7 +4,6 @@ multipart/form-data to POST /api/publish, with a progress bar for large bodies."
 from __future__ import annotations
 
 import json
-import re
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -19,16 +18,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from registry.client.api import Api, Response
 from registry.client.config import UsageError
 from registry.config import Config
-from registry.domain.errors import Unprocessable
-from registry.manifests import ManifestValidator, publication_warnings
-from registry.versions import parse_version
+from registry.manifests import ManifestValidator
+from registry.services.publish_checks import PublishInput, check_publish
 
 PROGRESS_THRESHOLD = 1 << 20  # bodies over 1 MiB get a progress bar
 CHUNK = 256 * 1024
-
-# The server's own rules (registry/handlers/releases.py), repeated so a dry run needs no server.
-_TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}\Z")
-_EXTENSION_ID = re.compile(r"^[^/]{1,255}/[^/]{1,128}\Z")
 
 
 @dataclass
@@ -141,41 +135,21 @@ def load_package(
     )
 
 
-def _text(data: bytes, pointer: str) -> None:
-    try:
-        data.decode()
-    except UnicodeDecodeError:
-        raise Unprocessable.at(pointer, "must be UTF-8 text") from None
-    if b"\x00" in data:
-        raise Unprocessable.at(pointer, "must not contain NUL")
-
-
 def check_locally(package: Package) -> list[dict[str, str]]:
-    """The server's checks, run here: the manifest against the same JSON Schema, the version,
-    the tag, the files. Raises `Unprocessable` (as the server would answer 422); returns the
-    warnings, which block unless `force` (as on the server)."""
-    if not _EXTENSION_ID.match(package.extension_id):
-        raise Unprocessable.at("/extension_id", "must be publisher/name")
-    manifest = ManifestValidator(Config.max_manifest_bytes).parse(package.manifest_text)
-    version = package.effective_version
-    if version is not None:  # without one, an unversioned release (as `src extensions publish` makes)
-        parse_version(version)
-    if not _TAG.match(package.tag):
-        raise Unprocessable.at("/tag", "must match ^[a-z0-9][a-z0-9.-]{0,63}$")
-    _text(package.bundle, "/bundle")
-    if package.source_map is not None:
-        _text(package.source_map, "/source_map")
-        try:
-            if not isinstance(orjson.loads(package.source_map), dict):
-                raise ValueError
-        except ValueError:
-            raise Unprocessable.at("/source_map", "must be a JSON source map") from None
-    warnings = publication_warnings(manifest, has_source_map=package.source_map is not None)
-    if warnings and not package.force:
-        raise Unprocessable(
-            "Publishing would need attention: " + "; ".join(w["message"] for w in warnings) + ".", errors=warnings
-        )
-    return warnings
+    """The server's checks of a publish, run here by the very same functions
+    (registry.services.publish_checks.check_publish): the extension id, the manifest against the same
+    JSON Schema, the version, the tag, the files. Raises `Unprocessable` (as the server would
+    answer 422); returns the warnings, which block unless `force` (as on the server)."""
+    data = PublishInput(
+        extension_id=package.extension_id,
+        manifest=package.manifest_text,
+        bundle=package.bundle,
+        source_map=package.source_map,
+        version=package.version,
+        tag=package.tag,
+        force=package.force,
+    )
+    return check_publish(data, ManifestValidator(Config.max_manifest_bytes)).warnings
 
 
 def multipart_body(package: Package) -> tuple[str, bytes]:

@@ -12,9 +12,11 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.db.errors import translate_pg_errors
-from registry.domain.errors import BadRequest, NotFound
+from registry.domain.errors import BadRequest
+from registry.errors import renamed_publisher_redirect
 from registry.handlers.bodies import read_json
 from registry.services import Services
+from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension
 from registry.validation import parse_count, refuse_unstorable
 
@@ -76,29 +78,21 @@ def int_param(request: web.Request, name: str) -> int:
 async def redirect_renamed_publisher(
     request: web.Request, publisher: str, *, headers: Mapping[str, str] | None = None, key: str = "publisher"
 ) -> None:
-    """For a read of an id under a renamed publisher's old name: 308 to the same route under its
-    current name (the query string kept; `key` names the route's publisher parameter). Writes are
-    not redirected: they answer 404."""
+    """For a read that found nothing under `publisher`, a renamed publisher's old name: 308 to the
+    same route under its current name (`key` names the route's publisher parameter; `headers` go
+    with the redirect). Writes are not redirected: they answer 404."""
     if request.method not in ("GET", "HEAD"):
         return
-    target = await services(request).catalogue.renamed_to(publisher)
-    resource = request.match_info.route.resource
-    if target is None or resource is None:
+    current = await services(request).publishing.renamed_to(publisher)
+    if current is None:
         return
-    parts = {**request.match_info, key: target}
-    location = resource.url_for(**parts).with_query(request.rel_url.query)
-    raise web.HTTPPermanentRedirect(location, headers=headers)
-
-
-async def live_extension(request: web.Request, publisher: str, name: str) -> Extension:
-    """A live extension; a read under a renamed publisher's old name is redirected (308)."""
-    try:
-        return await services(request).catalogue.extension(publisher, name)
-    except NotFound:
-        await redirect_renamed_publisher(request, publisher)
-        raise
+    renamed = PublisherRenamed(f"{publisher} is now {current}.", current_name=current)
+    redirect = renamed_publisher_redirect(request, renamed, key=key, headers=dict(headers or {}))
+    if redirect is not None:
+        raise redirect
 
 
 async def path_extension(request: web.Request) -> Extension:
-    """The live extension a route's `{publisher}/{name}` names (see `live_extension`)."""
-    return await live_extension(request, request.match_info["publisher"], request.match_info["name"])
+    """The live extension a route's `{publisher}/{name}` names; under a renamed publisher's old
+    name the loader's PublisherRenamed becomes a 308 for a read (registry.errors)."""
+    return await services(request).catalogue.extension(request.match_info["publisher"], request.match_info["name"])

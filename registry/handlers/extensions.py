@@ -5,35 +5,20 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from registry.auth import policy
 from registry.auth.actor import request_actor
-from registry.auth.tokens import Scope
-from registry.domain.actor import Actor
-from registry.domain.errors import BadRequest, Conflict, NotFound
-from registry.handlers.common import connection, json_body, live_extension, path_extension, services, transaction
+from registry.domain.errors import BadRequest
+from registry.handlers.common import (
+    json_body,
+    path_extension,
+    services,
+)
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
 from registry.services.catalogue import MAX_HISTORY_DAYS, parse_listing
-from registry.store import extensions as extension_store
-from registry.store import orgs as org_store
-from registry.store.extensions import Extension
-from registry.store.publishers import Publisher, publisher_by_name
 from registry.validation import parse_count
 from registry.views.extensions import extension_url, render_extension
 
 routes = web.RouteTableDef()
-
-
-async def may_publish_for(request: web.Request, actor: Actor, publisher: Publisher) -> int:
-    """The acting user's id, after checking they may publish for `publisher` (403 otherwise)."""
-    user = policy.signed_in(actor, Scope.PUBLISH)
-    member = False
-    if publisher.org_id is not None:
-        async with connection(request) as conn:
-            member = await org_store.is_member(conn, publisher.org_id, user.id)
-    return policy.require_may_publish(
-        actor, publisher_user_id=publisher.user_id, member_of_org=member, publisher=publisher.name
-    ).id
 
 
 @routes.get("/api/extensions")
@@ -48,17 +33,10 @@ async def list_extensions(request: web.Request) -> web.Response:
 @routes.post("/api/extensions")
 async def create_extension(request: web.Request) -> web.Response:
     actor = request_actor(request)
-    policy.signed_in(actor, Scope.PUBLISH)
+    publishing = services(request).publishing
+    publishing.require_publisher(actor)  # 401/403 before the body is read
     body = await json_body(request, "ExtensionCreate")
-    async with connection(request) as conn:
-        publisher = await publisher_by_name(conn, body["publisher"])
-    if publisher is None:
-        raise NotFound(f"No user or organization named {body['publisher']}.")
-    await may_publish_for(request, actor, publisher)
-    async with transaction(request) as conn:
-        extension = await extension_store.create_extension(conn, publisher, body["name"])
-    if extension is None:
-        raise Conflict(f"{publisher.name} already has an extension named {body['name']}.")
+    extension = await publishing.create_extension(actor, body["publisher"], body["name"])
     return json_response(render_extension(extension), status=201, headers={"Location": extension_url(extension)})
 
 
@@ -88,19 +66,10 @@ async def get_extension(request: web.Request) -> web.Response:
 async def delete_extension(request: web.Request) -> web.Response:
     """Soft delete: the name is free again and its releases are no longer served (by no asset
     route); its published versions stay taken forever (migration 6)."""
-    actor = request_actor(request)
-    extension = await live_extension(request, request.match_info["publisher"], request.match_info["name"])
-    await remove_extension(request, actor, extension)
+    publishing = services(request).publishing
+    publisher, name = request.match_info["publisher"], request.match_info["name"]
+    await publishing.delete_extension(request_actor(request), publisher, name)
     return web.Response(status=204)
-
-
-async def remove_extension(request: web.Request, actor: Actor, extension: Extension) -> None:
-    """Delete `extension` for `actor` (who must be allowed to publish for its publisher); shared
-    by the REST route and Sourcegraph's GraphQL `deleteExtension`."""
-    await may_publish_for(request, actor, extension.publisher_of())
-    async with transaction(request) as conn:
-        if not await extension_store.soft_delete_extension(conn, extension.id):
-            raise NotFound(f"No extension {extension.extension_id}.")
 
 
 @routes.get("/api/extensions/{publisher}/{name}/downloads")

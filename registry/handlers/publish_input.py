@@ -1,4 +1,5 @@
-"""Reading a publish request: JSON, or multipart/form-data with the bundle and map as files.
+"""Reading a publish request, JSON or multipart/form-data with the bundle and map as files, into
+the publishing service's `PublishInput`.
 
 Multipart parts are read in chunks against their own limits, so an oversized bundle is refused
 (413) after at most its limit in bytes, never buffered whole.
@@ -7,7 +8,6 @@ Multipart parts are read in chunks against their own limits, so an oversized bun
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -18,6 +18,7 @@ from registry.config import Config
 from registry.domain.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from registry.handlers.bodies import read_json_body
 from registry.offload import WorkTimeout
+from registry.services.publish_checks import PublishInput, refuse_oversized
 from registry.validation import parse_checked, parse_json, refuse_unstorable
 
 _FIELD_LIMIT = 4096
@@ -25,17 +26,6 @@ _FIELD_LIMIT = 4096
 # the event loop for seconds (registry.validation.parse_checked).
 _PARSED_IN_LINE = 1 << 20
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
-
-
-@dataclass(frozen=True)
-class PublishInput:
-    extension_id: str | None
-    manifest: Any
-    bundle: bytes | None  # None only through GraphQL's development mode (the manifest has a url)
-    source_map: bytes | None
-    version: str | None
-    tag: str
-    force: bool
 
 
 def _limits(config: Config) -> dict[str, int]:
@@ -115,16 +105,6 @@ async def _from_json(request: web.Request) -> dict[str, Any]:
         if isinstance(fields.get(name), str):
             fields[name] = fields[name].encode()
     return fields
-
-
-def refuse_oversized(config: Config, bundle: bytes | None, source_map: bytes | None) -> None:
-    """413 for a bundle or source map over its limit, however the publish arrived."""
-    for name, value, limit in (
-        ("bundle", bundle, config.max_bundle_bytes),
-        ("source_map", source_map, config.max_source_map_bytes),
-    ):
-        if value is not None and len(value) > limit:
-            raise PayloadTooLarge(f"The {name} is {len(value)} bytes; the limit is {limit}.")
 
 
 async def parse_publish_json(request: web.Request, raw: bytes) -> Any:

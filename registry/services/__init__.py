@@ -26,6 +26,7 @@ from registry.services.catalogue import Catalogue
 from registry.services.discussions import DiscussionsService
 from registry.services.licensing import LicensingService
 from registry.services.package_index import PackageIndexService
+from registry.services.publishing import Publishing
 from registry.services.settings import SettingsService
 from registry.services.site import SiteService
 from registry.store.package_index import RangeCount
@@ -59,6 +60,7 @@ class Services:
     invitations: Invitations
     external_accounts: ExternalAccounts
     catalogue: Catalogue
+    publishing: Publishing
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
@@ -72,6 +74,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         window=config.rate_window,
     )
     parsers = WorkerPool(config.parser_processes, config.parser_timeout)
+    manifests = ManifestValidator(config.max_manifest_bytes)
     dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
     assets = AssetCache(config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
@@ -81,7 +84,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         db=db,
         hasher=hasher,
         mailer=mailer,
-        manifests=ManifestValidator(config.max_manifest_bytes),
+        manifests=manifests,
         parsers=parsers,
         assets=assets,
         downloads=downloads,
@@ -99,4 +102,5 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         invitations=Invitations(db),
         external_accounts=ExternalAccounts(db, secret=config.external_account_secret),
         catalogue=Catalogue(db, assets, downloads, parsers),
+        publishing=Publishing(db, config, manifests, parsers),
     )

@@ -186,11 +186,6 @@ class Catalogue:
                 extension = await extension_store.extension_by_name(conn, renamed, name)
         return extension
 
-    async def renamed_to(self, publisher: str) -> str | None:
-        """The current name of a publisher that was renamed from `publisher`, if any."""
-        async with self.db.reading() as conn:
-            return await name_store.redirect_target(conn, publisher)
-
     async def batch(self, ids: list[str]) -> Batch:
         """Many extensions by `publisher/name` id (case-insensitively) in one read."""
         wanted = [(publisher, name) for publisher, _, name in (i.partition("/") for i in ids)]

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import asyncpg
 
-_COLUMNS = (
-    "r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,"
-    " r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,"
-    " r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,"
-    " r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,"
-    " coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint"
-    "   AS downloads"
-)
-_FROM = " FROM registry_extension_releases r JOIN users cu ON cu.id = r.creator_user_id"
+from registry.db import queries
+from registry.db.queries import FromRow
+
+_SQL = queries.load(__file__)
 
 
 @dataclass(frozen=True)
-class Release:
+class Release(FromRow):
     """A release's metadata; the bundle and source map are read separately, when served."""
 
     id: int
@@ -41,10 +36,6 @@ class Release:
     downloads: int
 
 
-def _release(row: asyncpg.Record) -> Release:
-    return Release(**dict(row))
-
-
 @dataclass(frozen=True)
 class NewRelease:
     extension_pk: int
@@ -64,91 +55,42 @@ class NewRelease:
 
 async def next_release_id(conn: asyncpg.Connection) -> int:
     """Reserve the id of a release about to be inserted (its bundle names its own source map URL)."""
-    release_id: int = await conn.fetchval("SELECT nextval('registry_extension_releases_id_seq')")
+    release_id: int = await _SQL.next_release_id.fetchval(conn)
     return release_id
 
 
 async def insert_release(conn: asyncpg.Connection, release_id: int, new: NewRelease) -> None:
     """Insert; a used version (even a yanked one) violates `registry_extension_releases_version`."""
-    await conn.execute(
-        "-- source: registry/store/releases.py:insert_release\n"
-        "INSERT INTO registry_extension_releases (id, registry_extension_id, creator_user_id, release_version,"
-        " release_tag, manifest, content_sha256, bundle, bundle_sha256, bundle_size, bundle_integrity, source_map,"
-        " source_map_sha256, source_map_size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        release_id,
-        new.extension_pk,
-        new.creator_user_id,
-        new.version,
-        new.tag,
-        new.manifest,
-        new.content_sha256,
-        new.bundle,
-        new.bundle_sha256,
-        new.bundle_size,
-        new.bundle_integrity,
-        new.source_map,
-        new.source_map_sha256,
-        new.source_map_size,
-    )
+    await _SQL.insert_release.execute(conn, release_id=release_id, **asdict(new))
 
 
 async def releases_of(
     conn: asyncpg.Connection, extension_pk: int, *, tag: str | None = None, include_yanked: bool = False
 ) -> list[Release]:
     """Metadata of an extension's releases (of one tag, if given); never bundles."""
-    rows = await conn.fetch(
-        f"-- source: registry/store/releases.py:releases_of\nSELECT {_COLUMNS}{_FROM}"
-        " WHERE r.registry_extension_id = $1 AND ($2::text IS NULL OR r.release_tag = $2::citext)"
-        " AND ($3 OR r.deleted_at IS NULL)",
-        extension_pk,
-        tag,
-        include_yanked,
-    )
-    return [_release(row) for row in rows]
+    return await _SQL.releases_of.all(conn, Release, extension_pk=extension_pk, tag=tag, include_yanked=include_yanked)
 
 
 async def release_by_version(
     conn: asyncpg.Connection, extension_pk: int, version: str, *, include_yanked: bool = False
 ) -> Release | None:
-    row = await conn.fetchrow(
-        f"-- source: registry/store/releases.py:release_by_version\nSELECT {_COLUMNS}{_FROM}"
-        " WHERE r.registry_extension_id = $1 AND r.release_version = $2::citext AND ($3 OR r.deleted_at IS NULL)",
-        extension_pk,
-        version,
-        include_yanked,
+    return await _SQL.release_by_version.one(
+        conn, Release, extension_pk=extension_pk, version=version, include_yanked=include_yanked
     )
-    return _release(row) if row else None
 
 
 async def release_by_id(conn: asyncpg.Connection, release_id: int) -> Release | None:
-    """A live release of a live extension of a live publisher: what every asset route may serve
-    (the by-name routes reach releases through live extensions of live publishers only)."""
-    row = await conn.fetchrow(
-        f"-- source: registry/store/releases.py:release_by_id\nSELECT {_COLUMNS}{_FROM}"
-        " JOIN registry_extensions e ON e.id = r.registry_extension_id AND e.deleted_at IS NULL"
-        " LEFT JOIN users pu ON pu.id = e.publisher_user_id"
-        " LEFT JOIN orgs po ON po.id = e.publisher_org_id"
-        " WHERE r.id = $1 AND r.deleted_at IS NULL AND pu.deleted_at IS NULL AND po.deleted_at IS NULL",
-        release_id,
-    )
-    return _release(row) if row else None
+    """A live release of a live extension of a live publisher: what every asset route may serve."""
+    return await _SQL.release_by_id.one(conn, Release, release_id=release_id)
 
 
 async def asset_of(conn: asyncpg.Connection, release_id: int, kind: str) -> str | None:
     """The bundle or source map text of a release (the one read of the big column)."""
-    column = {"bundle": "bundle", "source_map": "source_map"}[kind]
-    text: str | None = await conn.fetchval(
-        f"-- source: registry/store/releases.py:asset_of\n"
-        f"SELECT {column} FROM registry_extension_releases WHERE id = $1",
-        release_id,
-    )
+    query = {"bundle": _SQL.bundle_of, "source_map": _SQL.source_map_of}[kind]
+    text: str | None = await query.fetchval(conn, release_id=release_id)
     return text
 
 
 async def yank_release(conn: asyncpg.Connection, release_id: int) -> bool:
-    status = await conn.execute(
-        "-- source: registry/store/releases.py:yank_release\n"
-        "UPDATE registry_extension_releases SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        release_id,
-    )
-    return bool(status == "UPDATE 1")
+    status = await _SQL.yank_release.execute(conn, release_id=release_id)
+    return status == "UPDATE 1"

@@ -1,0 +1,349 @@
+"""Publishing: creating extensions, releasing them, yanking releases, deleting extensions, and
+the site admin's release of a retired name.
+
+The checks of a publish are pure functions with no database (registry.services.publish_checks),
+which the CLI's `--dry-run` runs too; this module adds what needs the database and the actor.
+
+A versioned release is unique and immutable (an identical re-publish is answered with the
+existing release; a version, once used, is never used again, not after a yank, a deletion or a
+rename); an unversioned one (Sourcegraph's NULL `release_version`) is a new release every time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+
+from registry.assets import point_to_source_map
+from registry.auth import policy
+from registry.auth.tokens import Scope
+from registry.config import Config
+from registry.db.database import Database
+from registry.domain.actor import Actor
+from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.manifests import Manifest, ManifestValidator
+from registry.offload import WorkerPool
+from registry.readme import RenderedReadme, readme_text, render_once
+from registry.services import loaders
+from registry.services.publish_checks import Prepared, PublishInput, check_publish, refuse_oversized
+from registry.sourcegraph import static_path
+from registry.store import extensions as extension_store
+from registry.store import names as name_store
+from registry.store import readmes as readme_store
+from registry.store import releases as release_store
+from registry.store.extensions import Extension, ListingFields
+from registry.store.names import RetiredName
+from registry.store.publishers import Publisher
+from registry.store.releases import NewRelease, Release
+from registry.versions import by_precedence, latest
+
+_MAX_NAME = 255
+# Releases are ordered by SemVer precedence, which SQL cannot sort: the cursor is the last id shown.
+_BY_PRECEDENCE = CursorCodec(Column.INT8)
+
+
+class VersionExists(Conflict):
+    """The version is published already, with other content, or was yanked (never reused)."""
+
+
+class UnknownExtensionNode(Unprocessable):
+    """GraphQL's deleteExtension named no extension (its argument is a node id, not a name)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish did: the extension, its release, whether the release is new or an identical
+    re-publish of a version, and the warnings it was published despite."""
+
+    extension: Extension
+    release: Release
+    created: bool
+    warnings: list[dict[str, str]]
+
+
+def _new_release(
+    extension: Extension, prepared: Prepared, user_id: int, release_id: int, public_url: Callable[[], str]
+) -> NewRelease:
+    bundle = prepared.bundle
+    if bundle is not None and prepared.source_map is not None:
+        bundle = point_to_source_map(bundle, public_url() + static_path(release_id, extension.extension_id, "map"))
+    source_map = prepared.source_map
+    return NewRelease(
+        extension_pk=extension.id,
+        creator_user_id=user_id,
+        version=prepared.version,
+        tag=prepared.tag,
+        manifest=prepared.manifest.text,
+        content_sha256=prepared.content_sha256,
+        bundle=bundle.decode() if bundle is not None else None,
+        bundle_sha256=hashlib.sha256(bundle).digest() if bundle is not None else None,
+        bundle_size=len(bundle) if bundle is not None else None,
+        bundle_integrity="sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode() if bundle else None,
+        source_map=source_map.decode() if source_map is not None else None,
+        source_map_sha256=hashlib.sha256(source_map).digest() if source_map is not None else None,
+        source_map_size=len(source_map) if source_map is not None else None,
+    )
+
+
+def _listing(current: Release | None) -> ListingFields:
+    """The listing fields of an extension whose latest `release`-tag release is `current`."""
+    if current is None:
+        return ListingFields(None, None, None, None, [], [], False, None)
+    manifest: dict[str, Any] = orjson.loads(current.manifest)
+    title = manifest.get("title")
+    return ListingFields(
+        current.id,
+        current.manifest,
+        title,
+        manifest.get("description"),
+        list(manifest.get("categories", [])),
+        list(manifest.get("tags", [])),
+        manifest.get("wip") is True or str(title or "").startswith(("WIP:", "[WIP]")),
+        current.created_at,
+    )
+
+
+async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> None:
+    """Point the extension's listing fields at the latest live `release`-tag release."""
+    current = latest(await release_store.releases_of(conn, extension.id, tag="release"))
+    await extension_store.update_listing(conn, extension, _listing(current))
+
+
+def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> Published:
+    if existing.deleted_at is not None:
+        raise VersionExists(f"{extension.extension_id}@{prepared.version} was yanked; a version is never reused.")
+    if existing.content_sha256 != prepared.content_sha256 or existing.tag != prepared.tag:
+        raise VersionExists(f"{extension.extension_id}@{prepared.version} is already published with different content.")
+    return Published(extension, existing, created=False, warnings=prepared.warnings)
+
+
+async def _extension_for(conn: asyncpg.Connection, publisher: Publisher, name: str, *, create: bool) -> Extension:
+    extension = await extension_store.extension_by_name(conn, publisher.name, name, lock=True)
+    if extension is None and create:
+        created = await extension_store.create_extension(conn, publisher, name)
+        extension = created or await extension_store.extension_by_name(conn, publisher.name, name, lock=True)
+    if extension is None:
+        raise NotFound(f"No extension {publisher.name}/{name}; create it first (or use POST /api/publish).")
+    return extension
+
+
+class Publishing:
+    """The rules of writing extensions and releases, for the API, GraphQL and the CLI alike."""
+
+    def __init__(self, db: Database, config: Config, manifests: ManifestValidator, parsers: WorkerPool) -> None:
+        self.db = db
+        self.config = config
+        self.manifests = manifests
+        self.parsers = parsers
+
+    # --- who may publish ---
+
+    def require_publisher(self, actor: Actor) -> None:
+        """401/403 unless the actor's credential may publish at all: checked before a body is read."""
+        policy.signed_in(actor, Scope.PUBLISH)
+
+    async def authorize(self, actor: Actor, publisher: Publisher) -> int:
+        """The acting user's id, once the policy allows them to publish for `publisher`."""
+        async with self.db.reading() as conn:
+            member = await loaders.is_member(conn, publisher, actor)
+        return policy.require_may_publish(actor, publisher, member=member).id
+
+    async def authorize_publisher(self, actor: Actor, name: str) -> None:
+        """404 for an unknown publisher, 401/403 for an actor who may not publish for it: asked
+        before the body is read (or, when only the body names the publisher, before it is
+        checked), so that nobody else's upload costs decompression, parsing or validation."""
+        async with self.db.reading() as conn:
+            publisher = await loaders.live_publisher(conn, name)
+        await self.authorize(actor, publisher)
+
+    # --- publishing ---
+
+    def prepare(self, data: PublishInput, *, block_on_warnings: bool = True) -> Prepared:
+        """`check_publish` with this server's limits and manifest schema."""
+        refuse_oversized(self.config, data.bundle, data.source_map)
+        return check_publish(data, self.manifests, block_on_warnings=block_on_warnings)
+
+    async def publish(
+        self,
+        actor: Actor,
+        data: PublishInput,
+        *,
+        create: bool,
+        public_url: Callable[[], str],
+        block_on_warnings: bool = True,
+    ) -> Published:
+        """Check `data` in full, then release it for `actor` in one transaction (creating the
+        extension first when `create`). `public_url` says where clients reach this registry; it
+        is asked only when a bundle is stored that must name its source map's address."""
+        prepared = self.prepare(data, block_on_warnings=block_on_warnings)
+        return await self._publish_prepared(actor, prepared, create=create, public_url=public_url)
+
+    async def _publish_prepared(
+        self, actor: Actor, prepared: Prepared, *, create: bool, public_url: Callable[[], str]
+    ) -> Published:
+        async with self.db.reading() as conn:
+            publisher = await loaders.live_publisher(conn, prepared.publisher)
+        user_id = await self.authorize(actor, publisher)
+        readme = await self._render_readme(prepared.manifest)
+        try:
+            async with self.db.transaction() as conn:
+                return await self._insert(conn, publisher, prepared, user_id, readme, create, public_url)
+        except Conflict:
+            # A concurrent publish of the same version won the unique index: identical content is
+            # an idempotent success, anything else stays a conflict. So does a version published
+            # before under this name (deleted, re-created or renamed since: migration 6's record),
+            # even when this transaction had created the extension.
+            if prepared.version is None:
+                raise
+            published = await self._published_before(publisher, prepared, prepared.version)
+            if published is None:
+                raise
+            return published
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        publisher: Publisher,
+        prepared: Prepared,
+        user_id: int,
+        readme: RenderedReadme | None,
+        create: bool,
+        public_url: Callable[[], str],
+    ) -> Published:
+        extension = await _extension_for(conn, publisher, prepared.name, create=create)
+        if prepared.version is not None:
+            existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
+            if existing is not None:
+                return _same_or_conflict(existing, prepared, extension)
+        release_id = await release_store.next_release_id(conn)
+        new = _new_release(extension, prepared, user_id, release_id, public_url)
+        await release_store.insert_release(conn, release_id, new)
+        if readme is not None:
+            await readme_store.insert_readme(conn, release_id, readme)
+        await _refresh_listing(conn, extension)
+        release = await release_store.release_by_id(conn, release_id)
+        if release is None:  # inserted by this very transaction, under a row it holds locked
+            raise RuntimeError(f"release {release_id} vanished inside its own transaction")
+        return Published(extension, release, created=True, warnings=prepared.warnings)
+
+    async def _published_before(self, publisher: Publisher, prepared: Prepared, version: str) -> Published | None:
+        """The release a conflicting publish met, when it is still there to compare with."""
+        async with self.db.reading() as conn:
+            found = await extension_store.extension_by_name(conn, publisher.name, prepared.name)
+            if found is None:
+                return None
+            existing = await release_store.release_by_version(conn, found.id, version, include_yanked=True)
+        return None if existing is None else _same_or_conflict(existing, prepared, found)
+
+    async def _render_readme(self, manifest: Manifest) -> RenderedReadme | None:
+        """The README rendered once, at publish, off the event loop (registry.readme), to be kept."""
+        text = readme_text(manifest.data)
+        return await render_once(self.parsers, text) if text is not None else None
+
+    # --- releases ---
+
+    async def releases(
+        self, publisher: str, name: str, page: PageRequest, *, tag: str | None = None
+    ) -> tuple[Extension, Page[Release]]:
+        """Releases newest first by SemVer precedence (legacy unversioned ones last)."""
+        after = _BY_PRECEDENCE.after(page)
+        async with self.db.reading() as conn:
+            extension = await loaders.live_extension(conn, publisher, name)
+            releases = by_precedence(await release_store.releases_of(conn, extension.id, tag=tag))
+        if after is not None:
+            position = next((n for n, r in enumerate(releases) if r.id == after[0]), None)
+            if position is None:
+                raise BadRequest("cursor names a release that is gone; start again without it.")
+            releases = releases[position + 1 :]
+        return extension, _BY_PRECEDENCE.page(releases, page, lambda release: [release.id])
+
+    async def release_by_version(self, publisher: str, name: str, version: str) -> tuple[Extension, Release]:
+        """One release by version; a yanked one too (shown with when it was yanked)."""
+        async with self.db.reading() as conn:
+            extension = await loaders.live_extension(conn, publisher, name)
+            release = await release_store.release_by_version(conn, extension.id, version, include_yanked=True)
+        if release is None:
+            raise NotFound(f"{extension.extension_id} has no version {version}.")
+        return extension, release
+
+    async def yank(self, actor: Actor, publisher: str, name: str, version: str) -> None:
+        """The release is no longer served or listed, and its version is never used again."""
+        async with self.db.reading() as conn:
+            extension = await loaders.live_extension(conn, publisher, name)
+        await self.authorize(actor, extension.publisher_of())
+        async with self.db.transaction() as conn:
+            locked = await extension_store.extension_by_name(conn, extension.publisher, extension.name, lock=True)
+            release = await release_store.release_by_version(conn, extension.id, version)
+            if locked is None or release is None:
+                raise NotFound(f"{extension.extension_id} has no live version {version}.")
+            await release_store.yank_release(conn, release.id)
+            await _refresh_listing(conn, locked)
+
+    # --- extensions ---
+
+    async def create_extension(self, actor: Actor, publisher: str, name: str) -> Extension:
+        """A new extension without releases (publishing creates one too, if need be)."""
+        self.require_publisher(actor)
+        async with self.db.reading() as conn:
+            found = await loaders.live_publisher(conn, publisher)
+        await self.authorize(actor, found)
+        async with self.db.transaction() as conn:
+            extension = await extension_store.create_extension(conn, found, name)
+        if extension is None:
+            raise Conflict(f"{found.name} already has an extension named {name}.")
+        return extension
+
+    async def delete_extension(self, actor: Actor, publisher: str, name: str) -> None:
+        """Soft delete: the name is free again and its releases are no longer served; its
+        published versions stay taken forever (migration 6)."""
+        async with self.db.reading() as conn:
+            extension = await loaders.live_extension(conn, publisher, name)
+        await self._delete(actor, extension)
+
+    async def delete_extension_by_pk(self, actor: Actor, extension_pk: int | None) -> None:
+        """GraphQL's deleteExtension, which names the extension by its node's id (`extension_pk`,
+        None when the id names none)."""
+        self.require_publisher(actor)
+        extension = None
+        if extension_pk is not None:
+            async with self.db.reading() as conn:
+                extension = await extension_store.extension_by_pk(conn, extension_pk)
+        if extension is None:
+            raise UnknownExtensionNode.at("/extension", "names no extension (a RegistryExtension id, as `id` gives it)")
+        await self._delete(actor, extension)
+
+    async def _delete(self, actor: Actor, extension: Extension) -> None:
+        await self.authorize(actor, extension.publisher_of())
+        async with self.db.transaction() as conn:
+            if not await extension_store.soft_delete_extension(conn, extension.id):
+                raise NotFound(f"No extension {extension.extension_id}.")
+
+    # --- retired names ---
+
+    async def renamed_to(self, name: str) -> str | None:
+        """The current name of the live publisher that gave up `name` by a rename (not released)."""
+        async with self.db.reading() as conn:
+            return await name_store.redirect_target(conn, name)
+
+    async def retired_names(self, actor: Actor, page: PageRequest) -> Page[RetiredName]:
+        """Names retired after their publisher, having published, was deleted or renamed (site admins)."""
+        policy.require_site_admin(actor)
+        async with self.db.reading() as conn:
+            return await name_store.list_retired_names(conn, page)
+
+    async def release_retired_name(self, actor: Actor, name: str) -> None:
+        """A site admin's release of a retired name: anyone may take it again, and its redirect
+        ends. The versions published under it are never released: publishing one again stays a 409."""
+        admin = policy.require_site_admin(actor)
+        if len(name) > _MAX_NAME:
+            raise BadRequest(f"A name is at most {_MAX_NAME} characters.")
+        async with self.db.transaction() as conn:
+            if not await name_store.release_retired_name(conn, name, admin.id):
+                raise NotFound(f"{name} is not a retired name.")

@@ -1,0 +1,66 @@
+-- name: next_release_id
+-- The id of a release about to be inserted: its bundle names its own source map's URL.
+SELECT nextval('registry_extension_releases_id_seq')
+
+-- name: insert_release
+-- A used version, even a yanked one, violates registry_extension_releases_version.
+INSERT INTO registry_extension_releases (
+    id, registry_extension_id, creator_user_id, release_version, release_tag, manifest, content_sha256,
+    bundle, bundle_sha256, bundle_size, bundle_integrity, source_map, source_map_sha256, source_map_size
+) VALUES (
+    :release_id, :extension_pk, :creator_user_id, :version, :tag, :manifest, :content_sha256,
+    :bundle, :bundle_sha256, :bundle_size, :bundle_integrity, :source_map, :source_map_sha256, :source_map_size
+)
+
+-- name: releases_of
+-- Metadata of an extension's releases (of one tag, if given); never bundles.
+SELECT r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,
+       r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,
+       r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,
+       r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,
+       coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint
+         AS downloads
+  FROM registry_extension_releases r
+  JOIN users cu ON cu.id = r.creator_user_id
+ WHERE r.registry_extension_id = :extension_pk
+   AND (:tag::text IS NULL OR r.release_tag = :tag::citext)
+   AND (:include_yanked::boolean OR r.deleted_at IS NULL)
+
+-- name: release_by_version
+SELECT r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,
+       r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,
+       r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,
+       r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,
+       coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint
+         AS downloads
+  FROM registry_extension_releases r
+  JOIN users cu ON cu.id = r.creator_user_id
+ WHERE r.registry_extension_id = :extension_pk
+   AND r.release_version = :version::citext
+   AND (:include_yanked::boolean OR r.deleted_at IS NULL)
+
+-- name: release_by_id
+-- A live release of a live extension of a live publisher: what every asset route may serve (the
+-- by-name routes reach releases through live extensions of live publishers only).
+SELECT r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,
+       r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,
+       r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,
+       r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,
+       coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint
+         AS downloads
+  FROM registry_extension_releases r
+  JOIN users cu ON cu.id = r.creator_user_id
+  JOIN registry_extensions e ON e.id = r.registry_extension_id AND e.deleted_at IS NULL
+  LEFT JOIN users pu ON pu.id = e.publisher_user_id
+  LEFT JOIN orgs po ON po.id = e.publisher_org_id
+ WHERE r.id = :release_id AND r.deleted_at IS NULL AND pu.deleted_at IS NULL AND po.deleted_at IS NULL
+
+-- name: bundle_of
+-- The one read of the big column.
+SELECT bundle FROM registry_extension_releases WHERE id = :release_id
+
+-- name: source_map_of
+SELECT source_map FROM registry_extension_releases WHERE id = :release_id
+
+-- name: yank_release
+UPDATE registry_extension_releases SET deleted_at = now() WHERE id = :release_id AND deleted_at IS NULL
