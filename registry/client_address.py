@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPV6_CLIENT_PREFIX = 64  # one subscriber usually holds a whole /64: count it as one client
@@ -42,6 +43,17 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: Sequence[Network]) -> bool:
     return any(address.version == network.version and address in network for network in trusted)
+
+
+class Headers(Protocol):
+    """What a request's headers offer (aiohttp's CIMultiDictProxy): every value of one header."""
+
+    def getall(self, key: str, default: Iterable[str]) -> Iterable[str]: ...
+
+
+def client_address_of(peer: str | None, headers: Headers, trusted: Sequence[Network]) -> str | None:
+    """The client's address of a request from `peer` with `headers` (the one reading of them)."""
+    return client_address(peer, headers.getall("X-Forwarded-For", ()), trusted)
 
 
 def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[Network]) -> str | None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from registry import appkeys, sourcegraph
-from registry.client_address import Network, client_address
+from registry.client_address import Network, client_address_of
 from registry.domain.errors import PayloadTooLarge, RequestTimeout
 
 
@@ -20,7 +20,7 @@ def client_address_middleware(trusted: Sequence[Network]) -> Middleware:
     @web.middleware
     async def resolve_client_address(request: web.Request, handler: Handler) -> web.StreamResponse:
         if trusted:
-            resolved = client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
+            resolved = client_address_of(request.remote, request.headers, trusted)
             if resolved is not None and resolved != request.remote:
                 request = request.clone(remote=resolved)
         return await handler(request)
