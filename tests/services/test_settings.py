@@ -97,7 +97,7 @@ async def test_who_reads_and_writes_whose_settings(services: Services, db: async
         await services.settings.user_subject(ANONYMOUS, "alice")
     with pytest.raises(Unauthorized):  # anonymous: told to sign in before anything is looked up
         await services.settings.org_subject(ANONYMOUS, "nowhere")
-    with pytest.raises(NotFound, match="No organization named nowhere."):
+    with pytest.raises(NotFound, match="No organization named nowhere"):
         await services.settings.org_subject(alice, "nowhere")
     with pytest.raises(Forbidden):
         await services.settings.user_subject(bob, "alice")
