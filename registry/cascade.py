@@ -1,6 +1,6 @@
 """A settings cascade merged: each level's parsed settings (strict JSON text) over the ones before.
 
-A cascade holds up to registry.handlers.settings.MAX_CASCADE_BYTES of parsed settings; decoding
+A cascade holds up to registry.services.settings.MAX_CASCADE_BYTES of parsed settings; decoding
 and merging that costs ~0.2 s (17.6 MB took 2.9 s), so a large one is merged in a worker process
 (registry.offload), and this module imports nothing heavy: a worker starts by importing it.
 """
