@@ -22,6 +22,8 @@ from pathlib import Path
 
 import asyncpg
 
+from registry.db import queries
+
 log = logging.getLogger("wharf.migrate")
 
 _FILE_NAME = re.compile(r"^(?P<version>\d+)_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql\Z")
@@ -29,10 +31,7 @@ _NIL_VERSION = -1  # golang-migrate's "no version", stored only together with di
 # A stable 64-bit key; advisory locks are per database, so databases never block each other.
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"wharf:schema_migrations").digest()[:8], "big", signed=True)
 
-_CREATE_TABLE = """
--- source: registry/db/migrate.py:ensure_table (golang-migrate's own definition)
-CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)
-"""
+_SQL = queries.load(__file__)
 
 
 class MigrationError(RuntimeError):
@@ -91,21 +90,18 @@ def load_migrations(directory: Path) -> list[Migration]:
 @asynccontextmanager
 async def migration_lock(conn: asyncpg.Connection) -> AsyncIterator[None]:
     """Hold the migrators' advisory lock on `conn`, waiting (and saying so) if another holds it."""
-    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+    if not await _SQL.try_lock.fetchval(conn, key=_LOCK_KEY):
         log.info("another migrator holds the migration lock; waiting for it")
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await _SQL.lock.execute(conn, key=_LOCK_KEY)
     try:
         yield
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await _SQL.unlock.execute(conn, key=_LOCK_KEY)
 
 
 async def read_version(conn: asyncpg.Connection) -> SchemaVersion:
-    await conn.execute(_CREATE_TABLE)
-    row = await conn.fetchrow(
-        "-- source: registry/db/migrate.py:read_version\n"
-        "SELECT version, dirty FROM schema_migrations ORDER BY version DESC LIMIT 1"
-    )
+    await _SQL.ensure_table.execute(conn)
+    row = await _SQL.read_version.fetchrow(conn)
     if row is None:
         return SchemaVersion(None, False)
     version = None if row["version"] == _NIL_VERSION else int(row["version"])
@@ -114,14 +110,9 @@ async def read_version(conn: asyncpg.Connection) -> SchemaVersion:
 
 async def _set_version(conn: asyncpg.Connection, version: int | None, *, dirty: bool) -> None:
     async with conn.transaction():
-        await conn.execute("TRUNCATE schema_migrations")
+        await _SQL.clear_version.execute(conn)
         if version is not None or dirty:
-            await conn.execute(
-                "-- source: registry/db/migrate.py:set_version\n"
-                "INSERT INTO schema_migrations (version, dirty) VALUES ($1, $2)",
-                _NIL_VERSION if version is None else version,
-                dirty,
-            )
+            await _SQL.set_version.execute(conn, version=_NIL_VERSION if version is None else version, dirty=dirty)
 
 
 def _refuse_if_dirty(state: SchemaVersion) -> None:
@@ -207,9 +198,7 @@ async def force_version(conn: asyncpg.Connection, version: int) -> None:
 async def is_current(conn: asyncpg.Connection, migrations: list[Migration]) -> bool:
     """True when the database is clean at the newest migration (what /readyz asks)."""
     try:
-        row = await conn.fetchrow(
-            "-- source: registry/db/migrate.py:is_current\nSELECT version, dirty FROM schema_migrations LIMIT 1"
-        )
+        row = await _SQL.read_version.fetchrow(conn)
     except asyncpg.UndefinedTableError:
         return False
     if row is None or row["dirty"] or not migrations:
