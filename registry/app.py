@@ -10,15 +10,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from registry import appkeys, graphql_api, handlers
-from registry import web as web_pages
-from registry.auth.actor import Authenticator, actor_middleware
+from registry import appkeys, graphql_api, handlers, pages
+from registry.auth.authentication import Authenticator, actor_middleware
 from registry.auth.throttle import FailureThrottle
 from registry.config import Config, ConfigError
 from registry.db.database import Database
 from registry.db.lifecycle import bring_up, keep_bringing_up, open_pool
 from registry.db.migrate import load_migrations
-from registry.errors import problem_middleware
 from registry.middlewares import (
     body_deadline,
     client_address_middleware,
@@ -27,6 +25,7 @@ from registry.middlewares import (
 )
 from registry.observability import PoolCollector, create_metrics, observability_middleware
 from registry.openapi import load_openapi
+from registry.problems import problem_middleware
 from registry.resources import migrations_dir, schemas_dir
 from registry.services import build_services
 from registry.validation import RequestSchemas
@@ -90,7 +89,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
             observability_middleware(metrics, access_log=config.access_log),
             body_deadline,
             problem_middleware,
-            web_pages.html_not_found_middleware,
+            pages.html_not_found_middleware,
             refuse_oversized_bodies,
             actor_middleware(authenticator, services.db),
         ],
@@ -110,7 +109,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.PARSERS] = services.parsers
     app[appkeys.AUTH] = authenticator
     app[appkeys.RATE_LIMITS] = services.rate_limits
-    web_pages.setup(app)  # templates and static files of the HTML pages
+    pages.setup(app)  # templates and static files of the HTML pages
     app.on_response_prepare.append(identify_registry_response)
     app[appkeys.GRAPHQL] = graphql_api.build()
     metrics.registry.register(PoolCollector(app, appkeys.POOL))

@@ -8,13 +8,13 @@ import asyncpg
 from aiohttp import web
 from graphql import GraphQLSchema
 
-from registry.assets import AssetCache
-from registry.auth.actor import Authenticator
+from registry.asset_cache import AssetCache
+from registry.auth.authentication import Authenticator
 from registry.auth.throttle import RateLimits
 from registry.config import Config
 from registry.db.database import Database
 from registry.db.migrate import Migration
-from registry.downloads import DownloadCounter
+from registry.download_counter import DownloadCounter
 from registry.mail import Mailer
 from registry.manifests import ManifestValidator
 from registry.observability import Metrics

@@ -30,7 +30,7 @@ from registry.db.migrate import (
     migrate_up,
     read_version,
 )
-from registry.errors import DATABASE_UNAVAILABLE
+from registry.problems import DATABASE_UNAVAILABLE
 from registry.resources import migrations_dir
 from registry.serve import ServeError, serve
 

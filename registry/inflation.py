@@ -20,7 +20,6 @@ import brotli
 from registry.domain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 INFLATION_FLOOR = 1 << 20  # a body this small may inflate as it likes: its size bounds the work
-ENCODINGS = ("gzip", "x-gzip", "deflate", "br", "identity")
 
 
 class Inflater:

@@ -1,5 +1,5 @@
 """The middlewares every request passes through before its handler (the problem middleware and
-the actor's are with what they serve: registry.errors, registry.auth.actor)."""
+the actor's are with what they serve: registry.problems, registry.auth.authentication)."""
 
 from __future__ import annotations
 

@@ -90,15 +90,6 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def render_readme(markdown: str) -> str:
-    """The README as sanitized HTML, safe to insert into a page as is."""
-    md = _markdown()
-    env: dict[str, object] = {}
-    tokens = md.parse(markdown, env)
-    _shift_headings(tokens)
-    return sanitize_html(md.renderer.render(tokens, md.options, env))
-
-
 def nesting_depth(html_text: str, limit: int) -> int:
     """How deeply the elements of `html_text` nest (an over-estimate: a closing tag closes only an
     element open under that name, as in HTML), counting up to `limit` + 1 and stopping there;

@@ -10,7 +10,7 @@ as a 500: a NUL character (text and jsonb refuse it), nesting deeper than `MAX_D
 jsonb codec, stops at 255 levels), an integer outside bigint, a timestamp whose year, after its
 offset, falls outside 1..9999 (Python's datetime, through which asyncpg passes it). Bodies are
 checked before schema validation (`refuse_unstorable`), schema strings with `format: date-time`
-through `parse_timestamp`, and cursors in registry.pagination through the same functions.
+through `parse_timestamp`, and cursors in registry.domain.page through the same functions.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class PasswordCredential:
 
 
 def unauthorized(detail: str) -> Unauthorized:
-    return Unauthorized(detail)  # registry.errors adds the challenge to every 401
+    return Unauthorized(detail)  # registry.problems adds the challenge to every 401
 
 
 def _token(value: str) -> str:

@@ -11,7 +11,7 @@ first and recording after the await of a bcrypt verification would let a burst o
 wrong passwords all pass the check before the first failure is recorded.
 
 Only failures are counted, never successes: a valid token always works (it is looked up first;
-see registry.auth.actor). The same sliding window also counts events that are limited whether
+see registry.auth.authentication). The same sliding window also counts events that are limited whether
 they succeed or not (sign-ups, verification mails, survey answers: `RateLimits`), by `attempt`.
 
 Keys are made by the callers, from one folding of names (registry.names) and one reading of the

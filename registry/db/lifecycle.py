@@ -17,7 +17,7 @@ import asyncpg
 from registry.config import Config
 from registry.db.migrate import Migration, MigrationError, is_current, migrate_up
 from registry.db.pool import create_pool
-from registry.errors import DATABASE_UNAVAILABLE
+from registry.problems import DATABASE_UNAVAILABLE
 from registry.store.users import ensure_site_config
 
 log = logging.getLogger("wharf.db")

@@ -1,7 +1,7 @@
 """The kinds of failure a client causes or must know about, named by what went wrong.
 
 A service raises one of these (or a narrower error of its domain derived from one, such as
-`publishing.VersionExists` from `Conflict`); `registry.errors.PROBLEMS` is the one table that
+`publishing.VersionExists` from `Conflict`); `registry.problems.PROBLEMS` is the one table that
 gives each kind its HTTP status, problem type and title. The kinds carry no status themselves so
 that the rules stay readable without HTTP in mind, and the CLI can raise and report the same ones.
 """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry.assets import choose_encoding
+from registry.asset_cache import choose_encoding
 from registry.domain.errors import NotFound
 from registry.handlers.common import path_extension, services
 from registry.services.catalogue import asset_etag

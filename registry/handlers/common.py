@@ -13,8 +13,8 @@ from aiohttp import web
 from registry import appkeys
 from registry.db.errors import translate_pg_errors
 from registry.domain.errors import BadRequest
-from registry.errors import renamed_publisher_redirect
 from registry.handlers.bodies import read_json
+from registry.problems import renamed_publisher_redirect
 from registry.services import Services
 from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension
@@ -94,5 +94,5 @@ async def redirect_renamed_publisher(
 
 async def path_extension(request: web.Request) -> Extension:
     """The live extension a route's `{publisher}/{name}` names; under a renamed publisher's old
-    name the loader's PublisherRenamed becomes a 308 for a read (registry.errors)."""
+    name the loader's PublisherRenamed becomes a 308 for a read (registry.problems)."""
     return await services(request).catalogue.extension(request.match_info["publisher"], request.match_info["name"])

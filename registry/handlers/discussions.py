@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry.auth import policy
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.handlers.common import int_param, json_body, services
 from registry.handlers.paging import page_json, page_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.handlers.common import (
     json_body,

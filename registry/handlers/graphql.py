@@ -38,13 +38,13 @@ from graphql.language import (
 )
 
 from registry import appkeys
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest, DomainError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from registry.errors import problem_of
 from registry.graphql_api import Context, Root
 from registry.handlers.bodies import read_body
 from registry.http import json_response
 from registry.offload import WorkTimeout
+from registry.problems import problem_of
 from registry.validation import unstorable
 
 routes = web.RouteTableDef()

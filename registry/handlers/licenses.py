@@ -15,7 +15,7 @@ from aiohttp import web
 
 from registry import appkeys, licensing
 from registry.auth import policy
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest, Unprocessable
 from registry.handlers.common import json_body, services
 from registry.handlers.paging import page_json, page_request

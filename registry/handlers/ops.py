@@ -11,8 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from registry import appkeys
 from registry.db.migrate import is_current
 from registry.domain.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
-from registry.errors import problem_response
 from registry.http import json_response
+from registry.problems import problem_response
 
 routes = web.RouteTableDef()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.handlers.common import json_body, services
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
 from registry.handlers.common import json_body, services

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.domain.actor import Actor
 from registry.handlers.common import services
 from registry.handlers.paging import page_json, page_request

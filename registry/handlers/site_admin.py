@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth import policy
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.handlers.common import int_param, json_body, services
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response

@@ -16,9 +16,9 @@ from aiohttp import web
 from registry import sourcegraph
 from registry.domain.errors import BadRequest, NotFound
 from registry.domain.page import PageRequest
-from registry.errors import problem_response
 from registry.handlers.common import redirect_renamed_publisher, services
 from registry.http import json_response
+from registry.problems import problem_response
 from registry.public_url import base_url
 from registry.services.catalogue import MAX_LISTED, registry_query
 from registry.store.extensions import Extension

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry import appkeys
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.handlers.common import json_body, pool, services
 from registry.http import json_response
 from registry.services.accounts.users import PasswordCheck, SignUp, UserUpdate

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.assets import AssetCache
+from registry.asset_cache import AssetCache
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import RateLimits
 from registry.config import Config
 from registry.db.database import Database
-from registry.downloads import DownloadCounter
+from registry.download_counter import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool

@@ -17,20 +17,20 @@ from typing import Any
 import orjson
 
 from registry import sourcegraph
-from registry.assets import AssetCache, CachedAsset
+from registry.asset_cache import AssetCache, CachedAsset
 from registry.db.database import Database
 from registry.domain.errors import BadRequest, NotFound
 from registry.domain.page import Page, PageRequest
-from registry.downloads import DownloadCounter
+from registry.download_counter import DownloadCounter
 from registry.offload import WorkerPool
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.services import loaders
 from registry.store import downloads as download_store
 from registry.store import extensions as extension_store
-from registry.store import names as name_store
 from registry.store import orgs as org_store
 from registry.store import readmes as readme_store
 from registry.store import releases as release_store
+from registry.store import retired_names as name_store
 from registry.store import users as user_store
 from registry.store.downloads import DailyDownloads
 from registry.store.extensions import SORTS, Extension, ListQuery

@@ -19,9 +19,9 @@ from registry.store import discussions as discussion_store
 from registry.store import extensions as extension_store
 from registry.store import invitations as invitation_store
 from registry.store import licenses as license_store
-from registry.store import names as name_store
 from registry.store import orgs as org_store
 from registry.store import package_index
+from registry.store import retired_names as name_store
 from registry.store import tokens as token_store
 from registry.store import users as user_store
 from registry.store.discussions import Comment, Thread

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from registry.assets import point_to_source_map
+from registry.asset_cache import point_to_source_map
 from registry.auth import policy
 from registry.auth.tokens import Scope
 from registry.config import Config
@@ -35,13 +35,13 @@ from registry.services import loaders
 from registry.services.publish_checks import Prepared, PublishInput, check_publish, refuse_oversized
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
-from registry.store import names as name_store
 from registry.store import readmes as readme_store
 from registry.store import releases as release_store
+from registry.store import retired_names as name_store
 from registry.store.extensions import Extension, ListingFields
-from registry.store.names import RetiredName
 from registry.store.publishers import Publisher
 from registry.store.releases import NewRelease, Release
+from registry.store.retired_names import RetiredName
 from registry.versions import by_precedence, latest
 
 _MAX_NAME = 255

@@ -8,7 +8,7 @@ import pytest
 
 from registry.auth.credentials import PasswordCredential, TokenCredential, parse_authorization
 from registry.domain.errors import Unauthorized
-from registry.errors import problem_headers, problem_of
+from registry.problems import problem_headers, problem_of
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +10,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from registry.autocert_cache import CacheMiss, CertCache
-from registry.db.pool import create_pool
 from tests.support.factories import make_user
 
 Client = TestClient[web.Request, web.Application]
@@ -112,28 +109,6 @@ async def test_the_cert_cache_behaves_like_an_autocert_cache(client: Client, db:
     assert await db.fetchval("SELECT deleted_at IS NOT NULL FROM cert_cache WHERE cache_key = 'example.com'")
     assert (await client.put("/api/cert-cache/example.com", json={"data": "%%%"}, headers=admin.headers)).status == 400
     assert (await client.get("/api/cert-cache/wharf:license-signing-key", headers=admin.headers)).status == 404
-
-
-async def test_the_python_cert_cache_honours_soft_deletes_and_updated_at(db_url: str, db: asyncpg.Connection) -> None:
-    pool = await create_pool(db_url)
-    cache = CertCache(pool)
-    try:
-        with pytest.raises(CacheMiss):
-            await cache.get("acme_account+key")
-        await cache.put("acme_account+key", b"\x00\x01secret")
-        assert await cache.get("acme_account+key") == b"\x00\x01secret"
-        first = await db.fetchval("SELECT updated_at FROM cert_cache")
-        await asyncio.sleep(0.01)
-        await cache.put("acme_account+key", b"rotated")
-        assert await db.fetchval("SELECT updated_at FROM cert_cache") > first
-        await cache.delete("acme_account+key")
-        await cache.delete("never-there")
-        with pytest.raises(CacheMiss):
-            await cache.get("acme_account+key")
-        await cache.put("acme_account+key", b"again")
-        assert await cache.get("acme_account+key") == b"again"
-    finally:
-        await pool.close()
 
 
 async def test_phabricator_repos_map_a_uri_once(client: Client, db: asyncpg.Connection) -> None:

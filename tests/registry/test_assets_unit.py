@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from registry.assets import AssetCache, CachedAsset, choose_encoding, point_to_source_map
+from registry.asset_cache import AssetCache, CachedAsset, choose_encoding, point_to_source_map
 
 
 @pytest.mark.parametrize(

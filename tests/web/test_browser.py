@@ -15,7 +15,7 @@ from aiohttp import web
 
 from registry.app import create_app
 from registry.config import Config
-from registry.handlers.web import PAGE_SIZE
+from registry.handlers.pages import PAGE_SIZE
 from tests.support.factories import make_user
 from tests.support.registry import SOURCE_MAP, bundle_for, manifest
 

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from registry.readme import render_readme
-from registry.web import CSP
+from registry.pages import CSP
+from registry.readme import render_bounded
 from tests.support.factories import make_org, make_user
 from tests.support.index import index_repo, scan_of
 from tests.support.registry import manifest, publish
@@ -77,20 +77,20 @@ async def _page(client: Client, path: str, status: int = 200) -> str:
     ],
 )
 def test_readme_html_is_sanitized(markdown: str, forbidden: list[str]) -> None:
-    out = render_readme(markdown).lower()
+    out = render_bounded(markdown).html.lower()
     for needle in forbidden:
         assert needle.lower() not in out, out
 
 
 def test_readme_markdown_is_rendered_with_headings_below_the_page_s() -> None:
-    out = render_readme("# Title\n\n## Usage\n\n*em* `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~")
+    out = render_bounded("# Title\n\n## Usage\n\n*em* `code`\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~").html
     assert "<h3>Title</h3>" in out and "<h4>Usage</h4>" in out
     assert "<em>em</em>" in out and "<code>code</code>" in out
     assert "<table>" in out and "<td>1</td>" in out and "<s>old</s>" in out
 
 
 def test_readme_links_keep_safe_urls_and_gain_rel() -> None:
-    out = render_readme("[docs](https://example.com/a?b=1) <a href='mailto:a@example.com'>mail</a> [rel](./x)")
+    out = render_bounded("[docs](https://example.com/a?b=1) <a href='mailto:a@example.com'>mail</a> [rel](./x)").html
     assert 'href="https://example.com/a?b=1"' in out
     assert 'href="mailto:a@example.com"' in out
     assert 'href="./x"' in out

@@ -18,19 +18,18 @@ import orjson
 from aiohttp import web
 from markupsafe import Markup
 
-from registry import appkeys
-from registry import web as site
+from registry import appkeys, pages
 from registry.domain.errors import DomainError, NotFound
 from registry.domain.page import PageRequest
 from registry.ecosystems import LANGUAGES, ecosystem_named
-from registry.errors import problem_of
 from registry.handlers.common import path_extension, redirect_renamed_publisher, services
 from registry.handlers.paging import page_request, page_request_of
+from registry.pages.api_docs import build_docs
+from registry.pages.chart import download_chart
+from registry.problems import problem_of
 from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
 from registry.store.extensions import Extension, ListQuery
-from registry.web.chart import download_chart
-from registry.web.openapi_view import build_docs
 
 routes = web.RouteTableDef()
 
@@ -51,7 +50,7 @@ def html_page(handler: Page) -> Page:
             return await handler(request)
         except DomainError as error:
             problem = problem_of(error)
-            return site.error_page(request, problem.status, problem.title, error.detail)
+            return pages.error_page(request, problem.status, problem.title, error.detail)
 
     return wrapper
 
@@ -92,8 +91,8 @@ def _filters(request: web.Request) -> dict[str, str]:
 def _more(request: web.Request, base: str, params: Mapping[str, str], next_cursor: str | None) -> dict[str, Any]:
     """The links to the next page and back to the first (once past it)."""
     return {
-        "next_url": site.query_url(base, **params, cursor=next_cursor) if next_cursor else None,
-        "first_url": site.query_url(base, **params) if request.query.get("cursor") else None,
+        "next_url": pages.query_url(base, **params, cursor=next_cursor) if next_cursor else None,
+        "first_url": pages.query_url(base, **params) if request.query.get("cursor") else None,
     }
 
 
@@ -105,7 +104,7 @@ async def catalogue(request: web.Request) -> web.StreamResponse:
     query, page = _listing(request)
     found = await services(request).catalogue.search(query, page)
     filters = _filters(request)
-    return site.html_response(
+    return pages.html_response(
         request,
         "catalogue.html",
         {
@@ -142,7 +141,7 @@ async def extension_page(request: web.Request) -> web.StreamResponse:
     """One extension: its README (sanitized), versions, downloads over the last 90 days."""
     extension = await path_extension(request)
     details = await services(request).catalogue.details(extension, CHART_DAYS)
-    return site.html_response(request, "extension.html", _details_page(details))
+    return pages.html_response(request, "extension.html", _details_page(details))
 
 
 @routes.get("/publishers/{name}")
@@ -158,7 +157,7 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
     query, page = _listing(request)
     found = await catalogue.search(replace(query, publisher=publisher.name), page)
     base = f"/publishers/{quote(publisher.name, safe='')}"
-    return site.html_response(
+    return pages.html_response(
         request,
         "publisher.html",
         {
@@ -181,7 +180,7 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
     found = await services(request).package_index.dependents(ecosystem, package, None, page_request(request))
     base = f"/packages/{language}/{quote(package, safe='/@:')}"
     limit, next_cursor = request.query.get("limit", ""), found.page.next_cursor
-    return site.html_response(
+    return pages.html_response(
         request,
         "dependents.html",
         {
@@ -191,8 +190,8 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
             "ranges": found.ranges[:20],
             "more_ranges": max(len(found.ranges) - 20, 0),
             "rows": [dependent.row for dependent in found.page.items],
-            "next_url": site.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
-            "first_url": site.query_url(base, limit=limit) if request.query.get("cursor") else None,
+            "next_url": pages.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
+            "first_url": pages.query_url(base, limit=limit) if request.query.get("cursor") else None,
         },
     )
 
@@ -200,20 +199,20 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/docs")
 async def api_docs(request: web.Request) -> web.StreamResponse:
     """The OpenAPI document as one HTML page: every operation by tag, `$ref`s resolved."""
-    cache = request.app[site.CACHE]
+    cache = request.app[pages.CACHE]
     if "api_docs" not in cache:
         docs = build_docs(request.app[appkeys.OPENAPI])
         cache["api_docs"] = aiohttp_jinja2.render_string("api_docs.html", request, {"docs": docs})
     response = web.Response(text=cache["api_docs"], content_type="text/html", charset="utf-8")
-    response.headers.update(site.HTML_HEADERS)
+    response.headers.update(pages.HTML_HEADERS)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
-@routes.get(site.STATIC_PREFIX + "/{file}")
+@routes.get(pages.STATIC_PREFIX + "/{file}")
 async def static_file(request: web.Request) -> web.StreamResponse:
     """The pages' stylesheet (and any other file of registry/static/web), from memory."""
-    found = request.app[site.STATIC_FILES].get(request.match_info["file"])
+    found = request.app[pages.STATIC_FILES].get(request.match_info["file"])
     if found is None:
         raise NotFound("No such static file.")
     versioned = request.query.get("v") == found.etag.strip('"')[:12]

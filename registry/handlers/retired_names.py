@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from registry.auth.actor import request_actor
+from registry.auth.authentication import request_actor
 from registry.handlers.common import services
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
-from registry.store.names import RetiredName
+from registry.store.retired_names import RetiredName
 
 routes = web.RouteTableDef()
 
