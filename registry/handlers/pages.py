@@ -26,9 +26,10 @@ from registry.handlers.common import path_extension, redirect_renamed_publisher,
 from registry.handlers.paging import page_request, page_request_of
 from registry.pages.api_docs import build_docs
 from registry.pages.chart import download_chart
-from registry.problems import problem_of
+from registry.problems import problem_of, renamed_publisher_redirect
 from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
+from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension, ListQuery
 
 routes = web.RouteTableDef()
@@ -48,6 +49,11 @@ def html_page(handler: Page) -> Page:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
+        except PublisherRenamed as renamed:  # a page under a renamed publisher's old name moved
+            if (redirect := renamed_publisher_redirect(request, renamed)) is not None:
+                raise redirect from None
+            problem = problem_of(renamed)
+            return pages.error_page(request, problem.status, problem.title, renamed.detail)
         except DomainError as error:
             problem = problem_of(error)
             return pages.error_page(request, problem.status, problem.title, error.detail)
