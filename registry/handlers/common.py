@@ -11,7 +11,10 @@ import asyncpg
 from aiohttp import web
 
 from registry import appkeys
+from registry.auth import policy
+from registry.auth.authentication import request_actor
 from registry.db.errors import translate_pg_errors
+from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest
 from registry.handlers.bodies import read_json
 from registry.problems import renamed_publisher_redirect
@@ -96,3 +99,19 @@ async def path_extension(request: web.Request) -> Extension:
     """The live extension a route's `{publisher}/{name}` names; under a renamed publisher's old
     name the loader's PublisherRenamed becomes a 308 for a read (registry.problems)."""
     return await services(request).catalogue.extension(request.match_info["publisher"], request.match_info["name"])
+
+
+def signed_in_actor(request: web.Request) -> Actor:
+    """The request's actor, refused (401, or 403 for a token without `user:all`) unless signed in:
+    before the path's ids, the page or the body are read, so that a refused client learns nothing
+    from a malformed request. The service asks the policy again for its own rule."""
+    actor = request_actor(request)
+    policy.signed_in(actor)
+    return actor
+
+
+def site_admin_actor(request: web.Request) -> Actor:
+    """The request's actor, refused (401/403) unless a site admin, before anything else is read."""
+    actor = request_actor(request)
+    policy.require_site_admin(actor)
+    return actor

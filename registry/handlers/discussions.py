@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry.auth import policy
-from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
-from registry.handlers.common import int_param, json_body, services
+from registry.handlers.common import int_param, json_body, services, signed_in_actor, site_admin_actor
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
 from registry.store.discussions import TARGET_FIELDS, Target
@@ -40,8 +38,7 @@ def _created_comment(comment_json: dict[str, object], comment_id: int) -> web.Re
 @routes.post("/api/discussions/threads")
 async def create_thread(request: web.Request) -> web.Response:
     """A thread, optionally about a range of a file in a known repository, optionally with its first comment."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     body = await json_body(request, "DiscussionThreadCreate")
     given = body.get("target")
     target = None if given is None else Target(given["repo"], **{name: given.get(name) for name in TARGET_FIELDS})
@@ -73,8 +70,7 @@ async def get_thread(request: web.Request) -> web.Response:
 @routes.delete("/api/discussions/threads/{id}")
 async def delete_thread(request: web.Request) -> web.Response:
     """Soft delete: its author or a site admin."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     await services(request).discussions.delete_thread(actor, int_param(request, "id"))
     return web.Response(status=204)
 
@@ -82,8 +78,7 @@ async def delete_thread(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/threads/{id}/archive")
 async def archive_thread(request: web.Request) -> web.Response:
     """Archive (idempotent): its author or a site admin. An archived thread is read-only."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     thread = await services(request).discussions.archive_thread(actor, int_param(request, "id"))
     return json_response(render_thread(thread))
 
@@ -100,8 +95,7 @@ async def list_comments(request: web.Request) -> web.Response:
 
 @routes.post("/api/discussions/threads/{id}/comments")
 async def add_comment(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     thread_id = int_param(request, "id")
     body = await json_body(request, "DiscussionCommentCreate")
     comment = await services(request).discussions.add_comment(actor, thread_id, body["contents"])
@@ -111,8 +105,7 @@ async def add_comment(request: web.Request) -> web.Response:
 @routes.patch("/api/discussions/comments/{id}")
 async def edit_comment(request: web.Request) -> web.Response:
     """Its author only (a site admin deletes, never rewrites); not in an archived thread."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     comment_id = int_param(request, "id")
     body = await json_body(request, "DiscussionCommentUpdate")
     comment = await services(request).discussions.edit_comment(actor, comment_id, body["contents"])
@@ -122,8 +115,7 @@ async def edit_comment(request: web.Request) -> web.Response:
 @routes.delete("/api/discussions/comments/{id}")
 async def delete_comment(request: web.Request) -> web.Response:
     """Soft delete: its author or a site admin."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     await services(request).discussions.delete_comment(actor, int_param(request, "id"))
     return web.Response(status=204)
 
@@ -134,8 +126,7 @@ async def delete_comment(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/comments/{id}/reports")
 async def report_comment(request: web.Request) -> web.Response:
     """Any signed-in user reports a comment with a short reason, once per comment (a second is 409)."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     comment_id = int_param(request, "id")
     body = await json_body(request, "DiscussionReportCreate")
     await services(request).discussions.report_comment(actor, comment_id, body["reason"])
@@ -145,8 +136,7 @@ async def report_comment(request: web.Request) -> web.Response:
 @routes.get("/api/discussions/reported-comments")
 async def reported_comments(request: web.Request) -> web.Response:
     """Site admins: reported comments, most reports first (then newest first), with their reports."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     reported = await services(request).discussions.reported_comments(actor, page_request(request))
     return json_response(page_json(reported, render_reported), headers=_NO_STORE)
 
@@ -157,8 +147,7 @@ async def reported_comments(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/threads/{id}/reply-token")
 async def reply_token(request: web.Request) -> web.Response:
     """The caller's live reply token for the thread: 200 with the existing one, else 201 with a new one."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     issued = await services(request).discussions.reply_token(actor, int_param(request, "id"))
     body = {"thread_id": issued.thread_id, "token": issued.token}
     return json_response(body, status=201 if issued.created else 200, headers=_NO_STORE)
@@ -167,8 +156,7 @@ async def reply_token(request: web.Request) -> web.Response:
 @routes.delete("/api/discussions/threads/{id}/reply-token")
 async def revoke_reply_token(request: web.Request) -> web.Response:
     """Revoke the caller's reply token for the thread; it can no longer post."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     await services(request).discussions.revoke_reply_token(actor, int_param(request, "id"))
     return web.Response(status=204)
 

@@ -14,10 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from registry import appkeys, licensing
-from registry.auth import policy
-from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest, Unprocessable
-from registry.handlers.common import json_body, services
+from registry.handlers.common import json_body, services, signed_in_actor, site_admin_actor
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
 from registry.services.licensing import LicenseTerms
@@ -67,8 +65,7 @@ def _expiry(raw: str) -> datetime:
 
 @routes.post("/api/subscriptions")
 async def create_subscription(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     body = await json_body(request, "ProductSubscriptionCreate")
     subscription = await services(request).licensing.create_subscription(actor, body["username"])
     return json_response(
@@ -81,8 +78,7 @@ async def create_subscription(request: web.Request) -> web.Response:
 @routes.get("/api/subscriptions")
 async def list_subscriptions(request: web.Request) -> web.Response:
     """Site admins: every subscription, or one user's (`?username=`). Others: their own only."""
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     page = page_request(request)
     found = await services(request).licensing.subscriptions(actor, request.query.get("username"), page)
     return json_response(page_json(found, render_subscription))
@@ -90,8 +86,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
 
 @routes.get("/api/subscriptions/{id}")
 async def get_subscription(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     subscription_id = _subscription_id(request)
     subscription = await services(request).licensing.subscription(actor, subscription_id)
     return json_response(render_subscription(subscription))
@@ -100,8 +95,7 @@ async def get_subscription(request: web.Request) -> web.Response:
 @routes.post("/api/subscriptions/{id}/archive")
 async def archive_subscription(request: web.Request) -> web.Response:
     """Archive: no more license keys may be issued for it (those issued stay valid). Idempotent."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     subscription_id = _subscription_id(request)
     archived = await services(request).licensing.archive(actor, subscription_id)
     return json_response(render_subscription(archived))
@@ -110,8 +104,7 @@ async def archive_subscription(request: web.Request) -> web.Response:
 @routes.post("/api/subscriptions/{id}/licenses")
 async def issue_license(request: web.Request) -> web.Response:
     """Issue a signed license key for a live (not archived) subscription; site admins only."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     subscription_id = _subscription_id(request)
     body = await json_body(request, "ProductLicenseIssue")
     terms = LicenseTerms(body["tags"], body["user_count"], _expiry(body["expires_at"]))
@@ -121,8 +114,7 @@ async def issue_license(request: web.Request) -> web.Response:
 
 @routes.get("/api/subscriptions/{id}/licenses")
 async def list_licenses(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.signed_in(actor)
+    actor = signed_in_actor(request)
     subscription_id = _subscription_id(request)
     found = await services(request).licensing.licenses(actor, subscription_id, page_request(request))
     return json_response(page_json(found, render_license), headers={"Cache-Control": "no-store"})

@@ -8,10 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from registry.auth import policy
 from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
-from registry.handlers.common import json_body, services
+from registry.handlers.common import json_body, services, site_admin_actor
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
 from registry.services.site import SiteState, SurveyAnswer, SurveyReport
@@ -90,8 +89,7 @@ async def answer_survey(request: web.Request) -> web.Response:
 @routes.get("/api/surveys")
 async def list_surveys(request: web.Request) -> web.Response:
     """Answers in a period, newest first, with its Net Promoter Score (site admins)."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     since, until = _period(request)
     report = await services(request).site.survey_report(actor, since, until, page_request(request))
     return json_response(_report(report))
@@ -110,8 +108,7 @@ def _saved(query: SavedQuery) -> dict[str, Any]:
 async def record_saved_query(request: web.Request) -> web.Response:
     """Record a saved query's latest execution (upsert by its text; site admins, i.e. the jobs
     that run saved searches)."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     body = await json_body(request, "SavedQueryExecution")
     # both checked by the schema's `format: date-time` (registry.validation.parse_timestamp)
     last_executed, latest_result = parse_timestamp(body["last_executed"]), parse_timestamp(body["latest_result"])
@@ -121,7 +118,6 @@ async def record_saved_query(request: web.Request) -> web.Response:
 
 @routes.get("/api/saved-queries")
 async def list_saved_queries(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     found = await services(request).site.saved_queries(actor, page_request(request))
     return json_response(page_json(found, _saved))

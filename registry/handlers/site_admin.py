@@ -7,9 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from registry.auth import policy
-from registry.auth.authentication import request_actor
-from registry.handlers.common import int_param, json_body, services
+from registry.handlers.common import int_param, json_body, services, site_admin_actor
 from registry.handlers.paging import page_json, page_request
 from registry.http import json_response
 from registry.store.cert_cache import CacheEntry
@@ -27,16 +25,14 @@ def _entry(entry: CacheEntry, *, with_data: bool) -> dict[str, Any]:
 
 @routes.get("/api/cert-cache")
 async def list_cache(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     found = await services(request).site.cache_entries(actor, page_request(request))
     return json_response(page_json(found, lambda entry: _entry(entry, with_data=False)))
 
 
 @routes.get("/api/cert-cache/{key}")
 async def get_cache(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     entry = await services(request).site.cache_entry(actor, request.match_info["key"])
     return json_response(_entry(entry, with_data=True), headers={"Cache-Control": "no-store"})
 
@@ -44,8 +40,7 @@ async def get_cache(request: web.Request) -> web.Response:
 @routes.put("/api/cert-cache/{key}")
 async def put_cache(request: web.Request) -> web.Response:
     """Store `{"data": base64}` under the key (replacing, or reviving a deleted key)."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     body = await json_body(request, "CertCachePut")
     entry = await services(request).site.put_cache_entry(actor, request.match_info["key"], body["data"])
     return json_response(_entry(entry, with_data=False))
@@ -54,8 +49,7 @@ async def put_cache(request: web.Request) -> web.Response:
 @routes.delete("/api/cert-cache/{key}")
 async def delete_cache(request: web.Request) -> web.Response:
     """Soft delete; deleting an absent key is not an error (autocert semantics)."""
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     await services(request).site.delete_cache_entry(actor, request.match_info["key"])
     return web.Response(status=204)
 
@@ -73,8 +67,7 @@ def _phabricator(repo: PhabricatorRepo) -> dict[str, Any]:
 
 @routes.post("/api/phabricator-repos")
 async def add_phabricator_repo(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     body = await json_body(request, "PhabricatorRepoCreate")
     repo = await services(request).site.add_phabricator_repo(actor, body["callsign"], body["uri"], body["url"])
     return json_response(_phabricator(repo), status=201)
@@ -82,16 +75,14 @@ async def add_phabricator_repo(request: web.Request) -> web.Response:
 
 @routes.get("/api/phabricator-repos")
 async def list_phabricator_repos(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     found = await services(request).site.phabricator_repos(actor, page_request(request))
     return json_response(page_json(found, _phabricator))
 
 
 @routes.delete("/api/phabricator-repos/{id}")
 async def delete_phabricator_repo(request: web.Request) -> web.Response:
-    actor = request_actor(request)
-    policy.require_site_admin(actor)
+    actor = site_admin_actor(request)
     repo_id = int_param(request, "id")
     await services(request).site.delete_phabricator_repo(actor, repo_id)
     return web.Response(status=204)
