@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from indexer.reader import RepositoryError
 from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
-from indexer.writer import write_index
+from indexer.writer import WriteOutcome, write_index
 from registry.config import Config, ConfigError
 from registry.db.bootstrap import database_url, migrate_to_latest
 from registry.db.embedded import EmbeddedPostgresError
@@ -53,46 +53,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass
-class Summary:
-    repos: int = 0
-    packages: int = 0
-    dependencies: int = 0
-    failures: int = 0
-    unchanged: int = 0
-    problems: int = 0
+@dataclass(frozen=True)
+class Indexed:
+    """One repository's run: what the writer did, and how many of its files were skipped."""
+
+    outcome: WriteOutcome
+    skipped: int
+
+    @property
+    def rows(self) -> tuple[int, int]:
+        """Packages and dependencies written (none when the revision was already indexed)."""
+        return (self.outcome.packages, self.outcome.dependencies) if self.outcome.written else (0, 0)
 
 
-async def _index_one(conn: asyncpg.Connection, path: Path, uri: str, revision: str | None, summary: Summary) -> None:
+async def _index_one(conn: asyncpg.Connection, path: Path, uri: str, revision: str | None) -> Indexed:
     result, read_revision = await asyncio.to_thread(read_and_scan, str(path), revision)
     outcome = await write_index(conn, uri, read_revision, result, LANGUAGES)
-    summary.repos += 1
-    summary.problems += len(result.problems)
     for problem in result.problems:
         print(f"indexer: skipped {uri}/{problem.path}: {problem.message}", file=sys.stderr)
-    if outcome.written:
-        summary.packages += outcome.packages
-        summary.dependencies += outcome.dependencies
-    else:
-        summary.unchanged += 1
+    return Indexed(outcome, len(result.problems))
 
 
 async def _index(dsn: str, args: argparse.Namespace) -> str:
     await migrate_to_latest(dsn)
     conn = await asyncpg.connect(dsn)
-    summary = Summary()
     try:
-        await _index_one(conn, args.path, args.repo, args.revision, summary)
+        indexed = await _index_one(conn, args.path, args.repo, args.revision)
     finally:
         await conn.close()
-    state = "unchanged (revision already indexed)" if summary.unchanged else "indexed"
-    return f"{args.repo}: {state}; {summary.packages} packages, {summary.dependencies} dependencies"
+    state = "indexed" if indexed.outcome.written else "unchanged (revision already indexed)"
+    packages, dependencies = indexed.rows
+    return f"{args.repo}: {state}; {packages} packages, {dependencies} dependencies"
 
 
 async def _index_all(dsn: str, args: argparse.Namespace) -> str:
     await migrate_to_latest(dsn)
     children = sorted(child for child in args.root.iterdir() if child.is_dir() and not child.name.startswith("."))
-    summary = Summary()
+    done: list[Indexed] = []
+    failures = 0
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
     console = Console(stderr=True)
@@ -103,19 +101,20 @@ async def _index_all(dsn: str, args: argparse.Namespace) -> str:
             for child in children:
                 progress.update(task, description=child.name[:40])
                 try:
-                    await _index_one(conn, child, args.uri_prefix + child.name, None, summary)
+                    done.append(await _index_one(conn, child, args.uri_prefix + child.name, None))
                 except (RepositoryError, OSError) as exc:
-                    summary.failures += 1
+                    failures += 1
                     console.print(f"indexer: failed {child.name}: {exc}")
                 progress.advance(task)
     finally:
         await conn.close()
     elapsed = time.perf_counter() - started
-    rows = summary.packages + summary.dependencies
+    packages = sum(indexed.rows[0] for indexed in done)
+    dependencies = sum(indexed.rows[1] for indexed in done)
     return (
-        f"repos: {summary.repos}, packages: {summary.packages}, dependencies: {summary.dependencies}, "
-        f"rows/s: {rows / elapsed if elapsed else 0:.0f}, skipped files: {summary.problems}, "
-        f"failures: {summary.failures}"
+        f"repos: {len(done)}, packages: {packages}, dependencies: {dependencies}, "
+        f"rows/s: {(packages + dependencies) / elapsed if elapsed else 0:.0f}, "
+        f"skipped files: {sum(indexed.skipped for indexed in done)}, failures: {failures}"
     )
 
 

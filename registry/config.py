@@ -23,65 +23,18 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
+Parse = Callable[[str, str], Any]
+"""A setting's parser: (variable name, raw text) to its value, None for "the default", or ConfigError."""
+
+
 @dataclass(frozen=True)
 class Setting:
-    """One documented environment variable (the README's configuration table is built from these)."""
+    """One environment variable and the `Config` field it sets (None: read elsewhere). Defaults live
+    on `Config` alone, and the README's configuration table documents each (tests/test_readme.py)."""
 
     env: str
-    default: str
-    doc: str
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", "", "PostgreSQL DSN. Unset: an embedded PostgreSQL is started."),
-    Setting("WHARF_DATA_DIR", "(per user)", "Data directory of the embedded PostgreSQL."),
-    Setting("WHARF_HOST", "127.0.0.1", "Address `registry serve` listens on."),
-    Setting("WHARF_PORT", "8080", "Port `registry serve` listens on."),
-    Setting("WHARF_WORKERS", "1", "Server processes sharing the port (SO_REUSEPORT)."),
-    Setting("WHARF_AUTO_MIGRATE", "true", "Migrate up when `registry serve` starts."),
-    Setting("WHARF_MAX_BODY_BYTES", "1048576", "Largest ordinary (non-publish) request body (413 beyond)."),
-    Setting("WHARF_MAX_BUNDLE_BYTES", "10485760", "Largest extension bundle accepted at publish (413 beyond)."),
-    Setting("WHARF_MAX_SOURCE_MAP_BYTES", "31457280", "Largest source map accepted at publish (413 beyond)."),
-    Setting("WHARF_MAX_MANIFEST_BYTES", "1048576", "Largest extension manifest accepted (413 beyond)."),
-    Setting("WHARF_PUBLIC_URL", "", "The registry's public base URL, for absolute links (source maps)."),
-    Setting("WHARF_BUNDLE_CACHE_BYTES", "268435456", "In-process cache of hot bundles and source maps."),
-    Setting("WHARF_DOWNLOADS_FLUSH_SECONDS", "10", "How often counted downloads are written to the database."),
-    Setting("WHARF_POOL_MIN_SIZE", "1", "Smallest number of pooled database connections."),
-    Setting("WHARF_POOL_MAX_SIZE", "10", "Largest number of pooled database connections."),
-    Setting("WHARF_DB_TIMEOUT", "10", "Seconds to wait for a connection or a statement."),
-    Setting("WHARF_LOG_LEVEL", "INFO", "Python logging level (DEBUG, INFO, WARNING, ERROR)."),
-    Setting("WHARF_ACCESS_LOG", "true", "Write one JSON line per request to stderr."),
-    Setting("WHARF_DEPENDENTS_CACHE_SECONDS", "5", "How stale dependents totals may be (per-range counts cache)."),
-    Setting("WHARF_LICENSE_SIGNING_KEY", "", "Ed25519 private key (PEM file path) that signs license keys."),
-    Setting("WHARF_BCRYPT_COST", "12", "bcrypt work factor for new password hashes (4-15)."),
-    Setting("WHARF_OPEN_SIGNUP", "true", "Anyone may sign up; false: only site admins create users."),
-    Setting("WHARF_AUTH_FAILURES_PER_USER", "10", "Failed sign-ins allowed per username per window."),
-    Setting("WHARF_AUTH_FAILURES_PER_ADDRESS", "50", "Failed sign-ins or token uses allowed per client address."),
-    Setting("WHARF_AUTH_FAILURE_WINDOW", "300", "Seconds over which failed attempts are counted."),
-    Setting(
-        "WHARF_TRUSTED_PROXIES",
-        "",
-        "Comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed (none: the peer is the client).",
-    ),
-    Setting("WHARF_SIGNUPS_PER_ADDRESS", "20", "Sign-ups allowed per client address per rate window."),
-    Setting("WHARF_MAILS_PER_ADDRESS", "20", "Verification mails per client address, and per recipient, per window."),
-    Setting("WHARF_SURVEYS_PER_ADDRESS", "10", "Survey answers allowed per client address per rate window."),
-    Setting("WHARF_RATE_WINDOW", "3600", "Seconds over which sign-ups, mails and survey answers are counted."),
-    Setting("WHARF_DOWNLOAD_COUNT_WINDOW", "3600", "A client counts one download per release per this many seconds."),
-    Setting(
-        "WHARF_EXTERNAL_ACCOUNT_SECRET",
-        "",
-        "HMAC key of a provider whose signed assertions let users link external accounts (unset: site admins only).",
-    ),
-    Setting("WHARF_KEEPALIVE_TIMEOUT", "15", "Seconds to send a request's line and headers; idle keep-alive."),
-    Setting("WHARF_BODY_TIMEOUT", "60", "Seconds a client has to send a whole request body (408 beyond)."),
-    Setting("WHARF_MAX_HEADER_BYTES", "8190", "Longest request line or header line (400/431 beyond)."),
-    Setting("WHARF_MAX_HEADERS", "100", "Most header lines in a request (400/431 beyond)."),
-    Setting("WHARF_PARSER_PROCESSES", "2", "Worker processes that render READMEs and parse JSONC settings."),
-    Setting("WHARF_PARSER_TIMEOUT", "5", "Seconds a README render or JSONC parse may take (then plain text, or 422)."),
-    Setting("WHARF_MAX_DECOMPRESSION_RATIO", "100", "Largest inflation of a compressed body past 1 MiB (413 beyond)."),
-    Setting("WHARF_MIGRATIONS_DIR", "(packaged)", "Another migrations folder (read by registry.resources)."),
-)
+    field: str | None
+    parse: Parse | None = None
 
 
 def _int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
@@ -104,6 +57,22 @@ def _float(name: str, raw: str, *, minimum: float) -> float:
     return value
 
 
+def _int_in(minimum: int, maximum: int) -> Parse:
+    return lambda name, raw: _int(name, raw, minimum=minimum, maximum=maximum)
+
+
+def _at_least(minimum: float) -> Parse:
+    return lambda name, raw: _float(name, raw, minimum=minimum)
+
+
+def _text(name: str, raw: str) -> str | None:
+    return raw or None
+
+
+def _path(name: str, raw: str) -> Path | None:
+    return Path(raw).expanduser() if raw else None
+
+
 def _bool(name: str, raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -113,20 +82,12 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _per_window(name: str, raw: str) -> int:
-    return _int(name, raw, minimum=1, maximum=10**6)
-
-
 def _database_url(name: str, raw: str) -> str | None:
     if not raw:
         return None
     if not raw.startswith(("postgres://", "postgresql://")):
         raise ConfigError(f"{name} must be a postgresql:// URL, got a value starting {raw[:12]!r}")
     return raw
-
-
-def _size(name: str, raw: str) -> int:
-    return _int(name, raw, minimum=1024, maximum=2**31)
 
 
 def _public_url(name: str, raw: str) -> str | None:
@@ -158,6 +119,53 @@ def _log_level(name: str, raw: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"{name} must be one of DEBUG, INFO, WARNING, ERROR, got {raw!r}")
     return level
+
+
+_SIZE = _int_in(1024, 2**31)
+_PER_WINDOW = _int_in(1, 10**6)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "database_url", _database_url),
+    Setting("WHARF_DATA_DIR", "data_dir", _path),
+    Setting("WHARF_HOST", "host", _text),
+    Setting("WHARF_PORT", "port", _int_in(0, 65535)),
+    Setting("WHARF_WORKERS", "workers", _int_in(1, 256)),
+    Setting("WHARF_AUTO_MIGRATE", "auto_migrate", _bool),
+    Setting("WHARF_MAX_BODY_BYTES", "max_body_bytes", _SIZE),
+    Setting("WHARF_MAX_BUNDLE_BYTES", "max_bundle_bytes", _SIZE),
+    Setting("WHARF_MAX_SOURCE_MAP_BYTES", "max_source_map_bytes", _SIZE),
+    Setting("WHARF_MAX_MANIFEST_BYTES", "max_manifest_bytes", _SIZE),
+    Setting("WHARF_PUBLIC_URL", "public_url", _public_url),
+    Setting("WHARF_BUNDLE_CACHE_BYTES", "bundle_cache_bytes", _int_in(0, 2**40)),
+    Setting("WHARF_DOWNLOADS_FLUSH_SECONDS", "downloads_flush_seconds", _at_least(0.1)),
+    Setting("WHARF_POOL_MIN_SIZE", "pool_min_size", _int_in(0, 1000)),
+    Setting("WHARF_POOL_MAX_SIZE", "pool_max_size", _int_in(1, 1000)),
+    Setting("WHARF_DB_TIMEOUT", "db_timeout", _at_least(0.1)),
+    Setting("WHARF_LOG_LEVEL", "log_level", _log_level),
+    Setting("WHARF_ACCESS_LOG", "access_log", _bool),
+    Setting("WHARF_DEPENDENTS_CACHE_SECONDS", "dependents_cache_seconds", _at_least(0)),
+    Setting("WHARF_LICENSE_SIGNING_KEY", "license_signing_key", _path),
+    Setting("WHARF_BCRYPT_COST", "bcrypt_cost", _int_in(4, 15)),
+    Setting("WHARF_OPEN_SIGNUP", "open_signup", _bool),
+    Setting("WHARF_AUTH_FAILURES_PER_USER", "auth_failures_per_user", _PER_WINDOW),
+    Setting("WHARF_AUTH_FAILURES_PER_ADDRESS", "auth_failures_per_address", _PER_WINDOW),
+    Setting("WHARF_AUTH_FAILURE_WINDOW", "auth_failure_window", _at_least(1)),
+    Setting("WHARF_TRUSTED_PROXIES", "trusted_proxies", _trusted_proxies),
+    Setting("WHARF_SIGNUPS_PER_ADDRESS", "signups_per_address", _PER_WINDOW),
+    Setting("WHARF_MAILS_PER_ADDRESS", "mails_per_address", _PER_WINDOW),
+    Setting("WHARF_SURVEYS_PER_ADDRESS", "surveys_per_address", _PER_WINDOW),
+    Setting("WHARF_RATE_WINDOW", "rate_window", _at_least(1)),
+    Setting("WHARF_DOWNLOAD_COUNT_WINDOW", "download_count_window", _at_least(0)),
+    Setting("WHARF_EXTERNAL_ACCOUNT_SECRET", "external_account_secret", _secret),
+    Setting("WHARF_KEEPALIVE_TIMEOUT", "keepalive_timeout", _at_least(0.1)),
+    Setting("WHARF_BODY_TIMEOUT", "body_timeout", _at_least(0.1)),
+    Setting("WHARF_MAX_HEADER_BYTES", "max_header_bytes", _int_in(1024, 1 << 20)),
+    Setting("WHARF_MAX_HEADERS", "max_headers", _int_in(8, 10_000)),
+    Setting("WHARF_PARSER_PROCESSES", "parser_processes", _int_in(1, 64)),
+    Setting("WHARF_PARSER_TIMEOUT", "parser_timeout", _at_least(0.01)),
+    Setting("WHARF_MAX_DECOMPRESSION_RATIO", "max_decompression_ratio", _int_in(2, 100_000)),
+    Setting("WHARF_MIGRATIONS_DIR", None),  # read by registry.resources when migrations are found
+)
 
 
 @dataclass(frozen=True)
@@ -206,66 +214,15 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
-        """Read and validate every setting; raise ConfigError naming the first bad variable."""
+        """Read and validate every setting; raise ConfigError naming the first bad variable. An
+        unset variable, or one whose parser answers None (an empty path), keeps the default."""
         env = os.environ if environ is None else environ
-
-        def get(name: str, parse: Callable[[str, str], T], default: str) -> T:
-            return parse(name, env.get(name, default))
-
-        data_dir = env.get("WHARF_DATA_DIR") or None
-        config = cls(
-            database_url=get("DATABASE_URL", _database_url, ""),
-            data_dir=Path(data_dir).expanduser() if data_dir else None,
-            host=env.get("WHARF_HOST", "127.0.0.1") or "127.0.0.1",
-            port=get("WHARF_PORT", lambda n, r: _int(n, r, minimum=0, maximum=65535), "8080"),
-            workers=get("WHARF_WORKERS", lambda n, r: _int(n, r, minimum=1, maximum=256), "1"),
-            auto_migrate=get("WHARF_AUTO_MIGRATE", _bool, "true"),
-            max_body_bytes=get("WHARF_MAX_BODY_BYTES", _size, str(1 << 20)),
-            max_bundle_bytes=get("WHARF_MAX_BUNDLE_BYTES", _size, str(10 << 20)),
-            max_source_map_bytes=get("WHARF_MAX_SOURCE_MAP_BYTES", _size, str(30 << 20)),
-            max_manifest_bytes=get("WHARF_MAX_MANIFEST_BYTES", _size, str(1 << 20)),
-            public_url=get("WHARF_PUBLIC_URL", _public_url, ""),
-            bundle_cache_bytes=get(
-                "WHARF_BUNDLE_CACHE_BYTES", lambda n, r: _int(n, r, minimum=0, maximum=2**40), str(256 << 20)
-            ),
-            downloads_flush_seconds=get("WHARF_DOWNLOADS_FLUSH_SECONDS", lambda n, r: _float(n, r, minimum=0.1), "10"),
-            dependents_cache_seconds=get("WHARF_DEPENDENTS_CACHE_SECONDS", lambda n, r: _float(n, r, minimum=0), "5"),
-            license_signing_key=Path(env["WHARF_LICENSE_SIGNING_KEY"]).expanduser()
-            if env.get("WHARF_LICENSE_SIGNING_KEY")
-            else None,
-            pool_min_size=get("WHARF_POOL_MIN_SIZE", lambda n, r: _int(n, r, minimum=0, maximum=1000), "1"),
-            pool_max_size=get("WHARF_POOL_MAX_SIZE", lambda n, r: _int(n, r, minimum=1, maximum=1000), "10"),
-            db_timeout=get("WHARF_DB_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "10"),
-            log_level=get("WHARF_LOG_LEVEL", _log_level, "INFO"),
-            access_log=get("WHARF_ACCESS_LOG", _bool, "true"),
-            bcrypt_cost=get("WHARF_BCRYPT_COST", lambda n, r: _int(n, r, minimum=4, maximum=15), "12"),
-            open_signup=get("WHARF_OPEN_SIGNUP", _bool, "true"),
-            auth_failures_per_user=get(
-                "WHARF_AUTH_FAILURES_PER_USER", lambda n, r: _int(n, r, minimum=1, maximum=10**6), "10"
-            ),
-            auth_failures_per_address=get(
-                "WHARF_AUTH_FAILURES_PER_ADDRESS", lambda n, r: _int(n, r, minimum=1, maximum=10**6), "50"
-            ),
-            auth_failure_window=get("WHARF_AUTH_FAILURE_WINDOW", lambda n, r: _float(n, r, minimum=1), "300"),
-            trusted_proxies=get("WHARF_TRUSTED_PROXIES", _trusted_proxies, ""),
-            signups_per_address=get("WHARF_SIGNUPS_PER_ADDRESS", _per_window, "20"),
-            mails_per_address=get("WHARF_MAILS_PER_ADDRESS", _per_window, "20"),
-            surveys_per_address=get("WHARF_SURVEYS_PER_ADDRESS", _per_window, "10"),
-            rate_window=get("WHARF_RATE_WINDOW", lambda n, r: _float(n, r, minimum=1), "3600"),
-            download_count_window=get("WHARF_DOWNLOAD_COUNT_WINDOW", lambda n, r: _float(n, r, minimum=0), "3600"),
-            external_account_secret=get("WHARF_EXTERNAL_ACCOUNT_SECRET", _secret, ""),
-            keepalive_timeout=get("WHARF_KEEPALIVE_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "15"),
-            body_timeout=get("WHARF_BODY_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), "60"),
-            max_header_bytes=get(
-                "WHARF_MAX_HEADER_BYTES", lambda n, r: _int(n, r, minimum=1024, maximum=1 << 20), "8190"
-            ),
-            max_headers=get("WHARF_MAX_HEADERS", lambda n, r: _int(n, r, minimum=8, maximum=10_000), "100"),
-            parser_processes=get("WHARF_PARSER_PROCESSES", lambda n, r: _int(n, r, minimum=1, maximum=64), "2"),
-            parser_timeout=get("WHARF_PARSER_TIMEOUT", lambda n, r: _float(n, r, minimum=0.01), "5"),
-            max_decompression_ratio=get(
-                "WHARF_MAX_DECOMPRESSION_RATIO", lambda n, r: _int(n, r, minimum=2, maximum=100_000), "100"
-            ),
-        )
+        values = {
+            setting.field: setting.parse(setting.env, env[setting.env])
+            for setting in SETTINGS
+            if setting.field and setting.parse and setting.env in env
+        }
+        config = cls(**{name: value for name, value in values.items() if value is not None})
         if config.pool_min_size > config.pool_max_size:
             raise ConfigError("WHARF_POOL_MIN_SIZE must not exceed WHARF_POOL_MAX_SIZE")
         return config

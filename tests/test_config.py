@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from registry.config import Config, ConfigError
+from registry.config import SETTINGS, Config, ConfigError
 
 
 def test_defaults_need_no_environment() -> None:
@@ -67,3 +68,13 @@ def test_pool_bounds_must_be_ordered() -> None:
 def test_command_line_overrides_ignore_absent_values() -> None:
     config = Config.from_env({"WHARF_PORT": "9000"}).with_overrides(port=None, host="::1")
     assert (config.port, config.host) == (9000, "::1")
+
+
+def test_every_config_field_has_exactly_one_variable() -> None:
+    named = [setting.field for setting in SETTINGS if setting.field]
+    assert sorted(named) == sorted(field.name for field in fields(Config))
+
+
+def test_an_empty_path_or_host_keeps_the_default() -> None:
+    config = Config.from_env({"WHARF_HOST": "", "WHARF_DATA_DIR": "", "WHARF_LICENSE_SIGNING_KEY": ""})
+    assert (config.host, config.data_dir, config.license_signing_key) == ("127.0.0.1", None, None)
