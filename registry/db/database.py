@@ -8,12 +8,17 @@ be routed elsewhere (a replica) without touching a service.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 
 from registry.db.errors import translate_pg_errors
+
+P = ParamSpec("P")
+T = TypeVar("T")
+StoreCall = Callable[Concatenate[asyncpg.Connection, P], Awaitable[T]]
 
 
 class Database:
@@ -45,3 +50,14 @@ class Database:
         `conn.transaction(isolation="repeatable_read", readonly=True)` to share one)."""
         async with self.pool.acquire() as conn:
             yield conn
+
+    async def read(self, query: StoreCall[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """One store read on its own reading connection: `await db.read(store.fn, arg)` is the
+        whole of a service step that needs nothing else from the database."""
+        async with self.reading() as conn:
+            return await query(conn, *args, **kwargs)
+
+    async def write(self, statement: StoreCall[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """One store write in its own transaction (see `transaction`)."""
+        async with self.transaction() as conn:
+            return await statement(conn, *args, **kwargs)

@@ -152,16 +152,14 @@ class Catalogue:
     async def search(self, query: ListQuery, page: PageRequest) -> Page[Extension]:
         """A page of `query`'s extensions, in its sort's order; a cursor of another sort is refused."""
         _check_sort(query.sort, query.text)
-        async with self.db.reading() as conn:
-            return await extension_store.list_extensions(conn, query, page)
+        return await self.db.read(extension_store.list_extensions, query, page)
 
     async def featured(self) -> list[Extension]:
         """The most downloaded published extensions."""
         return (await self.search(ListQuery(sort="downloads"), PageRequest(FEATURED))).items
 
     async def extension(self, publisher: str, name: str) -> Extension:
-        async with self.db.reading() as conn:
-            return await loaders.live_extension(conn, publisher, name)
+        return await self.db.read(loaders.live_extension, publisher, name)
 
     async def extension_by_uuid(self, text: str) -> Extension:
         try:
@@ -175,8 +173,7 @@ class Catalogue:
         return extension
 
     async def extension_by_pk(self, extension_pk: int) -> Extension | None:
-        async with self.db.reading() as conn:
-            return await extension_store.extension_by_pk(conn, extension_pk)
+        return await self.db.read(extension_store.extension_by_pk, extension_pk)
 
     async def extension_by_id(self, publisher: str, name: str) -> Extension | None:
         """By id, an id under a renamed publisher's old name meaning the extension under its new one."""
@@ -225,8 +222,7 @@ class Catalogue:
         return rendered
 
     async def publisher(self, name: str) -> Publisher:
-        async with self.db.reading() as conn:
-            return await loaders.live_publisher(conn, name)
+        return await self.db.read(loaders.live_publisher, name)
 
     async def account(self, kind: str, account_id: int) -> Account | None:
         """A live user (`kind` User) or org (Org) by id, as Sourcegraph's nodes name them."""
@@ -247,8 +243,7 @@ class Catalogue:
         return await self.account("Org", publisher.org_id) if publisher.org_id is not None else None
 
     async def is_member(self, org_id: int, user_id: int) -> bool:
-        async with self.db.reading() as conn:
-            return await org_store.is_member(conn, org_id, user_id)
+        return await self.db.read(org_store.is_member, org_id, user_id)
 
     async def served_release(self, extension: Extension, *, version: str | None, tag: str | None) -> ServedRelease:
         """The live release an asset request names: by version, or the latest of a tag ("release"

@@ -136,8 +136,7 @@ class DiscussionsService:
             return await store.list_threads(conn, repo.id, path, include_archived=include_archived, page=page)
 
     async def thread(self, thread_id: int) -> Thread:
-        async with self.db.reading() as conn:
-            return await loaders.discussion_thread(conn, thread_id)
+        return await self.db.read(loaders.discussion_thread, thread_id)
 
     async def delete_thread(self, actor: Actor, thread_id: int) -> None:
         """Soft delete: its author or a site admin."""
@@ -208,8 +207,7 @@ class DiscussionsService:
     async def reported_comments(self, actor: Actor, page: PageRequest) -> Page[ReportedComment]:
         """Site admins: reported comments, most reports first (then newest first), with their reports."""
         policy.require_site_admin(actor)
-        async with self.db.reading() as conn:
-            return await store.most_reported(conn, page)
+        return await self.db.read(store.most_reported, page)
 
     # Mail reply tokens.
 

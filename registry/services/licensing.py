@@ -136,8 +136,7 @@ class LicensingService:
 
     async def licenses(self, actor: Actor, subscription_id: uuid.UUID, page: PageRequest) -> Page[License]:
         subscription = await self.subscription(actor, subscription_id)
-        async with self.db.reading() as conn:
-            return await license_store.list_licenses(conn, subscription.id, page=page)
+        return await self.db.read(license_store.list_licenses, subscription.id, page=page)
 
     async def public_key_pem(self) -> str:
         """The Ed25519 public key (PEM, SubjectPublicKeyInfo) that verifies every license key."""

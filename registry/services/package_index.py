@@ -89,8 +89,7 @@ class PackageIndexService:
         page); with `version`, whether each range admits it by the ecosystem's rules."""
 
         async def load() -> list[RangeCount]:
-            async with self.db.reading() as conn:
-                return await store.dependents_by_range(conn, ecosystem.language, package)
+            return await self.db.read(store.dependents_by_range, ecosystem.language, package)
 
         counts = await self.summaries.get((ecosystem.language, package), load)
         return [
@@ -129,8 +128,7 @@ class PackageIndexService:
 
     async def definers(self, ecosystem: Ecosystem, name: str, page: PageRequest) -> Page[Definer]:
         """Repositories whose manifests define a package."""
-        async with self.db.reading() as conn:
-            return await store.definers_page(conn, ecosystem.language, name, page)
+        return await self.db.read(store.definers_page, ecosystem.language, name, page)
 
     async def repo_dependencies(self, uri: str, page: PageRequest) -> RepoRows:
         async with self.db.reading() as conn:
@@ -160,8 +158,7 @@ class PackageIndexService:
         """Register a repository (if new) and queue it. `source` is a path the workers can read:
         a directory, or a git repository (with `revision`)."""
         policy.require_site_admin(actor)
-        async with self.db.transaction() as conn:
-            return await self._queue(conn, uri, source, revision)
+        return await self.db.write(self._queue, uri, source, revision)
 
     async def reindex_repo(self, actor: Actor, uri: str, source: str | None, revision: str | None) -> Queued:
         """Queue a known repository again; without `source`, the one it was last queued with."""

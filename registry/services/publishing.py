@@ -193,8 +193,7 @@ class Publishing:
         user_id = await self.authorize(actor, publisher)
         readme = await self._render_readme(prepared.manifest)
         try:
-            async with self.db.transaction() as conn:
-                return await self._insert(conn, publisher, prepared, user_id, readme, create, public_url)
+            return await self.db.write(self._insert, publisher, prepared, user_id, readme, create, public_url)
         except Conflict:
             # A concurrent publish of the same version won the unique index: identical content is
             # an idempotent success, anything else stays a conflict. So does a version published
@@ -329,14 +328,12 @@ class Publishing:
 
     async def renamed_to(self, name: str) -> str | None:
         """The current name of the live publisher that gave up `name` by a rename (not released)."""
-        async with self.db.reading() as conn:
-            return await name_store.redirect_target(conn, name)
+        return await self.db.read(name_store.redirect_target, name)
 
     async def retired_names(self, actor: Actor, page: PageRequest) -> Page[RetiredName]:
         """Names retired after their publisher, having published, was deleted or renamed (site admins)."""
         policy.require_site_admin(actor)
-        async with self.db.reading() as conn:
-            return await name_store.list_retired_names(conn, page)
+        return await self.db.read(name_store.list_retired_names, page)
 
     async def release_retired_name(self, actor: Actor, name: str) -> None:
         """A site admin's release of a retired name: anyone may take it again, and its redirect

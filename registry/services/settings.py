@@ -139,12 +139,10 @@ class SettingsService:
     # Versions.
 
     async def current(self, subject: Subject) -> Version | None:
-        async with self.db.reading() as conn:
-            return await settings_store.current_version(conn, subject)
+        return await self.db.read(settings_store.current_version, subject)
 
     async def history(self, subject: Subject, page: PageRequest) -> Page[Version]:
-        async with self.db.reading() as conn:
-            return await settings_store.history(conn, subject, page)
+        return await self.db.read(settings_store.history, subject, page)
 
     async def write(self, actor: Actor, subject: Subject, contents: str, last_id: int | None) -> Version:
         """A new version if `last_id` is still the subject's newest (None: it has none yet)."""

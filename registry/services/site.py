@@ -79,15 +79,14 @@ class SiteService:
         """Anyone may answer: signed-in answers are attributed to their user. Answers are limited per
         client address (WHARF_SURVEYS_PER_ADDRESS), signed in or not."""
         self.rate_limits.survey_answer(client)
-        async with self.db.transaction() as conn:
-            return await site_store.insert_survey_response(
-                conn,
-                user_id=actor.user.id if actor.user is not None else None,
-                email=answer.email,
-                score=answer.score,
-                reason=answer.reason,
-                better=answer.better,
-            )
+        return await self.db.write(
+            site_store.insert_survey_response,
+            user_id=actor.user.id if actor.user is not None else None,
+            email=answer.email,
+            score=answer.score,
+            reason=answer.reason,
+            better=answer.better,
+        )
 
     async def survey_report(self, actor: Actor, since: datetime, until: datetime, page: PageRequest) -> SurveyReport:
         """Answers in [since, until), newest first, with the period's Net Promoter Score."""
@@ -101,19 +100,16 @@ class SiteService:
         """A saved query's latest execution, upserted by its text (site admins: the jobs that run
         saved searches)."""
         policy.require_site_admin(actor)
-        async with self.db.transaction() as conn:
-            return await site_store.record_saved_query(conn, execution)
+        return await self.db.write(site_store.record_saved_query, execution)
 
     async def saved_queries(self, actor: Actor, page: PageRequest) -> Page[SavedQuery]:
         policy.require_site_admin(actor)
-        async with self.db.reading() as conn:
-            return await site_store.saved_queries(conn, page)
+        return await self.db.read(site_store.saved_queries, page)
 
     async def cache_entries(self, actor: Actor, page: PageRequest) -> Page[CacheEntry]:
         """Live entries without their data, and never Wharf's own."""
         policy.require_site_admin(actor)
-        async with self.db.reading() as conn:
-            return await cache_store.list_keys(conn, page)
+        return await self.db.read(cache_store.list_keys, page)
 
     async def cache_entry(self, actor: Actor, key: str) -> CacheEntry:
         policy.require_site_admin(actor)
@@ -131,8 +127,7 @@ class SiteService:
             base64.b64decode(b64data, validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("data must be base64.") from None
-        async with self.db.transaction() as conn:
-            return await cache_store.put_entry(conn, key, b64data)
+        return await self.db.write(cache_store.put_entry, key, b64data)
 
     async def delete_cache_entry(self, actor: Actor, key: str) -> None:
         """Soft delete; deleting an absent key is not an error (autocert semantics)."""
@@ -150,8 +145,7 @@ class SiteService:
 
     async def phabricator_repos(self, actor: Actor, page: PageRequest) -> Page[PhabricatorRepo]:
         policy.require_site_admin(actor)
-        async with self.db.reading() as conn:
-            return await site_store.phabricator_repos(conn, page)
+        return await self.db.read(site_store.phabricator_repos, page)
 
     async def delete_phabricator_repo(self, actor: Actor, repo_id: int) -> None:
         """Soft delete; a second deletion finds nothing."""

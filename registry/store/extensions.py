@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Self
 
@@ -111,19 +111,7 @@ async def update_listing(conn: asyncpg.Connection, extension: Extension, fields:
     search_text = " ".join(
         part for part in (extension.publisher, extension.name, fields.title, fields.description, *fields.tags) if part
     ).lower()
-    await _SQL.update_listing.execute(
-        conn,
-        extension_pk=extension.id,
-        latest_release_id=fields.latest_release_id,
-        manifest=fields.manifest,
-        title=fields.title,
-        description=fields.description,
-        categories=fields.categories,
-        tags=fields.tags,
-        wip=fields.wip,
-        published_at=fields.published_at,
-        search_text=search_text,
-    )
+    await _SQL.update_listing.execute(conn, extension_pk=extension.id, search_text=search_text, **asdict(fields))
 
 
 SORTS = ("name", "updated", "downloads", "relevance")

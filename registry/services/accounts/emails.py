@@ -30,8 +30,7 @@ class Emails:
 
     async def list_emails(self, actor: Actor, username: str) -> list[Email]:
         subject = await self.users.managed(actor, username)
-        async with self.db.reading() as conn:
-            return await email_store.list_emails(conn, subject.id)
+        return await self.db.read(email_store.list_emails, subject.id)
 
     async def add(self, actor: Actor, subject: User, email: str, client: str | None) -> Email:
         """Add an address and mail it a code; the mails are limited per client address and per

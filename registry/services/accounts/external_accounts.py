@@ -65,8 +65,7 @@ class ExternalAccounts:
 
     async def list_accounts(self, actor: Actor, subject: User, page: PageRequest) -> Page[ExternalAccount]:
         policy.require_self_or_site_admin(actor, subject)
-        async with self.db.reading() as conn:
-            return await account_store.list_external_accounts(conn, subject.id, page)
+        return await self.db.read(account_store.list_external_accounts, subject.id, page)
 
     async def unlink(self, actor: Actor, subject: User, account_id: int) -> None:
         """Unlink (soft delete); the account may then be linked again, to anyone."""

@@ -51,8 +51,7 @@ class Invitations:
     async def of_org(self, actor: Actor, org: OrgMembership, page: PageRequest) -> Page[Invitation]:
         """The org's pending invitations, for its members (and site admins) to review and revoke."""
         policy.require_member_or_site_admin(actor, org)
-        async with self.db.reading() as conn:
-            return await invitation_store.pending_for_org(conn, org.org.id, page)
+        return await self.db.read(invitation_store.pending_for_org, org.org.id, page)
 
     async def invite(self, actor: Actor, org: OrgMembership, username: str) -> Invitation:
         """Invite a user; one pending invitation per user and org (a second is 409 naming the first)."""
@@ -74,8 +73,7 @@ class Invitations:
     async def mine(self, actor: Actor, page: PageRequest) -> Page[Invitation]:
         """The actor's pending invitations; listing them marks them notified."""
         user = policy.signed_in(actor)
-        async with self.db.transaction() as conn:
-            return await invitation_store.pending_for_recipient(conn, user.id, page)
+        return await self.db.write(invitation_store.pending_for_recipient, user.id, page)
 
     def recipient(self, actor: Actor) -> None:
         """Who may answer invitations at all: a signed-in user (checked before a body is read)."""

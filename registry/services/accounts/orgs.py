@@ -37,8 +37,7 @@ class Orgs:
         return org
 
     async def get(self, name: str) -> Org:
-        async with self.db.reading() as conn:
-            return await loaders.org_named(conn, name)
+        return await self.db.read(loaders.org_named, name)
 
     async def managed(self, actor: Actor, name: str) -> OrgMembership:
         """The org named, which the actor must be a member of (or a site admin)."""
@@ -66,8 +65,7 @@ class Orgs:
 
     async def members(self, actor: Actor, org: OrgMembership, page: PageRequest) -> Page[Member]:
         policy.require_member_or_site_admin(actor, org)
-        async with self.db.reading() as conn:
-            return await org_store.list_members(conn, org.org.id, page)
+        return await self.db.read(org_store.list_members, org.org.id, page)
 
     async def remove_member(self, actor: Actor, name: str, username: str) -> None:
         """Remove a member (members may remove themselves or others); never the last one. The

@@ -45,8 +45,7 @@ class Tokens:
 
     async def list_tokens(self, actor: Actor, page: PageRequest) -> Page[Token]:
         user = policy.signed_in(actor)
-        async with self.db.reading() as conn:
-            return await token_store.list_tokens(conn, user.id, page)
+        return await self.db.read(token_store.list_tokens, user.id, page)
 
     async def delete(self, actor: Actor, token_id: int) -> None:
         """Delete (soft) one of the actor's tokens; site admins may delete anyone's. Others' are 404."""
