@@ -142,12 +142,12 @@ def asset_etag(release: Release, kind: str) -> str:
     return f'"{digest.hex()[:40]}"'
 
 
+@dataclass(eq=False)
 class Catalogue:
-    def __init__(self, db: Database, assets: AssetCache, downloads: DownloadCounter, parsers: WorkerPool) -> None:
-        self.db = db
-        self.assets = assets
-        self.download_counter = downloads
-        self.parsers = parsers
+    db: Database
+    assets: AssetCache
+    downloads: DownloadCounter
+    parsers: WorkerPool
 
     async def search(self, query: ListQuery, page: PageRequest) -> Page[Extension]:
         """A page of `query`'s extensions, in its sort's order; a cursor of another sort is refused."""
@@ -287,4 +287,4 @@ class Catalogue:
 
     def count_download(self, release: Release, client: str | None) -> None:
         """A bundle was served to `client` (an address): counted once per client per window."""
-        self.download_counter.count(release.id, client)
+        self.downloads.count(release.id, client)

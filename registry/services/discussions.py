@@ -98,9 +98,9 @@ def _open(thread: Thread) -> Thread:
     return thread
 
 
+@dataclass(eq=False)
 class DiscussionsService:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     # Threads.
 

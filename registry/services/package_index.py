@@ -78,10 +78,10 @@ class RepoState:
     queue: QueueEntry | None
 
 
+@dataclass(eq=False)
 class PackageIndexService:
-    def __init__(self, db: Database, summaries: TtlCache[list[RangeCount]]) -> None:
-        self.db = db
-        self.summaries = summaries
+    db: Database
+    summaries: TtlCache[list[RangeCount]]
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
         """How many dependents declare each range, at most a few seconds old (totals need not be

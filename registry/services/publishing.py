@@ -134,14 +134,14 @@ async def _extension_for(conn: asyncpg.Connection, publisher: Publisher, name: s
     return extension
 
 
+@dataclass(eq=False)
 class Publishing:
     """The rules of writing extensions and releases, for the API, GraphQL and the CLI alike."""
 
-    def __init__(self, db: Database, config: Config, manifests: ManifestValidator, parsers: WorkerPool) -> None:
-        self.db = db
-        self.config = config
-        self.manifests = manifests
-        self.parsers = parsers
+    db: Database
+    config: Config
+    manifests: ManifestValidator
+    parsers: WorkerPool
 
     # --- who may publish ---
 

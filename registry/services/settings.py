@@ -110,10 +110,10 @@ def enabled_ids(extensions: object) -> list[str]:
     return sorted(key for key, on in extensions.items() if on is True) if isinstance(extensions, dict) else []
 
 
+@dataclass(eq=False)
 class SettingsService:
-    def __init__(self, db: Database, parsers: WorkerPool) -> None:
-        self.db = db
-        self.parsers = parsers
+    db: Database
+    parsers: WorkerPool
 
     # Subjects: who may read and write whose settings. A `Subject` comes from here, authorized.
 

@@ -61,10 +61,10 @@ def _cache_key(key: str) -> str:
     return key
 
 
+@dataclass(eq=False)
 class SiteService:
-    def __init__(self, db: Database, rate_limits: RateLimits) -> None:
-        self.db = db
-        self.rate_limits = rate_limits
+    db: Database
+    rate_limits: RateLimits
 
     async def state(self, actor: Actor) -> SiteState:
         """The site id and whether its first user exists; site admins also see the schema version."""

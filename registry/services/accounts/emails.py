@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from registry.auth import policy
 from registry.auth.throttle import RateLimits
@@ -21,12 +22,12 @@ def no_such_address(subject: User, email: str) -> NotFound:
     return NotFound(f"{subject.username} has no email address {email}.")
 
 
+@dataclass(eq=False)
 class Emails:
-    def __init__(self, db: Database, users: Users, mailer: Mailer, limits: RateLimits) -> None:
-        self.db = db
-        self.users = users
-        self.mailer = mailer
-        self.limits = limits
+    db: Database
+    users: Users
+    mailer: Mailer
+    limits: RateLimits
 
     async def list_emails(self, actor: Actor, username: str) -> list[Email]:
         subject = await self.users.managed(actor, username)

@@ -9,7 +9,7 @@ through sign-in, with a site admin's `user:all` token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from registry.auth import policy
@@ -46,10 +46,10 @@ class SignedIn:
     link_id: int
 
 
+@dataclass(eq=False)
 class ExternalAccounts:
-    def __init__(self, db: Database, *, secret: bytes | None) -> None:
-        self.db = db
-        self.secret = secret  # the identity provider's key for assertions (None: site admins only)
+    db: Database
+    secret: bytes | None = field(repr=False)  # the identity provider's key for assertions (None: site admins only)
 
     async def link(self, actor: Actor, subject: User, link: Link) -> ExternalAccount:
         """Link an external account; it may be linked to one live user at a time (409 otherwise)."""

@@ -6,6 +6,8 @@ the org, deleted, no longer site admin), it can no longer be accepted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from registry.auth import policy
 from registry.db.database import Database
 from registry.domain.actor import Actor
@@ -44,9 +46,9 @@ def refusal_to_settle(invitation: Invitation, *, accepting: bool) -> Conflict | 
     return None
 
 
+@dataclass(eq=False)
 class Invitations:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     async def of_org(self, actor: Actor, org: OrgMembership, page: PageRequest) -> Page[Invitation]:
         """The org's pending invitations, for its members (and site admins) to review and revoke."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from registry.auth import policy
 from registry.db.database import Database
 from registry.domain.actor import Actor
@@ -19,9 +21,9 @@ class LastMember(Conflict):
     """An organization keeps at least one member: nobody could manage it otherwise."""
 
 
+@dataclass(eq=False)
 class Orgs:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def founder(self, actor: Actor) -> User:
         """Who would create an org: any signed-in user (checked before a body is read)."""

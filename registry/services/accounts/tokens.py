@@ -23,9 +23,9 @@ class NewToken:
     value: str
 
 
+@dataclass(eq=False)
 class Tokens:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def holder(self, actor: Actor) -> User:
         """Who a token route acts for: a signed-in user with `user:all` (checked before a body is read)."""

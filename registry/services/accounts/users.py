@@ -70,15 +70,13 @@ async def send_verification(mailer: Mailer, email: str, code: str) -> None:
     await mailer.send(email, "Verify your email address for Wharf", f"Your verification code is: {code}")
 
 
+@dataclass(eq=False)
 class Users:
-    def __init__(
-        self, db: Database, hasher: PasswordHasher, mailer: Mailer, limits: RateLimits, *, open_signup: bool
-    ) -> None:
-        self.db = db
-        self.hasher = hasher
-        self.mailer = mailer
-        self.limits = limits
-        self.open_signup = open_signup
+    db: Database
+    hasher: PasswordHasher
+    mailer: Mailer
+    limits: RateLimits
+    open_signup: bool
 
     def authorize_sign_up(self, actor: Actor) -> None:
         """With open sign-up off, only site admins create users (checked before reading a body)."""
