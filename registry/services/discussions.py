@@ -14,7 +14,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+import asyncpg
 
 from registry.auth import policy
 from registry.db.database import Database
@@ -138,20 +142,23 @@ class DiscussionsService:
     async def thread(self, thread_id: int) -> Thread:
         return await self.db.read(loaders.discussion_thread, thread_id)
 
-    async def delete_thread(self, actor: Actor, thread_id: int) -> None:
-        """Soft delete: its author or a site admin."""
+    @asynccontextmanager
+    async def _moderating(self, actor: Actor, thread_id: int) -> AsyncIterator[tuple[asyncpg.Connection, Thread]]:
+        """A transaction holding the thread's row, once the policy has let `actor` moderate it."""
         policy.signed_in(actor)
         async with self.db.transaction() as conn:
             thread = await loaders.locked_discussion_thread(conn, thread_id)
             policy.require_thread_moderator(actor, thread)
+            yield conn, thread
+
+    async def delete_thread(self, actor: Actor, thread_id: int) -> None:
+        """Soft delete: its author or a site admin."""
+        async with self._moderating(actor, thread_id) as (conn, thread):
             await store.soft_delete_thread(conn, thread.id)
 
     async def archive_thread(self, actor: Actor, thread_id: int) -> Thread:
         """Archive (idempotent): its author or a site admin. An archived thread is read-only."""
-        policy.signed_in(actor)
-        async with self.db.transaction() as conn:
-            thread = await loaders.locked_discussion_thread(conn, thread_id)
-            policy.require_thread_moderator(actor, thread)
+        async with self._moderating(actor, thread_id) as (conn, thread):
             await store.archive_thread(conn, thread.id)
             return await loaders.discussion_thread(conn, thread.id)
 

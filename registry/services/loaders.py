@@ -9,12 +9,13 @@ load, and answers 404 too.
 
 from __future__ import annotations
 
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from registry.domain.actor import Actor
-from registry.domain.errors import NotFound
+from registry.domain.errors import DomainError, NotFound
 from registry.store import discussions as discussion_store
 from registry.store import extensions as extension_store
 from registry.store import invitations as invitation_store
@@ -34,14 +35,21 @@ from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.tokens import TokenRef
 from registry.store.users import User
 
+T = TypeVar("T")
+
+
+def _or_raise(found: T | None, missing: DomainError) -> T:
+    """What a loader found, or the error that says what was looked for."""
+    if found is None:
+        raise missing
+    return found
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 
 async def user_named(conn: asyncpg.Connection, username: str) -> User:
-    user = await user_store.user_by_username(conn, username)
-    if user is None:
-        raise NotFound(f"No user named {username}.")
-    return user
+    return _or_raise(await user_store.user_by_username(conn, username), NotFound(f"No user named {username}."))
 
 
 def no_org_named(name: str) -> NotFound:
@@ -50,18 +58,12 @@ def no_org_named(name: str) -> NotFound:
 
 async def org_named(conn: asyncpg.Connection, name: str, *, lock: bool = False) -> Org:
     """A live org; `lock` holds its row until the transaction ends (membership changes serialise on it)."""
-    org = await org_store.org_by_name(conn, name, lock=lock)
-    if org is None:
-        raise no_org_named(name)
-    return org
+    return _or_raise(await org_store.org_by_name(conn, name, lock=lock), no_org_named(name))
 
 
 async def org_membership(conn: asyncpg.Connection, name: str, user: User | None) -> OrgMembership:
     """A live org and whether `user` (None: anonymous) is one of its members."""
-    membership = await org_store.org_membership(conn, name, None if user is None else user.id)
-    if membership is None:
-        raise no_org_named(name)
-    return membership
+    return _or_raise(await org_store.org_membership(conn, name, None if user is None else user.id), no_org_named(name))
 
 
 async def member_of(conn: asyncpg.Connection, org: Org, username: str) -> User:
@@ -74,21 +76,14 @@ async def member_of(conn: asyncpg.Connection, org: Org, username: str) -> User:
 
 async def token(conn: asyncpg.Connection, token_id: int) -> TokenRef:
     """A live token (whether the actor may see it is the policy's to say)."""
-    found = await token_store.token_ref(conn, token_id)
-    if found is None:
-        raise NotFound(f"You have no token {token_id}.")
-    return found
+    return _or_raise(await token_store.token_ref(conn, token_id), NotFound(f"You have no token {token_id}."))
 
 
 async def invitation(conn: asyncpg.Connection, invitation_id: int, *, to_recipient: bool = False) -> Invitation:
     """A live invitation, its row locked until the transaction ends (it is about to be answered or
     revoked). `to_recipient`: the recipient asks, and is told it is not theirs."""
-    found = await invitation_store.invitation_by_id(conn, invitation_id, lock=True)
-    if found is None:
-        raise NotFound(
-            f"You have no invitation {invitation_id}." if to_recipient else f"No invitation {invitation_id}."
-        )
-    return found
+    missing = f"You have no invitation {invitation_id}." if to_recipient else f"No invitation {invitation_id}."
+    return _or_raise(await invitation_store.invitation_by_id(conn, invitation_id, lock=True), NotFound(missing))
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -145,26 +140,17 @@ def comment_not_found(comment_id: int) -> NotFound:
 
 async def discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
     """A thread that is not deleted."""
-    thread = await discussion_store.thread_by_id(conn, thread_id)
-    if thread is None:
-        raise thread_not_found(thread_id)
-    return thread
+    return _or_raise(await discussion_store.thread_by_id(conn, thread_id), thread_not_found(thread_id))
 
 
 async def locked_discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
     """A thread that is not deleted, its row locked until the transaction ends (writes to it serialise)."""
-    thread = await discussion_store.thread_by_id(conn, thread_id, lock=True)
-    if thread is None:
-        raise thread_not_found(thread_id)
-    return thread
+    return _or_raise(await discussion_store.thread_by_id(conn, thread_id, lock=True), thread_not_found(thread_id))
 
 
 async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -> Comment:
     """A comment that is not deleted, in a thread that is not deleted, its row locked."""
-    comment = await discussion_store.comment_by_id(conn, comment_id, lock=True)
-    if comment is None:
-        raise comment_not_found(comment_id)
-    return comment
+    return _or_raise(await discussion_store.comment_by_id(conn, comment_id, lock=True), comment_not_found(comment_id))
 
 
 # --- licensing ---------------------------------------------------------------------------------
@@ -172,17 +158,14 @@ async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -
 
 async def subscription(conn: asyncpg.Connection, subscription_id: UUID, *, lock: bool = False) -> Subscription:
     """A subscription; with `lock`, its row stays locked until the transaction ends."""
-    found = await license_store.subscription_by_id(conn, subscription_id, lock=lock)
-    if found is None:
-        raise NotFound(f"No subscription {subscription_id}.")
-    return found
+    return _or_raise(
+        await license_store.subscription_by_id(conn, subscription_id, lock=lock),
+        NotFound(f"No subscription {subscription_id}."),
+    )
 
 
 # -- package index -----------------------------------------------------------------------------
 
 
 async def repo_named(conn: asyncpg.Connection, uri: str) -> Repo:
-    repo = await package_index.repo_by_uri(conn, uri)
-    if repo is None:
-        raise NotFound(f"No repository {uri}.")
-    return repo
+    return _or_raise(await package_index.repo_by_uri(conn, uri), NotFound(f"No repository {uri}."))
