@@ -9,7 +9,9 @@ that the rules stay readable without HTTP in mind, and the CLI can raise and rep
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5  # what an outage or an overloaded step asks a client to wait
 
@@ -85,3 +87,10 @@ class TooManyRequests(DomainError):
 
 class ServiceUnavailable(DomainError):
     """A dependency (the database, the worker pool) cannot answer now; trying again may work."""
+
+
+def or_raise(found: T | None, missing: DomainError) -> T:
+    """What a lookup found, or the error that says what was looked for."""
+    if found is None:
+        raise missing
+    return found

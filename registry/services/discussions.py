@@ -134,9 +134,7 @@ class DiscussionsService:
     ) -> Page[Thread]:
         """Threads about a repository (and a path of it), in id order; archived ones only when asked."""
         async with self.db.reading() as conn:
-            repo = await repo_store.repo_by_uri(conn, repo_uri)
-            if repo is None:
-                raise NotFound(f"No repository {repo_uri}.")
+            repo = await loaders.repo_named(conn, repo_uri)
             return await store.list_threads(conn, repo.id, path, include_archived=include_archived, page=page)
 
     async def thread(self, thread_id: int) -> Thread:

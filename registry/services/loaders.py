@@ -9,13 +9,12 @@ load, and answers 404 too.
 
 from __future__ import annotations
 
-from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from registry.domain.actor import Actor
-from registry.domain.errors import DomainError, NotFound
+from registry.domain.errors import NotFound, or_raise
 from registry.store import discussions as discussion_store
 from registry.store import extensions as extension_store
 from registry.store import invitations as invitation_store
@@ -35,21 +34,11 @@ from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.tokens import TokenRef
 from registry.store.users import User
 
-T = TypeVar("T")
-
-
-def _or_raise(found: T | None, missing: DomainError) -> T:
-    """What a loader found, or the error that says what was looked for."""
-    if found is None:
-        raise missing
-    return found
-
-
 # --- accounts ---------------------------------------------------------------------------------
 
 
 async def user_named(conn: asyncpg.Connection, username: str) -> User:
-    return _or_raise(await user_store.user_by_username(conn, username), NotFound(f"No user named {username}."))
+    return or_raise(await user_store.user_by_username(conn, username), NotFound(f"No user named {username}."))
 
 
 def no_org_named(name: str) -> NotFound:
@@ -58,12 +47,12 @@ def no_org_named(name: str) -> NotFound:
 
 async def org_named(conn: asyncpg.Connection, name: str, *, lock: bool = False) -> Org:
     """A live org; `lock` holds its row until the transaction ends (membership changes serialise on it)."""
-    return _or_raise(await org_store.org_by_name(conn, name, lock=lock), no_org_named(name))
+    return or_raise(await org_store.org_by_name(conn, name, lock=lock), no_org_named(name))
 
 
 async def org_membership(conn: asyncpg.Connection, name: str, user: User | None) -> OrgMembership:
     """A live org and whether `user` (None: anonymous) is one of its members."""
-    return _or_raise(await org_store.org_membership(conn, name, None if user is None else user.id), no_org_named(name))
+    return or_raise(await org_store.org_membership(conn, name, None if user is None else user.id), no_org_named(name))
 
 
 async def member_of(conn: asyncpg.Connection, org: Org, username: str) -> User:
@@ -76,14 +65,14 @@ async def member_of(conn: asyncpg.Connection, org: Org, username: str) -> User:
 
 async def token(conn: asyncpg.Connection, token_id: int) -> TokenRef:
     """A live token (whether the actor may see it is the policy's to say)."""
-    return _or_raise(await token_store.token_ref(conn, token_id), NotFound(f"You have no token {token_id}."))
+    return or_raise(await token_store.token_ref(conn, token_id), NotFound(f"You have no token {token_id}."))
 
 
 async def invitation(conn: asyncpg.Connection, invitation_id: int, *, to_recipient: bool = False) -> Invitation:
     """A live invitation, its row locked until the transaction ends (it is about to be answered or
     revoked). `to_recipient`: the recipient asks, and is told it is not theirs."""
     missing = f"You have no invitation {invitation_id}." if to_recipient else f"No invitation {invitation_id}."
-    return _or_raise(await invitation_store.invitation_by_id(conn, invitation_id, lock=True), NotFound(missing))
+    return or_raise(await invitation_store.invitation_by_id(conn, invitation_id, lock=True), NotFound(missing))
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -140,17 +129,17 @@ def comment_not_found(comment_id: int) -> NotFound:
 
 async def discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
     """A thread that is not deleted."""
-    return _or_raise(await discussion_store.thread_by_id(conn, thread_id), thread_not_found(thread_id))
+    return or_raise(await discussion_store.thread_by_id(conn, thread_id), thread_not_found(thread_id))
 
 
 async def locked_discussion_thread(conn: asyncpg.Connection, thread_id: int) -> Thread:
     """A thread that is not deleted, its row locked until the transaction ends (writes to it serialise)."""
-    return _or_raise(await discussion_store.thread_by_id(conn, thread_id, lock=True), thread_not_found(thread_id))
+    return or_raise(await discussion_store.thread_by_id(conn, thread_id, lock=True), thread_not_found(thread_id))
 
 
 async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -> Comment:
     """A comment that is not deleted, in a thread that is not deleted, its row locked."""
-    return _or_raise(await discussion_store.comment_by_id(conn, comment_id, lock=True), comment_not_found(comment_id))
+    return or_raise(await discussion_store.comment_by_id(conn, comment_id, lock=True), comment_not_found(comment_id))
 
 
 # --- licensing ---------------------------------------------------------------------------------
@@ -158,7 +147,7 @@ async def locked_discussion_comment(conn: asyncpg.Connection, comment_id: int) -
 
 async def subscription(conn: asyncpg.Connection, subscription_id: UUID, *, lock: bool = False) -> Subscription:
     """A subscription; with `lock`, its row stays locked until the transaction ends."""
-    return _or_raise(
+    return or_raise(
         await license_store.subscription_by_id(conn, subscription_id, lock=lock),
         NotFound(f"No subscription {subscription_id}."),
     )
@@ -168,4 +157,4 @@ async def subscription(conn: asyncpg.Connection, subscription_id: UUID, *, lock:
 
 
 async def repo_named(conn: asyncpg.Connection, uri: str) -> Repo:
-    return _or_raise(await package_index.repo_by_uri(conn, uri), NotFound(f"No repository {uri}."))
+    return or_raise(await package_index.repo_by_uri(conn, uri), NotFound(f"No repository {uri}."))

@@ -12,7 +12,7 @@ from registry.auth import policy
 from registry.auth.throttle import RateLimits
 from registry.db.database import Database
 from registry.domain.actor import Actor
-from registry.domain.errors import BadRequest, Conflict, NotFound
+from registry.domain.errors import BadRequest, Conflict, NotFound, or_raise
 from registry.domain.page import Page, PageRequest
 from registry.store import cert_cache as cache_store
 from registry.store import site as site_store
@@ -113,11 +113,8 @@ class SiteService:
 
     async def cache_entry(self, actor: Actor, key: str) -> CacheEntry:
         policy.require_site_admin(actor)
-        async with self.db.reading() as conn:
-            entry = await cache_store.get_entry(conn, _cache_key(key))
-        if entry is None:
-            raise NotFound(f"No cache entry {key}.")
-        return entry
+        entry = await self.db.read(cache_store.get_entry, _cache_key(key))
+        return or_raise(entry, NotFound(f"No cache entry {key}."))
 
     async def put_cache_entry(self, actor: Actor, key: str, b64data: str) -> CacheEntry:
         """Store base64 data under the key, replacing it or reviving a deleted key."""
@@ -137,11 +134,8 @@ class SiteService:
 
     async def add_phabricator_repo(self, actor: Actor, callsign: str, uri: str, url: str) -> PhabricatorRepo:
         policy.require_site_admin(actor)
-        async with self.db.transaction() as conn:
-            repo = await site_store.insert_phabricator_repo(conn, callsign, uri, url)
-        if repo is None:
-            raise PhabricatorUriTaken(f"{uri} is already mapped to a Phabricator repository.")
-        return repo
+        repo = await self.db.write(site_store.insert_phabricator_repo, callsign, uri, url)
+        return or_raise(repo, PhabricatorUriTaken(f"{uri} is already mapped to a Phabricator repository."))
 
     async def phabricator_repos(self, actor: Actor, page: PageRequest) -> Page[PhabricatorRepo]:
         policy.require_site_admin(actor)
