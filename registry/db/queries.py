@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import asyncpg
 
-from registry.domain.page import CursorCodec, Page, PageRequest
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 R = TypeVar("R", bound="FromRow")
 K = TypeVar("K", contravariant=True)  # what a Keyset orders (it only reads their keys)
@@ -54,6 +54,13 @@ class Timestamped(FromRow):
     updated_at: datetime
 
 
+class Identified(Protocol):
+    """A record with a serial id."""
+
+    @property
+    def id(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Keyset(Generic[K]):
     """One ordering a store lists by, as its statements see it: the codec of the cursor (which
@@ -73,6 +80,12 @@ class Keyset(Generic[K]):
         after = self.codec.after(page)
         key = after if after is not None else (self.first,) * len(self.params)
         return {**dict(zip(self.params, key, strict=True)), "limit": page.limit + 1}
+
+    @staticmethod
+    def by_id(column: Column) -> Keyset[Identified]:
+        """The ordering most lists page by: ascending serial ids (of `column`'s type), continued
+        after `:after_id`, which is 0, below every id, on the first page."""
+        return Keyset(CursorCodec(column), ("after_id",), lambda item: [item.id], first=0)
 
 
 @dataclass(frozen=True)

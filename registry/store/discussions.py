@@ -73,7 +73,7 @@ class Thread(Timestamped):
 
 
 # Threads and comments in id order (bigint ids); reported comments by (report count, id), descending.
-THREADS_BY_ID: Keyset[Thread] = Keyset(CursorCodec(Column.INT8), ("after_id",), lambda thread: [thread.id], first=0)
+THREADS_BY_ID = Keyset.by_id(Column.INT8)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Comment(Timestamped):
     contents: str
 
 
-COMMENTS_BY_ID: Keyset[Comment] = Keyset(CursorCodec(Column.INT8), ("after_id",), lambda comment: [comment.id], first=0)
+COMMENTS_BY_ID = Keyset.by_id(Column.INT8)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import asyncpg
 
 from registry.db import queries
 from registry.db.queries import Keyset, Timestamped
-from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.page import Column, Page, PageRequest
 from registry.store.users import User
 
 _SQL = queries.load(__file__)
@@ -30,7 +30,7 @@ class ExternalAccount(Timestamped):
     account_data: Any
 
 
-_BY_ID: Keyset[ExternalAccount] = Keyset(CursorCodec(Column.INT4), ("after_id",), lambda account: [account.id], first=0)
+_BY_ID = Keyset.by_id(Column.INT4)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import asyncpg
 
 from registry.db import queries
 from registry.db.queries import FromRow, Keyset
-from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.page import Column, Page, PageRequest
 
 _SQL = queries.load(__file__)
 
@@ -37,9 +37,7 @@ class Invitation(FromRow):
     sender_may_invite: bool = True
 
 
-_BY_ID: Keyset[Invitation] = Keyset(
-    CursorCodec(Column.INT8), ("after_id",), lambda invitation: [invitation.id], first=0
-)
+_BY_ID = Keyset.by_id(Column.INT8)
 
 
 async def insert_invitation(conn: asyncpg.Connection, org_id: int, sender_id: int, recipient_id: int) -> int:

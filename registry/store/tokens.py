@@ -11,7 +11,7 @@ import asyncpg
 
 from registry.db import queries
 from registry.db.queries import FromRow, Keyset
-from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.page import Column, Page, PageRequest
 from registry.store.users import User
 
 _SQL = queries.load(__file__)
@@ -31,7 +31,7 @@ class Token(FromRow):
         return cls(**{**row, "scopes": tuple(row["scopes"])})
 
 
-_BY_ID: Keyset[Token] = Keyset(CursorCodec(Column.INT8), ("after_id",), lambda token: [token.id], first=0)
+_BY_ID = Keyset.by_id(Column.INT8)
 
 
 @dataclass(frozen=True)
