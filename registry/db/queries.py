@@ -12,20 +12,25 @@ run time and no caller counts placeholders. Every statement reaches PostgreSQL p
 one that no code uses.
 
 Records are frozen dataclasses whose fields are the columns a query selects; `FromRow` gives
-each the one way rows become records.
+each the one way rows become records. A list statement pages by a `Keyset`: `Query.page` binds a
+cursor's key and the limit to its parameters and makes the `Page` of what it returns.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import asyncpg
 
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+
 R = TypeVar("R", bound="FromRow")
+K = TypeVar("K", contravariant=True)  # what a Keyset orders (it only reads their keys)
 
 _HEADER = re.compile(r"^-- name: ([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 # What may contain a colon that is no parameter: literals, quoted identifiers, comments, casts.
@@ -38,6 +43,49 @@ class FromRow:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Self:
         return cls(**row)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timestamped(FromRow):
+    """A record of a table with the seed's `created_at` and `updated_at` columns, as most have.
+    Keyword-only, so that a record's own fields keep their places ahead of them."""
+
+    created_at: datetime
+    updated_at: datetime
+
+
+class Identified(Protocol):
+    """A record with a serial id."""
+
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Keyset(Generic[K]):
+    """One ordering a store lists by, as its statements see it: the codec of the cursor (which
+    refuses a foreign one), the parameters the cursor's key is bound to, in the key's order, and
+    what they are bound to on the first page (None where the statement reads NULL as "from the
+    start", 0 where it compares `id > :after_id` with serial ids); `key` is an item's sort key, which
+    the next page's cursor carries. A store keeps one per ordering, beside what it orders."""
+
+    codec: CursorCodec
+    params: tuple[str, ...]
+    key: Callable[[K], Sequence[Any]]
+    first: Any = None
+
+    def bind(self, page: PageRequest) -> dict[str, Any]:
+        """The paging parameters of `page`: the key to continue after, and a `limit` of one row more
+        than the page shows, which says whether there is a next page."""
+        after = self.codec.after(page)
+        key = after if after is not None else (self.first,) * len(self.params)
+        return {**dict(zip(self.params, key, strict=True)), "limit": page.limit + 1}
+
+    @staticmethod
+    def by_id(column: Column) -> Keyset[Identified]:
+        """The ordering most lists page by: ascending serial ids (of `column`'s type), continued
+        after `:after_id`, which is 0, below every id, on the first page."""
+        return Keyset(CursorCodec(column), ("after_id",), lambda item: [item.id], first=0)
 
 
 @dataclass(frozen=True)
@@ -79,8 +127,33 @@ class Query:
         row = await self.fetchrow(conn, **params)
         return None if row is None else record.from_row(row)
 
+    async def single(self, conn: asyncpg.Connection, record: type[R], **params: Any) -> R:
+        """The row a statement always returns (an INSERT or upsert … RETURNING, an aggregate) as a
+        `record`; RuntimeError when it returns none, which only a wrong statement can do."""
+        found = await self.one(conn, record, **params)
+        if found is None:
+            raise RuntimeError(f"query {self.name} returned no row")
+        return found
+
     async def all(self, conn: asyncpg.Connection, record: type[R], **params: Any) -> list[R]:
         return [record.from_row(row) for row in await self.fetch(conn, **params)]
+
+    async def page(
+        self,
+        conn: asyncpg.Connection,
+        record: type[R],
+        keyset: Keyset[R],
+        page: PageRequest,
+        **params: Any,
+    ) -> Page[R]:
+        """One page of `record`s in the order of `keyset`, after `page`'s cursor."""
+        rows = await self.all(conn, record, **keyset.bind(page), **params)
+        return keyset.codec.page(rows, page, keyset.key)
+
+    async def changed(self, conn: asyncpg.Connection, **params: Any) -> int:
+        """How many rows an UPDATE, DELETE or INSERT changed: the count its status ends with
+        ("UPDATE 2", "INSERT 0 1")."""
+        return int((await self.execute(conn, **params)).split()[-1])
 
 
 class Queries:

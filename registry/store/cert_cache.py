@@ -4,12 +4,11 @@ also keeps Wharf's own secrets under `RESERVED_PREFIX`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
@@ -17,15 +16,14 @@ _SQL = queries.load(__file__)
 RESERVED_PREFIX = "wharf:"
 """Keys under this prefix are Wharf's own (the license signing key) and never shown over HTTP."""
 
-BY_KEY = CursorCodec(Column.TEXT)
-
 
 @dataclass(frozen=True)
-class CacheEntry(FromRow):
+class CacheEntry(Timestamped):
     key: str
     b64data: str
-    created_at: datetime
-    updated_at: datetime
+
+
+BY_KEY: Keyset[CacheEntry] = Keyset(CursorCodec(Column.TEXT), ("after",), lambda entry: (entry.key,))
 
 
 async def get_entry(conn: asyncpg.Connection, key: str) -> CacheEntry | None:
@@ -35,23 +33,17 @@ async def get_entry(conn: asyncpg.Connection, key: str) -> CacheEntry | None:
 
 async def put_entry(conn: asyncpg.Connection, key: str, b64data: str) -> CacheEntry:
     """Insert or replace; a soft-deleted key comes back to life with the new data."""
-    entry = await _SQL.put_entry.one(conn, CacheEntry, key=key, b64data=b64data)
-    assert entry is not None  # an upsert … RETURNING returns its row
-    return entry
+    return await _SQL.put_entry.single(conn, CacheEntry, key=key, b64data=b64data)
 
 
 async def delete_entry(conn: asyncpg.Connection, key: str) -> bool:
     """Soft delete; False when there was no live entry."""
-    return await _SQL.delete_entry.execute(conn, key=key) == "UPDATE 1"
+    return await _SQL.delete_entry.changed(conn, key=key) == 1
 
 
 async def list_keys(conn: asyncpg.Connection, page: PageRequest) -> Page[CacheEntry]:
     """Live entries in key order, without their data and without Wharf's own."""
-    after = BY_KEY.after(page)
-    rows = await _SQL.keys_in_order.all(
-        conn, CacheEntry, after=after[0] if after else None, limit=page.limit + 1, hidden_prefix=RESERVED_PREFIX
-    )
-    return BY_KEY.page(rows, page, lambda entry: (entry.key,))
+    return await _SQL.keys_in_order.page(conn, CacheEntry, BY_KEY, page, hidden_prefix=RESERVED_PREFIX)
 
 
 async def insert_entry_if_absent(conn: asyncpg.Connection, key: str, b64data: str) -> None:

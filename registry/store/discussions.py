@@ -20,7 +20,7 @@ from typing import Any, Self
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import FromRow, Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
@@ -29,11 +29,6 @@ TARGET_FIELDS = (
     "path", "branch", "revision", "start_line", "end_line", "start_character", "end_character",
     "lines_before", "lines", "lines_after",
 )  # fmt: skip
-
-# Threads and comments in id order (bigint ids); reported comments by (report count, id), descending.
-THREADS_BY_ID = CursorCodec(Column.INT8)
-COMMENTS_BY_ID = CursorCodec(Column.INT8)
-MOST_REPORTED = CursorCodec(Column.INT4, Column.INT8)
 
 
 @dataclass(frozen=True)
@@ -58,13 +53,11 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Thread(FromRow):
+class Thread(Timestamped):
     id: int
     title: str | None
     author: str
     author_user_id: int
-    created_at: datetime
-    updated_at: datetime
     archived_at: datetime | None
     target: Target | None
 
@@ -74,20 +67,25 @@ class Thread(FromRow):
         if row["target_id"] is not None:
             target = Target(repo=row["repo"], **{name: row[name] for name in TARGET_FIELDS})
         return cls(
-            row["id"], row["title"], row["author"], row["author_user_id"], row["created_at"], row["updated_at"],
-            row["archived_at"], target,
+            row["id"], row["title"], row["author"], row["author_user_id"], row["archived_at"], target,
+            created_at=row["created_at"], updated_at=row["updated_at"],
         )  # fmt: skip
 
 
+# Threads and comments in id order (bigint ids); reported comments by (report count, id), descending.
+THREADS_BY_ID = Keyset.by_id(Column.INT8)
+
+
 @dataclass(frozen=True)
-class Comment(FromRow):
+class Comment(Timestamped):
     id: int
     thread_id: int
     author: str
     author_user_id: int
     contents: str
-    created_at: datetime
-    updated_at: datetime
+
+
+COMMENTS_BY_ID = Keyset.by_id(Column.INT8)
 
 
 @dataclass(frozen=True)
@@ -109,15 +107,17 @@ class ReportedComment(FromRow):
         return cls(comment, row["report_count"], reports)
 
 
+MOST_REPORTED: Keyset[ReportedComment] = Keyset(
+    CursorCodec(Column.INT4, Column.INT8),
+    ("after_count", "after_id"),
+    lambda item: [item.report_count, item.comment.id],
+)
+
+
 @dataclass(frozen=True)
 class ReplyTokenHolder(FromRow):
     user_id: int
     thread_id: int
-
-
-def _updated(status: str) -> int:
-    """How many rows an UPDATE's status ("UPDATE n") says it changed."""
-    return int(status.split()[-1])
 
 
 # --- threads -------------------------------------------------------------------------------------
@@ -148,33 +148,27 @@ async def list_threads(
     conn: asyncpg.Connection, repo_id: int, path: str | None, *, include_archived: bool, page: PageRequest
 ) -> Page[Thread]:
     """Threads about a repository (and a path of it, when given), in id order."""
-    after = THREADS_BY_ID.after(page)
-    params: dict[str, Any] = {"repo_id": repo_id, "include_archived": include_archived, "limit": page.limit + 1}
-    params["after_id"] = after[0] if after else 0
-    if path is None:
-        threads = await _SQL.list_threads.all(conn, Thread, **params)
-    else:
-        threads = await _SQL.list_threads_at_path.all(conn, Thread, path=path, **params)
-    return THREADS_BY_ID.page(threads, page, lambda thread: [thread.id])
+    params: dict[str, Any] = {"repo_id": repo_id, "include_archived": include_archived}
+    if path is not None:
+        params["path"] = path
+    query = _SQL.list_threads if path is None else _SQL.list_threads_at_path
+    return await query.page(conn, Thread, THREADS_BY_ID, page, **params)
 
 
 async def archive_thread(conn: asyncpg.Connection, thread_id: int) -> bool:
     """Archive (idempotent: an archived thread keeps its first archived_at)."""
-    return _updated(await _SQL.archive_thread.execute(conn, thread_id=thread_id)) == 1
+    return await _SQL.archive_thread.changed(conn, thread_id=thread_id) == 1
 
 
 async def soft_delete_thread(conn: asyncpg.Connection, thread_id: int) -> bool:
-    return _updated(await _SQL.soft_delete_thread.execute(conn, thread_id=thread_id)) == 1
+    return await _SQL.soft_delete_thread.changed(conn, thread_id=thread_id) == 1
 
 
 # --- comments ------------------------------------------------------------------------------------
 
 
 async def insert_comment(conn: asyncpg.Connection, thread_id: int, author_id: int, contents: str) -> Comment:
-    comment = await _SQL.insert_comment.one(conn, Comment, thread_id=thread_id, author_id=author_id, contents=contents)
-    if comment is None:  # an INSERT … RETURNING always returns its row
-        raise RuntimeError("insert_comment returned no row")
-    return comment
+    return await _SQL.insert_comment.single(conn, Comment, thread_id=thread_id, author_id=author_id, contents=contents)
 
 
 async def comment_by_id(conn: asyncpg.Connection, comment_id: int, *, lock: bool = False) -> Comment | None:
@@ -185,19 +179,15 @@ async def comment_by_id(conn: asyncpg.Connection, comment_id: int, *, lock: bool
 
 async def list_comments(conn: asyncpg.Connection, thread_id: int, page: PageRequest) -> Page[Comment]:
     """A thread's comments that are not deleted, in id order."""
-    after = COMMENTS_BY_ID.after(page)
-    comments = await _SQL.list_comments.all(
-        conn, Comment, thread_id=thread_id, after_id=after[0] if after else 0, limit=page.limit + 1
-    )
-    return COMMENTS_BY_ID.page(comments, page, lambda comment: [comment.id])
+    return await _SQL.list_comments.page(conn, Comment, COMMENTS_BY_ID, page, thread_id=thread_id)
 
 
 async def update_comment(conn: asyncpg.Connection, comment_id: int, contents: str) -> bool:
-    return _updated(await _SQL.update_comment.execute(conn, comment_id=comment_id, contents=contents)) == 1
+    return await _SQL.update_comment.changed(conn, comment_id=comment_id, contents=contents) == 1
 
 
 async def soft_delete_comment(conn: asyncpg.Connection, comment_id: int) -> bool:
-    return _updated(await _SQL.soft_delete_comment.execute(conn, comment_id=comment_id)) == 1
+    return await _SQL.soft_delete_comment.changed(conn, comment_id=comment_id) == 1
 
 
 # --- reports -------------------------------------------------------------------------------------
@@ -205,21 +195,12 @@ async def soft_delete_comment(conn: asyncpg.Connection, comment_id: int) -> bool
 
 async def add_report(conn: asyncpg.Connection, comment_id: int, reporter_id: int, reason: str) -> bool:
     """Append a report; False when this user already reported the comment (or it is gone)."""
-    status = await _SQL.add_report.execute(conn, comment_id=comment_id, reporter=str(reporter_id), reason=reason)
-    return _updated(status) == 1
+    return await _SQL.add_report.changed(conn, comment_id=comment_id, reporter=str(reporter_id), reason=reason) == 1
 
 
 async def most_reported(conn: asyncpg.Connection, page: PageRequest) -> Page[ReportedComment]:
     """Reported comments (not deleted, in threads not deleted), most reports first, then newest first."""
-    after = MOST_REPORTED.after(page)
-    reported = await _SQL.most_reported.all(
-        conn,
-        ReportedComment,
-        after_count=after[0] if after else None,
-        after_id=after[1] if after else None,
-        limit=page.limit + 1,
-    )
-    return MOST_REPORTED.page(reported, page, lambda item: [item.report_count, item.comment.id])
+    return await _SQL.most_reported.page(conn, ReportedComment, MOST_REPORTED, page)
 
 
 # --- mail reply tokens ---------------------------------------------------------------------------
@@ -237,12 +218,12 @@ async def insert_reply_token(conn: asyncpg.Connection, token: str, user_id: int,
 
 async def revoke_reply_tokens(conn: asyncpg.Connection, user_id: int, thread_id: int) -> int:
     """Revoke the user's live reply tokens for the thread; how many were live."""
-    return _updated(await _SQL.revoke_reply_tokens.execute(conn, user_id=user_id, thread_id=thread_id))
+    return await _SQL.revoke_reply_tokens.changed(conn, user_id=user_id, thread_id=thread_id)
 
 
 async def revoke_all_reply_tokens(conn: asyncpg.Connection, user_id: int) -> int:
     """Revoke every live reply token of the user, in every thread (their password changed)."""
-    return _updated(await _SQL.revoke_all_reply_tokens.execute(conn, user_id=user_id))
+    return await _SQL.revoke_all_reply_tokens.changed(conn, user_id=user_id)
 
 
 async def reply_token_holder(conn: asyncpg.Connection, token: str) -> ReplyTokenHolder | None:

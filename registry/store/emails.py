@@ -28,8 +28,7 @@ class PendingVerification(FromRow):
 
 
 async def insert_email(conn: asyncpg.Connection, user_id: int, email: str, code: str) -> Email:
-    (inserted,) = await _SQL.insert_email.all(conn, Email, user_id=user_id, email=email, code=code)
-    return inserted
+    return await _SQL.insert_email.single(conn, Email, user_id=user_id, email=email, code=code)
 
 
 async def list_emails(conn: asyncpg.Connection, user_id: int) -> list[Email]:
@@ -46,4 +45,4 @@ async def mark_verified(conn: asyncpg.Connection, user_id: int, email: str) -> E
 
 
 async def delete_email(conn: asyncpg.Connection, user_id: int, email: str) -> bool:
-    return await _SQL.delete_email.execute(conn, user_id=user_id, email=email) == "DELETE 1"
+    return await _SQL.delete_email.changed(conn, user_id=user_id, email=email) == 1

@@ -11,6 +11,7 @@ from typing import Any, Self
 import asyncpg
 
 from registry.db import queries
+from registry.db.queries import Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 from registry.store.publishers import Publisher
 
@@ -18,7 +19,7 @@ _SQL = queries.load(__file__)
 
 
 @dataclass(frozen=True)
-class Extension(queries.FromRow):
+class Extension(Timestamped):
     id: int
     uuid: uuid.UUID
     publisher: str
@@ -31,8 +32,6 @@ class Extension(queries.FromRow):
     tags: tuple[str, ...]
     wip: bool
     manifest: str | None
-    created_at: datetime
-    updated_at: datetime
     published_at: datetime | None
     downloads: int
     latest_release_id: int | None
@@ -89,8 +88,7 @@ async def extensions_by_names(conn: asyncpg.Connection, ids: Sequence[tuple[str,
 
 
 async def soft_delete_extension(conn: asyncpg.Connection, extension_pk: int) -> bool:
-    status = await _SQL.soft_delete_extension.execute(conn, extension_pk=extension_pk)
-    return status == "UPDATE 1"
+    return await _SQL.soft_delete_extension.changed(conn, extension_pk=extension_pk) == 1
 
 
 @dataclass(frozen=True)
@@ -130,11 +128,17 @@ class ListQuery:
     sort: str = "name"  # one of SORTS
 
 
-# Each ordering's cursor: its sort key, then the id.
-BY_NAME = CursorCodec(Column.TEXT, Column.INT4)
-BY_UPDATED = CursorCodec(Column.TIMESTAMPTZ, Column.INT4)
-BY_DOWNLOADS = CursorCodec(Column.INT8, Column.INT4)
-BY_RELEVANCE = CursorCodec(Column.FLOAT4, Column.INT4)
+def _ordering(sort_key: Column) -> Keyset[asyncpg.Record]:
+    """A listing's ordering: its sort key, then the id; a listed row carries both (`sort_key`, `id`)."""
+    return Keyset(
+        CursorCodec(sort_key, Column.INT4), ("after_key", "after_id"), lambda row: (row["sort_key"], row["id"])
+    )
+
+
+BY_NAME = _ordering(Column.TEXT)
+BY_UPDATED = _ordering(Column.TIMESTAMPTZ)
+BY_DOWNLOADS = _ordering(Column.INT8)
+BY_RELEVANCE = _ordering(Column.FLOAT4)
 _ORDERINGS = {
     "name": (_SQL.list_by_name, BY_NAME),
     "updated": (_SQL.list_by_updated, BY_UPDATED),
@@ -151,8 +155,7 @@ def _like_pattern(text: str) -> str:
 async def list_extensions(conn: asyncpg.Connection, query: ListQuery, page: PageRequest) -> Page[Extension]:
     """A page of live extensions (published ones only unless `include_unpublished`); `text`
     matches as a case-insensitive substring. A cursor of another ordering is refused (400)."""
-    statement, codec = _ORDERINGS[query.sort]
-    after = codec.after(page)
+    statement, keyset = _ORDERINGS[query.sort]
     filters: dict[str, Any] = {
         "include_unpublished": query.include_unpublished,
         "pattern": _like_pattern(query.text) if query.text else None,
@@ -160,11 +163,9 @@ async def list_extensions(conn: asyncpg.Connection, query: ListQuery, page: Page
         "category": query.category,
         "tag": query.tag,
         "include_wip": query.include_wip,
-        "after_key": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "limit": page.limit + 1,
+        **keyset.bind(page),
     }
     if query.sort == "relevance":
         filters["query"] = (query.text or "").lower()
     rows = await statement.fetch(conn, **filters)
-    return codec.page(rows, page, lambda row: (row["sort_key"], row["id"])).map(Extension.from_row)
+    return keyset.codec.page(rows, page, keyset.key).map(Extension.from_row)

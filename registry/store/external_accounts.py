@@ -7,22 +7,20 @@ store selects it, so no response can carry it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
-from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.db.queries import Keyset, Timestamped
+from registry.domain.page import Column, Page, PageRequest
 from registry.store.users import User
 
 _SQL = queries.load(__file__)
-_BY_ID = CursorCodec(Column.INT4)
 
 
 @dataclass(frozen=True)
-class ExternalAccount(FromRow):
+class ExternalAccount(Timestamped):
     id: int
     user_id: int
     service_type: str
@@ -30,8 +28,9 @@ class ExternalAccount(FromRow):
     client_id: str
     account_id: str
     account_data: Any
-    created_at: datetime
-    updated_at: datetime
+
+
+_BY_ID = Keyset.by_id(Column.INT4)
 
 
 @dataclass(frozen=True)
@@ -60,16 +59,12 @@ async def insert_external_account(
 
 
 async def list_external_accounts(conn: asyncpg.Connection, user_id: int, page: PageRequest) -> Page[ExternalAccount]:
-    after = _BY_ID.after(page)
-    rows = await _SQL.list_external_accounts.all(
-        conn, ExternalAccount, user_id=user_id, after_id=after[0] if after else 0, limit=page.limit + 1
-    )
-    return _BY_ID.page(rows, page, lambda account: [account.id])
+    return await _SQL.list_external_accounts.page(conn, ExternalAccount, _BY_ID, page, user_id=user_id)
 
 
 async def delete_external_account(conn: asyncpg.Connection, user_id: int, account_id: int) -> bool:
     """Unlink (soft delete) one of the user's live links; False if there is no such link."""
-    return await _SQL.delete_external_account.execute(conn, user_id=user_id, account_id=account_id) == "UPDATE 1"
+    return await _SQL.delete_external_account.changed(conn, user_id=user_id, account_id=account_id) == 1
 
 
 async def user_by_external_account(conn: asyncpg.Connection, spec: AccountSpec) -> tuple[User, int] | None:

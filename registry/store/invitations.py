@@ -14,11 +14,10 @@ from datetime import datetime
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
-from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.db.queries import FromRow, Keyset
+from registry.domain.page import Column, Page, PageRequest
 
 _SQL = queries.load(__file__)
-_BY_ID = CursorCodec(Column.INT8)
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,9 @@ class Invitation(FromRow):
     accepted: bool | None
     revoked_at: datetime | None
     sender_may_invite: bool = True
+
+
+_BY_ID = Keyset.by_id(Column.INT8)
 
 
 async def insert_invitation(conn: asyncpg.Connection, org_id: int, sender_id: int, recipient_id: int) -> int:
@@ -58,33 +60,24 @@ async def invitation_by_id(conn: asyncpg.Connection, invitation_id: int, *, lock
 
 async def pending_for_recipient(conn: asyncpg.Connection, recipient_id: int, page: PageRequest) -> Page[Invitation]:
     """The recipient's pending invitations, marking them notified (the recipient has now seen them)."""
-    after = _BY_ID.after(page)
-    rows = await _SQL.pending_for_recipient.all(
-        conn, Invitation, recipient_id=recipient_id, after_id=after[0] if after else 0, limit=page.limit + 1
-    )
-    return _BY_ID.page(rows, page, lambda invitation: [invitation.id])
+    return await _SQL.pending_for_recipient.page(conn, Invitation, _BY_ID, page, recipient_id=recipient_id)
 
 
 async def respond(conn: asyncpg.Connection, invitation_id: int, accept: bool) -> bool:
     """Answer a pending invitation; False when it was already answered or revoked."""
-    return await _SQL.respond.execute(conn, invitation_id=invitation_id, accept=accept) == "UPDATE 1"
+    return await _SQL.respond.changed(conn, invitation_id=invitation_id, accept=accept) == 1
 
 
 async def revoke(conn: asyncpg.Connection, invitation_id: int) -> bool:
-    return await _SQL.revoke.execute(conn, invitation_id=invitation_id) == "UPDATE 1"
+    return await _SQL.revoke.changed(conn, invitation_id=invitation_id) == 1
 
 
 async def pending_for_org(conn: asyncpg.Connection, org_id: int, page: PageRequest) -> Page[Invitation]:
     """The org's pending invitations, for its members to review and revoke (paged by id)."""
-    after = _BY_ID.after(page)
-    rows = await _SQL.pending_for_org.all(
-        conn, Invitation, org_id=org_id, after_id=after[0] if after else 0, limit=page.limit + 1
-    )
-    return _BY_ID.page(rows, page, lambda invitation: [invitation.id])
+    return await _SQL.pending_for_org.page(conn, Invitation, _BY_ID, page, org_id=org_id)
 
 
 async def revoke_sent_by(conn: asyncpg.Connection, sender_id: int, *, org_id: int | None = None) -> int:
     """Revoke the pending invitations `sender_id` sent (to `org_id`, or to any org): they carried
     authority the sender no longer has. How many were revoked."""
-    status = await _SQL.revoke_sent_by.execute(conn, sender_id=sender_id, org_id=org_id)
-    return int(status.split()[-1])
+    return await _SQL.revoke_sent_by.changed(conn, sender_id=sender_id, org_id=org_id)

@@ -11,13 +11,10 @@ from uuid import UUID
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import FromRow, Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
-
-BY_CREATION = CursorCodec(Column.TIMESTAMPTZ, Column.UUID)
-"""Both lists are in creation order, (created_at, id)."""
 
 
 def _uuid(value: UUID) -> UUID:
@@ -26,13 +23,11 @@ def _uuid(value: UUID) -> UUID:
 
 
 @dataclass(frozen=True)
-class Subscription(FromRow):
+class Subscription(Timestamped):
     id: UUID
     user_id: int
     username: str
     billing_subscription_id: str | None
-    created_at: datetime
-    updated_at: datetime
     archived_at: datetime | None
 
     @classmethod
@@ -52,24 +47,16 @@ class License(FromRow):
         return cls(**{**row, "id": _uuid(row["id"]), "subscription_id": _uuid(row["subscription_id"])})
 
 
-def _creation_key(row: Subscription | License) -> tuple[str, str]:
-    return row.created_at.isoformat(), str(row.id)
-
-
-def _after_creation(page: PageRequest) -> dict[str, Any]:
-    """The parameters of a page in creation order: its cursor's key and one row more than shown."""
-    after = BY_CREATION.after(page)
-    return {
-        "after_created_at": after[0] if after else None,
-        "after_id": after[1] if after else None,
-        "limit": page.limit + 1,
-    }
+BY_CREATION: Keyset[Subscription | License] = Keyset(
+    CursorCodec(Column.TIMESTAMPTZ, Column.UUID),
+    ("after_created_at", "after_id"),
+    lambda row: (row.created_at.isoformat(), str(row.id)),
+)
+"""Both lists are in creation order, (created_at, id)."""
 
 
 async def insert_subscription(conn: asyncpg.Connection, user_id: int) -> Subscription:
-    created = await _SQL.insert_subscription.one(conn, Subscription, user_id=user_id)
-    assert created is not None  # an INSERT … RETURNING returns its row
-    return created
+    return await _SQL.insert_subscription.single(conn, Subscription, user_id=user_id)
 
 
 async def subscription_by_id(
@@ -82,8 +69,7 @@ async def subscription_by_id(
 
 async def list_subscriptions(conn: asyncpg.Connection, *, user_id: int | None, page: PageRequest) -> Page[Subscription]:
     """Subscriptions (of one user, or all) in creation order."""
-    rows = await _SQL.subscriptions_in_creation_order.all(conn, Subscription, user_id=user_id, **_after_creation(page))
-    return BY_CREATION.page(rows, page, _creation_key)
+    return await _SQL.subscriptions_in_creation_order.page(conn, Subscription, BY_CREATION, page, user_id=user_id)
 
 
 async def archive_subscription(conn: asyncpg.Connection, subscription_id: UUID) -> Subscription | None:
@@ -94,15 +80,10 @@ async def archive_subscription(conn: asyncpg.Connection, subscription_id: UUID) 
 async def insert_license(
     conn: asyncpg.Connection, *, license_id: UUID, subscription_id: UUID, license_key: str
 ) -> License:
-    issued = await _SQL.insert_license.one(
+    return await _SQL.insert_license.single(
         conn, License, license_id=license_id, subscription_id=subscription_id, license_key=license_key
     )
-    assert issued is not None  # an INSERT … RETURNING returns its row
-    return issued
 
 
 async def list_licenses(conn: asyncpg.Connection, subscription_id: UUID, *, page: PageRequest) -> Page[License]:
-    rows = await _SQL.licenses_in_creation_order.all(
-        conn, License, subscription_id=subscription_id, **_after_creation(page)
-    )
-    return BY_CREATION.page(rows, page, _creation_key)
+    return await _SQL.licenses_in_creation_order.page(conn, License, BY_CREATION, page, subscription_id=subscription_id)

@@ -8,21 +8,18 @@ from datetime import datetime
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import FromRow, Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 from registry.names import fold_name
 
 _SQL = queries.load(__file__)
-_BY_MEMBERSHIP = CursorCodec(Column.INT4)
 
 
 @dataclass(frozen=True)
-class Org(FromRow):
+class Org(Timestamped):
     id: int
     name: str
     display_name: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -43,9 +40,13 @@ class Member(FromRow):
     joined_at: datetime
 
 
+_BY_MEMBERSHIP: Keyset[Member] = Keyset(
+    CursorCodec(Column.INT4), ("after_id",), lambda member: [member.membership_id], first=0
+)
+
+
 async def insert_org(conn: asyncpg.Connection, name: str, display_name: str | None) -> Org:
-    (org,) = await _SQL.insert_org.all(conn, Org, name=name, display_name=display_name)
-    return org
+    return await _SQL.insert_org.single(conn, Org, name=name, display_name=display_name)
 
 
 async def org_by_name(conn: asyncpg.Connection, name: str, *, lock: bool = False) -> Org | None:
@@ -80,7 +81,7 @@ async def update_org_display_name(conn: asyncpg.Connection, org_id: int, display
 
 
 async def soft_delete_org(conn: asyncpg.Connection, org_id: int) -> bool:
-    return await _SQL.soft_delete_org.execute(conn, org_id=org_id) == "UPDATE 1"
+    return await _SQL.soft_delete_org.changed(conn, org_id=org_id) == 1
 
 
 async def insert_member(conn: asyncpg.Connection, org_id: int, user_id: int) -> None:
@@ -92,11 +93,7 @@ async def is_member(conn: asyncpg.Connection, org_id: int, user_id: int) -> bool
 
 
 async def list_members(conn: asyncpg.Connection, org_id: int, page: PageRequest) -> Page[Member]:
-    after = _BY_MEMBERSHIP.after(page)
-    rows = await _SQL.list_members.all(
-        conn, Member, org_id=org_id, after_id=after[0] if after else 0, limit=page.limit + 1
-    )
-    return _BY_MEMBERSHIP.page(rows, page, lambda member: [member.membership_id])
+    return await _SQL.list_members.page(conn, Member, _BY_MEMBERSHIP, page, org_id=org_id)
 
 
 async def count_members(conn: asyncpg.Connection, org_id: int) -> int:
@@ -105,4 +102,4 @@ async def count_members(conn: asyncpg.Connection, org_id: int) -> int:
 
 
 async def delete_member(conn: asyncpg.Connection, org_id: int, user_id: int) -> bool:
-    return await _SQL.delete_member.execute(conn, org_id=org_id, user_id=user_id) == "DELETE 1"
+    return await _SQL.delete_member.changed(conn, org_id=org_id, user_id=user_id) == 1

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import FromRow, Keyset
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
@@ -29,7 +29,6 @@ _SQL = queries.load(__file__)
 # and a bigint identity.
 DEPENDENTS_ORDER = CursorCodec(Column.INT4, Column.INT8)
 DEFINERS_ORDER = CursorCodec(Column.INT4, Column.INT8)
-REPO_ROWS_ORDER = CursorCodec(Column.INT8)
 
 DEPENDENTS_BY_GIN = _SQL.dependents_by_gin
 DEPENDENTS_IN_ORDER = _SQL.dependents_in_order
@@ -48,6 +47,11 @@ class DependentRow(FromRow):
     path: str | None
 
 
+_DEPENDENTS: Keyset[DependentRow] = Keyset(
+    DEPENDENTS_ORDER, ("after_repo", "after_id"), lambda row: (row.repo_id, row.row_id)
+)
+
+
 @dataclass(frozen=True)
 class RangeCount(FromRow):
     declared_range: str
@@ -64,6 +68,9 @@ class Definer(FromRow):
     pkg: dict[str, Any]
 
 
+_DEFINERS: Keyset[Definer] = Keyset(DEFINERS_ORDER, ("after_repo", "after_id"), lambda row: (row.repo_id, row.id))
+
+
 @dataclass(frozen=True)
 class RepoRow(FromRow):
     """A repository's dependency (with its hints) or package, as its JSON document holds it."""
@@ -72,6 +79,9 @@ class RepoRow(FromRow):
     language: str
     data: dict[str, Any]
     hints: dict[str, Any] | None
+
+
+REPO_ROWS_ORDER: Keyset[RepoRow] = Keyset(CursorCodec(Column.INT8), ("after",), lambda row: (row.id,), first=0)
 
 
 @dataclass(frozen=True)
@@ -118,19 +128,16 @@ async def dependents_page(
 ) -> Page[DependentRow]:
     """A page of dependents (only those declaring one of `declared_ranges`, if given). `matching` (how
     many rows the package has, from the summary) picks the index that answers best."""
-    after = DEPENDENTS_ORDER.after(page)
     query = DEPENDENTS_BY_GIN if matching <= FEW_DEPENDENTS else DEPENDENTS_IN_ORDER
-    rows = await query.all(
+    return await query.page(
         conn,
         DependentRow,
+        _DEPENDENTS,
+        page,
         package=package,
         language=language,
         declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
-        after_repo=after[0] if after else None,
-        after_id=after[1] if after else None,
-        limit=page.limit + 1,
     )
-    return DEPENDENTS_ORDER.page(rows, page, lambda row: (row.repo_id, row.row_id))
 
 
 async def dependents_by_range(conn: asyncpg.Connection, language: str, package: str) -> list[RangeCount]:
@@ -139,33 +146,15 @@ async def dependents_by_range(conn: asyncpg.Connection, language: str, package: 
 
 
 async def definers_page(conn: asyncpg.Connection, language: str, name: str, page: PageRequest) -> Page[Definer]:
-    after = DEFINERS_ORDER.after(page)
-    rows = await _SQL.definers.all(
-        conn,
-        Definer,
-        name=name,
-        language=language,
-        after_repo=after[0] if after else None,
-        after_id=after[1] if after else None,
-        limit=page.limit + 1,
-    )
-    return DEFINERS_ORDER.page(rows, page, lambda row: (row.repo_id, row.id))
+    return await _SQL.definers.page(conn, Definer, _DEFINERS, page, name=name, language=language)
 
 
 async def repo_dependencies(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
-    after = REPO_ROWS_ORDER.after(page)
-    rows = await _SQL.repo_dependencies.all(
-        conn, RepoRow, repo_id=repo_id, after=after[0] if after else 0, limit=page.limit + 1
-    )
-    return REPO_ROWS_ORDER.page(rows, page, lambda row: (row.id,))
+    return await _SQL.repo_dependencies.page(conn, RepoRow, REPO_ROWS_ORDER, page, repo_id=repo_id)
 
 
 async def repo_packages(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
-    after = REPO_ROWS_ORDER.after(page)
-    rows = await _SQL.repo_packages.all(
-        conn, RepoRow, repo_id=repo_id, after=after[0] if after else 0, limit=page.limit + 1
-    )
-    return REPO_ROWS_ORDER.page(rows, page, lambda row: (row.id,))
+    return await _SQL.repo_packages.page(conn, RepoRow, REPO_ROWS_ORDER, page, repo_id=repo_id)
 
 
 async def repo_by_uri(conn: asyncpg.Connection, uri: str) -> Repo | None:

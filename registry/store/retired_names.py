@@ -11,11 +11,10 @@ from datetime import datetime
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import FromRow, Keyset
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
-BY_NAME = CursorCodec(Column.TEXT)
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,9 @@ class RetiredName(FromRow):
     released_at: datetime | None
 
 
+BY_NAME: Keyset[RetiredName] = Keyset(CursorCodec(Column.TEXT), ("after",), lambda row: [row.name])
+
+
 async def redirect_target(conn: asyncpg.Connection, name: str) -> str | None:
     """The current name of the live publisher that gave up `name` by a rename (not released)."""
     target: str | None = await _SQL.redirect_target.fetchval(conn, name=name)
@@ -35,14 +37,9 @@ async def redirect_target(conn: asyncpg.Connection, name: str) -> str | None:
 
 async def list_retired_names(conn: asyncpg.Connection, page: PageRequest) -> Page[RetiredName]:
     """Names still retired (not released), in name order."""
-    after = BY_NAME.after(page)
-    rows = await _SQL.retired_names_by_name.all(
-        conn, RetiredName, after=None if after is None else after[0], limit=page.limit + 1
-    )
-    return BY_NAME.page(rows, page, lambda row: [row.name])
+    return await _SQL.retired_names_by_name.page(conn, RetiredName, BY_NAME, page)
 
 
 async def release_retired_name(conn: asyncpg.Connection, name: str, by_user_id: int) -> bool:
     """A site admin's release: the name may be taken again (its published versions stay taken)."""
-    status = await _SQL.release_retired_name.execute(conn, name=name, by_user_id=by_user_id)
-    return status == "UPDATE 1"
+    return await _SQL.release_retired_name.changed(conn, name=name, by_user_id=by_user_id) == 1

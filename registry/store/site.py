@@ -11,14 +11,10 @@ from typing import Any, Self
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import FromRow, Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 
 _SQL = queries.load(__file__)
-
-SURVEYS_NEWEST_FIRST = CursorCodec(Column.INT8)
-SAVED_QUERIES_BY_TEXT = CursorCodec(Column.TEXT)
-PHABRICATOR_REPOS_BY_ID = CursorCodec(Column.INT4)
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,11 @@ class SurveyResponse(FromRow):
     created_at: datetime
 
 
+SURVEYS_NEWEST_FIRST: Keyset[SurveyResponse] = Keyset(
+    CursorCodec(Column.INT8), ("before_id",), lambda response: (response.id,)
+)
+
+
 async def insert_survey_response(
     conn: asyncpg.Connection,
     *,
@@ -77,11 +78,9 @@ async def survey_responses(
     conn: asyncpg.Connection, since: datetime, until: datetime, page: PageRequest
 ) -> Page[SurveyResponse]:
     """Answers given in [since, until), newest first."""
-    before = SURVEYS_NEWEST_FIRST.after(page)
-    rows = await _SQL.survey_responses_newest_first.all(
-        conn, SurveyResponse, since=since, until=until, before_id=before[0] if before else None, limit=page.limit + 1
+    return await _SQL.survey_responses_newest_first.page(
+        conn, SurveyResponse, SURVEYS_NEWEST_FIRST, page, since=since, until=until
     )
-    return SURVEYS_NEWEST_FIRST.page(rows, page, lambda response: (response.id,))
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,7 @@ class NetPromoterScore(FromRow):
 
 
 async def net_promoter_score(conn: asyncpg.Connection, since: datetime, until: datetime) -> NetPromoterScore:
-    score = await _SQL.net_promoter_score.one(conn, NetPromoterScore, since=since, until=until)
-    assert score is not None  # an aggregate has a row
-    return score
+    return await _SQL.net_promoter_score.single(conn, NetPromoterScore, since=since, until=until)
 
 
 @dataclass(frozen=True)
@@ -113,9 +110,12 @@ class SavedQuery(FromRow):
     exec_duration_ns: int
 
 
+SAVED_QUERIES_BY_TEXT: Keyset[SavedQuery] = Keyset(CursorCodec(Column.TEXT), ("after",), lambda saved: (saved.query,))
+
+
 async def record_saved_query(conn: asyncpg.Connection, execution: SavedQuery) -> SavedQuery:
     """Upsert by the query text."""
-    saved = await _SQL.record_saved_query.one(
+    return await _SQL.record_saved_query.single(
         conn,
         SavedQuery,
         query=execution.query,
@@ -123,26 +123,23 @@ async def record_saved_query(conn: asyncpg.Connection, execution: SavedQuery) ->
         latest_result=execution.latest_result,
         exec_duration_ns=execution.exec_duration_ns,
     )
-    assert saved is not None  # an upsert … RETURNING returns its row
-    return saved
 
 
 async def saved_queries(conn: asyncpg.Connection, page: PageRequest) -> Page[SavedQuery]:
-    after = SAVED_QUERIES_BY_TEXT.after(page)
-    rows = await _SQL.saved_queries_by_text.all(
-        conn, SavedQuery, after=after[0] if after else None, limit=page.limit + 1
-    )
-    return SAVED_QUERIES_BY_TEXT.page(rows, page, lambda saved: (saved.query,))
+    return await _SQL.saved_queries_by_text.page(conn, SavedQuery, SAVED_QUERIES_BY_TEXT, page)
 
 
 @dataclass(frozen=True)
-class PhabricatorRepo(FromRow):
+class PhabricatorRepo(Timestamped):
     id: int
     callsign: str
     uri: str
     url: str
-    created_at: datetime
-    updated_at: datetime
+
+
+PHABRICATOR_REPOS_BY_ID: Keyset[PhabricatorRepo] = Keyset(
+    CursorCodec(Column.INT4), ("after_id",), lambda repo: (repo.id,)
+)
 
 
 async def insert_phabricator_repo(
@@ -153,13 +150,9 @@ async def insert_phabricator_repo(
 
 
 async def phabricator_repos(conn: asyncpg.Connection, page: PageRequest) -> Page[PhabricatorRepo]:
-    after = PHABRICATOR_REPOS_BY_ID.after(page)
-    rows = await _SQL.phabricator_repos_by_id.all(
-        conn, PhabricatorRepo, after_id=after[0] if after else None, limit=page.limit + 1
-    )
-    return PHABRICATOR_REPOS_BY_ID.page(rows, page, lambda repo: (repo.id,))
+    return await _SQL.phabricator_repos_by_id.page(conn, PhabricatorRepo, PHABRICATOR_REPOS_BY_ID, page)
 
 
 async def delete_phabricator_repo(conn: asyncpg.Connection, repo_id: int) -> bool:
     """Soft delete; False when there was no live mapping."""
-    return await _SQL.delete_phabricator_repo.execute(conn, repo_id=repo_id) == "UPDATE 1"
+    return await _SQL.delete_phabricator_repo.changed(conn, repo_id=repo_id) == 1

@@ -10,12 +10,11 @@ from typing import Any, Self
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
-from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.db.queries import FromRow, Keyset
+from registry.domain.page import Column, Page, PageRequest
 from registry.store.users import User
 
 _SQL = queries.load(__file__)
-_BY_ID = CursorCodec(Column.INT8)
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,9 @@ class Token(FromRow):
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Self:
         return cls(**{**row, "scopes": tuple(row["scopes"])})
+
+
+_BY_ID = Keyset.by_id(Column.INT8)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class TokenHolder:
 async def insert_token(
     conn: asyncpg.Connection, *, subject_user_id: int, creator_user_id: int, digest: bytes, note: str, scopes: list[str]
 ) -> Token:
-    (token,) = await _SQL.insert_token.all(
+    return await _SQL.insert_token.single(
         conn,
         Token,
         subject_user_id=subject_user_id,
@@ -61,7 +63,6 @@ async def insert_token(
         note=note,
         scopes=scopes,
     )
-    return token
 
 
 async def token_holder(conn: asyncpg.Connection, digest: bytes) -> TokenHolder | None:
@@ -73,11 +74,7 @@ async def token_holder(conn: asyncpg.Connection, digest: bytes) -> TokenHolder |
 
 
 async def list_tokens(conn: asyncpg.Connection, user_id: int, page: PageRequest) -> Page[Token]:
-    after = _BY_ID.after(page)
-    rows = await _SQL.list_tokens.all(
-        conn, Token, user_id=user_id, after_id=after[0] if after else 0, limit=page.limit + 1
-    )
-    return _BY_ID.page(rows, page, lambda token: [token.id])
+    return await _SQL.list_tokens.page(conn, Token, _BY_ID, page, user_id=user_id)
 
 
 async def token_ref(conn: asyncpg.Connection, token_id: int) -> TokenRef | None:
@@ -85,10 +82,9 @@ async def token_ref(conn: asyncpg.Connection, token_id: int) -> TokenRef | None:
 
 
 async def delete_token(conn: asyncpg.Connection, token_id: int) -> bool:
-    return await _SQL.delete_token.execute(conn, token_id=token_id) == "UPDATE 1"
+    return await _SQL.delete_token.changed(conn, token_id=token_id) == 1
 
 
 async def delete_tokens_of(conn: asyncpg.Connection, user_id: int, *, keep: int | None = None) -> int:
     """Delete every live token of the user but `keep` (the one making a password change); how many."""
-    status = await _SQL.delete_tokens_of.execute(conn, user_id=user_id, keep=keep)
-    return int(status.split()[-1])
+    return await _SQL.delete_tokens_of.changed(conn, user_id=user_id, keep=keep)

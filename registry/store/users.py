@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from registry.db import queries
-from registry.db.queries import FromRow
+from registry.db.queries import Timestamped
 from registry.names import fold_name
 
 _SQL = queries.load(__file__)
 
 
 @dataclass(frozen=True)
-class User(FromRow):
+class User(Timestamped):
     id: int
     username: str
     display_name: str | None
     avatar_url: str | None
     site_admin: bool
-    created_at: datetime
-    updated_at: datetime
 
     @classmethod
     def within(cls, row: asyncpg.Record) -> User:
@@ -52,10 +49,9 @@ async def mark_site_initialized(conn: asyncpg.Connection) -> None:
 async def insert_user(
     conn: asyncpg.Connection, *, username: str, display_name: str | None, password_hash: str, site_admin: bool
 ) -> User:
-    (user,) = await _SQL.insert_user.all(
+    return await _SQL.insert_user.single(
         conn, User, username=username, display_name=display_name, password_hash=password_hash, site_admin=site_admin
     )
-    return user
 
 
 async def claim_name(
@@ -109,7 +105,7 @@ async def rename_user_name(conn: asyncpg.Connection, user_id: int, new_name: str
 
 
 async def soft_delete_user(conn: asyncpg.Connection, user_id: int) -> bool:
-    return await _SQL.soft_delete_user.execute(conn, user_id=user_id) == "UPDATE 1"
+    return await _SQL.soft_delete_user.changed(conn, user_id=user_id) == 1
 
 
 async def count_site_admins(conn: asyncpg.Connection) -> int:

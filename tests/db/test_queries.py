@@ -14,7 +14,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from registry.db.queries import Queries, load, parse
+from registry.db.queries import Keyset, Queries, load, parse
+from registry.domain.errors import BadRequest
+from registry.domain.page import Column, CursorCodec, PageRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_FILES = sorted(p for package in ("registry", "indexer") for p in (ROOT / package).rglob("*.sql"))
@@ -92,3 +94,17 @@ def test_a_missing_query_is_named_in_the_error() -> None:
     queries = Queries(Path("x.sql"), {})
     with pytest.raises(AttributeError, match=r"x\.sql has no query named nope"):
         queries.nope  # noqa: B018
+
+
+def test_a_keyset_binds_its_first_values_then_the_cursors_key_and_one_row_more() -> None:
+    keyset = Keyset(CursorCodec(Column.INT4, Column.INT8), ("after_repo", "after_id"), lambda row: row)
+    assert keyset.bind(PageRequest(limit=10)) == {"after_repo": None, "after_id": None, "limit": 11}
+    cursor = keyset.codec.encode([3, 7])
+    assert keyset.bind(PageRequest(limit=10, cursor=cursor)) == {"after_repo": 3, "after_id": 7, "limit": 11}
+    assert Keyset.by_id(Column.INT8).bind(PageRequest(limit=5)) == {"after_id": 0, "limit": 6}
+
+
+def test_a_keyset_refuses_a_cursor_of_another_ordering() -> None:
+    cursor = CursorCodec(Column.TEXT).encode(["name"])
+    with pytest.raises(BadRequest):
+        Keyset.by_id(Column.INT8).bind(PageRequest(cursor=cursor))

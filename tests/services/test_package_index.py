@@ -19,8 +19,8 @@ from registry.store.users import User
 from tests.support.index import index_repo, scan_of
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-ROOT = Actor(User(1, "root", None, None, True, NOW, NOW), frozenset({Scope.USER_ALL}))
-ALICE = Actor(User(2, "alice", None, None, False, NOW, NOW), frozenset({Scope.USER_ALL}))
+ROOT = Actor(User(1, "root", None, None, True, created_at=NOW, updated_at=NOW), frozenset({Scope.USER_ALL}))
+ALICE = Actor(User(2, "alice", None, None, False, created_at=NOW, updated_at=NOW), frozenset({Scope.USER_ALL}))
 
 
 def _ecosystem(language: str) -> Ecosystem:
