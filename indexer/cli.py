@@ -13,7 +13,6 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -29,6 +28,7 @@ from registry.db.bootstrap import database_url, migrate_to_latest
 from registry.db.embedded import EmbeddedPostgresError
 from registry.db.migrate import MigrationError
 from registry.db.pool import create_pool
+from registry.domain.record import Record
 from registry.ecosystems import LANGUAGES
 from registry.store.package_index import IndexStatus, index_status
 
@@ -53,8 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass(frozen=True)
-class Indexed:
+class Indexed(Record):
     """One repository's run: what the writer did, and how many of its files were skipped."""
 
     outcome: WriteOutcome

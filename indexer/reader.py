@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from registry.domain.record import Record
 
 SKIPPED_DIRS = frozenset(
     {
@@ -26,8 +27,7 @@ class RepositoryError(RuntimeError):
     """The repository cannot be read (not a directory, not git, unknown revision)."""
 
 
-@dataclass(frozen=True)
-class ManifestFile:
+class ManifestFile(Record):
     path: str  # POSIX, relative to the repository root
     data: bytes
 

@@ -6,14 +6,14 @@ import logging
 from dataclasses import dataclass, field
 
 from indexer.reader import Repository
+from registry.domain.record import Record
 from registry.ecosystems import ecosystems_for
 from registry.ecosystems.base import Dependency, ManifestError, PackageDef
 
 log = logging.getLogger("wharf.indexer")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     path: str
     message: str
 

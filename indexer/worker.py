@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -21,6 +20,7 @@ import asyncpg
 from indexer.reader import RepositoryError, open_repository
 from indexer.scan import Scan, scan
 from indexer.writer import WriteOutcome, write_index
+from registry.domain.record import Record
 from registry.ecosystems import LANGUAGES
 from registry.store import index_queue
 from registry.store.index_queue import Job
@@ -28,8 +28,7 @@ from registry.store.index_queue import Job
 log = logging.getLogger("wharf.indexer.worker")
 
 
-@dataclass(frozen=True)
-class WorkerSettings:
+class WorkerSettings(Record):
     lease_seconds: float = 600.0
     poll_seconds: float = 2.0
     retry_seconds: float = 60.0

@@ -17,11 +17,11 @@ import asyncpg
 import orjson
 
 from indexer.scan import Scan
+from registry.domain.record import Record
 from registry.store import package_index as index_store
 
 
-@dataclass(frozen=True)
-class WriteOutcome:
+class WriteOutcome(Record):
     repo_id: int
     written: bool  # False: the revision was already indexed
     packages: int
@@ -38,8 +38,7 @@ class WriteStats:
     replace_seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class RepoIndex:
+class RepoIndex(Record):
     uri: str
     revision: str | None
     scan: Scan

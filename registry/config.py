@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from registry.client_address import Network, parse_networks
+from registry.domain.record import Record
 
 T = TypeVar("T")
 
@@ -27,8 +28,7 @@ Parse = Callable[[str, str], Any]
 """A setting's parser: (variable name, raw text) to its value, None for "the default", or ConfigError."""
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(Record):
     """One environment variable and the `Config` field it sets (None: read elsewhere). Defaults live
     on `Config` alone, and the README's configuration table documents each (tests/test_readme.py)."""
 
@@ -168,8 +168,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     """Everything the process needs to know, immutable once read."""
 
     database_url: str | None = None

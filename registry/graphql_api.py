@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from registry.auth.tokens import Scope
 from registry.domain.actor import Actor
 from registry.domain.errors import PayloadTooLarge, Unprocessable
 from registry.domain.page import PageRequest
+from registry.domain.record import Record
 from registry.handlers.common import services
 from registry.public_url import base_url
 from registry.services.catalogue import MAX_LISTED, Account, Catalogue, registry_query
@@ -142,8 +143,7 @@ type PageInfo {
 """
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Record):
     """What every resolver may use: the HTTP request (pool, configuration) and who asks, and a
     per-request memo so that a list of 1,000 extensions by 3 publishers asks for 3 publishers."""
 
@@ -181,8 +181,7 @@ def _context(info: Any) -> Context:
     return context
 
 
-@dataclass(frozen=True)
-class _AccountNode:
+class _AccountNode(Record):
     """A User or Org node: its relay id and the page Sourcegraph's API names for it."""
 
     typename: ClassVar[str]
@@ -223,8 +222,7 @@ def _account_node(account: Account | None) -> UserNode | OrgNode | None:
     return node(account.id, account.handle, account.display_name)
 
 
-@dataclass(frozen=True)
-class ManifestNode:
+class ManifestNode(Record):
     raw: str
     description: str | None
     bundleURL: str | None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from registry.config import ConfigError
+from registry.domain.record import Record
 
 LICENSE_VERSION = 1
 SIGNING_KEY_CACHE_KEY = "wharf:license-signing-key"
@@ -35,8 +35,7 @@ _PAYLOAD_FIELDS = {"version", "license_id", "subscription_id", "tags", "user_cou
 Reason = Literal["signature", "expired", "malformed"]
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(Record):
     """The answer for one license key: `license` is the payload when its signature is good."""
 
     valid: bool

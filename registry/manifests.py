@@ -7,21 +7,20 @@ The validator is compiled once per app. Violations carry JSON pointers into the 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
 
 from registry.domain.errors import PayloadTooLarge, Unprocessable
+from registry.domain.record import Record
 from registry.resources import schemas_dir
 from registry.validation import SchemaValidator, describe_violation, format_checker, refuse_unstorable, violations
 
 CATEGORIES_KEY = "categories"
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(Record):
     """A valid manifest: its data, the text stored, and a fingerprint independent of key order
     and whitespace (so an identical re-publish is recognised however the client serialised it)."""
 

@@ -12,7 +12,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -23,14 +22,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from registry.domain.record import Record
 from registry.http import REQUEST_ID
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 _UNMATCHED_ROUTE = "(unmatched)"
 
 
-@dataclass(frozen=True)
-class Metrics:
+class Metrics(Record):
     registry: CollectorRegistry
     requests: Counter
     latency: Histogram

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -35,6 +34,7 @@ from registry.domain.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from registry.domain.record import Record
 from registry.http import REQUEST_ID, json_response
 from registry.services.loaders import PublisherRenamed
 
@@ -43,8 +43,7 @@ log = logging.getLogger("wharf.errors")
 PROBLEM_JSON = "application/problem+json"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     """How one kind of domain error reaches an HTTP client."""
 
     status: int

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from functools import cache
 
 import nh3
@@ -56,7 +55,6 @@ _VOID = frozenset(
 )
 
 
-@dataclass(frozen=True)
 class RenderedReadme(FromRow):
     """A README as HTML safe to insert into a page; `plain` when it is the text fallback."""
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
+
+from registry.domain.record import Record
 
 API_VERSION = "20180621"
 ACCEPT = f"application/vnd.sourcegraph.api+json;version={API_VERSION}"
@@ -72,8 +73,7 @@ def bundle_url(base: str, release_id: int, extension_id: str, created_at: dateti
     return f"{base}{static_path(release_id, extension_id, 'js')}?{_base36(nanos)}--{hint}"
 
 
-@dataclass(frozen=True)
-class BundleFile:
+class BundleFile(Record):
     release_id: int
     kind: str  # bundle | source_map
 
@@ -86,8 +86,7 @@ def parse_bundle_file(name: str) -> BundleFile | None:
     return BundleFile(int(match["id"]), "bundle" if match["suffix"] == "js" else "source_map")
 
 
-@dataclass(frozen=True)
-class RegistryQuery:
+class RegistryQuery(Record):
     text: str | None
     category: str | None
     tag: str | None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 
 from registry.auth.tokens import MAX_TOKEN_LENGTH
 from registry.domain.errors import Unauthorized
+from registry.domain.record import Record
 
 CHALLENGE = 'Bearer realm="wharf", Basic realm="wharf"'
 
@@ -20,14 +20,12 @@ _SUDO = re.compile(r'^user="(?P<user>[^"]{1,255})",\s*token="(?P<token>[^"]{1,20
 _TOKEN = re.compile(rf"^[A-Za-z0-9_\-]{{1,{MAX_TOKEN_LENGTH}}}\Z")
 
 
-@dataclass(frozen=True)
-class TokenCredential:
+class TokenCredential(Record):
     value: str
     sudo_user: str | None = None
 
 
-@dataclass(frozen=True)
-class PasswordCredential:
+class PasswordCredential(Record):
     username: str
     password: str = ""
 

@@ -25,11 +25,11 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from registry.client_address import address_key
 from registry.domain.errors import TooManyRequests
+from registry.domain.record import Record
 
 
 class Throttle(Protocol):
@@ -112,8 +112,7 @@ class FailureThrottle:
             self._failures.popitem(last=False)
 
 
-@dataclass(frozen=True)
-class RateLimits:
+class RateLimits(Record):
     """Per-client-address limits on what costs the site something even when it succeeds: every
     attempt counts (429 with Retry-After past the limit). `client` is `request.remote`, which
     registry.client_address resolved through trusted proxies; an IPv6 client counts as its /64."""

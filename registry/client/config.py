@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import platformdirs
+
+from registry.domain.record import Record
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 CREDENTIALS_FILE = "credentials.json"
@@ -46,8 +47,7 @@ def credentials_path() -> Path:
     return config_dir() / CREDENTIALS_FILE
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Record):
     token: str
     username: str | None
     source: str  # "--token", "WHARF_TOKEN" or the credentials file's path

@@ -29,11 +29,12 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import platformdirs
+
+from registry.domain.record import Record
 
 log = logging.getLogger("wharf.embedded")
 
@@ -58,8 +59,7 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path("wharf")
 
 
-@dataclass(frozen=True)
-class RunningServer:
+class RunningServer(Record):
     """Where a running embedded server can be reached."""
 
     pgdata: Path

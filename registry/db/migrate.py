@@ -17,12 +17,12 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
 from registry.db import queries
+from registry.domain.record import Record
 
 log = logging.getLogger("wharf.migrate")
 
@@ -38,8 +38,7 @@ class MigrationError(RuntimeError):
     """The migrations cannot run; the message tells the operator what to do."""
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(Record):
     """One migration, its SQL read once when the folder is loaded."""
 
     version: int
@@ -51,8 +50,7 @@ class Migration:
         return f"{self.version:04d}_{self.name}"
 
 
-@dataclass(frozen=True)
-class SchemaVersion:
+class SchemaVersion(Record):
     """Where a database stands: `version` None means no migration has been applied."""
 
     version: int | None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -28,6 +27,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import asyncpg
 
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 
 R = TypeVar("R", bound="FromRow")
 K = TypeVar("K", contravariant=True)  # what a Keyset orders (it only reads their keys)
@@ -37,7 +37,7 @@ _HEADER = re.compile(r"^-- name: ([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|:([a-z_][a-z0-9_]*)")
 
 
-class FromRow:
+class FromRow(Record):
     """A record built from a row whose columns are named as the record's fields."""
 
     @classmethod
@@ -45,8 +45,7 @@ class FromRow:
         return cls(**row)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Timestamped(FromRow):
+class Timestamped(FromRow, kw_only=True):
     """A record of a table with the seed's `created_at` and `updated_at` columns, as most have.
     Keyword-only, so that a record's own fields keep their places ahead of them."""
 
@@ -61,8 +60,7 @@ class Identified(Protocol):
     def id(self) -> int: ...
 
 
-@dataclass(frozen=True)
-class Keyset(Generic[K]):
+class Keyset(Record, Generic[K]):
     """One ordering a store lists by, as its statements see it: the codec of the cursor (which
     refuses a foreign one), the parameters the cursor's key is bound to, in the key's order, and
     what they are bound to on the first page (None where the statement reads NULL as "from the
@@ -88,8 +86,7 @@ class Keyset(Generic[K]):
         return Keyset(CursorCodec(column), ("after_id",), lambda item: [item.id], first=0)
 
 
-@dataclass(frozen=True)
-class Query:
+class Query(Record):
     """One named statement: its text with `$n` placeholders and the parameter behind each."""
 
     name: str

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from registry.domain.record import Record
 from registry.store.users import User
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(Record):
     """The user a request acts as (None: anonymous) and the scopes its credential grants.
 
     For a `token-sudo` request, `user` is the user acted as and `sudo_by` the site admin behind it.

@@ -15,7 +15,6 @@ import binascii
 import math
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -23,6 +22,7 @@ from uuid import UUID
 import orjson
 
 from registry.domain.errors import BadRequest
+from registry.domain.record import Record
 from registry.validation import BIGINT_MAX, BIGINT_MIN, INT4_MAX, INT4_MIN, parse_timestamp
 
 DEFAULT_LIMIT = 50
@@ -66,16 +66,14 @@ class Column(Enum):
         raise ValueError(f"not a {self.value}")
 
 
-@dataclass(frozen=True)
-class PageRequest:
+class PageRequest(Record):
     """How many items a client wants (already checked against MAX_LIMIT) and after which cursor."""
 
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
 
 
-@dataclass(frozen=True)
-class Page(Generic[T]):
+class Page(Record, Generic[T]):
     """One page of items and the cursor of the next page (None: this is the last)."""
 
     items: list[T]

@@ -14,8 +14,8 @@ libraries cost the indexer about as much; neither is worth a lazy-import scheme.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from registry.domain.record import Record
 from registry.ecosystems import go, java, npm, php, python, ranges, ruby, rust
 from registry.ecosystems.base import Parser
 
@@ -25,8 +25,7 @@ def _as_written(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class Ecosystem:
+class Ecosystem(Record):
     language: str
     manifests: tuple[str, ...]  # the file names `matches` accepts (patterns where it takes a family)
     lockfiles: tuple[str, ...]  # the package managers' lockfiles (not read yet)

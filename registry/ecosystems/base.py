@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from registry.domain.record import Record
 
 ReadFile = Callable[[str], bytes | None]
 
@@ -20,8 +22,7 @@ class ManifestError(ValueError):
     """The file cannot be parsed; the indexer reports it and skips the file."""
 
 
-@dataclass(frozen=True)
-class PackageDef:
+class PackageDef(Record):
     """A package the repository defines (a `pkgs` row: {"name", "version", "path"})."""
 
     name: str
@@ -32,8 +33,7 @@ class PackageDef:
         return {"name": self.name, "version": self.version, "path": self.path}
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(Record):
     """A dependency the repository declares (a `global_dep` row).
 
     `package` is normalised per ecosystem (PEP 503 for Python); `declared_range` is the range as
@@ -56,8 +56,7 @@ class Dependency:
         return {"path": self.path, **self.hints}
 
 
-@dataclass(frozen=True)
-class ParseResult:
+class ParseResult(Record):
     language: str
     packages: list[PackageDef] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)

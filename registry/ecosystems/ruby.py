@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.domain.record import Record
 from registry.ecosystems.base import Dependency, ManifestError, ParseResult, ReadFile
 
 LANGUAGE = "ruby"
@@ -234,8 +235,7 @@ def _hints(stack: list[_Frame], options: dict[str, Any], modifier: str | None) -
 # --- arguments and values --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Expression:
+class _Expression(Record):
     """A Ruby expression we do not evaluate, kept as written."""
 
     expression: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -19,6 +18,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from registry.domain.record import Record
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
@@ -38,8 +39,7 @@ STATIC_PREFIX = "/static/web"
 _MACHINE_PREFIXES = ("/api/", "/.api/", "/-/")
 
 
-@dataclass(frozen=True)
-class StaticFile:
+class StaticFile(Record):
     body: bytes
     content_type: str
     etag: str

@@ -9,13 +9,14 @@ from typing import Any
 
 import orjson
 
+from registry.domain.record import Record
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _MAX_DEPTH = 24
 _ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(Record):
     name: str
     location: str
     required: bool
@@ -24,23 +25,20 @@ class Parameter:
     example: str | None
 
 
-@dataclass(frozen=True)
-class Content:
+class Content(Record):
     media_type: str
     schema: str | None
     examples: list[tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Record):
     status: str
     description: str
     contents: list[Content]
     headers: list[tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(Record):
     method: str
     path: str
     anchor: str
@@ -63,8 +61,7 @@ class Group:
     operations: list[Operation] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ApiDocs:
+class ApiDocs(Record):
     title: str
     version: str
     summary: str

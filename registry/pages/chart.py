@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 
+from registry.domain.record import Record
 from registry.store.downloads import DailyDownloads
 
 WIDTH = 720
@@ -14,8 +14,7 @@ _TOP = 8  # room above the tallest bar
 _AXIS = 20  # room below the bars for the date labels
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(Record):
     day: date
     count: int
     x: float
@@ -24,8 +23,7 @@ class Bar:
     height: float
 
 
-@dataclass(frozen=True)
-class Chart:
+class Chart(Record):
     days: int
     start: date
     end: date

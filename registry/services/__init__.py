@@ -10,13 +10,12 @@ factory, with what each service depends on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from registry.asset_cache import AssetCache
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import RateLimits
 from registry.config import Config
 from registry.db.database import Database
+from registry.domain.record import Record
 from registry.download_counter import DownloadCounter
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
@@ -33,8 +32,7 @@ from registry.store.package_index import RangeCount
 from registry.ttl_cache import TtlCache
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(Record):
     """Every service of a process, and what they share (one worker pool, one mailer, ...)."""
 
     config: Config

@@ -21,6 +21,7 @@ from registry.asset_cache import AssetCache, CachedAsset
 from registry.db.database import Database
 from registry.domain.errors import BadRequest, NotFound
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.download_counter import DownloadCounter
 from registry.offload import WorkerPool
 from registry.readme import RenderedReadme, readme_text, render_once
@@ -89,22 +90,19 @@ def _check_sort(sort: str, text: str | None) -> None:
         raise BadRequest(_BAD_SORT)
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(Record):
     """A batch read: the extensions found, in the order asked, and the ids of those not found."""
 
     items: list[Extension]
     missing: list[str]
 
 
-@dataclass(frozen=True)
-class DownloadHistory:
+class DownloadHistory(Record):
     extension: Extension
     days: list[DailyDownloads]
 
 
-@dataclass(frozen=True)
-class ExtensionDetails:
+class ExtensionDetails(Record):
     """What an extension's page shows: the listing, its latest manifest and README, every live
     release (by precedence), and its downloads per day up to `today`."""
 
@@ -116,8 +114,7 @@ class ExtensionDetails:
     today: date
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(Record):
     """A publisher as Sourcegraph names it: a User or an Org, by id."""
 
     kind: str  # User | Org
@@ -126,8 +123,7 @@ class Account:
     display_name: str | None
 
 
-@dataclass(frozen=True)
-class ServedRelease:
+class ServedRelease(Record):
     """The release an asset request names, and whether by version (immutable) or by tag (moving)."""
 
     release: Release

@@ -25,6 +25,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.services import loaders
 from registry.store import discussions as store
 from registry.store import package_index as repo_store
@@ -56,14 +57,12 @@ class InvalidDiscussion(Unprocessable):
         super().__init__(f"The request body is invalid: {first['pointer']} {first['message']}.", errors=errors)
 
 
-@dataclass(frozen=True)
-class NewThread:
+class NewThread(Record):
     thread: Thread
     comment: Comment | None  # the first comment, when one was given
 
 
-@dataclass(frozen=True)
-class ReplyToken:
+class ReplyToken(Record):
     thread_id: int
     token: str
     created: bool  # False: the caller's live token, already issued

@@ -14,7 +14,6 @@ import asyncio
 import base64
 import binascii
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -26,6 +25,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import Conflict, Unprocessable
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.services import loaders
 from registry.store import cert_cache as cache_store
 from registry.store import licenses as license_store
@@ -36,8 +36,7 @@ class SubscriptionArchived(Conflict):
     """An archived subscription gets no new license keys (those issued stay valid)."""
 
 
-@dataclass(frozen=True)
-class LicenseTerms:
+class LicenseTerms(Record):
     """What a new license key grants, as its payload will say."""
 
     tags: list[str]

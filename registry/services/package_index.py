@@ -13,6 +13,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.ecosystems import Ecosystem
 from registry.services.loaders import repo_named
 from registry.store import index_queue
@@ -26,8 +27,7 @@ class SourceRequired(BadRequest):
     """A repository queued for the first time must say where the workers read it from."""
 
 
-@dataclass(frozen=True)
-class Dependent:
+class Dependent(Record):
     """A dependent and, when a version was asked about, whether its range admits it (None: the
     range cannot be evaluated by its ecosystem's rules)."""
 
@@ -35,15 +35,13 @@ class Dependent:
     admits: bool | None
 
 
-@dataclass(frozen=True)
-class RangeVerdict:
+class RangeVerdict(Record):
     declared_range: str
     count: int
     admits: bool | None
 
 
-@dataclass(frozen=True)
-class Dependents:
+class Dependents(Record):
     """A page of a package's dependents. `total` counts the kept ones (all, without a version);
     `unevaluated` (only with a version) those whose range could not be evaluated; `ranges` is
     the per-range summary the listing started with."""
@@ -57,21 +55,18 @@ class Dependents:
     page: Page[Dependent]
 
 
-@dataclass(frozen=True)
-class RepoRows:
+class RepoRows(Record):
     repo: Repo
     page: Page[RepoRow]
 
 
-@dataclass(frozen=True)
-class Queued:
+class Queued(Record):
     uri: str
     source: str
     revision: str | None
 
 
-@dataclass(frozen=True)
-class RepoState:
+class RepoState(Record):
     """A repository and its place in the index queue, as the actor may see it."""
 
     repo: Repo

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from registry.config import Config
 from registry.domain.errors import PayloadTooLarge, Unprocessable
+from registry.domain.record import Record
 from registry.manifests import Manifest, ManifestValidator, publication_warnings
 from registry.versions import parse_version
 
@@ -22,8 +23,7 @@ _TAG = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}\Z")
 _EXTENSION_ID = re.compile(r"^(?P<publisher>[^/]{1,255})/(?P<name>[^/]{1,128})\Z")
 
 
-@dataclass(frozen=True)
-class PublishInput:
+class PublishInput(Record):
     """A publish request as any edge reads it (JSON, multipart, GraphQL, the CLI's files)."""
 
     extension_id: str | None
@@ -35,8 +35,7 @@ class PublishInput:
     force: bool
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(Record):
     """A publish request checked in full before any row is touched."""
 
     publisher: str

@@ -28,6 +28,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 from registry.manifests import Manifest, ManifestValidator
 from registry.offload import WorkerPool
 from registry.readme import RenderedReadme, readme_text, render_once
@@ -57,8 +58,7 @@ class UnknownExtensionNode(Unprocessable):
     """GraphQL's deleteExtension named no extension (its argument is a node id, not a name)."""
 
 
-@dataclass(frozen=True)
-class Published:
+class Published(Record):
     """What a publish did: the extension, its release, whether the release is new or an identical
     re-publish of a version, and the warnings it was published despite."""
 

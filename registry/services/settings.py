@@ -28,6 +28,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import RETRY_AFTER_SECONDS, Conflict, PayloadTooLarge, ServiceUnavailable, Unprocessable
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.jsonc import InvalidSettings, jsonc_to_json, strict_json
 from registry.offload import WorkerPool, WorkTimeout
 from registry.services import loaders
@@ -75,16 +76,14 @@ class CascadeTooLarge(Conflict):
         )
 
 
-@dataclass(frozen=True)
-class Cascade:
+class Cascade(Record):
     """A user's settings merged (JSON text; only one member of them when asked) and its levels, in order."""
 
     merged: bytes
     levels: list[CascadeLevel]
 
 
-@dataclass(frozen=True)
-class EnabledExtensions:
+class EnabledExtensions(Record):
     """What a user's cascade enables: the live extensions found (by id, case-insensitively) and
     the ids enabled that name none."""
 

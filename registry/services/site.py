@@ -14,6 +14,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound, or_raise
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.store import cert_cache as cache_store
 from registry.store import site as site_store
 from registry.store.cert_cache import RESERVED_PREFIX, CacheEntry
@@ -27,24 +28,21 @@ class PhabricatorUriTaken(Conflict):
     """A URI maps to one Phabricator repository at a time."""
 
 
-@dataclass(frozen=True)
-class SiteState:
+class SiteState(Record):
     """The site's identity; `schema` only for a site admin."""
 
     site: Site
     schema: SchemaState | None
 
 
-@dataclass(frozen=True)
-class SurveyAnswer:
+class SurveyAnswer(Record):
     score: int
     email: str | None = None
     reason: str | None = None
     better: str | None = None
 
 
-@dataclass(frozen=True)
-class SurveyReport:
+class SurveyReport(Record):
     """The answers of a period, a page of them, and the period's Net Promoter Score."""
 
     since: datetime

@@ -3,8 +3,6 @@ also keeps Wharf's own secrets under `RESERVED_PREFIX`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
 
 from registry.db import queries
@@ -17,7 +15,6 @@ RESERVED_PREFIX = "wharf:"
 """Keys under this prefix are Wharf's own (the license signing key) and never shown over HTTP."""
 
 
-@dataclass(frozen=True)
 class CacheEntry(Timestamped):
     key: str
     b64data: str

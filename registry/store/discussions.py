@@ -13,7 +13,6 @@ one report per user and comment be enforced by the UPDATE that appends it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -22,6 +21,7 @@ import asyncpg
 from registry.db import queries
 from registry.db.queries import FromRow, Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 
 _SQL = queries.load(__file__)
 
@@ -31,8 +31,7 @@ TARGET_FIELDS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Record):
     """What a thread is about: a repository (by URI) and optionally a range of one of its files."""
 
     repo: str
@@ -52,7 +51,6 @@ class Target:
         return {name: getattr(self, name) for name in TARGET_FIELDS}
 
 
-@dataclass(frozen=True)
 class Thread(Timestamped):
     id: int
     title: str | None
@@ -76,7 +74,6 @@ class Thread(Timestamped):
 THREADS_BY_ID = Keyset.by_id(Column.INT8)
 
 
-@dataclass(frozen=True)
 class Comment(Timestamped):
     id: int
     thread_id: int
@@ -88,13 +85,11 @@ class Comment(Timestamped):
 COMMENTS_BY_ID = Keyset.by_id(Column.INT8)
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Record):
     reporter: str | None  # None when the reporting user is unknown (a report not written by this service)
     reason: str
 
 
-@dataclass(frozen=True)
 class ReportedComment(FromRow):
     comment: Comment
     report_count: int
@@ -114,7 +109,6 @@ MOST_REPORTED: Keyset[ReportedComment] = Keyset(
 )
 
 
-@dataclass(frozen=True)
 class ReplyTokenHolder(FromRow):
     user_id: int
     thread_id: int

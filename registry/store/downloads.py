@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
@@ -13,7 +12,6 @@ from registry.db import queries
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class DailyDownloads(queries.FromRow):
     day: date
     count: int

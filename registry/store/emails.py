@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -13,14 +12,12 @@ from registry.db.queries import FromRow
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Email(FromRow):
     email: str
     created_at: datetime
     verified_at: datetime | None
 
 
-@dataclass(frozen=True)
 class PendingVerification(FromRow):
     email: str
     code: str | None

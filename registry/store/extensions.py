@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any, Self
 
@@ -13,12 +13,12 @@ import asyncpg
 from registry.db import queries
 from registry.db.queries import Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 from registry.store.publishers import Publisher
 
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Extension(Timestamped):
     id: int
     uuid: uuid.UUID
@@ -91,8 +91,7 @@ async def soft_delete_extension(conn: asyncpg.Connection, extension_pk: int) -> 
     return await _SQL.soft_delete_extension.changed(conn, extension_pk=extension_pk) == 1
 
 
-@dataclass(frozen=True)
-class ListingFields:
+class ListingFields(Record):
     """What the listing shows, taken from the latest release (all None: nothing published)."""
 
     latest_release_id: int | None
@@ -115,8 +114,7 @@ async def update_listing(conn: asyncpg.Connection, extension: Extension, fields:
 SORTS = ("name", "updated", "downloads", "relevance")
 
 
-@dataclass(frozen=True)
-class ListQuery:
+class ListQuery(Record):
     """Which extensions a listing shows and in which order; `relevance` ranks by `text`."""
 
     text: str | None = None

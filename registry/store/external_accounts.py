@@ -6,7 +6,7 @@ store selects it, so no response can carry it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import asyncpg
@@ -14,12 +14,12 @@ import asyncpg
 from registry.db import queries
 from registry.db.queries import Keyset, Timestamped
 from registry.domain.page import Column, Page, PageRequest
+from registry.domain.record import Record
 from registry.store.users import User
 
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class ExternalAccount(Timestamped):
     id: int
     user_id: int
@@ -33,8 +33,7 @@ class ExternalAccount(Timestamped):
 _BY_ID = Keyset.by_id(Column.INT4)
 
 
-@dataclass(frozen=True)
-class AccountSpec:
+class AccountSpec(Record):
     """What identifies an external account: unique among live links."""
 
     service_type: str

@@ -3,7 +3,6 @@ LOCKED and a lease."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -16,7 +15,6 @@ _SQL = queries.load(__file__)
 MAX_ERROR = 2000  # characters of an indexing error kept for the queue's readers
 
 
-@dataclass(frozen=True)
 class Job(FromRow):
     repo_id: int
     uri: str
@@ -25,7 +23,6 @@ class Job(FromRow):
     attempts: int
 
 
-@dataclass(frozen=True)
 class QueueEntry(FromRow):
     source: str
     revision: str | None

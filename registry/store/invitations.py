@@ -8,7 +8,6 @@ nor accepted. Removing a member or deleting a user also revokes what they sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -20,7 +19,6 @@ from registry.domain.page import Column, Page, PageRequest
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Invitation(FromRow):
     id: int
     org_id: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
@@ -22,7 +21,6 @@ def _uuid(value: UUID) -> UUID:
     return UUID(bytes=value.bytes)
 
 
-@dataclass(frozen=True)
 class Subscription(Timestamped):
     id: UUID
     user_id: int
@@ -35,7 +33,6 @@ class Subscription(Timestamped):
         return cls(**{**row, "id": _uuid(row["id"])})
 
 
-@dataclass(frozen=True)
 class License(FromRow):
     id: UUID
     subscription_id: UUID

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 
 import asyncpg
@@ -10,20 +10,19 @@ import asyncpg
 from registry.db import queries
 from registry.db.queries import FromRow, Keyset, Timestamped
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 from registry.names import fold_name
 
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Org(Timestamped):
     id: int
     name: str
     display_name: str | None
 
 
-@dataclass(frozen=True)
-class OrgMembership:
+class OrgMembership(Record):
     """An org as one user sees it: whether they are a member decides what they may do to it."""
 
     org: Org
@@ -31,7 +30,6 @@ class OrgMembership:
     member: bool
 
 
-@dataclass(frozen=True)
 class Member(FromRow):
     membership_id: int
     user_id: int

@@ -13,7 +13,6 @@ repository's rows from them, in the caller's transaction, with the repositories'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ import asyncpg
 from registry.db import queries
 from registry.db.queries import FromRow, Keyset
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 
 _SQL = queries.load(__file__)
 
@@ -37,7 +37,6 @@ FEW_DEPENDENTS = 2000
 btree stops after one page instead."""
 
 
-@dataclass(frozen=True)
 class DependentRow(FromRow):
     repo_id: int
     row_id: int
@@ -52,13 +51,11 @@ _DEPENDENTS: Keyset[DependentRow] = Keyset(
 )
 
 
-@dataclass(frozen=True)
 class RangeCount(FromRow):
     declared_range: str
     count: int
 
 
-@dataclass(frozen=True)
 class Definer(FromRow):
     """A `pkgs` row: the repository and its manifest's {"name", "version", "path"}."""
 
@@ -71,7 +68,6 @@ class Definer(FromRow):
 _DEFINERS: Keyset[Definer] = Keyset(DEFINERS_ORDER, ("after_repo", "after_id"), lambda row: (row.repo_id, row.id))
 
 
-@dataclass(frozen=True)
 class RepoRow(FromRow):
     """A repository's dependency (with its hints) or package, as its JSON document holds it."""
 
@@ -84,7 +80,6 @@ class RepoRow(FromRow):
 REPO_ROWS_ORDER: Keyset[RepoRow] = Keyset(CursorCodec(Column.INT8), ("after",), lambda row: (row.id,), first=0)
 
 
-@dataclass(frozen=True)
 class Repo(FromRow):
     id: int
     uri: str
@@ -93,22 +88,19 @@ class Repo(FromRow):
     updated_at: datetime | None
 
 
-@dataclass(frozen=True)
 class LockedRepo(FromRow):
     id: int
     uri: str
     indexed_revision: str | None
 
 
-@dataclass(frozen=True)
 class LanguageCounts(FromRow):
     language: str
     packages: int
     dependencies: int
 
 
-@dataclass(frozen=True)
-class IndexStatus:
+class IndexStatus(Record):
     repos: int
     indexed_repos: int
     languages: tuple[LanguageCounts, ...]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
 
 from registry.db import queries
@@ -11,7 +9,6 @@ from registry.db import queries
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Publisher(queries.FromRow):
     name: str
     user_id: int | None

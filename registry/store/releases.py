@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 
 import asyncpg
 
 from registry.db import queries
 from registry.db.queries import FromRow
+from registry.domain.record import Record
 
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Release(FromRow):
     """A release's metadata; the bundle and source map are read separately, when served."""
 
@@ -36,8 +36,7 @@ class Release(FromRow):
     downloads: int
 
 
-@dataclass(frozen=True)
-class NewRelease:
+class NewRelease(Record):
     extension_pk: int
     creator_user_id: int
     version: str | None  # None: an unversioned release (Sourcegraph's NULL release_version)

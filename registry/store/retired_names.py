@@ -5,7 +5,6 @@ Published coordinates (`publisher/name@version`) are recorded there too, and are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -17,7 +16,6 @@ from registry.domain.page import Column, CursorCodec, Page, PageRequest
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class RetiredName(FromRow):
     name: str
     former_owner: str | None  # the owner's current name, if it is live (then the name redirects there)

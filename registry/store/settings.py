@@ -8,7 +8,6 @@ with the one the writer edited; under READ COMMITTED the comparison alone would 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ from registry.db import queries
 from registry.db.queries import FromRow, Query
 from registry.domain.errors import BadRequest
 from registry.domain.page import FOREIGN_CURSOR, Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
 
 _SQL = queries.load(__file__)
 
@@ -27,8 +27,7 @@ SubjectKind = Literal["global", "org", "user"]
 HISTORY = CursorCodec(Column.INT4)
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(Record):
     """Whose settings: the whole site, an org (org_id) or a user (user_id)."""
 
     kind: SubjectKind
@@ -49,7 +48,6 @@ class Subject:
         return {}
 
 
-@dataclass(frozen=True)
 class Version(FromRow):
     id: int
     contents: str | None
@@ -57,7 +55,6 @@ class Version(FromRow):
     created_at: datetime
 
 
-@dataclass(frozen=True)
 class CascadeLevel(FromRow):
     """One subject of a user's cascade and its current version (id None: no settings yet). The
     texts are left out (None) when the cascade is over the size it was read with."""
@@ -70,7 +67,6 @@ class CascadeLevel(FromRow):
     parsed: str | None  # the contents as strict JSON, kept when written (None: not parsed yet)
 
 
-@dataclass(frozen=True)
 class EnabledExtension(FromRow):
     """An extension named in settings, found live, with its latest release (None: unpublished)."""
 

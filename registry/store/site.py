@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -17,7 +16,6 @@ from registry.domain.page import Column, CursorCodec, Page, PageRequest
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Site(FromRow):
     site_id: uuid.UUID
     initialized: bool
@@ -27,7 +25,6 @@ class Site(FromRow):
         return cls(uuid.UUID(str(row["site_id"])), row["initialized"])
 
 
-@dataclass(frozen=True)
 class SchemaState(FromRow):
     """The migration the schema is at; no version before the first migration ran."""
 
@@ -43,7 +40,6 @@ async def schema_state(conn: asyncpg.Connection) -> SchemaState:
     return await _SQL.schema_state.one(conn, SchemaState) or SchemaState(None, False)
 
 
-@dataclass(frozen=True)
 class SurveyResponse(FromRow):
     id: int
     username: str | None
@@ -83,7 +79,6 @@ async def survey_responses(
     )
 
 
-@dataclass(frozen=True)
 class NetPromoterScore(FromRow):
     responses: int
     promoters: int
@@ -102,7 +97,6 @@ async def net_promoter_score(conn: asyncpg.Connection, since: datetime, until: d
     return await _SQL.net_promoter_score.single(conn, NetPromoterScore, since=since, until=until)
 
 
-@dataclass(frozen=True)
 class SavedQuery(FromRow):
     query: str
     last_executed: datetime
@@ -129,7 +123,6 @@ async def saved_queries(conn: asyncpg.Connection, page: PageRequest) -> Page[Sav
     return await _SQL.saved_queries_by_text.page(conn, SavedQuery, SAVED_QUERIES_BY_TEXT, page)
 
 
-@dataclass(frozen=True)
 class PhabricatorRepo(Timestamped):
     id: int
     callsign: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -12,12 +11,12 @@ import asyncpg
 from registry.db import queries
 from registry.db.queries import FromRow, Keyset
 from registry.domain.page import Column, Page, PageRequest
+from registry.domain.record import Record
 from registry.store.users import User
 
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class Token(FromRow):
     id: int
     note: str
@@ -34,7 +33,6 @@ class Token(FromRow):
 _BY_ID = Keyset.by_id(Column.INT8)
 
 
-@dataclass(frozen=True)
 class TokenRef(FromRow):
     """A live token and the user it acts as: what deciding who may delete it needs."""
 
@@ -42,8 +40,7 @@ class TokenRef(FromRow):
     owner_id: int
 
 
-@dataclass(frozen=True)
-class TokenHolder:
+class TokenHolder(Record):
     """What a token resolves to: its id and scopes, and its live user."""
 
     token_id: int

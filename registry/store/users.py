@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 import asyncpg
@@ -14,7 +14,6 @@ from registry.names import fold_name
 _SQL = queries.load(__file__)
 
 
-@dataclass(frozen=True)
 class User(Timestamped):
     id: int
     username: str

@@ -17,6 +17,7 @@ from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import Conflict, NotFound
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.store import external_accounts as account_store
 from registry.store.external_accounts import AccountSpec, ExternalAccount
 from registry.store.users import User
@@ -28,8 +29,7 @@ class AccountTaken(Conflict):
         super().__init__("That external account is already linked to a user.")
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(Record):
     """A link asked for: the account, the provider's data, and the assertion vouching for it."""
 
     spec: AccountSpec
@@ -38,8 +38,7 @@ class Link:
     assertion: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class SignedIn:
+class SignedIn(Record):
     """The live user an external account resolves to, and the id of the link."""
 
     user: User

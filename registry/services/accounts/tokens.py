@@ -9,14 +9,14 @@ from registry.auth.tokens import new_token
 from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.page import Page, PageRequest
+from registry.domain.record import Record
 from registry.services import loaders
 from registry.store import tokens as token_store
 from registry.store.tokens import Token
 from registry.store.users import User
 
 
-@dataclass(frozen=True)
-class NewToken:
+class NewToken(Record):
     """A token just made, with its value: the only time the value is ever known to anyone."""
 
     token: Token

@@ -13,6 +13,7 @@ from registry.auth.throttle import RateLimits
 from registry.db.database import Database
 from registry.domain.actor import Actor
 from registry.domain.errors import Conflict, NotFound, Unprocessable
+from registry.domain.record import Record
 from registry.mail import Mailer
 from registry.services import loaders
 from registry.store import discussions as discussion_store
@@ -33,16 +34,14 @@ class LastSiteAdmin(Conflict):
         super().__init__("This is the last site admin; make another user site admin first.")
 
 
-@dataclass(frozen=True)
-class SignUp:
+class SignUp(Record):
     username: str
     email: str
     password: str
     display_name: str | None = None
 
 
-@dataclass(frozen=True)
-class UserUpdate:
+class UserUpdate(Record):
     """What a PATCH names: `profile` holds the given ones of username, display_name and avatar_url
     (a display name or avatar may be set to None); None elsewhere leaves a field as it is."""
 
@@ -52,8 +51,7 @@ class UserUpdate:
     current_password: str | None = None
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(Record):
     """A user as the actor may see them: `emails` (and the private fields) only when `private`."""
 
     user: User
