@@ -11,9 +11,10 @@ from aiohttp import web
 
 from registry.domain.errors import BadRequest
 from registry.handlers.common import int_param, json_body, services, signed_in_actor, site_admin_actor
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.store.discussions import TARGET_FIELDS, Target
+from registry.views.common import page_json
 from registry.views.discussions import render_comment, render_reported, render_thread
 
 routes = web.RouteTableDef()

@@ -12,10 +12,11 @@ from registry.handlers.common import (
     path_extension,
     services,
 )
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.services.catalogue import MAX_HISTORY_DAYS, parse_listing
 from registry.validation import parse_count
+from registry.views.common import page_json
 from registry.views.extensions import extension_url, render_extension
 
 routes = web.RouteTableDef()

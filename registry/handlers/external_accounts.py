@@ -9,11 +9,12 @@ from aiohttp import web
 
 from registry.auth.authentication import request_actor
 from registry.handlers.common import int_param, json_body, services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.services.accounts.external_accounts import Link
 from registry.store.external_accounts import AccountSpec
 from registry.views.accounts import external_account_json, user_json
+from registry.views.common import page_json
 
 routes = web.RouteTableDef()
 

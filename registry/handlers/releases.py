@@ -9,12 +9,13 @@ from aiohttp import web
 from registry.auth.authentication import request_actor
 from registry.domain.actor import Actor
 from registry.handlers.common import services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.handlers.publish_input import read_publish_input
 from registry.http import json_response
 from registry.public_url import base_url
 from registry.services.publish_checks import publisher_of
 from registry.services.publishing import Published, Publishing
+from registry.views.common import page_json
 from registry.views.extensions import extension_url
 from registry.views.releases import render_release
 

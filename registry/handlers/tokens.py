@@ -6,9 +6,10 @@ from aiohttp import web
 
 from registry.auth.authentication import accepts_password, request_actor
 from registry.handlers.common import int_param, json_body, services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.views.accounts import token_json
+from registry.views.common import page_json
 
 routes = web.RouteTableDef()
 
