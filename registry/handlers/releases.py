@@ -8,7 +8,7 @@ from aiohttp import web
 
 from registry.auth.authentication import request_actor
 from registry.domain.actor import Actor
-from registry.handlers.common import services
+from registry.handlers.common import no_content, services
 from registry.handlers.paging import page_request
 from registry.handlers.publish_input import read_publish_input
 from registry.http import json_response
@@ -98,5 +98,6 @@ async def yank_release(request: web.Request) -> web.Response:
     """Yank: the release is no longer served or listed, and its version is never used again."""
     publishing = services(request).publishing
     match = request.match_info
-    await publishing.yank(request_actor(request), match["publisher"], match["name"], match["version"])
-    return web.Response(status=204)
+    return await no_content(
+        publishing.yank(request_actor(request), match["publisher"], match["name"], match["version"])
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry.auth.authentication import request_actor
-from registry.handlers.common import services
+from registry.handlers.common import no_content, services
 from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.views.accounts import retired_name_json
@@ -34,5 +34,4 @@ async def release_retired_name(request: web.Request) -> web.Response:
     """Release a retired name (site admins): anyone may take it again, and its redirect ends. The
     versions published under it are never released: publishing one again stays a 409."""
     publishing = services(request).publishing
-    await publishing.release_retired_name(request_actor(request), request.match_info["name"])
-    return web.Response(status=204)
+    return await no_content(publishing.release_retired_name(request_actor(request), request.match_info["name"]))

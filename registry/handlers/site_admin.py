@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry.handlers.common import int_param, json_body, services, site_admin_actor
+from registry.handlers.common import int_param, json_body, no_content, services, site_admin_actor
 from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.views.common import page_json
@@ -41,8 +41,7 @@ async def put_cache(request: web.Request) -> web.Response:
 async def delete_cache(request: web.Request) -> web.Response:
     """Soft delete; deleting an absent key is not an error (autocert semantics)."""
     actor = site_admin_actor(request)
-    await services(request).site.delete_cache_entry(actor, request.match_info["key"])
-    return web.Response(status=204)
+    return await no_content(services(request).site.delete_cache_entry(actor, request.match_info["key"]))
 
 
 @routes.post("/api/phabricator-repos")
@@ -63,6 +62,4 @@ async def list_phabricator_repos(request: web.Request) -> web.Response:
 @routes.delete("/api/phabricator-repos/{id}")
 async def delete_phabricator_repo(request: web.Request) -> web.Response:
     actor = site_admin_actor(request)
-    repo_id = int_param(request, "id")
-    await services(request).site.delete_phabricator_repo(actor, repo_id)
-    return web.Response(status=204)
+    return await no_content(services(request).site.delete_phabricator_repo(actor, int_param(request, "id")))
