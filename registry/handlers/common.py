@@ -3,7 +3,7 @@ of an extension by its path, which follow a renamed publisher."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -68,6 +68,12 @@ async def connection(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
     """A connection for reads (each statement its own snapshot)."""
     async with pool(request).acquire() as conn:
         yield conn
+
+
+async def no_content(write: Awaitable[object]) -> web.Response:
+    """204 No Content, once `write` (a change with nothing to show: a delete, a revocation) is done."""
+    await write
+    return web.Response(status=204)
 
 
 def int_param(request: web.Request, name: str) -> int:

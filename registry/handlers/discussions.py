@@ -7,13 +7,17 @@ anonymous client is told to sign in (401) whatever it sent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest
-from registry.handlers.common import int_param, json_body, services, signed_in_actor, site_admin_actor
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.common import int_param, json_body, no_content, services, signed_in_actor, site_admin_actor
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.store.discussions import TARGET_FIELDS, Target
+from registry.views.common import page_json
 from registry.views.discussions import render_comment, render_reported, render_thread
 
 routes = web.RouteTableDef()
@@ -26,6 +30,12 @@ def _flag(request: web.Request, name: str) -> bool:
     if raw not in ("true", "false", "1", "0"):
         raise BadRequest(f"{name} must be true or false.")
     return raw in ("true", "1")
+
+
+async def _signed_in_input(request: web.Request, schema: str) -> tuple[Actor, int, dict[str, Any]]:
+    """The signed-in actor (refused first, whatever was sent), then the path's id and the body."""
+    actor = signed_in_actor(request)
+    return actor, int_param(request, "id"), await json_body(request, schema)
 
 
 def _created_comment(comment_json: dict[str, object], comment_id: int) -> web.Response:
@@ -71,8 +81,7 @@ async def get_thread(request: web.Request) -> web.Response:
 async def delete_thread(request: web.Request) -> web.Response:
     """Soft delete: its author or a site admin."""
     actor = signed_in_actor(request)
-    await services(request).discussions.delete_thread(actor, int_param(request, "id"))
-    return web.Response(status=204)
+    return await no_content(services(request).discussions.delete_thread(actor, int_param(request, "id")))
 
 
 @routes.post("/api/discussions/threads/{id}/archive")
@@ -95,9 +104,7 @@ async def list_comments(request: web.Request) -> web.Response:
 
 @routes.post("/api/discussions/threads/{id}/comments")
 async def add_comment(request: web.Request) -> web.Response:
-    actor = signed_in_actor(request)
-    thread_id = int_param(request, "id")
-    body = await json_body(request, "DiscussionCommentCreate")
+    actor, thread_id, body = await _signed_in_input(request, "DiscussionCommentCreate")
     comment = await services(request).discussions.add_comment(actor, thread_id, body["contents"])
     return _created_comment(render_comment(comment), comment.id)
 
@@ -105,9 +112,7 @@ async def add_comment(request: web.Request) -> web.Response:
 @routes.patch("/api/discussions/comments/{id}")
 async def edit_comment(request: web.Request) -> web.Response:
     """Its author only (a site admin deletes, never rewrites); not in an archived thread."""
-    actor = signed_in_actor(request)
-    comment_id = int_param(request, "id")
-    body = await json_body(request, "DiscussionCommentUpdate")
+    actor, comment_id, body = await _signed_in_input(request, "DiscussionCommentUpdate")
     comment = await services(request).discussions.edit_comment(actor, comment_id, body["contents"])
     return json_response(render_comment(comment))
 
@@ -116,8 +121,7 @@ async def edit_comment(request: web.Request) -> web.Response:
 async def delete_comment(request: web.Request) -> web.Response:
     """Soft delete: its author or a site admin."""
     actor = signed_in_actor(request)
-    await services(request).discussions.delete_comment(actor, int_param(request, "id"))
-    return web.Response(status=204)
+    return await no_content(services(request).discussions.delete_comment(actor, int_param(request, "id")))
 
 
 # --- reports -------------------------------------------------------------------------------------
@@ -126,11 +130,8 @@ async def delete_comment(request: web.Request) -> web.Response:
 @routes.post("/api/discussions/comments/{id}/reports")
 async def report_comment(request: web.Request) -> web.Response:
     """Any signed-in user reports a comment with a short reason, once per comment (a second is 409)."""
-    actor = signed_in_actor(request)
-    comment_id = int_param(request, "id")
-    body = await json_body(request, "DiscussionReportCreate")
-    await services(request).discussions.report_comment(actor, comment_id, body["reason"])
-    return web.Response(status=204)
+    actor, comment_id, body = await _signed_in_input(request, "DiscussionReportCreate")
+    return await no_content(services(request).discussions.report_comment(actor, comment_id, body["reason"]))
 
 
 @routes.get("/api/discussions/reported-comments")
@@ -157,8 +158,7 @@ async def reply_token(request: web.Request) -> web.Response:
 async def revoke_reply_token(request: web.Request) -> web.Response:
     """Revoke the caller's reply token for the thread; it can no longer post."""
     actor = signed_in_actor(request)
-    await services(request).discussions.revoke_reply_token(actor, int_param(request, "id"))
-    return web.Response(status=204)
+    return await no_content(services(request).discussions.revoke_reply_token(actor, int_param(request, "id")))
 
 
 @routes.post("/api/discussions/mail-reply")

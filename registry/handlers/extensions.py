@@ -9,13 +9,15 @@ from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.handlers.common import (
     json_body,
+    no_content,
     path_extension,
     services,
 )
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.services.catalogue import MAX_HISTORY_DAYS, parse_listing
 from registry.validation import parse_count
+from registry.views.common import page_json
 from registry.views.extensions import extension_url, render_extension
 
 routes = web.RouteTableDef()
@@ -68,8 +70,7 @@ async def delete_extension(request: web.Request) -> web.Response:
     route); its published versions stay taken forever (migration 6)."""
     publishing = services(request).publishing
     publisher, name = request.match_info["publisher"], request.match_info["name"]
-    await publishing.delete_extension(request_actor(request), publisher, name)
-    return web.Response(status=204)
+    return await no_content(publishing.delete_extension(request_actor(request), publisher, name))
 
 
 @routes.get("/api/extensions/{publisher}/{name}/downloads")

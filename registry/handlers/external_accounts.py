@@ -8,12 +8,13 @@ from typing import Any
 from aiohttp import web
 
 from registry.auth.authentication import request_actor
-from registry.handlers.common import int_param, json_body, services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.common import int_param, json_body, no_content, services
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.services.accounts.external_accounts import Link
 from registry.store.external_accounts import AccountSpec
 from registry.views.accounts import external_account_json, user_json
+from registry.views.common import page_json
 
 routes = web.RouteTableDef()
 
@@ -47,8 +48,7 @@ async def unlink_account(request: web.Request) -> web.Response:
     """Unlink (soft delete); the account may then be linked again, to anyone."""
     actor, svc = request_actor(request), services(request)
     subject = await svc.users.managed(actor, request.match_info["username"])
-    await svc.external_accounts.unlink(actor, subject, int_param(request, "id"))
-    return web.Response(status=204)
+    return await no_content(svc.external_accounts.unlink(actor, subject, int_param(request, "id")))
 
 
 @routes.post("/api/external-accounts/sign-in")

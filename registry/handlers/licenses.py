@@ -9,42 +9,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
-from registry import appkeys, licensing
+from registry import appkeys
 from registry.domain.errors import BadRequest, Unprocessable
 from registry.handlers.common import json_body, services, signed_in_actor, site_admin_actor
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.services.licensing import LicenseTerms
-from registry.store.licenses import License, Subscription
 from registry.validation import parse_timestamp
+from registry.views.common import page_json
+from registry.views.licenses import render_license, render_subscription
 
 routes = web.RouteTableDef()
-
-
-def render_subscription(subscription: Subscription) -> dict[str, Any]:
-    return {
-        "id": subscription.id,
-        "user_id": subscription.user_id,
-        "username": subscription.username,
-        "billing_subscription_id": subscription.billing_subscription_id,
-        "created_at": subscription.created_at,
-        "updated_at": subscription.updated_at,
-        "archived_at": subscription.archived_at,
-    }
-
-
-def render_license(issued: License) -> dict[str, Any]:
-    return {
-        "id": issued.id,
-        "subscription_id": issued.subscription_id,
-        "license_key": issued.license_key,
-        "license": licensing.decode_payload(issued.license_key),
-        "created_at": issued.created_at,
-    }
 
 
 def _subscription_id(request: web.Request) -> uuid.UUID:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry.auth.authentication import request_actor
-from registry.handlers.common import json_body, services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.common import json_body, no_content, services
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.views.accounts import invitation_json, member_json, org_json
+from registry.views.common import page_json
 
 routes = web.RouteTableDef()
 
@@ -39,8 +40,7 @@ async def update_org(request: web.Request) -> web.Response:
 @routes.delete("/api/orgs/{name}")
 async def delete_org(request: web.Request) -> web.Response:
     """Soft delete; the name is freed, or retired if it has been published under."""
-    await services(request).orgs.delete(request_actor(request), request.match_info["name"])
-    return web.Response(status=204)
+    return await no_content(services(request).orgs.delete(request_actor(request), request.match_info["name"]))
 
 
 @routes.get("/api/orgs/{name}/members")
@@ -54,8 +54,7 @@ async def list_members(request: web.Request) -> web.Response:
 async def remove_member(request: web.Request) -> web.Response:
     """Remove a member, never the last one; what they sent to the org is revoked with them."""
     name, username = request.match_info["name"], request.match_info["username"]
-    await services(request).orgs.remove_member(request_actor(request), name, username)
-    return web.Response(status=204)
+    return await no_content(services(request).orgs.remove_member(request_actor(request), name, username))
 
 
 @routes.get("/api/orgs/{name}/invitations")

@@ -1,17 +1,15 @@
-"""A page's query parameters in, `{"items", "next_cursor"}` out: the HTTP side of registry.domain.page."""
+"""A page's query parameters in (the HTTP side of registry.domain.page); a page out is
+registry.views.common.page_json."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
 
 from aiohttp import web
 
 from registry.domain.errors import BadRequest
-from registry.domain.page import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
+from registry.domain.page import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from registry.validation import parse_count
-
-T = TypeVar("T")
 
 
 def page_request(request: web.Request) -> PageRequest:
@@ -25,7 +23,3 @@ def page_request_of(params: Mapping[str, str], *, default_limit: int = DEFAULT_L
     if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}.")
     return PageRequest(limit, params.get("cursor") or None)
-
-
-def page_json(page: Page[T], render: Callable[[T], Any]) -> dict[str, Any]:
-    return {"items": [render(item) for item in page.items], "next_cursor": page.next_cursor}

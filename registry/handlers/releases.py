@@ -8,13 +8,14 @@ from aiohttp import web
 
 from registry.auth.authentication import request_actor
 from registry.domain.actor import Actor
-from registry.handlers.common import services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.common import no_content, services
+from registry.handlers.paging import page_request
 from registry.handlers.publish_input import read_publish_input
 from registry.http import json_response
 from registry.public_url import base_url
-from registry.services.publish_checks import publisher_of
-from registry.services.publishing import Published, Publishing
+from registry.services.publish_checks import PublishInput, publisher_of
+from registry.services.publishing import Publishing
+from registry.views.common import page_json
 from registry.views.extensions import extension_url
 from registry.views.releases import render_release
 
@@ -35,8 +36,12 @@ def _authorizer(publishing: Publishing, actor: Actor) -> Callable[[str], Awaitab
     return authorize
 
 
-def _published(published: Published) -> web.Response:
-    """201 with the new release's address, or 200 for an identical re-publish of a version."""
+async def _publish(
+    request: web.Request, publishing: Publishing, actor: Actor, data: PublishInput, *, create: bool
+) -> web.Response:
+    """Publish, and answer 201 with the new release's address, or 200 for an identical re-publish
+    of a version. `create`: the extension may be created by this publish (/api/publish)."""
+    published = await publishing.publish(actor, data, create=create, public_url=lambda: base_url(request))
     extension, release = published.extension, published.release
     body = {**render_release(extension, release), "warnings": published.warnings}
     if not published.created:
@@ -55,8 +60,7 @@ async def publish(request: web.Request) -> web.Response:
     data = await read_publish_input(request, None, named=authorize)
     if data.extension_id is not None:
         await authorize(data.extension_id)
-    published = await publishing.publish(actor, data, create=True, public_url=lambda: base_url(request))
-    return _published(published)
+    return await _publish(request, publishing, actor, data, create=True)
 
 
 @routes.post("/api/extensions/{publisher}/{name}/releases")
@@ -66,8 +70,7 @@ async def create_release(request: web.Request) -> web.Response:
     publisher, name = request.match_info["publisher"], request.match_info["name"]
     await publishing.authorize_publisher(actor, publisher)
     data = await read_publish_input(request, f"{publisher}/{name}")
-    published = await publishing.publish(actor, data, create=False, public_url=lambda: base_url(request))
-    return _published(published)
+    return await _publish(request, publishing, actor, data, create=False)
 
 
 @routes.get("/api/extensions/{publisher}/{name}/releases")
@@ -95,5 +98,6 @@ async def yank_release(request: web.Request) -> web.Response:
     """Yank: the release is no longer served or listed, and its version is never used again."""
     publishing = services(request).publishing
     match = request.match_info
-    await publishing.yank(request_actor(request), match["publisher"], match["name"], match["version"])
-    return web.Response(status=204)
+    return await no_content(
+        publishing.yank(request_actor(request), match["publisher"], match["name"], match["version"])
+    )

@@ -9,26 +9,16 @@ name, and even then every version published under it stays taken forever.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from registry.auth.authentication import request_actor
-from registry.handlers.common import services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.common import no_content, services
+from registry.handlers.paging import page_request
 from registry.http import json_response
-from registry.store.retired_names import RetiredName
+from registry.views.accounts import retired_name_json
+from registry.views.common import page_json
 
 routes = web.RouteTableDef()
-
-
-def _render(retired: RetiredName) -> dict[str, Any]:
-    return {
-        "name": retired.name,
-        "former_owner_kind": retired.owner_kind,
-        "redirects_to": retired.former_owner,
-        "retired_at": retired.retired_at,
-    }
 
 
 @routes.get("/api/retired-names")
@@ -36,7 +26,7 @@ async def list_retired_names(request: web.Request) -> web.Response:
     """Names retired after their publisher, having published, was deleted or renamed (site admins)."""
     publishing = services(request).publishing
     page = await publishing.retired_names(request_actor(request), page_request(request))
-    return json_response(page_json(page, _render))
+    return json_response(page_json(page, retired_name_json))
 
 
 @routes.delete("/api/retired-names/{name}")
@@ -44,5 +34,4 @@ async def release_retired_name(request: web.Request) -> web.Response:
     """Release a retired name (site admins): anyone may take it again, and its redirect ends. The
     versions published under it are never released: publishing one again stays a 409."""
     publishing = services(request).publishing
-    await publishing.release_retired_name(request_actor(request), request.match_info["name"])
-    return web.Response(status=204)
+    return await no_content(publishing.release_retired_name(request_actor(request), request.match_info["name"]))

@@ -12,10 +12,11 @@ from aiohttp import web
 
 from registry.auth.authentication import request_actor
 from registry.handlers.common import json_body, services
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.public_url import base_url
 from registry.store.settings import Subject
+from registry.views.common import page_json
 from registry.views.settings import render_cascade_level, render_enabled, render_version
 
 routes = web.RouteTableDef()

@@ -4,34 +4,28 @@ registry.services.site). Site-admin routes ask the policy before reading their i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 
 from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.handlers.common import json_body, services, site_admin_actor
-from registry.handlers.paging import page_json, page_request
+from registry.handlers.paging import page_request
 from registry.http import json_response
-from registry.services.site import SiteState, SurveyAnswer, SurveyReport
-from registry.store.site import SavedQuery, SurveyResponse
+from registry.services.site import SurveyAnswer
+from registry.store.site import SavedQuery
 from registry.validation import parse_timestamp
+from registry.views.common import page_json
+from registry.views.site import saved_query_json, site_json, survey_report_json
 
 routes = web.RouteTableDef()
-
-
-def _site(state: SiteState) -> dict[str, Any]:
-    body: dict[str, Any] = {"site_id": state.site.site_id, "initialized": state.site.initialized}
-    if state.schema is not None:
-        body["schema_migrations"] = {"version": state.schema.version, "dirty": state.schema.dirty}
-    return body
 
 
 @routes.get("/api/site")
 async def get_site(request: web.Request) -> web.Response:
     """The site id and whether its first user exists; site admins also see the schema version."""
     state = await services(request).site.state(request_actor(request))
-    return json_response(_site(state))
+    return json_response(site_json(state))
 
 
 def _period(request: web.Request) -> tuple[datetime, datetime]:
@@ -49,34 +43,6 @@ def _period(request: web.Request) -> tuple[datetime, datetime]:
     return since, until
 
 
-def _survey(response: SurveyResponse) -> dict[str, Any]:
-    return {
-        "id": response.id,
-        "username": response.username,
-        "email": response.email,
-        "score": response.score,
-        "reason": response.reason,
-        "better": response.better,
-        "created_at": response.created_at,
-    }
-
-
-def _report(report: SurveyReport) -> dict[str, Any]:
-    nps = report.net_promoter_score
-    return {
-        "since": report.since,
-        "until": report.until,
-        "net_promoter_score": {
-            "score": nps.score,
-            "responses": nps.responses,
-            "promoters": nps.promoters,
-            "passives": nps.passives,
-            "detractors": nps.detractors,
-        },
-        **page_json(report.answers, _survey),
-    }
-
-
 @routes.post("/api/surveys")
 async def answer_survey(request: web.Request) -> web.Response:
     """Anyone may answer; answers are limited per client address (WHARF_SURVEYS_PER_ADDRESS)."""
@@ -92,16 +58,7 @@ async def list_surveys(request: web.Request) -> web.Response:
     actor = site_admin_actor(request)
     since, until = _period(request)
     report = await services(request).site.survey_report(actor, since, until, page_request(request))
-    return json_response(_report(report))
-
-
-def _saved(query: SavedQuery) -> dict[str, Any]:
-    return {
-        "query": query.query,
-        "last_executed": query.last_executed,
-        "latest_result": query.latest_result,
-        "exec_duration_ns": query.exec_duration_ns,
-    }
+    return json_response(survey_report_json(report))
 
 
 @routes.put("/api/saved-queries")
@@ -113,11 +70,11 @@ async def record_saved_query(request: web.Request) -> web.Response:
     # both checked by the schema's `format: date-time` (registry.validation.parse_timestamp)
     last_executed, latest_result = parse_timestamp(body["last_executed"]), parse_timestamp(body["latest_result"])
     execution = SavedQuery(body["query"], last_executed, latest_result, body["exec_duration_ns"])
-    return json_response(_saved(await services(request).site.record_saved_query(actor, execution)))
+    return json_response(saved_query_json(await services(request).site.record_saved_query(actor, execution)))
 
 
 @routes.get("/api/saved-queries")
 async def list_saved_queries(request: web.Request) -> web.Response:
     actor = site_admin_actor(request)
     found = await services(request).site.saved_queries(actor, page_request(request))
-    return json_response(page_json(found, _saved))
+    return json_response(page_json(found, saved_query_json))

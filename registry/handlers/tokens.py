@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from registry.auth.authentication import accepts_password, request_actor
-from registry.handlers.common import int_param, json_body, services
-from registry.handlers.paging import page_json, page_request
+from registry.auth.authentication import accepts_password
+from registry.handlers.common import int_param, json_body, no_content, services, signed_in_actor
+from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.views.accounts import token_json
+from registry.views.common import page_json
 
 routes = web.RouteTableDef()
 
@@ -17,8 +18,7 @@ routes = web.RouteTableDef()
 @accepts_password
 async def create_token(request: web.Request) -> web.Response:
     """The one route that accepts a password (HTTP Basic); the value is in this response only."""
-    actor, svc = request_actor(request), services(request).tokens
-    svc.holder(actor)
+    svc, actor = services(request).tokens, signed_in_actor(request)
     body = await json_body(request, "TokenCreate")
     made = await svc.create(actor, body["note"], body["scopes"])
     return json_response(
@@ -28,15 +28,12 @@ async def create_token(request: web.Request) -> web.Response:
 
 @routes.get("/api/tokens")
 async def list_tokens(request: web.Request) -> web.Response:
-    actor, svc = request_actor(request), services(request).tokens
-    svc.holder(actor)
+    svc, actor = services(request).tokens, signed_in_actor(request)
     return json_response(page_json(await svc.list_tokens(actor, page_request(request)), token_json))
 
 
 @routes.delete("/api/tokens/{id}")
 async def delete_token(request: web.Request) -> web.Response:
     """Delete (soft) one of your tokens; site admins may delete anyone's. Others' are 404."""
-    actor, svc = request_actor(request), services(request).tokens
-    svc.holder(actor)
-    await svc.delete(actor, int_param(request, "id"))
-    return web.Response(status=204)
+    svc, actor = services(request).tokens, signed_in_actor(request)
+    return await no_content(svc.delete(actor, int_param(request, "id")))

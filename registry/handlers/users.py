@@ -6,7 +6,7 @@ from aiohttp import web
 
 from registry import appkeys
 from registry.auth.authentication import request_actor
-from registry.handlers.common import json_body, pool, services
+from registry.handlers.common import json_body, no_content, pool, services
 from registry.http import json_response
 from registry.services.accounts.users import PasswordCheck, SignUp, UserUpdate
 from registry.views.accounts import email_json, profile_json
@@ -67,8 +67,7 @@ async def update_user(request: web.Request) -> web.Response:
 @routes.delete("/api/users/{username}")
 async def delete_user(request: web.Request) -> web.Response:
     """Soft delete; the username is freed, or retired if it has been published under."""
-    await services(request).users.delete(request_actor(request), request.match_info["username"])
-    return web.Response(status=204)
+    return await no_content(services(request).users.delete(request_actor(request), request.match_info["username"]))
 
 
 @routes.get("/api/users/{username}/emails")
@@ -98,5 +97,4 @@ async def verify_email(request: web.Request) -> web.Response:
 @routes.delete("/api/users/{username}/emails/{email}")
 async def delete_email(request: web.Request) -> web.Response:
     username, email = request.match_info["username"], request.match_info["email"]
-    await services(request).emails.delete(request_actor(request), username, email)
-    return web.Response(status=204)
+    return await no_content(services(request).emails.delete(request_actor(request), username, email))

@@ -1,4 +1,5 @@
-"""JSON renderings of users, emails, tokens, orgs, members, invitations and external accounts."""
+"""JSON renderings of users, emails, tokens, orgs, members, invitations, external accounts and
+retired publisher names."""
 
 from __future__ import annotations
 
@@ -9,18 +10,15 @@ from registry.store.emails import Email
 from registry.store.external_accounts import ExternalAccount
 from registry.store.invitations import Invitation
 from registry.store.orgs import Member, Org
+from registry.store.retired_names import RetiredName
 from registry.store.tokens import Token
 from registry.store.users import User
+from registry.views.common import record_json
 
 
 def user_json(user: User) -> dict[str, Any]:
     """The public profile."""
-    return {
-        "username": user.username,
-        "display_name": user.display_name,
-        "avatar_url": user.avatar_url,
-        "created_at": user.created_at,
-    }
+    return record_json(user, "username", "display_name", "avatar_url", "created_at")
 
 
 def profile_json(profile: Profile) -> dict[str, Any]:
@@ -35,56 +33,37 @@ def profile_json(profile: Profile) -> dict[str, Any]:
 
 
 def email_json(email: Email) -> dict[str, Any]:
-    return {"email": email.email, "created_at": email.created_at, "verified_at": email.verified_at}
+    return record_json(email, "email", "created_at", "verified_at")
 
 
 def token_json(token: Token) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "note": token.note,
-        "scopes": list(token.scopes),
-        "created_at": token.created_at,
-        "last_used_at": token.last_used_at,
-        "creator": token.creator,
-    }
+    return record_json(token, "id", "note", "scopes", "created_at", "last_used_at", "creator")
 
 
 def org_json(org: Org) -> dict[str, Any]:
-    return {
-        "name": org.name,
-        "display_name": org.display_name,
-        "created_at": org.created_at,
-        "updated_at": org.updated_at,
-    }
+    return record_json(org, "name", "display_name", "created_at", "updated_at")
 
 
 def member_json(member: Member) -> dict[str, Any]:
-    return {"username": member.username, "display_name": member.display_name, "joined_at": member.joined_at}
+    return record_json(member, "username", "display_name", "joined_at")
 
 
 def invitation_json(invitation: Invitation) -> dict[str, Any]:
-    return {
-        "id": invitation.id,
-        "org": invitation.org,
-        "sender": invitation.sender,
-        "recipient": invitation.recipient,
-        "created_at": invitation.created_at,
-        "notified_at": invitation.notified_at,
-        "responded_at": invitation.responded_at,
-        "accepted": invitation.accepted,
-        "revoked_at": invitation.revoked_at,
-    }
+    return record_json(invitation, "id", "org", "sender", "recipient", "created_at", "notified_at", "responded_at",
+                       "accepted", "revoked_at")  # fmt: skip
 
 
 def external_account_json(account: ExternalAccount) -> dict[str, Any]:
     """An external account as clients see it: never its auth_data (which no store reads back)."""
+    return record_json(account, "id", "service_type", "service_id", "client_id", "account_id", "account_data",
+                       "created_at", "updated_at")  # fmt: skip
+
+
+def retired_name_json(retired: RetiredName) -> dict[str, Any]:
+    """`redirects_to`: the former owner's current name, while it is live."""
     return {
-        "id": account.id,
-        "service_type": account.service_type,
-        "service_id": account.service_id,
-        "client_id": account.client_id,
-        "account_id": account.account_id,
-        "account_data": account.account_data,
-        "created_at": account.created_at,
-        "updated_at": account.updated_at,
+        "name": retired.name,
+        "former_owner_kind": retired.owner_kind,
+        "redirects_to": retired.former_owner,
+        "retired_at": retired.retired_at,
     }

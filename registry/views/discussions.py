@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.store.discussions import Comment, ReportedComment, Target, Thread
+from registry.views.common import record_json
 
 
 def render_target(target: Target) -> dict[str, Any]:
@@ -12,26 +13,12 @@ def render_target(target: Target) -> dict[str, Any]:
 
 
 def render_thread(thread: Thread) -> dict[str, Any]:
-    return {
-        "id": thread.id,
-        "title": thread.title,
-        "author": thread.author,
-        "created_at": thread.created_at,
-        "updated_at": thread.updated_at,
-        "archived_at": thread.archived_at,
-        "target": render_target(thread.target) if thread.target else None,
-    }
+    target = render_target(thread.target) if thread.target else None
+    return {**record_json(thread, "id", "title", "author", "created_at", "updated_at", "archived_at"), "target": target}
 
 
 def render_comment(comment: Comment) -> dict[str, Any]:
-    return {
-        "id": comment.id,
-        "thread_id": comment.thread_id,
-        "author": comment.author,
-        "contents": comment.contents,
-        "created_at": comment.created_at,
-        "updated_at": comment.updated_at,
-    }
+    return record_json(comment, "id", "thread_id", "author", "contents", "created_at", "updated_at")
 
 
 def render_reported(reported: ReportedComment) -> dict[str, Any]:

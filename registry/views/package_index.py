@@ -8,10 +8,7 @@ from typing import Any
 from registry.domain.page import Page
 from registry.services.package_index import Dependent, Dependents, RangeVerdict, RepoRows, RepoState
 from registry.store.package_index import Definer, RepoRow
-
-
-def _page(page: Page[Any]) -> dict[str, Any]:
-    return {"items": page.items, "next_cursor": page.next_cursor}
+from registry.views.common import page_json
 
 
 def render_dependent(dependent: Dependent, *, asked: bool) -> dict[str, Any]:
@@ -36,7 +33,7 @@ def render_dependents(dependents: Dependents) -> dict[str, Any]:
         "package": dependents.package,
         "version": dependents.version,
         "total": dependents.total,
-        **_page(dependents.page.map(lambda dependent: render_dependent(dependent, asked=asked))),
+        **page_json(dependents.page, lambda dependent: render_dependent(dependent, asked=asked)),
     }
     if dependents.unevaluated is not None:
         body["unevaluated"] = dependents.unevaluated
@@ -55,8 +52,8 @@ def render_summary(language: str, package: str, version: str | None, ranges: lis
 
 
 def render_definers(language: str, name: str, page: Page[Definer]) -> dict[str, Any]:
-    rendered = page.map(lambda definer: {"repo": definer.repo, "repo_id": definer.repo_id, **definer.pkg})
-    return {"language": language, "name": name, **_page(rendered)}
+    rendered = page_json(page, lambda definer: {"repo": definer.repo, "repo_id": definer.repo_id, **definer.pkg})
+    return {"language": language, "name": name, **rendered}
 
 
 def _repo_row(row: RepoRow) -> dict[str, Any]:
@@ -64,7 +61,7 @@ def _repo_row(row: RepoRow) -> dict[str, Any]:
 
 
 def render_repo_rows(rows: RepoRows) -> dict[str, Any]:
-    return {"repo": rows.repo.uri, "indexed_revision": rows.repo.indexed_revision, **_page(rows.page.map(_repo_row))}
+    return {"repo": rows.repo.uri, "indexed_revision": rows.repo.indexed_revision, **page_json(rows.page, _repo_row)}
 
 
 def render_repo_state(state: RepoState) -> dict[str, Any]:
