@@ -29,6 +29,7 @@ import aiohttp
 import asyncpg
 
 from bench.bench_registry import percentile, wait_ready
+from bench.options import load_parser
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.domain.page import PageRequest
@@ -176,11 +177,9 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = load_parser(__doc__, concurrency=16)
     parser.add_argument("--repos", type=int, default=100_000)
     parser.add_argument("--deps", type=int, default=10)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     with scratch_database("wharf-bench") as dsn:
         asyncio.run(run(args, dsn))

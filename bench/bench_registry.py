@@ -29,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.options import load_parser
 from testkit.processes import free_port
 
 MIB = 1024 * 1024
@@ -171,10 +172,8 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = load_parser(__doc__, concurrency=32)
     parser.add_argument("--releases", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=1)
     asyncio.run(run(parser.parse_args()))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -113,6 +114,22 @@ def make_client(
         if adjust is not None:
             adjust(app)
         return await aiohttp_client(app)
+
+    return make
+
+
+ClientWith = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+
+
+@pytest.fixture
+def client_with(make_client: AppFactory, config: Config) -> ClientWith:
+    """The real app on the test's database with some settings changed (`await client_with(max_body_bytes=2048)`),
+    and optionally adjusted (`adjust=`), served over real HTTP."""
+
+    async def make(
+        *, adjust: Callable[[web.Application], None] | None = None, **overrides: Any
+    ) -> TestClient[web.Request, web.Application]:
+        return await make_client(config.with_overrides(**overrides), adjust)
 
     return make
 

@@ -20,7 +20,7 @@ from registry.db.migrate import load_migrations, migrate_up
 from registry.names import fold_name
 from registry.resources import migrations_dir
 from testkit.databases import DatabaseServer
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, ClientWith
 from tests.support.factories import auth, basic, make_user
 
 Client = TestClient[web.Request, web.Application]
@@ -66,76 +66,68 @@ def test_an_ipv6_client_is_its_slash_64() -> None:
     assert address_key(None) == "unknown"
 
 
-async def test_throttles_count_each_client_behind_a_trusted_proxy(
-    make_client: AppFactory, config: Config, db: asyncpg.Connection
-) -> None:
-    config = config.with_overrides(auth_failures_per_address=3, trusted_proxies=PROXY)
-    client = await make_client(config)
+async def _alice_behind_a_trusted_proxy(client_with: ClientWith, db: asyncpg.Connection, **limits: int) -> Client:
+    """The app with these throttle limits, trusting PROXY for the client's address; alice signed up."""
+    client = await client_with(trusted_proxies=PROXY, **limits)
     await make_user(db, "alice")
-    wrong = [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
-    wrong += [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
-    wrong += [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
-    wrong += [(await client.get("/api/user", headers={**auth("wharf_x"), **_from("203.0.113.5")})).status]
-    assert wrong == [401, 401, 401, 429]
-    spoofed = {**auth("wharf_x"), **_from("6.6.6.6, 203.0.113.5")}
-    assert (await client.get("/api/user", headers=spoofed)).status == 429, "a prepended address buys nothing"
-    other = {**auth("wharf_x"), **_from("203.0.113.6")}
-    assert (await client.get("/api/user", headers=other)).status == 401, "another client behind the proxy"
+    return client
 
 
-async def test_forwarded_for_from_an_untrusted_peer_buys_no_fresh_budget(
-    make_client: AppFactory, config: Config, db: asyncpg.Connection
+async def _get_user(client: Client, token: str, address: str) -> int:
+    """The status of GET /api/user with `token`, forwarded for `address`."""
+    return (await client.get("/api/user", headers={**auth(token), **_from(address)})).status
+
+
+async def _ask_for_token(client: Client, credentials: dict[str, str], address: str | None = None) -> int:
+    """The status of POST /api/tokens with these credentials, forwarded for `address` if one is given."""
+    headers = credentials if address is None else {**credentials, **_from(address)}
+    return (await client.post("/api/tokens", json=ALL, headers=headers)).status
+
+
+async def test_throttles_count_each_client_behind_a_trusted_proxy(
+    client_with: ClientWith, db: asyncpg.Connection
 ) -> None:
-    config = config.with_overrides(auth_failures_per_address=3)
-    client = await make_client(config)
-    statuses = [
-        (await client.get("/api/user", headers={**auth("wharf_x"), **_from(f"203.0.113.{n}")})).status for n in range(4)
-    ]
+    client = await _alice_behind_a_trusted_proxy(client_with, db, auth_failures_per_address=3)
+    wrong = [await _get_user(client, "wharf_x", "203.0.113.5") for _ in range(4)]
+    assert wrong == [401, 401, 401, 429]
+    assert await _get_user(client, "wharf_x", "6.6.6.6, 203.0.113.5") == 429, "a prepended address buys nothing"
+    assert await _get_user(client, "wharf_x", "203.0.113.6") == 401, "another client behind the proxy"
+
+
+async def test_forwarded_for_from_an_untrusted_peer_buys_no_fresh_budget(client_with: ClientWith) -> None:
+    client = await client_with(auth_failures_per_address=3)
+    statuses = [await _get_user(client, "wharf_x", f"203.0.113.{n}") for n in range(4)]
     assert statuses == [401, 401, 401, 429]
 
 
 async def test_password_failures_count_per_client_behind_a_trusted_proxy(
-    make_client: AppFactory, config: Config, db: asyncpg.Connection
+    client_with: ClientWith, db: asyncpg.Connection
 ) -> None:
-    config = config.with_overrides(auth_failures_per_user=100, auth_failures_per_address=2, trusted_proxies=PROXY)
-    client = await make_client(config)
-    await make_user(db, "alice")
-    attacker = {**basic("alice", "guess"), **_from("203.0.113.66")}
-    statuses = [(await client.post("/api/tokens", json=ALL, headers=attacker)).status for _ in range(3)]
-    assert statuses == [401, 401, 429]
-    honest = {**basic("alice"), **_from("203.0.113.7")}
-    assert (await client.post("/api/tokens", json=ALL, headers=honest)).status == 201
+    client = await _alice_behind_a_trusted_proxy(
+        client_with, db, auth_failures_per_user=100, auth_failures_per_address=2
+    )
+    attacker = [await _ask_for_token(client, basic("alice", "guess"), "203.0.113.66") for _ in range(3)]
+    assert attacker == [401, 401, 429]
+    assert await _ask_for_token(client, basic("alice"), "203.0.113.7") == 201
 
 
 async def test_a_guesser_at_one_address_does_not_lock_the_owner_out_at_another(
-    make_client: AppFactory, config: Config, db: asyncpg.Connection
+    client_with: ClientWith, db: asyncpg.Connection
 ) -> None:
-    config = config.with_overrides(auth_failures_per_user=3, trusted_proxies=PROXY)
-    client = await make_client(config)
-    await make_user(db, "alice")
-    guesser = {**basic("alice", "guess"), **_from("203.0.113.66")}
-    statuses = [(await client.post("/api/tokens", json=ALL, headers=guesser)).status for _ in range(4)]
-    assert statuses == [401, 401, 401, 429]
-    right_from_there = {**basic("alice"), **_from("203.0.113.66")}
-    assert (await client.post("/api/tokens", json=ALL, headers=right_from_there)).status == 429, "no oracle"
-    owner = {**basic("alice"), **_from("198.51.100.7")}
-    assert (await client.post("/api/tokens", json=ALL, headers=owner)).status == 201
+    client = await _alice_behind_a_trusted_proxy(client_with, db, auth_failures_per_user=3)
+    guesser = [await _ask_for_token(client, basic("alice", "guess"), "203.0.113.66") for _ in range(4)]
+    assert guesser == [401, 401, 401, 429]
+    assert await _ask_for_token(client, basic("alice"), "203.0.113.66") == 429, "no oracle"
+    assert await _ask_for_token(client, basic("alice"), "198.51.100.7") == 201
 
 
 async def test_guesses_spread_over_many_addresses_meet_a_ceiling_per_username(
-    make_client: AppFactory, config: Config, db: asyncpg.Connection
+    client_with: ClientWith, db: asyncpg.Connection
 ) -> None:
-    config = config.with_overrides(auth_failures_per_user=1, trusted_proxies=PROXY)
-    client = await make_client(config)
-    await make_user(db, "alice")
-    statuses = [
-        (await client.post("/api/tokens", json=ALL, headers={**basic("alice", "x"), **_from(f"198.51.100.{n}")})).status
-        for n in range(11)
-    ]
+    client = await _alice_behind_a_trusted_proxy(client_with, db, auth_failures_per_user=1)
+    statuses = [await _ask_for_token(client, basic("alice", "x"), f"198.51.100.{n}") for n in range(11)]
     assert statuses == [401] * 10 + [429], "ten addresses' budgets, then the username's ceiling"
-    assert (
-        await client.post("/api/tokens", json=ALL, headers={**basic("bob", "x"), **_from("198.51.100.1")})
-    ).status == 401
+    assert await _ask_for_token(client, basic("bob", "x"), "198.51.100.1") == 401
 
 
 # -- one folding of names ------------------------------------------------------------------------
@@ -184,13 +176,13 @@ async def test_a_name_the_database_folds_to_another_users_is_no_user(make_client
     finally:
         await db.close()
     for alias in ("alİce", "ALİCE", "\u212aate"):  # dotted capital I; Kelvin sign
-        assert (await client.post("/api/tokens", json=ALL, headers=basic(alias))).status == 401, alias
+        assert await _ask_for_token(client, basic(alias)) == 401, alias
         assert (await client.get(f"/api/users/{alias}", headers=alice.headers)).status == 404, alias
     # alice's budget is spent through her one folded name, and no alias reaches her with one of its own
     for _ in range(2):
-        assert (await client.post("/api/tokens", json=ALL, headers=basic("ALICE", "wrong"))).status == 401
-    assert (await client.post("/api/tokens", json=ALL, headers=basic("alice"))).status == 429
-    assert (await client.post("/api/tokens", json=ALL, headers=basic("alİce"))).status == 401
+        assert await _ask_for_token(client, basic("ALICE", "wrong")) == 401
+    assert await _ask_for_token(client, basic("alice")) == 429
+    assert await _ask_for_token(client, basic("alİce")) == 401
     assert (await client.get("/api/user", headers=alice.headers)).status == 200
 
 

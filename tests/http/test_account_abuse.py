@@ -16,7 +16,7 @@ from registry.client_address import parse_networks
 from registry.config import Config
 from registry.mail import LogMailer
 from tests.conftest import AppFactory
-from tests.support.factories import PASSWORD, auth, make_token, make_user
+from tests.support.factories import PASSWORD, UserFixture, auth, make_token, make_user
 from tests.support.registry import publish
 
 Client = TestClient[web.Request, web.Application]
@@ -50,9 +50,8 @@ FORGERIES = [
 
 @pytest.mark.parametrize("email", FORGERIES)
 async def test_an_email_address_with_a_newline_or_control_character_is_422(
-    client: Client, db: asyncpg.Connection, caplog: pytest.LogCaptureFixture, email: str
+    client: Client, db: asyncpg.Connection, alice: UserFixture, caplog: pytest.LogCaptureFixture, email: str
 ) -> None:
-    alice = await make_user(db, "alice")
     with caplog.at_level(logging.INFO, logger="wharf.mail"):
         signed_up = await client.post("/api/users", json=_signup("eve", email))
         added = await client.post("/api/users/alice/emails", json={"email": email}, headers=alice.headers)
@@ -64,8 +63,9 @@ async def test_an_email_address_with_a_newline_or_control_character_is_422(
     assert "mail to" not in caplog.text
 
 
-async def test_the_database_refuses_multi_line_addresses_from_any_path(db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_the_database_refuses_multi_line_addresses_from_any_path(
+    db: asyncpg.Connection, alice: UserFixture
+) -> None:
     with pytest.raises(asyncpg.CheckViolationError, match="user_emails_email_one_line"):
         await db.execute("INSERT INTO user_emails (user_id, email) VALUES ($1, 'a@b.c\nforged')", alice.id)
     with pytest.raises(asyncpg.CheckViolationError, match="survey_responses_email_one_line"):
@@ -81,8 +81,9 @@ async def test_the_mail_log_quotes_what_it_did_not_write(caplog: pytest.LogCaptu
 # -- a password change ends the old tokens ---------------------------------------------------------
 
 
-async def test_changing_a_password_deletes_every_other_token(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_changing_a_password_deletes_every_other_token(
+    client: Client, db: asyncpg.Connection, alice: UserFixture
+) -> None:
     stolen = await make_token(db, alice.id)
     publish_only = await make_token(db, alice.id, ["registry:publish"])
     thread = await client.post("/api/discussions/threads", json={"title": "t", "contents": "c"}, headers=alice.headers)
@@ -99,18 +100,17 @@ async def test_changing_a_password_deletes_every_other_token(client: Client, db:
 
 
 async def test_a_site_admin_resetting_a_password_ends_all_the_users_tokens(
-    client: Client, db: asyncpg.Connection
+    client: Client, alice: UserFixture, admin: UserFixture
 ) -> None:
-    alice = await make_user(db, "alice")
-    admin = await make_user(db, "root", site_admin=True)
     response = await client.patch("/api/users/alice", json={"password": NEW_PASSWORD}, headers=admin.headers)
     assert response.status == 200
     assert (await client.get("/api/user", headers=alice.headers)).status == 401
     assert (await client.get("/api/user", headers=admin.headers)).status == 200
 
 
-async def test_other_profile_changes_leave_tokens_alone(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_other_profile_changes_leave_tokens_alone(
+    client: Client, db: asyncpg.Connection, alice: UserFixture
+) -> None:
     other = await make_token(db, alice.id)
     assert (await client.patch("/api/users/alice", json={"display_name": "A"}, headers=alice.headers)).status == 200
     assert (await client.get("/api/user", headers=auth(other))).status == 200

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from registry import appkeys
 from registry.config import Config
 from registry.handlers.bodies import read_body
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, ClientWith
 
 Client = TestClient[web.Request, web.Application]
 
@@ -84,15 +84,16 @@ def _with_test_routes(app: web.Application) -> None:
 
 
 @pytest.fixture
-async def small_limit_client(make_client: AppFactory, config: Config) -> Client:
-    config = config.with_overrides(
+async def small_limit_client(client_with: ClientWith) -> Client:
+    client = await client_with(
+        adjust=_with_test_routes,
         max_body_bytes=2048,
         max_bundle_bytes=1024,
         max_source_map_bytes=1024,
         max_manifest_bytes=1024,
     )
-    assert config.max_publish_bytes == 70656
-    return await make_client(config, _with_test_routes)
+    assert client.app[appkeys.CONFIG].max_publish_bytes == 70656
+    return client
 
 
 async def test_a_body_within_the_limit_is_read(small_limit_client: Client) -> None:

@@ -11,8 +11,7 @@ import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
-from registry.config import Config
-from tests.conftest import AppFactory
+from tests.conftest import ClientWith
 from tests.support.factories import auth, make_org, make_token, make_user
 from tests.support.registry import SOURCE_MAP, bundle_for, manifest, publish, publish_form
 
@@ -43,11 +42,11 @@ async def test_publish_takes_multipart_with_files(client: Client, db: asyncpg.Co
 
 @pytest.mark.parametrize(("extension_id", "status"), [("alice/word-count", 403), ("nobody/word-count", 404)])
 async def test_a_multipart_publish_is_authorized_before_its_bundle_is_read(
-    make_client: AppFactory, config: Config, db: asyncpg.Connection, extension_id: str, status: int
+    client_with: ClientWith, db: asyncpg.Connection, extension_id: str, status: int
 ) -> None:
     """The extension_id part comes first (as the CLI sends it): someone else's upload is refused
     there, not after its bundle, which here is even over the limit (413 if it were read)."""
-    small = await make_client(config.with_overrides(max_bundle_bytes=1024))
+    small = await client_with(max_bundle_bytes=1024)
     await make_user(db, "alice")
     mallory = await make_user(db, "mallory")
     form = FormData()
@@ -250,13 +249,8 @@ async def test_concurrent_identical_publishes_all_succeed_with_one_release(
 
 
 @pytest.fixture
-async def tight_client(make_client: AppFactory, config: Config) -> Client:
-    config = config.with_overrides(
-        max_bundle_bytes=4096,
-        max_source_map_bytes=8192,
-        max_manifest_bytes=2048,
-    )
-    return await make_client(config)
+async def tight_client(client_with: ClientWith) -> Client:
+    return await client_with(max_bundle_bytes=4096, max_source_map_bytes=8192, max_manifest_bytes=2048)
 
 
 @pytest.mark.parametrize(

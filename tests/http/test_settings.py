@@ -43,8 +43,7 @@ async def settings_rows(db: asyncpg.Connection) -> int:
     return count
 
 
-async def test_a_subject_without_settings_has_empty_contents(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_a_subject_without_settings_has_empty_contents(client: Client, alice: UserFixture) -> None:
     body = await get(client, "/api/users/alice/settings", alice.headers)
     assert body == {
         "id": None,
@@ -56,12 +55,12 @@ async def test_a_subject_without_settings_has_empty_contents(client: Client, db:
     assert (await get(client, "/api/settings/global", alice.headers))["subject"] == {"type": "global", "name": None}
 
 
-async def test_every_write_is_a_new_version_and_the_newest_wins(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
-    root = await make_user(db, "root", site_admin=True)
+async def test_every_write_is_a_new_version_and_the_newest_wins(
+    client: Client, db: asyncpg.Connection, alice: UserFixture, admin: UserFixture
+) -> None:
     path = "/api/users/alice/settings"
     first = await put(client, path, alice.headers, '{"a": 1}', None, expect=201)
-    second = await put(client, path, root.headers, '{"a": 2}', first["id"], expect=200)
+    second = await put(client, path, admin.headers, '{"a": 2}', first["id"], expect=200)
     third = await put(client, path, alice.headers, '{"a": 3}', second["id"], expect=200)
     assert first["id"] < second["id"] < third["id"]
     assert (second["author"], third["author"]) == ("root", "alice")
@@ -74,18 +73,18 @@ async def test_every_write_is_a_new_version_and_the_newest_wins(client: Client, 
     assert ([v["id"] for v in rest["items"]], rest["next_cursor"]) == ([first["id"]], None)
     assert await db.fetch("SELECT user_id, org_id, author_user_id FROM settings ORDER BY id") == [
         (alice.id, None, alice.id),
-        (alice.id, None, root.id),
+        (alice.id, None, admin.id),
         (alice.id, None, alice.id),
     ]
 
 
-async def test_subjects_keep_separate_histories(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
-    root = await make_user(db, "root", site_admin=True)
+async def test_subjects_keep_separate_histories(
+    client: Client, db: asyncpg.Connection, alice: UserFixture, admin: UserFixture
+) -> None:
     await make_org(db, "acme", [alice])
     mine = await put(client, "/api/users/alice/settings", alice.headers, '{"who": "alice"}', None, expect=201)
     ours = await put(client, "/api/orgs/acme/settings", alice.headers, '{"who": "acme"}', None, expect=201)
-    site = await put(client, "/api/settings/global", root.headers, '{"who": "site"}', None, expect=201)
+    site = await put(client, "/api/settings/global", admin.headers, '{"who": "site"}', None, expect=201)
     # Another subject's id is not this subject's current version.
     await put(client, "/api/orgs/acme/settings", alice.headers, "{}", mine["id"], expect=409)
     assert (await get(client, "/api/orgs/ACME/settings", alice.headers))["id"] == ours["id"]
@@ -109,8 +108,9 @@ JSONC = (
 )
 
 
-async def test_jsonc_is_accepted_and_kept_byte_for_byte(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_jsonc_is_accepted_and_kept_byte_for_byte(
+    client: Client, db: asyncpg.Connection, alice: UserFixture
+) -> None:
     written = await put(client, "/api/users/alice/settings", alice.headers, JSONC, None, expect=201)
     assert written["contents"] == JSONC
     response = await client.get("/api/users/alice/settings", headers=alice.headers)
@@ -126,9 +126,8 @@ async def test_jsonc_is_accepted_and_kept_byte_for_byte(client: Client, db: asyn
 
 
 async def test_of_twenty_concurrent_writers_of_one_version_exactly_one_wins(
-    client: Client, db: asyncpg.Connection
+    client: Client, db: asyncpg.Connection, alice: UserFixture
 ) -> None:
-    alice = await make_user(db, "alice")
     await make_org(db, "acme", [alice])
     path = "/api/orgs/acme/settings"
     base = await put(client, path, alice.headers, '{"n": 0}', None, expect=201)
@@ -145,28 +144,26 @@ async def test_of_twenty_concurrent_writers_of_one_version_exactly_one_wins(
     assert (await get(client, path, alice.headers))["contents"] == winner["contents"]
 
 
-async def test_of_twenty_concurrent_first_writers_exactly_one_wins(client: Client, db: asyncpg.Connection) -> None:
-    root = await make_user(db, "root", site_admin=True)
+async def test_of_twenty_concurrent_first_writers_exactly_one_wins(
+    client: Client, db: asyncpg.Connection, admin: UserFixture
+) -> None:
     results = await asyncio.gather(
-        *(put(client, "/api/settings/global", root.headers, f'{{"n": {n}}}', None) for n in range(20))
+        *(put(client, "/api/settings/global", admin.headers, f'{{"n": {n}}}', None) for n in range(20))
     )
     assert sorted(result["_status"] for result in results) == [201] + [409] * 19
     assert await settings_rows(db) == 1
 
 
 async def test_the_cascade_merges_global_then_orgs_by_name_then_the_user(
-    client: Client, db: asyncpg.Connection
+    client: Client, db: asyncpg.Connection, alice: UserFixture, admin: UserFixture, bob: UserFixture
 ) -> None:
-    alice = await make_user(db, "alice")
-    root = await make_user(db, "root", site_admin=True)
-    bob = await make_user(db, "bob")
     await make_org(db, "zeta", [alice])  # created first: id order is not name order
     await make_org(db, "Beta", [alice])
     await make_org(db, "other", [bob])  # not alice's: not in her cascade
     site = await put(
         client,
         "/api/settings/global",
-        root.headers,
+        admin.headers,
         '{"theme": "light", "nested": {"a": 1, "b": 1, "c": 1}, "list": [1, 2], "site": true}',
         None,
         expect=201,
@@ -231,11 +228,8 @@ async def test_a_write_that_would_put_anyone_s_cascade_past_its_bound_is_refused
 
 
 async def test_enabled_extensions_come_from_the_cascade_with_their_latest_release(
-    client: Client, db: asyncpg.Connection
+    client: Client, alice: UserFixture, bob: UserFixture, admin: UserFixture
 ) -> None:
-    alice = await make_user(db, "alice")
-    bob = await make_user(db, "bob")
-    root = await make_user(db, "root", site_admin=True)
     await publish(client, alice.headers, "alice/word-count", "1.0.0")
     latest = await publish(client, alice.headers, "alice/word-count", "1.2.0")
     await publish(client, bob.headers, "bob/linter", "0.1.0")
@@ -244,7 +238,7 @@ async def test_enabled_extensions_come_from_the_cascade_with_their_latest_releas
     await put(
         client,
         "/api/settings/global",
-        root.headers,
+        admin.headers,
         '{"extensions": {"alice/word-count": true, "bob/linter": true, "bob/gone": true}}',
         None,
         expect=201,
@@ -276,8 +270,7 @@ async def test_enabled_extensions_come_from_the_cascade_with_their_latest_releas
     assert [e["extension_id"] for e in enabled["extensions"]] == ["alice/word-count", "bob/linter"]
 
 
-async def test_no_extensions_key_enables_nothing(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_no_extensions_key_enables_nothing(client: Client, alice: UserFixture) -> None:
     await put(client, "/api/users/alice/settings", alice.headers, '{"extensions": [1]}', None, expect=201)
     assert await get(client, "/api/user/extensions", alice.headers) == {"extensions": [], "missing": []}
 
@@ -342,17 +335,17 @@ async def test_authorization(
 
 
 @pytest.mark.parametrize("path", ["/api/user/settings/cascade", "/api/user/extensions"])
-async def test_the_cascade_needs_a_user_all_token(client: Client, db: asyncpg.Connection, path: str) -> None:
-    alice = await make_user(db, "alice")
+async def test_the_cascade_needs_a_user_all_token(
+    client: Client, db: asyncpg.Connection, alice: UserFixture, path: str
+) -> None:
     assert (await client.get(path)).status == 401
     assert (await client.get(path, headers=auth(await make_token(db, alice.id, ["registry:publish"])))).status == 403
     assert (await client.get(path, headers=alice.headers)).status == 200
 
 
-async def test_unknown_subjects_are_404(client: Client, db: asyncpg.Connection) -> None:
-    root = await make_user(db, "root", site_admin=True)
+async def test_unknown_subjects_are_404(client: Client, admin: UserFixture) -> None:
     for path in ("/api/orgs/nope/settings", "/api/users/nope/settings", "/api/orgs/nope/settings/history"):
-        assert (await client.get(path, headers=root.headers)).status == 404
+        assert (await client.get(path, headers=admin.headers)).status == 404
     assert (await client.get("/api/orgs/nope/settings")).status == 401  # credentials are checked first
 
 
@@ -389,8 +382,7 @@ BAD_BODIES: dict[str, tuple[Any, int, str | None]] = {
 
 
 @pytest.mark.parametrize("case", list(BAD_BODIES))
-async def test_bad_input_writes_nothing(client: Client, db: asyncpg.Connection, case: str) -> None:
-    alice = await make_user(db, "alice")
+async def test_bad_input_writes_nothing(client: Client, db: asyncpg.Connection, alice: UserFixture, case: str) -> None:
     first = await put(client, "/api/users/alice/settings", alice.headers, '{"a": 1}', None, expect=201)
     assert first["id"] == 1
     body, status, pointer = BAD_BODIES[case]
@@ -415,9 +407,8 @@ async def test_bad_input_writes_nothing(client: Client, db: asyncpg.Connection, 
     ],
 )
 async def test_settings_json_cannot_carry_are_refused_saying_why(
-    client: Client, db: asyncpg.Connection, contents: str, reason: str
+    client: Client, alice: UserFixture, contents: str, reason: str
 ) -> None:
-    alice = await make_user(db, "alice")
     response = await client.put("/api/users/alice/settings", json={"contents": contents, "last_id": None},
                                 headers=alice.headers)  # fmt: skip
     problem = await response.json()

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from registry.config import Config
 from tests.conftest import AppFactory
-from tests.support.factories import auth, basic, make_token, make_user
+from tests.support.factories import UserFixture, auth, basic, make_token, make_user
 
 Client = TestClient[web.Request, web.Application]
 ALL = {"note": "laptop", "scopes": ["user:all"]}
@@ -35,8 +35,7 @@ async def test_a_token_is_created_with_a_password_and_shown_once(client: Client,
     assert listing.status == 403, "a registry:publish token cannot list tokens"
 
 
-async def test_listing_shows_notes_and_scopes_never_values(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_listing_shows_notes_and_scopes_never_values(client: Client, alice: UserFixture) -> None:
     created = await (await client.post("/api/tokens", json=ALL, headers=alice.headers)).json()
     listing = await client.get("/api/tokens", headers=alice.headers)
     assert listing.status == 200
@@ -46,8 +45,7 @@ async def test_listing_shows_notes_and_scopes_never_values(client: Client, db: a
     assert all("token" not in item for item in body["items"])
 
 
-async def test_tokens_list_in_pages(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_tokens_list_in_pages(client: Client, db: asyncpg.Connection, alice: UserFixture) -> None:
     for _ in range(4):
         await make_token(db, alice.id)
     first = await (await client.get("/api/tokens?limit=2", headers=alice.headers)).json()
@@ -63,14 +61,14 @@ async def test_tokens_list_in_pages(client: Client, db: asyncpg.Connection) -> N
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=x", "cursor=%%%", "cursor=WyJhIl0", "cursor=e30"])
-async def test_bad_paging_parameters_are_400(client: Client, db: asyncpg.Connection, query: str) -> None:
-    alice = await make_user(db, "alice")
+async def test_bad_paging_parameters_are_400(client: Client, alice: UserFixture, query: str) -> None:
     response = await client.get(f"/api/tokens?{query}", headers=alice.headers)
     assert response.status == 400
 
 
-async def test_a_deleted_token_fails_on_the_very_next_request(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_a_deleted_token_fails_on_the_very_next_request(
+    client: Client, db: asyncpg.Connection, alice: UserFixture
+) -> None:
     spare = await make_token(db, alice.id)
     spare_id = await db.fetchval("SELECT max(id) FROM access_tokens")
     assert (await client.delete(f"/api/tokens/{spare_id}", headers=auth(spare))).status == 204
@@ -81,11 +79,8 @@ async def test_a_deleted_token_fails_on_the_very_next_request(client: Client, db
 
 
 async def test_other_users_tokens_are_404_but_site_admins_may_delete_them(
-    client: Client, db: asyncpg.Connection
+    client: Client, db: asyncpg.Connection, alice: UserFixture, bob: UserFixture, admin: UserFixture
 ) -> None:
-    alice = await make_user(db, "alice")
-    bob = await make_user(db, "bob")
-    admin = await make_user(db, "root", site_admin=True)
     bob_token_id = await db.fetchval("SELECT id FROM access_tokens WHERE subject_user_id = $1", bob.id)
     assert (await client.delete(f"/api/tokens/{bob_token_id}", headers=alice.headers)).status == 404
     assert (await client.delete("/api/tokens/999999", headers=alice.headers)).status == 404
@@ -107,19 +102,16 @@ async def test_other_users_tokens_are_404_but_site_admins_may_delete_them(
     ],
 )
 async def test_invalid_token_requests_are_422_and_create_nothing(
-    client: Client, db: asyncpg.Connection, body: dict[str, object]
+    client: Client, db: asyncpg.Connection, alice: UserFixture, body: dict[str, object]
 ) -> None:
-    alice = await make_user(db, "alice")
     response = await client.post("/api/tokens", json=body, headers=alice.headers)
     assert response.status == 422
     assert await db.fetchval("SELECT count(*) FROM access_tokens") == 1
 
 
 async def test_only_site_admins_grant_sudo_and_sudo_acts_as_the_named_user(
-    client: Client, db: asyncpg.Connection
+    client: Client, db: asyncpg.Connection, alice: UserFixture, admin: UserFixture
 ) -> None:
-    alice = await make_user(db, "alice")
-    admin = await make_user(db, "root", site_admin=True)
     sudo_body = {"note": "ops", "scopes": ["site-admin:sudo"]}
     assert (await client.post("/api/tokens", json=sudo_body, headers=alice.headers)).status == 403
     sudo = await (await client.post("/api/tokens", json=sudo_body, headers=admin.headers)).json()
@@ -176,15 +168,17 @@ async def test_passwords_are_accepted_only_to_create_tokens(client: Client, db: 
     assert "only to create a token" in (await response.json())["detail"]
 
 
-async def test_a_publish_token_cannot_create_tokens_or_edit_a_profile(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_a_publish_token_cannot_create_tokens_or_edit_a_profile(
+    client: Client, db: asyncpg.Connection, alice: UserFixture
+) -> None:
     publish = auth(await make_token(db, alice.id, ["registry:publish"]))
     assert (await client.post("/api/tokens", json=ALL, headers=publish)).status == 403
     assert (await client.patch("/api/users/alice", json={"display_name": "x"}, headers=publish)).status == 403
 
 
-async def test_last_used_at_is_recorded_at_most_once_a_minute(client: Client, db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_last_used_at_is_recorded_at_most_once_a_minute(
+    client: Client, db: asyncpg.Connection, alice: UserFixture
+) -> None:
     assert await db.fetchval("SELECT last_used_at FROM access_tokens") is None
     await client.get("/api/user", headers=alice.headers)
     first = await db.fetchval("SELECT last_used_at FROM access_tokens")
@@ -196,8 +190,7 @@ async def test_last_used_at_is_recorded_at_most_once_a_minute(client: Client, db
     assert await db.fetchval("SELECT last_used_at > now() - interval '1 minute' FROM access_tokens")
 
 
-async def test_token_lookup_uses_the_hash_index(db: asyncpg.Connection) -> None:
-    alice = await make_user(db, "alice")
+async def test_token_lookup_uses_the_hash_index(db: asyncpg.Connection, alice: UserFixture) -> None:
     await db.execute(
         "INSERT INTO access_tokens (subject_user_id, creator_user_id, value_sha256, note, scopes)"
         " SELECT $1, $1, sha256(n::text::bytea), 'bulk', '{user:all}' FROM generate_series(1, 5000) n",

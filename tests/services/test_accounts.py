@@ -17,6 +17,7 @@ from registry.services.accounts.invitations import InvitationLapsed
 from registry.services.accounts.orgs import LastMember
 from registry.services.accounts.users import LastSiteAdmin, SignUp, UserUpdate
 from registry.store import users as user_store
+from registry.store.invitations import Invitation
 from registry.store.users import User
 from tests.support.factories import PASSWORD, make_org, make_token, make_user
 
@@ -197,14 +198,18 @@ async def test_another_users_token_is_not_found_rather_than_forbidden(
 # --- orgs and invitations ----------------------------------------------------------------------
 
 
-async def test_an_org_member_may_invite_but_a_non_member_may_not(services: Services, db: asyncpg.Connection) -> None:
+async def _alice_invites_carol_to_acme(services: Services, db: asyncpg.Connection) -> Invitation:
+    """alice, bob and carol; acme, whose one member is alice; alice's invitation of carol to acme."""
     alice = await make_user(db, "alice")
     await make_user(db, "bob")
     await make_user(db, "carol")
     await make_org(db, "acme", [alice])
-    invitation = await services.invitations.invite(
-        await _actor(db, "alice"), await services.orgs.managed(await _actor(db, "alice"), "acme"), "carol"
-    )
+    alices_acme = await services.orgs.managed(await _actor(db, "alice"), "acme")
+    return await services.invitations.invite(await _actor(db, "alice"), alices_acme, "carol")
+
+
+async def test_an_org_member_may_invite_but_a_non_member_may_not(services: Services, db: asyncpg.Connection) -> None:
+    invitation = await _alice_invites_carol_to_acme(services, db)
     assert (invitation.org, invitation.sender, invitation.recipient) == ("acme", "alice", "carol")
     with pytest.raises(Forbidden, match="Only members of acme or a site admin"):
         await services.orgs.managed(await _actor(db, "bob"), "acme")
@@ -244,13 +249,7 @@ async def test_an_invitation_lapses_when_its_sender_leaves_the_org(services: Ser
 async def test_only_the_recipient_answers_and_the_recipient_does_not_revoke(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    alice = await make_user(db, "alice")
-    await make_user(db, "bob")
-    await make_user(db, "carol")
-    await make_org(db, "acme", [alice])
-    invitation = await services.invitations.invite(
-        await _actor(db, "alice"), await services.orgs.managed(await _actor(db, "alice"), "acme"), "carol"
-    )
+    invitation = await _alice_invites_carol_to_acme(services, db)
     with pytest.raises(NotFound, match="You have no invitation"):
         await services.invitations.respond(await _actor(db, "bob"), invitation.id, True)
     with pytest.raises(NotFound, match="No invitation"):

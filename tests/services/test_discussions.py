@@ -4,42 +4,50 @@ how reports count, and what a mail reply token is good for."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import asyncpg
 import pytest
 
-from registry.auth.tokens import Scope
 from registry.domain.actor import ANONYMOUS, Actor
 from registry.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from registry.domain.page import PageRequest
 from registry.services import Services
-from registry.services.discussions import MAX_CONTENTS_BYTES, AlreadyReported, ThreadArchived
-from registry.store import users as user_store
-from registry.store.discussions import Target
-from tests.support.factories import UserFixture, make_user
+from registry.services.discussions import MAX_CONTENTS_BYTES, AlreadyReported, DiscussionsService, ThreadArchived
+from registry.store.discussions import Target, Thread
+from tests.support.actors import actor_of
+from tests.support.factories import make_user
 
 REPO = "example.com/discussed"
 
 
-async def actor_of(services: Services, user: UserFixture) -> Actor:
-    async with services.db.reading() as conn:
-        found = await user_store.user_by_id(conn, user.id)
-    assert found is not None
-    return Actor(found, frozenset({Scope.USER_ALL}))
+class People(NamedTuple):
+    alice: Actor  # who writes
+    bob: Actor  # who does not
+    root: Actor  # a site admin
 
 
-async def people(services: Services, db: asyncpg.Connection) -> tuple[Actor, Actor, Actor]:
-    """alice (who writes), bob (who does not) and root (a site admin)."""
+@pytest.fixture
+async def people(services: Services, db: asyncpg.Connection) -> People:
     users = [await make_user(db, "alice"), await make_user(db, "bob"), await make_user(db, "root", site_admin=True)]
-    alice, bob, root = [await actor_of(services, user) for user in users]
-    return alice, bob, root
+    return People(*[await actor_of(services, user) for user in users])
+
+
+@pytest.fixture
+def svc(services: Services) -> DiscussionsService:
+    return services.discussions
+
+
+@pytest.fixture
+async def thread(svc: DiscussionsService, people: People) -> Thread:
+    """A thread alice started, titled "t", with no comments yet."""
+    return (await svc.create_thread(people.alice, "t")).thread
 
 
 async def test_an_archived_thread_takes_no_comments_edits_reply_tokens_or_mail_replies(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People
 ) -> None:
-    alice, _, _ = await people(services, db)
-    svc = services.discussions
+    alice = people.alice
     created = await svc.create_thread(alice, "Why?", contents="first")
     assert created.comment is not None
     token = await svc.reply_token(alice, created.thread.id)
@@ -60,11 +68,9 @@ async def test_an_archived_thread_takes_no_comments_edits_reply_tokens_or_mail_r
 
 
 async def test_only_the_author_edits_a_comment_and_the_author_or_a_site_admin_deletes_it(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People, thread: Thread
 ) -> None:
-    alice, bob, root = await people(services, db)
-    svc = services.discussions
-    thread = (await svc.create_thread(alice, "t")).thread
+    alice, bob, root = people
     comment = await svc.add_comment(alice, thread.id, "mine")
     for other in (bob, root):
         with pytest.raises(Forbidden, match="Only the author of this comment may edit it"):
@@ -78,11 +84,9 @@ async def test_only_the_author_edits_a_comment_and_the_author_or_a_site_admin_de
 
 
 async def test_only_the_author_or_a_site_admin_archives_or_deletes_a_thread(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People, thread: Thread
 ) -> None:
-    alice, bob, root = await people(services, db)
-    svc = services.discussions
-    thread = (await svc.create_thread(alice, "t")).thread
+    _, bob, root = people
     for change in (svc.archive_thread, svc.delete_thread):
         with pytest.raises(Forbidden, match="Only the author of this thread or a site admin"):
             await change(bob, thread.id)
@@ -94,11 +98,9 @@ async def test_only_the_author_or_a_site_admin_archives_or_deletes_a_thread(
 
 
 async def test_reporting_twice_counts_once_and_only_site_admins_see_reports(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People, thread: Thread
 ) -> None:
-    alice, bob, root = await people(services, db)
-    svc = services.discussions
-    thread = (await svc.create_thread(alice, "t")).thread
+    alice, bob, root = people
     comment = await svc.add_comment(alice, thread.id, "spam?")
     await svc.report_comment(bob, comment.id, "spam")
     with pytest.raises(AlreadyReported) as refused:
@@ -113,11 +115,9 @@ async def test_reporting_twice_counts_once_and_only_site_admins_see_reports(
 
 
 async def test_reported_comments_come_most_reported_first_a_page_at_a_time(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People, thread: Thread
 ) -> None:
-    alice, bob, root = await people(services, db)
-    svc = services.discussions
-    thread = (await svc.create_thread(alice, "t")).thread
+    alice, bob, root = people
     once, twice, also_once = [await svc.add_comment(alice, thread.id, str(n)) for n in range(3)]
     for reporter, comment in ((bob, once), (bob, twice), (root, twice), (bob, also_once)):
         await svc.report_comment(reporter, comment.id, "why")
@@ -128,10 +128,9 @@ async def test_reported_comments_come_most_reported_first_a_page_at_a_time(
 
 
 async def test_a_thread_about_code_needs_a_known_repository_and_a_sane_range(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People, db: asyncpg.Connection
 ) -> None:
-    alice, _, _ = await people(services, db)
-    svc = services.discussions
+    alice = people.alice
     with pytest.raises(Unprocessable, match="/target/repo names no known repository"):
         await svc.create_thread(alice, "t", target=Target(REPO, path="a.py"))
     await db.execute("INSERT INTO repo (uri) VALUES ($1)", REPO)
@@ -151,9 +150,10 @@ async def test_a_thread_about_code_needs_a_known_repository_and_a_sane_range(
         await svc.threads("example.com/unknown", None, include_archived=False, page=PageRequest())
 
 
-async def test_archived_threads_are_listed_only_when_asked(services: Services, db: asyncpg.Connection) -> None:
-    alice, _, _ = await people(services, db)
-    svc = services.discussions
+async def test_archived_threads_are_listed_only_when_asked(
+    svc: DiscussionsService, people: People, db: asyncpg.Connection
+) -> None:
+    alice = people.alice
     await db.execute("INSERT INTO repo (uri) VALUES ($1)", REPO)
     kept = (await svc.create_thread(alice, "kept", target=Target(REPO))).thread
     archived = (await svc.create_thread(alice, "archived", target=Target(REPO))).thread
@@ -165,11 +165,9 @@ async def test_archived_threads_are_listed_only_when_asked(services: Services, d
 
 
 async def test_a_reply_token_is_one_per_user_and_thread_and_stops_working_when_revoked(
-    services: Services, db: asyncpg.Connection
+    svc: DiscussionsService, people: People, thread: Thread
 ) -> None:
-    alice, bob, _ = await people(services, db)
-    svc = services.discussions
-    thread = (await svc.create_thread(alice, "t")).thread
+    bob = people.bob
     issued = await svc.reply_token(bob, thread.id)
     again = await svc.reply_token(bob, thread.id)
     assert issued.created and not again.created and again.token == issued.token
@@ -182,9 +180,8 @@ async def test_a_reply_token_is_one_per_user_and_thread_and_stops_working_when_r
         await svc.revoke_reply_token(bob, thread.id)
 
 
-async def test_writing_needs_a_signed_in_user_and_reading_does_not(services: Services, db: asyncpg.Connection) -> None:
-    alice, _, _ = await people(services, db)
-    svc = services.discussions
+async def test_writing_needs_a_signed_in_user_and_reading_does_not(svc: DiscussionsService, people: People) -> None:
+    alice = people.alice
     thread = (await svc.create_thread(alice, "t", contents="hello")).thread
     with pytest.raises(Unauthorized):
         await svc.create_thread(ANONYMOUS, "t")

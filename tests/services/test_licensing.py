@@ -21,7 +21,7 @@ from registry.domain.page import PageRequest
 from registry.services import Services
 from registry.services.licensing import LicenseTerms, SubscriptionArchived
 from registry.store import users as user_store
-from registry.store.licenses import Subscription
+from registry.store.licenses import License, Subscription
 from tests.support.factories import make_user
 
 IN_A_YEAR = datetime.now(UTC).replace(microsecond=0) + timedelta(days=365)
@@ -51,6 +51,12 @@ async def _alices_subscription(services: Services, db: asyncpg.Connection) -> tu
     return actors, await services.licensing.create_subscription(actors["admin"], "alice")
 
 
+async def _alices_license(services: Services, db: asyncpg.Connection) -> tuple[dict[str, Actor], Subscription, License]:
+    """alice's subscription and the license a site admin issued for it on TERMS."""
+    actors, subscription = await _alices_subscription(services, db)
+    return actors, subscription, await services.licensing.issue_license(actors["admin"], subscription.id, TERMS)
+
+
 def _public_key(pem: str) -> Ed25519PublicKey:
     key = serialization.load_pem_public_key(pem.encode())
     assert isinstance(key, Ed25519PublicKey)
@@ -70,9 +76,8 @@ def _with_one_byte_changed(license_key: str) -> str:
 async def test_a_license_signed_by_the_service_verifies_with_its_public_key_and_fails_when_one_byte_changes(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    actors, subscription = await _alices_subscription(services, db)
+    _, subscription, issued = await _alices_license(services, db)
     svc = services.licensing
-    issued = await svc.issue_license(actors["admin"], subscription.id, TERMS)
 
     public = _public_key(await svc.public_key_pem())
     now = datetime.now(UTC)
@@ -87,8 +92,7 @@ async def test_a_license_signed_by_the_service_verifies_with_its_public_key_and_
 
 
 async def test_a_license_past_its_expiry_no_longer_verifies(services: Services, db: asyncpg.Connection) -> None:
-    actors, subscription = await _alices_subscription(services, db)
-    issued = await services.licensing.issue_license(actors["admin"], subscription.id, TERMS)
+    _, _, issued = await _alices_license(services, db)
     verdict = await services.licensing.verify(issued.license_key, now=IN_A_YEAR)
     assert (verdict.valid, verdict.reason) == (False, "expired")
 
@@ -96,9 +100,8 @@ async def test_a_license_past_its_expiry_no_longer_verifies(services: Services, 
 async def test_an_archived_subscription_issues_no_license_and_its_keys_stay_valid(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    actors, subscription = await _alices_subscription(services, db)
+    actors, subscription, before = await _alices_license(services, db)
     svc = services.licensing
-    before = await svc.issue_license(actors["admin"], subscription.id, TERMS)
     archived = await svc.archive(actors["admin"], subscription.id)
     assert archived.archived_at is not None
     assert (await svc.archive(actors["admin"], subscription.id)).archived_at == archived.archived_at
@@ -144,9 +147,8 @@ async def test_only_a_site_admin_issues_and_archives(services: Services, db: asy
 async def test_a_subscription_is_read_by_its_owner_and_site_admins_and_does_not_exist_for_others(
     services: Services, db: asyncpg.Connection
 ) -> None:
-    actors, subscription = await _alices_subscription(services, db)
+    actors, subscription, _ = await _alices_license(services, db)
     svc = services.licensing
-    await svc.issue_license(actors["admin"], subscription.id, TERMS)
     for reader in ("alice", "admin"):
         assert (await svc.subscription(actors[reader], subscription.id)).id == subscription.id
         assert len((await svc.licenses(actors[reader], subscription.id, PageRequest())).items) == 1

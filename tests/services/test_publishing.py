@@ -54,11 +54,16 @@ async def publish(services: Services, actor: Actor, data: PublishInput, *, creat
     return await services.publishing.publish(actor, data, create=create, public_url=_public_url)
 
 
-async def test_a_first_publish_creates_the_extension_and_names_the_source_map_at_the_public_url(
-    services: Services, db: asyncpg.Connection
-) -> None:
+@pytest.fixture
+async def alice(services: Services, db: asyncpg.Connection) -> Actor:
+    """alice, signed in with a user:all token, who publishes under her own name."""
     await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
+    return await actor_for(services, "alice")
+
+
+async def test_a_first_publish_creates_the_extension_and_names_the_source_map_at_the_public_url(
+    services: Services, db: asyncpg.Connection, alice: Actor
+) -> None:
     published = await publish(services, alice, release())
     assert (published.created, published.release.version, published.extension.extension_id) == (
         True,
@@ -71,10 +76,8 @@ async def test_a_first_publish_creates_the_extension_and_names_the_source_map_at
 
 
 async def test_an_identical_republish_is_the_same_release_and_other_content_is_refused(
-    services: Services, db: asyncpg.Connection
+    services: Services, alice: Actor
 ) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
     first = await publish(services, alice, release())
     again = await publish(services, alice, release())
     assert (again.created, again.release.id) == (False, first.release.id)
@@ -82,9 +85,7 @@ async def test_an_identical_republish_is_the_same_release_and_other_content_is_r
         await publish(services, alice, release(bundle=b"export const other = 1;\n"))
 
 
-async def test_a_used_version_is_refused_even_after_a_yank(services: Services, db: asyncpg.Connection) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
+async def test_a_used_version_is_refused_even_after_a_yank(services: Services, alice: Actor) -> None:
     await publish(services, alice, release(version="1.0.0"))
     await publish(services, alice, release(version="1.1.0"))
     await services.publishing.yank(alice, "alice", "wc", "1.1.0")
@@ -96,10 +97,8 @@ async def test_a_used_version_is_refused_even_after_a_yank(services: Services, d
 
 
 async def test_a_used_version_is_refused_even_after_the_extension_is_deleted_and_created_again(
-    services: Services, db: asyncpg.Connection
+    services: Services, alice: Actor
 ) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
     await publish(services, alice, release())
     await services.publishing.delete_extension(alice, "alice", "wc")
     with pytest.raises(Conflict, match="a published version is never reused"):
@@ -138,26 +137,22 @@ async def test_org_members_publish_for_the_org_and_a_sudo_only_token_publishes_n
     assert (await publish(services, publish_only, release("acme/tool", "1.1.0"))).created
 
 
-async def test_a_release_of_a_missing_extension_needs_create(services: Services, db: asyncpg.Connection) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
+async def test_a_release_of_a_missing_extension_needs_create(services: Services, alice: Actor) -> None:
     with pytest.raises(NotFound, match="create it first"):
         await publish(services, alice, release(), create=False)
     await services.publishing.create_extension(alice, "alice", "wc")
     assert (await publish(services, alice, release(), create=False)).created
 
 
-async def test_unversioned_releases_are_new_each_time(services: Services, db: asyncpg.Connection) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
+async def test_unversioned_releases_are_new_each_time(services: Services, alice: Actor) -> None:
     first = await publish(services, alice, release(version=None))
     second = await publish(services, alice, release(version=None))
     assert first.created and second.created and first.release.id != second.release.id
 
 
-async def test_concurrent_publishes_of_one_version_have_one_winner(services: Services, db: asyncpg.Connection) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
+async def test_concurrent_publishes_of_one_version_have_one_winner(
+    services: Services, db: asyncpg.Connection, alice: Actor
+) -> None:
     attempts = [release(bundle=f"export const n = {n};\n".encode()) for n in range(12)]
     outcomes = await asyncio.gather(*(publish(services, alice, data) for data in attempts), return_exceptions=True)
     winners = [o for o in outcomes if isinstance(o, Published)]
@@ -167,11 +162,7 @@ async def test_concurrent_publishes_of_one_version_have_one_winner(services: Ser
     assert await db.fetchval("SELECT count(*) FROM registry_extension_releases") == 1
 
 
-async def test_concurrent_identical_publishes_all_succeed_with_one_release(
-    services: Services, db: asyncpg.Connection
-) -> None:
-    await make_user(db, "alice")
-    alice = await actor_for(services, "alice")
+async def test_concurrent_identical_publishes_all_succeed_with_one_release(services: Services, alice: Actor) -> None:
     outcomes = await asyncio.gather(*(publish(services, alice, release("alice/new")) for _ in range(8)))
     assert sorted(o.created for o in outcomes) == [False] * 7 + [True]
     assert len({o.release.id for o in outcomes}) == 1

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
-from registry.ecosystems.base import Dependency, ParseResult, ReadFile
+from registry.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 # Where the corpus was copied from, when this checkout sits next to it (not on CI).
@@ -54,6 +54,12 @@ def parse_text(parser: ModuleType, path: str, text: str, files: Mapping[str, byt
     """Parse an inline fixture; `files` are the other files of its (imaginary) repository."""
     result: ParseResult = parser.parse(path, text.encode(), reader(files or {}))
     return result
+
+
+def assert_defines(result: ParseResult, language: str, packages: list[PackageDef]) -> None:
+    """What a parse says first: the manifest's language, and the packages the manifest itself defines."""
+    assert result.language == language
+    assert result.packages == packages
 
 
 def dep(result: ParseResult, package: str, dep_type: str | None = None) -> Dependency:

@@ -6,7 +6,7 @@ import pytest
 
 from registry.ecosystems import go
 from registry.ecosystems.base import ManifestError, PackageDef
-from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from tests.registry.ecosystems.support import assert_defines, dep, names, of_type, parse_corpus, parse_text
 
 ETCD = ("go", "etcd-io__etcd", "go.mod")
 GIN = ("go", "gin-gonic__gin", "go.mod")
@@ -14,8 +14,7 @@ GIN = ("go", "gin-gonic__gin", "go.mod")
 
 def test_etcd_has_22_direct_and_62_indirect_requirements() -> None:
     result = parse_corpus(go, *ETCD)
-    assert result.language == "go"
-    assert result.packages == [PackageDef("go.etcd.io/etcd/v3", None, "go.mod")]
+    assert_defines(result, "go", [PackageDef("go.etcd.io/etcd/v3", None, "go.mod")])
     assert len(of_type(result, "require")) == 22
     assert len(of_type(result, "indirect")) == 62
     assert len(result.dependencies) == 84

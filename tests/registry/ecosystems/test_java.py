@@ -6,7 +6,7 @@ import pytest
 
 from registry.ecosystems import java
 from registry.ecosystems.base import ManifestError, PackageDef
-from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from tests.registry.ecosystems.support import assert_defines, dep, names, of_type, parse_corpus, parse_text
 
 PETCLINIC = ("java", "spring-projects__spring-petclinic", "pom.xml")
 GSON = ("java", "google__gson")
@@ -14,8 +14,9 @@ GSON = ("java", "google__gson")
 
 def test_petclinic_defines_itself_and_scopes_its_dependencies() -> None:
     result = parse_corpus(java, *PETCLINIC)
-    assert result.language == "java"
-    assert result.packages == [PackageDef("org.springframework.samples:spring-petclinic", "4.0.0-SNAPSHOT", "pom.xml")]
+    assert_defines(
+        result, "java", [PackageDef("org.springframework.samples:spring-petclinic", "4.0.0-SNAPSHOT", "pom.xml")]
+    )
     counts = {scope: len(of_type(result, scope)) for scope in ("compile", "runtime", "test")}
     assert counts == {"compile": 9, "runtime": 7, "test": 8}
     assert len(result.dependencies) == 24

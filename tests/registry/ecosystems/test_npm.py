@@ -6,7 +6,7 @@ import pytest
 
 from registry.ecosystems import npm
 from registry.ecosystems.base import ManifestError, PackageDef
-from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from tests.registry.ecosystems.support import assert_defines, dep, names, of_type, parse_corpus, parse_text
 
 VITE = ("npm", "vitejs__vite", "packages/vite/package.json")
 TSE = "typescript-eslint__typescript-eslint"
@@ -14,8 +14,7 @@ TSE = "typescript-eslint__typescript-eslint"
 
 def test_vite_defines_itself_and_declares_all_four_sections() -> None:
     result = parse_corpus(npm, *VITE)
-    assert result.language == "npm"
-    assert result.packages == [PackageDef("vite", "8.2.2", "packages/vite/package.json")]
+    assert_defines(result, "npm", [PackageDef("vite", "8.2.2", "packages/vite/package.json")])
     counts = {t: len(of_type(result, t)) for t in npm._RANGE_SECTIONS}
     assert counts == {"dependencies": 5, "devDependencies": 56, "peerDependencies": 12, "optionalDependencies": 1}
 

@@ -6,7 +6,7 @@ import pytest
 
 from registry.ecosystems import php
 from registry.ecosystems.base import ManifestError, PackageDef
-from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from tests.registry.ecosystems.support import assert_defines, dep, names, of_type, parse_corpus, parse_text
 
 LARAVEL = ("php", "laravel__framework", "composer.json")
 COMPOSER = ("php", "composer__composer", "composer.json")
@@ -14,8 +14,7 @@ COMPOSER = ("php", "composer__composer", "composer.json")
 
 def test_laravel_defines_itself_without_a_version() -> None:
     result = parse_corpus(php, *LARAVEL)
-    assert result.language == "php"
-    assert result.packages == [PackageDef("laravel/framework", None, "composer.json")]
+    assert_defines(result, "php", [PackageDef("laravel/framework", None, "composer.json")])
     assert (len(of_type(result, "require")), len(of_type(result, "require-dev"))) == (49, 25)
 
 

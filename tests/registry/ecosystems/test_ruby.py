@@ -6,7 +6,7 @@ import pytest
 
 from registry.ecosystems import ruby
 from registry.ecosystems.base import ManifestError
-from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from tests.registry.ecosystems.support import assert_defines, dep, names, of_type, parse_corpus, parse_text
 
 JEKYLL = ("ruby", "jekyll__jekyll", "Gemfile")
 DEVISE = ("ruby", "heartcombo__devise", "Gemfile")
@@ -14,8 +14,7 @@ DEVISE = ("ruby", "heartcombo__devise", "Gemfile")
 
 def test_jekyll_gems_outside_groups_are_runtime_and_gemspec_is_not_a_gem() -> None:
     result = parse_corpus(ruby, *JEKYLL)
-    assert result.language == "ruby"
-    assert result.packages == []
+    assert_defines(result, "ruby", [])
     assert [(d.package, d.declared_range) for d in of_type(result, "runtime")] == [("rake", "~> 13.0")]
     assert "jekyll" not in names(result.dependencies)
     assert len(result.dependencies) == 59

@@ -6,7 +6,7 @@ import pytest
 
 from registry.ecosystems import rust
 from registry.ecosystems.base import ManifestError, PackageDef
-from tests.registry.ecosystems.support import dep, names, of_type, parse_corpus, parse_text
+from tests.registry.ecosystems.support import assert_defines, dep, names, of_type, parse_corpus, parse_text
 
 MIO = ("rust", "tokio-rs__mio", "Cargo.toml")
 HELIX = ("rust", "helix-editor__helix")
@@ -14,8 +14,7 @@ HELIX = ("rust", "helix-editor__helix")
 
 def test_mio_defines_itself_and_its_plain_dependencies() -> None:
     result = parse_corpus(rust, *MIO)
-    assert result.language == "rust"
-    assert result.packages == [PackageDef("mio", "1.2.2", "Cargo.toml")]
+    assert_defines(result, "rust", [PackageDef("mio", "1.2.2", "Cargo.toml")])
     log = dep(result, "log")
     assert (log.declared_range, log.dep_type, log.hints) == ("0.4.8", "dependencies", {"optional": True})
     assert [(d.package, d.declared_range) for d in of_type(result, "dev-dependencies")] == [
