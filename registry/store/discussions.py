@@ -132,10 +132,11 @@ async def set_thread_target(conn: asyncpg.Connection, thread_id: int, target_id:
 
 
 async def thread_by_id(conn: asyncpg.Connection, thread_id: int, *, lock: bool = False) -> Thread | None:
-    """A thread that is not deleted; `lock` takes the thread row (FOR NO KEY UPDATE: comments may still
+    """A thread that is not deleted; `lock` first takes the thread row (FOR NO KEY UPDATE: comments may still
     be inserted meanwhile, their foreign key only needs KEY SHARE)."""
-    query = _SQL.thread_by_id_locked if lock else _SQL.thread_by_id
-    return await query.one(conn, Thread, thread_id=thread_id)
+    if lock:
+        await _SQL.lock_thread.execute(conn, thread_id=thread_id)
+    return await _SQL.thread_by_id.one(conn, Thread, thread_id=thread_id)
 
 
 async def list_threads(
@@ -166,9 +167,10 @@ async def insert_comment(conn: asyncpg.Connection, thread_id: int, author_id: in
 
 
 async def comment_by_id(conn: asyncpg.Connection, comment_id: int, *, lock: bool = False) -> Comment | None:
-    """A comment that is not deleted, in a thread that is not deleted; `lock` takes its row."""
-    query = _SQL.comment_by_id_locked if lock else _SQL.comment_by_id
-    return await query.one(conn, Comment, comment_id=comment_id)
+    """A comment that is not deleted, in a thread that is not deleted; `lock` first takes its row."""
+    if lock:
+        await _SQL.lock_comment.execute(conn, comment_id=comment_id)
+    return await _SQL.comment_by_id.one(conn, Comment, comment_id=comment_id)
 
 
 async def list_comments(conn: asyncpg.Connection, thread_id: int, page: PageRequest) -> Page[Comment]:

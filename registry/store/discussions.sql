@@ -13,55 +13,27 @@ RETURNING id
 UPDATE discussion_threads SET target_repo_id = :target_id WHERE id = :thread_id
 
 -- name: thread_by_id
--- A thread that is not deleted, with its target.
-SELECT t.id, t.title, u.username::text AS author, t.author_user_id, t.created_at, t.updated_at, t.archived_at,
-       tr.id AS target_id, r.uri::text AS repo, tr.path, tr.branch, tr.revision, tr.start_line, tr.end_line,
-       tr.start_character, tr.end_character, tr.lines_before, tr.lines, tr.lines_after
-  FROM discussion_threads t
-  JOIN users u ON u.id = t.author_user_id
-  LEFT JOIN discussion_threads_target_repo tr ON tr.id = t.target_repo_id
-  LEFT JOIN repo r ON r.id = tr.repo_id
- WHERE t.id = :thread_id AND t.deleted_at IS NULL
+-- A thread that is not deleted, with its target (live_discussion_threads).
+SELECT * FROM live_discussion_threads WHERE id = :thread_id
 
--- name: thread_by_id_locked
--- As thread_by_id, the thread's row locked FOR NO KEY UPDATE: writes to the thread serialise, while
--- comments may still be inserted meanwhile (their foreign key only needs KEY SHARE).
-SELECT t.id, t.title, u.username::text AS author, t.author_user_id, t.created_at, t.updated_at, t.archived_at,
-       tr.id AS target_id, r.uri::text AS repo, tr.path, tr.branch, tr.revision, tr.start_line, tr.end_line,
-       tr.start_character, tr.end_character, tr.lines_before, tr.lines, tr.lines_after
-  FROM discussion_threads t
-  JOIN users u ON u.id = t.author_user_id
-  LEFT JOIN discussion_threads_target_repo tr ON tr.id = t.target_repo_id
-  LEFT JOIN repo r ON r.id = tr.repo_id
- WHERE t.id = :thread_id AND t.deleted_at IS NULL
-   FOR NO KEY UPDATE OF t
+-- name: lock_thread
+-- The thread's row locked FOR NO KEY UPDATE: writes to the thread serialise, while comments may
+-- still be inserted meanwhile (their foreign key only needs KEY SHARE). A statement of its own:
+-- FOR NO KEY UPDATE cannot reach through live_discussion_threads' outer joins.
+SELECT FROM discussion_threads WHERE id = :thread_id FOR NO KEY UPDATE
 
 -- name: list_threads
 -- Threads about a repository, in id order, through discussion_threads_target_repo_repo_id_path_idx.
-SELECT t.id, t.title, u.username::text AS author, t.author_user_id, t.created_at, t.updated_at, t.archived_at,
-       tr.id AS target_id, r.uri::text AS repo, tr.path, tr.branch, tr.revision, tr.start_line, tr.end_line,
-       tr.start_character, tr.end_character, tr.lines_before, tr.lines, tr.lines_after
-  FROM discussion_threads t
-  JOIN users u ON u.id = t.author_user_id
-  LEFT JOIN discussion_threads_target_repo tr ON tr.id = t.target_repo_id
-  LEFT JOIN repo r ON r.id = tr.repo_id
- WHERE tr.repo_id = :repo_id AND t.deleted_at IS NULL
-   AND (:include_archived OR t.archived_at IS NULL) AND t.id > :after_id
- ORDER BY t.id LIMIT :limit
+SELECT * FROM live_discussion_threads
+ WHERE repo_id = :repo_id AND (:include_archived OR archived_at IS NULL) AND id > :after_id
+ ORDER BY id LIMIT :limit
 
 -- name: list_threads_at_path
 -- Threads about one path of a repository: a statement of its own, so that the index's path column
 -- serves it whatever plan PostgreSQL caches.
-SELECT t.id, t.title, u.username::text AS author, t.author_user_id, t.created_at, t.updated_at, t.archived_at,
-       tr.id AS target_id, r.uri::text AS repo, tr.path, tr.branch, tr.revision, tr.start_line, tr.end_line,
-       tr.start_character, tr.end_character, tr.lines_before, tr.lines, tr.lines_after
-  FROM discussion_threads t
-  JOIN users u ON u.id = t.author_user_id
-  LEFT JOIN discussion_threads_target_repo tr ON tr.id = t.target_repo_id
-  LEFT JOIN repo r ON r.id = tr.repo_id
- WHERE tr.repo_id = :repo_id AND tr.path = :path AND t.deleted_at IS NULL
-   AND (:include_archived OR t.archived_at IS NULL) AND t.id > :after_id
- ORDER BY t.id LIMIT :limit
+SELECT * FROM live_discussion_threads
+ WHERE repo_id = :repo_id AND path = :path AND (:include_archived OR archived_at IS NULL) AND id > :after_id
+ ORDER BY id LIMIT :limit
 
 -- name: archive_thread
 -- Idempotent: an archived thread keeps its first archived_at.
@@ -87,14 +59,9 @@ SELECT c.id, c.thread_id, u.username::text AS author, c.author_user_id, c.conten
   JOIN users u ON u.id = c.author_user_id
  WHERE c.id = :comment_id AND c.deleted_at IS NULL
 
--- name: comment_by_id_locked
--- As comment_by_id, the comment's row locked until the transaction ends.
-SELECT c.id, c.thread_id, u.username::text AS author, c.author_user_id, c.contents, c.created_at, c.updated_at
-  FROM discussion_comments c
-  JOIN discussion_threads t ON t.id = c.thread_id AND t.deleted_at IS NULL
-  JOIN users u ON u.id = c.author_user_id
- WHERE c.id = :comment_id AND c.deleted_at IS NULL
-   FOR UPDATE OF c
+-- name: lock_comment
+-- The comment's row locked until the transaction ends (the comment alone, not its thread or author).
+SELECT FROM discussion_comments WHERE id = :comment_id FOR UPDATE
 
 -- name: list_comments
 SELECT c.id, c.thread_id, u.username::text AS author, c.author_user_id, c.contents, c.created_at, c.updated_at

@@ -72,8 +72,11 @@ async def extension_by_name(
 ) -> Extension | None:
     """A live extension by `publisher/name` (both case-insensitive); with `lock`, its row stays
     locked until the transaction ends (publishes of one extension serialise their listing update)."""
-    query = _SQL.extension_by_name_for_update if lock else _SQL.extension_by_name
-    return await query.one(conn, Extension, publisher=publisher, name=name)
+    extension = await _SQL.extension_by_name.one(conn, Extension, publisher=publisher, name=name)
+    if extension is None or not lock:
+        return extension
+    await _SQL.lock_extension.execute(conn, extension_pk=extension.id)
+    return await extension_by_pk(conn, extension.id)  # as the lock found it: it may have waited for a change
 
 
 async def extension_by_uuid(conn: asyncpg.Connection, extension_uuid: uuid.UUID) -> Extension | None:

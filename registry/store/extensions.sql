@@ -7,71 +7,27 @@ ON CONFLICT ((COALESCE(publisher_user_id, 0)), (COALESCE(publisher_org_id, 0)), 
 RETURNING id
 
 -- name: extension_by_pk
--- Extensions of deleted publishers are hidden with them, here and in every read below.
-SELECT e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE e.id = :extension_pk
-   AND e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
+-- Extensions of deleted publishers are hidden with them, here and in every read below (live_extensions).
+SELECT * FROM live_extensions WHERE id = :extension_pk
 
 -- name: extension_by_name
 -- Publisher and name both case-insensitive.
-SELECT e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE coalesce(u.username, o.name) = :publisher::citext AND e.name = :name::citext
-   AND e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
+SELECT * FROM live_extensions WHERE publisher::citext = :publisher::citext AND name::citext = :name::citext
 
--- name: extension_by_name_for_update
--- As extension_by_name, the row locked until the transaction ends: publishes of one extension
--- serialise their listing update.
-SELECT e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE coalesce(u.username, o.name) = :publisher::citext AND e.name = :name::citext
-   AND e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
-   FOR UPDATE OF e
+-- name: lock_extension
+-- The row locked until the transaction ends: publishes of one extension serialise their listing
+-- update. A statement of its own: FOR UPDATE cannot reach through live_extensions' outer joins.
+SELECT FROM registry_extensions WHERE id = :extension_pk FOR UPDATE
 
 -- name: extension_by_uuid
-SELECT e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE e.uuid = :uuid
-   AND e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
+SELECT * FROM live_extensions WHERE uuid = :uuid
 
 -- name: extensions_by_names
 -- Many live extensions in one query (the batch read): parallel arrays of publishers and names.
-SELECT e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
+SELECT e.*
+  FROM live_extensions e
   JOIN unnest(:publishers::text[], :names::text[]) AS wanted(publisher, name)
-    ON coalesce(u.username, o.name) = wanted.publisher::citext AND e.name = wanted.name::citext
- WHERE e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
+    ON e.publisher::citext = wanted.publisher::citext AND e.name::citext = wanted.name::citext
 
 -- name: soft_delete_extension
 UPDATE registry_extensions SET deleted_at = now(), updated_at = now()
@@ -86,89 +42,33 @@ UPDATE registry_extensions
 
 -- name: list_by_name
 -- Alphabetical (case-insensitively), then by id.
-SELECT lower(e.name::text) AS sort_key,
-       e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
-   AND (:include_unpublished::boolean OR e.published_at IS NOT NULL)
-   AND (:pattern::text IS NULL OR e.search_text LIKE :pattern)
-   AND (:publisher::text IS NULL OR coalesce(u.username, o.name) = :publisher::citext)
-   AND (:category::text IS NULL OR e.categories @> ARRAY[:category::text])
-   AND (:tag::text IS NULL OR e.tags @> ARRAY[:tag::text])
-   AND (:include_wip::boolean OR NOT e.wip)
-   AND (:after_id::int IS NULL OR (lower(e.name::text), e.id) > (:after_key::text, :after_id::int))
- ORDER BY lower(e.name::text), e.id
+SELECT lower(e.name) AS sort_key, e.*
+  FROM listed_extensions(:include_unpublished, :pattern, :publisher, :category, :tag, :include_wip) e
+ WHERE :after_id::int IS NULL OR (lower(e.name), e.id) > (:after_key::text, :after_id::int)
+ ORDER BY lower(e.name), e.id
  LIMIT :limit
 
 -- name: list_by_updated
 -- Most recently updated first.
-SELECT e.updated_at AS sort_key,
-       e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
-   AND (:include_unpublished::boolean OR e.published_at IS NOT NULL)
-   AND (:pattern::text IS NULL OR e.search_text LIKE :pattern)
-   AND (:publisher::text IS NULL OR coalesce(u.username, o.name) = :publisher::citext)
-   AND (:category::text IS NULL OR e.categories @> ARRAY[:category::text])
-   AND (:tag::text IS NULL OR e.tags @> ARRAY[:tag::text])
-   AND (:include_wip::boolean OR NOT e.wip)
-   AND (:after_id::int IS NULL OR (e.updated_at, e.id) < (:after_key::timestamptz, :after_id::int))
+SELECT e.updated_at AS sort_key, e.*
+  FROM listed_extensions(:include_unpublished, :pattern, :publisher, :category, :tag, :include_wip) e
+ WHERE :after_id::int IS NULL OR (e.updated_at, e.id) < (:after_key::timestamptz, :after_id::int)
  ORDER BY e.updated_at DESC, e.id DESC
  LIMIT :limit
 
 -- name: list_by_downloads
 -- Most downloaded first.
-SELECT e.downloads AS sort_key,
-       e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
-   AND (:include_unpublished::boolean OR e.published_at IS NOT NULL)
-   AND (:pattern::text IS NULL OR e.search_text LIKE :pattern)
-   AND (:publisher::text IS NULL OR coalesce(u.username, o.name) = :publisher::citext)
-   AND (:category::text IS NULL OR e.categories @> ARRAY[:category::text])
-   AND (:tag::text IS NULL OR e.tags @> ARRAY[:tag::text])
-   AND (:include_wip::boolean OR NOT e.wip)
-   AND (:after_id::int IS NULL OR (e.downloads, e.id) < (:after_key::bigint, :after_id::int))
+SELECT e.downloads AS sort_key, e.*
+  FROM listed_extensions(:include_unpublished, :pattern, :publisher, :category, :tag, :include_wip) e
+ WHERE :after_id::int IS NULL OR (e.downloads, e.id) < (:after_key::bigint, :after_id::int)
  ORDER BY e.downloads DESC, e.id DESC
  LIMIT :limit
 
 -- name: list_by_relevance
 -- Most similar to the search text (:query, lowercased) first: pg_trgm's similarity.
-SELECT similarity(e.search_text, :query::text) AS sort_key,
-       e.id, e.uuid, coalesce(u.username, o.name)::text AS publisher, e.publisher_user_id, e.publisher_org_id,
-       e.name::text, e.title, e.description, e.categories, e.tags, e.wip, e.manifest, e.created_at,
-       e.updated_at, e.published_at, e.downloads, e.latest_release_id,
-       r.release_version::text AS latest_version, r.created_at AS latest_created_at
-  FROM registry_extensions e
-  LEFT JOIN users u ON u.id = e.publisher_user_id
-  LEFT JOIN orgs o ON o.id = e.publisher_org_id
-  LEFT JOIN registry_extension_releases r ON r.id = e.latest_release_id
- WHERE e.deleted_at IS NULL AND u.deleted_at IS NULL AND o.deleted_at IS NULL
-   AND (:include_unpublished::boolean OR e.published_at IS NOT NULL)
-   AND (:pattern::text IS NULL OR e.search_text LIKE :pattern)
-   AND (:publisher::text IS NULL OR coalesce(u.username, o.name) = :publisher::citext)
-   AND (:category::text IS NULL OR e.categories @> ARRAY[:category::text])
-   AND (:tag::text IS NULL OR e.tags @> ARRAY[:tag::text])
-   AND (:include_wip::boolean OR NOT e.wip)
-   AND (:after_id::int IS NULL OR (similarity(e.search_text, :query::text) < :after_key::real
-        OR similarity(e.search_text, :query::text) = :after_key::real AND e.id > :after_id::int))
+SELECT similarity(e.search_text, :query::text) AS sort_key, e.*
+  FROM listed_extensions(:include_unpublished, :pattern, :publisher, :category, :tag, :include_wip) e
+ WHERE :after_id::int IS NULL OR (similarity(e.search_text, :query::text) < :after_key::real
+       OR similarity(e.search_text, :query::text) = :after_key::real AND e.id > :after_id::int)
  ORDER BY similarity(e.search_text, :query::text) DESC, e.id
  LIMIT :limit

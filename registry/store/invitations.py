@@ -52,8 +52,10 @@ async def pending_invitation_id(conn: asyncpg.Connection, org_id: int, recipient
 
 
 async def invitation_by_id(conn: asyncpg.Connection, invitation_id: int, *, lock: bool = False) -> Invitation | None:
-    query = _SQL.invitation_by_id_for_update if lock else _SQL.invitation_by_id
-    return await query.one(conn, Invitation, invitation_id=invitation_id)
+    """A live invitation (see live_org_invitations); `lock` takes its row first, until the transaction ends."""
+    if lock:
+        await _SQL.lock_invitation.execute(conn, invitation_id=invitation_id)
+    return await _SQL.invitation_by_id.one(conn, Invitation, invitation_id=invitation_id)
 
 
 async def pending_for_recipient(conn: asyncpg.Connection, recipient_id: int, page: PageRequest) -> Page[Invitation]:

@@ -10,34 +10,16 @@ SELECT id FROM org_invitations
    AND responded_at IS NULL AND revoked_at IS NULL AND deleted_at IS NULL
 
 -- name: invitation_by_id
--- sender_may_invite: the sender is live and still a member of the org, or a site admin.
-SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender, r.username::text AS recipient,
-       i.recipient_user_id, i.sender_user_id, i.created_at, i.notified_at, i.responded_at,
-       i.response_type AS accepted, i.revoked_at,
-       (s.deleted_at IS NULL AND (s.site_admin OR EXISTS (
-           SELECT FROM org_members m WHERE m.org_id = i.org_id AND m.user_id = i.sender_user_id))) AS sender_may_invite
-  FROM org_invitations i
-  JOIN orgs o ON o.id = i.org_id AND o.deleted_at IS NULL
-  JOIN users s ON s.id = i.sender_user_id
-  JOIN users r ON r.id = i.recipient_user_id AND r.deleted_at IS NULL
- WHERE i.id = :invitation_id AND i.deleted_at IS NULL
+SELECT * FROM live_org_invitations WHERE id = :invitation_id
 
--- name: invitation_by_id_for_update
-SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender, r.username::text AS recipient,
-       i.recipient_user_id, i.sender_user_id, i.created_at, i.notified_at, i.responded_at,
-       i.response_type AS accepted, i.revoked_at,
-       (s.deleted_at IS NULL AND (s.site_admin OR EXISTS (
-           SELECT FROM org_members m WHERE m.org_id = i.org_id AND m.user_id = i.sender_user_id))) AS sender_may_invite
-  FROM org_invitations i
-  JOIN orgs o ON o.id = i.org_id AND o.deleted_at IS NULL
-  JOIN users s ON s.id = i.sender_user_id
-  JOIN users r ON r.id = i.recipient_user_id AND r.deleted_at IS NULL
- WHERE i.id = :invitation_id AND i.deleted_at IS NULL
-   FOR UPDATE OF i
+-- name: lock_invitation
+-- The row locked until the transaction ends; a statement of its own, so that the lock is on the
+-- invitation alone (through live_org_invitations it would be on its org and users too).
+SELECT FROM org_invitations WHERE id = :invitation_id FOR UPDATE
 
 -- name: pending_for_recipient
 -- Marks the page notified. The CTE's new notified_at is not visible to the outer read of
--- org_invitations (one snapshot), so the outer query takes it from the CTE. Invitations whose
+-- live_org_invitations (one snapshot), so the outer query takes it from the CTE. Invitations whose
 -- sender may no longer invite are not shown.
 WITH seen AS (
     UPDATE org_invitations SET notified_at = coalesce(notified_at, now())
@@ -48,18 +30,11 @@ WITH seen AS (
                    LIMIT :limit)
     RETURNING id, notified_at
 )
-SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender, r.username::text AS recipient,
-       i.recipient_user_id, i.sender_user_id, i.created_at, seen.notified_at, i.responded_at,
-       i.response_type AS accepted, i.revoked_at,
-       (s.deleted_at IS NULL AND (s.site_admin OR EXISTS (
-           SELECT FROM org_members m WHERE m.org_id = i.org_id AND m.user_id = i.sender_user_id))) AS sender_may_invite
-  FROM org_invitations i
-  JOIN orgs o ON o.id = i.org_id AND o.deleted_at IS NULL
-  JOIN users s ON s.id = i.sender_user_id
-  JOIN users r ON r.id = i.recipient_user_id AND r.deleted_at IS NULL
+SELECT i.id, i.org_id, i.org, i.sender, i.recipient, i.recipient_user_id, i.sender_user_id, i.created_at,
+       seen.notified_at, i.responded_at, i.accepted, i.revoked_at, i.sender_may_invite
+  FROM live_org_invitations i
   JOIN seen ON seen.id = i.id
- WHERE (s.deleted_at IS NULL AND (s.site_admin OR EXISTS (
-           SELECT FROM org_members m WHERE m.org_id = i.org_id AND m.user_id = i.sender_user_id)))
+ WHERE i.sender_may_invite
  ORDER BY i.id
 
 -- name: respond
@@ -71,18 +46,9 @@ UPDATE org_invitations SET revoked_at = now()
  WHERE id = :invitation_id AND responded_at IS NULL AND revoked_at IS NULL AND deleted_at IS NULL
 
 -- name: pending_for_org
-SELECT i.id, i.org_id, o.name::text AS org, s.username::text AS sender, r.username::text AS recipient,
-       i.recipient_user_id, i.sender_user_id, i.created_at, i.notified_at, i.responded_at,
-       i.response_type AS accepted, i.revoked_at,
-       (s.deleted_at IS NULL AND (s.site_admin OR EXISTS (
-           SELECT FROM org_members m WHERE m.org_id = i.org_id AND m.user_id = i.sender_user_id))) AS sender_may_invite
-  FROM org_invitations i
-  JOIN orgs o ON o.id = i.org_id AND o.deleted_at IS NULL
-  JOIN users s ON s.id = i.sender_user_id
-  JOIN users r ON r.id = i.recipient_user_id AND r.deleted_at IS NULL
- WHERE i.org_id = :org_id AND i.responded_at IS NULL AND i.revoked_at IS NULL AND i.deleted_at IS NULL
-   AND i.id > :after_id
- ORDER BY i.id
+SELECT * FROM live_org_invitations
+ WHERE org_id = :org_id AND responded_at IS NULL AND revoked_at IS NULL AND id > :after_id
+ ORDER BY id
  LIMIT :limit
 
 -- name: revoke_sent_by

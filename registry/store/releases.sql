@@ -14,46 +14,21 @@ INSERT INTO registry_extension_releases (
 
 -- name: releases_of
 -- Metadata of an extension's releases (of one tag, if given); never bundles.
-SELECT r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,
-       r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,
-       r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,
-       r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,
-       coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint
-         AS downloads
-  FROM registry_extension_releases r
-  JOIN users cu ON cu.id = r.creator_user_id
- WHERE r.registry_extension_id = :extension_pk
-   AND (:tag::text IS NULL OR r.release_tag = :tag::citext)
-   AND (:include_yanked::boolean OR r.deleted_at IS NULL)
+SELECT * FROM release_metadata
+ WHERE registry_extension_id = :extension_pk
+   AND (:tag::text IS NULL OR tag::citext = :tag::citext)
+   AND (:include_yanked::boolean OR deleted_at IS NULL)
 
 -- name: release_by_version
-SELECT r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,
-       r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,
-       r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,
-       r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,
-       coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint
-         AS downloads
-  FROM registry_extension_releases r
-  JOIN users cu ON cu.id = r.creator_user_id
- WHERE r.registry_extension_id = :extension_pk
-   AND r.release_version = :version::citext
-   AND (:include_yanked::boolean OR r.deleted_at IS NULL)
+SELECT * FROM release_metadata
+ WHERE registry_extension_id = :extension_pk AND version::citext = :version::citext
+   AND (:include_yanked::boolean OR deleted_at IS NULL)
 
 -- name: release_by_id
 -- A live release of a live extension of a live publisher: what every asset route may serve (the
 -- by-name routes reach releases through live extensions of live publishers only).
-SELECT r.id, r.registry_extension_id, cu.username::text AS creator, r.release_version::text AS version,
-       r.release_tag::text AS tag, r.manifest, r.created_at, r.deleted_at, r.bundle_sha256, r.bundle_size,
-       r.bundle_integrity, r.source_map_sha256, r.source_map_size, r.content_sha256,
-       r.bundle IS NOT NULL AS has_bundle, r.source_map IS NOT NULL AS has_source_map,
-       coalesce((SELECT sum(d.count) FROM registry_extension_downloads d WHERE d.release_id = r.id), 0)::bigint
-         AS downloads
-  FROM registry_extension_releases r
-  JOIN users cu ON cu.id = r.creator_user_id
-  JOIN registry_extensions e ON e.id = r.registry_extension_id AND e.deleted_at IS NULL
-  LEFT JOIN users pu ON pu.id = e.publisher_user_id
-  LEFT JOIN orgs po ON po.id = e.publisher_org_id
- WHERE r.id = :release_id AND r.deleted_at IS NULL AND pu.deleted_at IS NULL AND po.deleted_at IS NULL
+SELECT r.* FROM release_metadata r JOIN live_extensions e ON e.id = r.registry_extension_id
+ WHERE r.id = :release_id AND r.deleted_at IS NULL
 
 -- name: bundle_of
 -- The one read of the big column.

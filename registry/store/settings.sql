@@ -46,37 +46,25 @@ SELECT pg_advisory_xact_lock(hashtext(:lock_key))
 
 -- name: insert_version_global
 -- Written only while the subject's newest id is :last_id (NULL: it has no rows yet).
-WITH inserted AS (
-  INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)
-  SELECT NULL, NULL, :contents::text, :author_user_id::int, :parsed::text
-   WHERE (SELECT max(s.id) FROM settings s WHERE s.org_id IS NULL AND s.user_id IS NULL)
-         IS NOT DISTINCT FROM :last_id::int
-  RETURNING id, contents, author_user_id, created_at
-)
-SELECT s.id, s.contents, a.username::text AS author, s.created_at
-  FROM inserted s LEFT JOIN users a ON a.id = s.author_user_id
+INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)
+SELECT NULL, NULL, :contents::text, :author_user_id::int, :parsed::text
+ WHERE (SELECT max(s.id) FROM settings s WHERE s.org_id IS NULL AND s.user_id IS NULL)
+       IS NOT DISTINCT FROM :last_id::int
+RETURNING id, contents, (SELECT a.username::text FROM users a WHERE a.id = author_user_id) AS author, created_at
 
 -- name: insert_version_org
-WITH inserted AS (
-  INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)
-  SELECT :org_id::int, NULL, :contents::text, :author_user_id::int, :parsed::text
-   WHERE (SELECT max(s.id) FROM settings s WHERE s.org_id = :org_id::int AND s.user_id IS NULL)
-         IS NOT DISTINCT FROM :last_id::int
-  RETURNING id, contents, author_user_id, created_at
-)
-SELECT s.id, s.contents, a.username::text AS author, s.created_at
-  FROM inserted s LEFT JOIN users a ON a.id = s.author_user_id
+INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)
+SELECT :org_id::int, NULL, :contents::text, :author_user_id::int, :parsed::text
+ WHERE (SELECT max(s.id) FROM settings s WHERE s.org_id = :org_id::int AND s.user_id IS NULL)
+       IS NOT DISTINCT FROM :last_id::int
+RETURNING id, contents, (SELECT a.username::text FROM users a WHERE a.id = author_user_id) AS author, created_at
 
 -- name: insert_version_user
-WITH inserted AS (
-  INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)
-  SELECT NULL, :user_id::int, :contents::text, :author_user_id::int, :parsed::text
-   WHERE (SELECT max(s.id) FROM settings s WHERE s.user_id = :user_id::int AND s.org_id IS NULL)
-         IS NOT DISTINCT FROM :last_id::int
-  RETURNING id, contents, author_user_id, created_at
-)
-SELECT s.id, s.contents, a.username::text AS author, s.created_at
-  FROM inserted s LEFT JOIN users a ON a.id = s.author_user_id
+INSERT INTO settings (org_id, user_id, contents, author_user_id, parsed)
+SELECT NULL, :user_id::int, :contents::text, :author_user_id::int, :parsed::text
+ WHERE (SELECT max(s.id) FROM settings s WHERE s.user_id = :user_id::int AND s.org_id IS NULL)
+       IS NOT DISTINCT FROM :last_id::int
+RETURNING id, contents, (SELECT a.username::text FROM users a WHERE a.id = author_user_id) AS author, created_at
 
 -- name: keep_parsed
 -- The parsed form of a version written around the API, kept at its first use.
