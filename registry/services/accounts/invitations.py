@@ -77,10 +77,6 @@ class Invitations:
         user = policy.signed_in(actor)
         return await self.db.write(invitation_store.pending_for_recipient, user.id, page)
 
-    def recipient(self, actor: Actor) -> None:
-        """Who may answer invitations at all: a signed-in user (checked before a body is read)."""
-        policy.signed_in(actor)
-
     async def respond(self, actor: Actor, invitation_id: int, accept: bool) -> Invitation:
         """Accept (join the org, in the same transaction) or decline; only the recipient may, once,
         and only while the sender may still invite."""

@@ -13,7 +13,6 @@ from registry.domain.record import Record
 from registry.services import loaders
 from registry.store import tokens as token_store
 from registry.store.tokens import Token
-from registry.store.users import User
 
 
 class NewToken(Record):
@@ -26,10 +25,6 @@ class NewToken(Record):
 @dataclass(eq=False)
 class Tokens:
     db: Database
-
-    def holder(self, actor: Actor) -> User:
-        """Who a token route acts for: a signed-in user with `user:all` (checked before a body is read)."""
-        return policy.signed_in(actor)
 
     async def create(self, actor: Actor, note: str, scopes: list[str]) -> NewToken:
         """A token for the actor's user; under token-sudo its creator is the site admin behind it."""
