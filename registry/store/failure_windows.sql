@@ -28,8 +28,9 @@ WITH now AS MATERIALIZED (
   RETURNING w.throttle, w.key, w.stamps[cardinality(w.stamps)] AS stamp
 ), expired AS (
   SELECT e.throttle, e.key FROM failure_windows e
-   WHERE e.expires_at < (SELECT t FROM now)
+   WHERE e.expires_at < now()  -- the statement's start (stable, so the index on expires_at serves)
      AND (e.throttle, e.key) NOT IN (SELECT c.throttle, c.key FROM charge c)
+   ORDER BY e.expires_at
    LIMIT 2 * cardinality(:keys::text[]) FOR UPDATE SKIP LOCKED
 ), pruned AS (
   DELETE FROM failure_windows w USING expired e WHERE (w.throttle, w.key) = (e.throttle, e.key)

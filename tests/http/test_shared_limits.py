@@ -137,3 +137,18 @@ async def test_with_a_window_of_zero_every_download_through_every_node_counts(
         assert (await node.get(BUNDLE, headers=_from("203.0.113.5"))).status == 200
     assert (await _flush(first), await _flush(second)) == (2, 1)
     assert await db.fetchval("SELECT count(*) FROM download_clients") == 0, "nothing remembered"
+
+
+async def test_a_flush_forgets_the_pairs_whose_window_has_passed(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection
+) -> None:
+    first, second = await _nodes(make_client, db_url)
+    alice = await make_user(db, "alice")
+    await publish(first, alice.headers, "alice/wc", "1.0.0")
+    for n in range(5):
+        assert (await first.get(BUNDLE, headers=_from(f"198.51.100.{n}"))).status == 200
+    assert await _flush(first) == 5
+    await db.execute("UPDATE download_clients SET counted_at = counted_at - interval '3601 seconds'")
+    assert (await second.get(BUNDLE, headers=_from("203.0.113.5"))).status == 200
+    assert await _flush(second) == 1
+    assert await db.fetchval("SELECT array_agg(client) FROM download_clients") == ["203.0.113.5"]
