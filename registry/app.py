@@ -76,8 +76,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     services = build_services(config, Database())
     authenticator = Authenticator(
         services.hasher,
-        per_user=FailureThrottle(config.auth_failures_per_user, config.auth_failure_window),
-        per_address=FailureThrottle(config.auth_failures_per_address, config.auth_failure_window),
+        services.rate_limits.windows,
+        per_user=FailureThrottle("sign-ins-per-user", config.auth_failures_per_user, config.auth_failure_window),
+        per_address=FailureThrottle(
+            "failures-per-address", config.auth_failures_per_address, config.auth_failure_window
+        ),
     )
     app = web.Application(
         client_max_size=config.max_publish_bytes,

@@ -1,15 +1,24 @@
-"""Counting bundle downloads without a write per request.
+"""Counting bundle downloads without a write per request, exactly across any number of nodes.
 
-Fetches are counted in memory per (release, UTC day) and flushed in one statement every few
-seconds and at shutdown. A crash loses at most one interval's counts: statistics, not records.
+Fetches are noted in memory and flushed in one transaction every few seconds
+(`WHARF_DOWNLOADS_FLUSH_SECONDS`) and at shutdown (SIGTERM and SIGINT run the app's cleanup,
+which flushes). A crash or SIGKILL loses what was noted since the last flush, at most one
+interval: statistics, not records.
 
 One client counts at most once per release per window (`WHARF_DOWNLOAD_COUNT_WINDOW`, an hour by
 default): a loop fetching one bundle would otherwise inflate its count without bound. A client is
-its address as registry.client_address reads it (an IPv6 /64 counts as one). What was counted is
-remembered in memory, in each process, up to `max_clients` (client, release) pairs, the oldest
-forgotten first; so with N processes a client counts at most N times per window, and someone
-holding many addresses still counts once per address. Download counts are popularity hints, not
-billing records: this bounds what one client adds, it does not authenticate downloads.
+its address as registry.client_address reads it (an IPv6 /64 counts as one). Between flushes a
+process keeps each (release, client) pair it saw once; the flush asks the database which of them
+count (`download_clients`, migration 9: when each pair last counted, on any node), and adds those
+to the daily and total counts in the same transaction. So a client fetching through N nodes
+counts once per window, and N nodes' counts add up exactly. The window is measured at flushes, by
+the database's clock: a pair's two downloads count twice when their flushes are a window apart,
+which their fetches may be by up to one flush interval less. Someone holding many addresses still
+counts once per address: download counts are popularity hints, not billing records.
+
+With a window of 0 every download counts and nothing is remembered. Memory is bounded: past
+`max_pending` pairs waiting for a flush (a database away for long), new ones are dropped, and
+logged; the table is pruned by each flush of up to twice the pairs it wrote (at least 1,000).
 """
 
 from __future__ import annotations
@@ -17,63 +26,72 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
 
 from registry.client_address import address_key
-from registry.store.downloads import add_downloads
+from registry.store.downloads import add_downloads, first_downloads, prune_download_clients
 
 log = logging.getLogger("wharf.downloads")
 
+_MIN_PRUNE = 1000  # pairs a flush may forget, at least
+
 
 class DownloadCounter:
-    def __init__(
-        self, window: float = 3600.0, *, max_clients: int = 200_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._counts: Counter[tuple[int, date]] = Counter()
+    def __init__(self, window: float = 3600.0, *, max_pending: int = 200_000) -> None:
         self._window = window
-        self._max_clients = max_clients
-        self._clock = clock
-        self._counted: OrderedDict[tuple[str, int], float] = OrderedDict()  # (client, release) -> when
+        self._max_pending = max_pending
+        self._counts: Counter[tuple[int, date]] = Counter()  # window 0: (release, day) -> downloads
+        self._seen: dict[tuple[int, str], date] = {}  # (release, client) -> the day first seen
+        self._dropped = 0
 
-    def count(self, release_id: int, client: str | None) -> bool:
-        """Count a download of `release_id` by `client` (an address) unless that client's last one
-        counted less than a window ago; whether it counted."""
-        now = self._clock()
-        while self._counted:  # forget pairs whose window has passed (oldest first)
-            oldest, stamp = next(iter(self._counted.items()))
-            if stamp > now - self._window and len(self._counted) < self._max_clients:
-                break
-            del self._counted[oldest]
-        key = (address_key(client), release_id)
-        if key in self._counted:
-            return False
-        if self._window > 0:
-            self._counted[key] = now
-        self._counts[(release_id, datetime.now(UTC).date())] += 1
-        return True
+    def count(self, release_id: int, client: str | None) -> None:
+        """Note a download of `release_id` by `client` (an address); the next flush decides
+        whether it counts."""
+        today = datetime.now(UTC).date()
+        if self._window <= 0:
+            self._counts[(release_id, today)] += 1
+            return
+        key = (release_id, address_key(client))
+        if key not in self._seen:
+            if len(self._seen) >= self._max_pending:
+                self._dropped += 1
+                return
+            self._seen[key] = today
 
     @property
     def pending(self) -> int:
-        return sum(self._counts.values())
+        """Downloads waiting for a flush; with a window, one per (release, client)."""
+        return sum(self._counts.values()) + len(self._seen)
 
     async def flush(self, pool: asyncpg.Pool) -> int:
-        """Write what was counted; on failure the counts are kept for the next attempt."""
+        """Write what counts of what was noted; how many downloads counted. On failure, what was
+        noted is kept for the next attempt (the transaction wrote nothing)."""
         counts, self._counts = self._counts, Counter()
-        if not counts:
+        seen, self._seen = self._seen, {}
+        if self._dropped:
+            log.warning("%d downloads not noted: %d were waiting for a flush", self._dropped, self._max_pending)
+            self._dropped = 0
+        if not counts and not seen:
             return 0
         try:
-            async with pool.acquire() as conn:
-                await add_downloads(conn, [(release_id, day, n) for (release_id, day), n in counts.items()])
+            async with pool.acquire() as conn, conn.transaction():
+                counted = counts.copy()
+                if seen:
+                    fresh = await first_downloads(conn, list(seen), self._window)
+                    counted.update((release_id, seen[(release_id, client)]) for release_id, client in fresh)
+                    await prune_download_clients(conn, self._window, max(_MIN_PRUNE, 2 * len(seen)))
+                if counted:
+                    await add_downloads(conn, [(release_id, day, n) for (release_id, day), n in counted.items()])
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             self._counts.update(counts)
+            self._seen = {**self._seen, **seen}  # the earlier day of a pair seen again meanwhile
             log.warning("download counts not written; will retry", exc_info=True)
             return 0
-        return sum(counts.values())
+        return sum(counted.values())
 
     @contextlib.asynccontextmanager
     async def flushing(self, pool: asyncpg.Pool, every: float) -> AsyncIterator[None]:

@@ -12,12 +12,11 @@ from aiohttp.typedefs import Handler, Middleware
 from registry.auth import policy
 from registry.auth.credentials import PasswordCredential, TokenCredential, parse_authorization, unauthorized
 from registry.auth.passwords import PasswordHasher
-from registry.auth.throttle import FailureThrottle
+from registry.auth.throttle import FailureThrottle, FailureWindows
 from registry.auth.tokens import Scope, token_digest
 from registry.client_address import address_key
 from registry.db.database import Database
 from registry.domain.actor import ANONYMOUS, Actor
-from registry.domain.errors import TooManyRequests
 from registry.names import fold_name
 from registry.store import tokens as token_store
 from registry.store import users as user_store
@@ -61,16 +60,15 @@ def actor_middleware(authenticator: Authenticator, database: Database) -> Middle
 USER_CEILING_FACTOR = 10  # failures per username from all addresses together, in per-address budgets
 
 
-def _forgive(counted: list[tuple[FailureThrottle, str, float]]) -> None:
-    for throttle, key, stamp in counted:
-        throttle.forgive(key, stamp)
-
-
 class Authenticator:
-    """Resolves credentials to an actor; owns the password hasher and the failure throttles."""
+    """Resolves credentials to an actor; owns the password hasher and the failure throttles
+    (whose windows every node shares: registry.auth.throttle)."""
 
-    def __init__(self, hasher: PasswordHasher, per_user: FailureThrottle, per_address: FailureThrottle) -> None:
+    def __init__(
+        self, hasher: PasswordHasher, windows: FailureWindows, per_user: FailureThrottle, per_address: FailureThrottle
+    ) -> None:
         self.hasher = hasher
+        self._windows = windows
         self._per_user = per_user  # per username and client address
         self._per_user_anywhere = per_user.scaled(USER_CEILING_FACTOR)  # per username, all addresses
         self._per_address = per_address
@@ -116,13 +114,7 @@ class Authenticator:
             (self._per_user, f"{user_key}@{address}"),
             (self._per_user_anywhere, user_key),
         )
-        counted: list[tuple[FailureThrottle, str, float]] = []
-        try:
-            for throttle, key in budgets:
-                counted.append((throttle, key, throttle.attempt(key)))
-        except TooManyRequests:
-            _forgive(counted)
-            raise
+        counted = await self._windows.attempt(*budgets)
         failed = False
         try:
             async with pool.acquire() as conn:
@@ -131,7 +123,7 @@ class Authenticator:
             failed = found is None or not matched
         finally:
             if not failed:  # right, or not decided (the database is away): not a failed attempt
-                _forgive(counted)
+                await self._windows.forgive(counted)
         return None if failed or found is None else found[0]
 
     async def _password(self, pool: asyncpg.Pool, credential: PasswordCredential, client: str | None) -> Actor:
@@ -148,14 +140,14 @@ class Authenticator:
         address = "token-addr:" + address_key(client)
         async with pool.acquire() as conn:
             holder = await token_store.token_holder(conn, token_digest(credential.value))
-            if holder is None:
-                self._per_address.check(address)
-                self._per_address.record(address)
-                raise unauthorized("The token is not valid: unknown, deleted, or its user is gone.")
-            token_actor = Actor(holder.user, holder.scopes, holder.token_id)
-            if credential.sudo_user is None:
-                return token_actor
-            policy.require_may_sudo(token_actor)
+        if holder is None:  # counted on a connection of its own: this one is back in the pool
+            await self._windows.attempt((self._per_address, address))
+            raise unauthorized("The token is not valid: unknown, deleted, or its user is gone.")
+        token_actor = Actor(holder.user, holder.scopes, holder.token_id)
+        if credential.sudo_user is None:
+            return token_actor
+        policy.require_may_sudo(token_actor)
+        async with pool.acquire() as conn:
             target = await user_store.user_by_username(conn, credential.sudo_user)
         if target is None:
             raise unauthorized(f"token-sudo names no such user: {credential.sudo_user}.")

@@ -65,7 +65,8 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
     hasher = PasswordHasher(config.bcrypt_cost)
     mailer = mailer or LogMailer()
-    rate_limits = RateLimits.in_process(
+    rate_limits = RateLimits.shared(
+        db,
         signups=config.signups_per_address,
         mails=config.mails_per_address,
         surveys=config.surveys_per_address,

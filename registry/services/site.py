@@ -76,7 +76,7 @@ class SiteService:
     async def answer_survey(self, actor: Actor, client: str | None, answer: SurveyAnswer) -> int:
         """Anyone may answer: signed-in answers are attributed to their user. Answers are limited per
         client address (WHARF_SURVEYS_PER_ADDRESS), signed in or not."""
-        self.rate_limits.survey_answer(client)
+        await self.rate_limits.survey_answer(client)
         return await self.db.write(
             site_store.insert_survey_response,
             user_id=actor.user.id if actor.user is not None else None,

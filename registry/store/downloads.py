@@ -1,4 +1,5 @@
-"""Download counts: per release per day, written in batches."""
+"""Download counts: per release per day, written in batches; and which client's download of a
+release last counted, so that every node applies one window (migration 9)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,25 @@ async def add_downloads(conn: asyncpg.Connection, counts: Sequence[tuple[int, da
         days=[day for _, day, _ in counts],
         counts=[n for _, _, n in counts],
     )
+
+
+async def first_downloads(
+    conn: asyncpg.Connection, pairs: Sequence[tuple[int, str]], window_seconds: float
+) -> list[tuple[int, str]]:
+    """Of distinct (release id, client) pairs, those that count now: none of the client's downloads
+    of the release counted, on any node, within the window. Their time becomes now."""
+    rows = await _SQL.first_downloads.fetch(
+        conn,
+        release_ids=[release_id for release_id, _ in pairs],
+        clients=[client for _, client in pairs],
+        window_seconds=window_seconds,
+    )
+    return [(row["release_id"], row["client"]) for row in rows]
+
+
+async def prune_download_clients(conn: asyncpg.Connection, window_seconds: float, max_pairs: int) -> int:
+    """Forget at most `max_pairs` pairs whose window has passed; how many were forgotten."""
+    return await _SQL.prune_download_clients.changed(conn, window_seconds=window_seconds, max_pairs=max_pairs)
 
 
 async def daily_downloads(conn: asyncpg.Connection, extension_pk: int, since: date) -> list[DailyDownloads]:

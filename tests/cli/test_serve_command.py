@@ -13,12 +13,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import orjson
 import pytest
 
+from registry.config import Config
 from registry.db.migrate import load_migrations
 from registry.resources import migrations_dir
 from testkit.processes import Server, command_env, free_port, http_get, run_cli
+from tests.conftest import AppFactory
+from tests.support.factories import make_user
+from tests.support.registry import publish
 
 NEWEST = load_migrations(migrations_dir())[-1].version
 
@@ -63,6 +68,27 @@ def test_several_workers_share_the_port(fresh_db_url: str) -> None:
     assert all(http_get(server.url + "/healthz")[0] == 200 for _ in range(20))
     output = server.stop(signal.SIGINT)
     assert server.process is not None and server.process.returncode == 0, output
+
+
+async def test_sigterm_flushes_every_workers_download_counts(make_client: AppFactory, fresh_db_url: str) -> None:
+    """Counts wait in memory for an hour here; stopping the server writes them, in each worker."""
+    db = await asyncpg.connect(fresh_db_url)
+    try:
+        alice = await make_user(db, "alice")
+        await publish(
+            await make_client(Config(database_url=fresh_db_url, access_log=False)), alice.headers, "alice/wc", "1.0.0"
+        )
+        env = command_env(fresh_db_url, WHARF_DOWNLOADS_FLUSH_SECONDS="3600", WHARF_DOWNLOAD_COUNT_WINDOW="0")
+        server = Server(["--workers", "2"], env).start()
+        server.wait_for("/readyz", 200)
+        bundle = server.url + "/api/extensions/alice/wc/-/bundle.js?version=1.0.0"
+        assert [http_get(bundle)[0] for _ in range(10)] == [200] * 10
+        assert await db.fetchval("SELECT downloads FROM registry_extensions") == 0, "nothing written yet"
+        output = server.stop(signal.SIGTERM)
+        assert server.process is not None and server.process.returncode == 0, output
+        assert await db.fetchval("SELECT downloads FROM registry_extensions") == 10
+    finally:
+        await db.close()
 
 
 def test_a_taken_port_is_a_one_line_error(fresh_db_url: str) -> None:

@@ -38,7 +38,7 @@ class Emails:
         recipient, except a site admin's."""
         policy.require_self_or_site_admin(actor, subject)
         if not policy.is_site_admin(actor):
-            self.limits.verification_mail(client, email)
+            await self.limits.verification_mail(client, email)
         code = secrets.token_urlsafe(24)
         async with self.db.transaction() as conn:
             added = await email_store.insert_email(conn, subject.id, email, code)

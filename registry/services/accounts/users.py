@@ -88,8 +88,8 @@ class Users:
         self.authorize_sign_up(actor)
         check_password_length(form.password, "/password")
         if not policy.is_site_admin(actor):
-            self.limits.sign_up(client)
-            self.limits.verification_mail(client, form.email)
+            await self.limits.sign_up(client)
+            await self.limits.verification_mail(client, form.email)
         password_hash = await self.hasher.hash(form.password)
         code = secrets.token_urlsafe(24)
         async with self.db.transaction() as conn:

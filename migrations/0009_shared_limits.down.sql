@@ -1,0 +1,2 @@
+DROP TABLE download_clients;
+DROP TABLE failure_windows;
