@@ -282,6 +282,13 @@ class Topology:
             for state, lag, behind in rows
         ]
 
+    def sign_up(self, username: str) -> str:
+        """A user signed up through the first node, and a token of theirs, once the standby has
+        replayed both: a test's arrangement is settled before its action."""
+        token = sign_up(self.urls[0], username)
+        self.wait_streaming()
+        return token
+
     def restart_node(self, index: int) -> None:
         node = self.nodes[index]
         node.stop()
