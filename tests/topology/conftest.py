@@ -37,3 +37,4 @@ def topology(running_topology: Topology) -> Iterator[Topology]:
     running_topology.ensure_healthy()
     yield running_topology
     running_topology.resume_replay()
+    print(running_topology.logs())  # captured: pytest shows it only beside a failure
