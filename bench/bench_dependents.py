@@ -155,6 +155,25 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
     await pool.close()
 
 
+async def print_storage(dsn: str) -> None:
+    """Bytes per global_dep row, heap and each index: the figure docs/SCALING.md multiplies out to
+    10^9-10^10 rows."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetchval("SELECT count(*) FROM global_dep")
+        heap = await conn.fetchval("SELECT pg_relation_size('global_dep') + pg_relation_size(reltoastrelid)"
+                                   "  FROM pg_class WHERE oid = 'global_dep'::regclass")  # fmt: skip
+        indexes = await conn.fetch(
+            "SELECT indexrelid::regclass::text AS name, pg_relation_size(indexrelid) AS bytes"
+            "  FROM pg_index WHERE indrelid = 'global_dep'::regclass ORDER BY 2 DESC"
+        )
+        total = await conn.fetchval("SELECT pg_total_relation_size('global_dep')")
+    finally:
+        await conn.close()
+    each = ", ".join(f"{index['name']} {index['bytes'] / rows:.0f}" for index in indexes)
+    print(f"global_dep storage: {total / rows:.0f} bytes/row in all ({heap / rows:.0f} heap; indexes: {each})")
+
+
 async def run(args: argparse.Namespace, dsn: str) -> None:
     rows, elapsed, stats = await build_index(dsn, args.repos, args.deps)
     print(
@@ -165,6 +184,7 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
         f" replace in global_dep with its indexes: {stats.rows / stats.replace_seconds:,.0f} rows/s"
         f" ({stats.replace_seconds:.1f} s); the rest is generating the rows in Python"
     )
+    await print_storage(dsn)
     port = free_port()
     env = dict(os.environ, DATABASE_URL=dsn, WHARF_ACCESS_LOG="false", WHARF_LOG_LEVEL="WARNING")
     server = subprocess.Popen([sys.executable, "-m", "registry", "serve", "--port", str(port), "--no-migrate"], env=env)

@@ -144,6 +144,16 @@ def _root_bin_dir() -> Path:
     return copied_bin
 
 
+def server_binaries() -> tuple[Path, str | None]:
+    """The PostgreSQL binaries and the system user to run them as (None: the current user), by the
+    embedded server's own rules: as root, a dedicated user and binaries it can execute. For a
+    caller that runs clusters of its own (testkit/topology.py: a primary and a streaming standby)."""
+    if not _is_root():
+        return _bin_dir(), None
+    _ensure_server_user()
+    return _root_bin_dir(), SERVER_USER
+
+
 def _make_dir(path: Path) -> Path:
     """Create `path` (and missing parents) with a mode fit for who runs the server: as root, 0755
     whatever the umask (a umask of 077 would otherwise hide them from the server user); the mode
