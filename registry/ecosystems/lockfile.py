@@ -146,10 +146,13 @@ class _Row:
     importers: set[str] = field(default_factory=set)
 
     def add(self, depth: int, dev: bool, optional: bool, parents: Iterable[str], importers: Iterable[str]) -> None:
-        if depth and (not self.depth or depth < self.depth):
-            self.depth = depth
-        self.dev = self.dev and dev
-        self.optional = self.optional and optional
+        """Merge one node; flags of nodes nothing reaches (a patched copy's original) count only if none is reached."""
+        if depth and not self.depth:
+            self.depth, self.dev, self.optional = depth, dev, optional
+        elif depth or not self.depth:
+            self.depth = min(self.depth, depth) if depth else self.depth
+            self.dev = self.dev and dev
+            self.optional = self.optional and optional
         self.parents.update(parents)
         self.importers.update(importers)
 
