@@ -21,7 +21,7 @@ import tomllib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -39,8 +39,7 @@ class _Node:
     hints: Table
 
 
-@dataclass
-class _Edge:
+class _Edge(NamedTuple):
     child: str
     dev: bool
     optional: bool
@@ -77,15 +76,17 @@ class LockGraph:
 
     def resolve(self) -> list[ResolvedDependency]:
         depth, parents = self._depths_and_parents()
-        non_dev = self._reach(lambda edge: not edge.dev)
-        required = self._reach(lambda edge: not edge.optional)
+        non_dev = self._reach(1)
+        required = self._reach(2)
         importers = self._importers()
         rows: dict[tuple[str, str], _Row] = {}
         for node_id, node in self.nodes.items():
             reached = node_id in depth
             dev = node.dev if node.dev is not None else reached and node_id not in non_dev
             optional = node.optional if node.optional is not None else reached and node_id not in required
-            row = rows.setdefault((node.package, node.version), _Row(dict(node.hints)))
+            row = rows.get((node.package, node.version))
+            if row is None:
+                row = rows[(node.package, node.version)] = _Row(node.hints)
             row.add(depth.get(node_id, 0), dev, optional, parents.get(node_id, ()), importers.get(node_id, ()))
         return [row.record(package, version, self.path) for (package, version), row in sorted(rows.items())]
 
@@ -111,19 +112,26 @@ class LockGraph:
             if parent not in self.nodes:
                 continue
             label = self._label(parent)
-            for edge in edges:
-                if edge.child in self.nodes and depth.get(edge.child) != 1 and edge.child != parent:
-                    parents.setdefault(edge.child, set()).add(label)
+            for child, _, _ in edges:
+                if child != parent and child in self.nodes and depth.get(child) != 1:
+                    found = parents.get(child)
+                    if found is None:
+                        parents[child] = {label}
+                    else:
+                        found.add(label)
         return depth, parents
 
-    def _reach(self, keep: Any) -> set[str]:
-        seen = {edge.child for _, edge in self.roots if keep(edge) and edge.child in self.nodes}
+    def _reach(self, skip: int) -> set[str]:
+        """Nodes reached from the roots through edges whose flag at index `skip` (1 dev, 2 optional) is false."""
+        nodes, edges = self.nodes, self.edges
+        seen = {edge[0] for _, edge in self.roots if not edge[skip] and edge[0] in nodes}
         queue = deque(seen)
         while queue:
-            for edge in self.edges.get(queue.popleft(), ()):
-                if keep(edge) and edge.child in self.nodes and edge.child not in seen:
-                    seen.add(edge.child)
-                    queue.append(edge.child)
+            for edge in edges.get(queue.popleft(), ()):
+                child = edge[0]
+                if not edge[skip] and child not in seen and child in nodes:
+                    seen.add(child)
+                    queue.append(child)
         return seen
 
     def _importers(self) -> dict[str, list[str]]:
@@ -136,7 +144,7 @@ class LockGraph:
         return found
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     hints: Table
     depth: int = 0
@@ -158,7 +166,8 @@ class _Row:
 
     def record(self, package: str, version: str, path: str) -> ResolvedDependency:
         direct = self.depth == 1
-        parents = () if direct else tuple(sorted(self.parents - {f"{package}@{version}"}))
+        self.parents.discard(f"{package}@{version}")
+        parents = () if direct or not self.parents else tuple(sorted(self.parents))
         hints = {**self.hints, "importers": sorted(self.importers)} if self.importers else self.hints
         return ResolvedDependency(package, version, direct, self.depth, parents, self.dev, self.optional, path, hints)
 
@@ -204,27 +213,35 @@ def load_yaml(path: str, data: bytes) -> Table:
     return doc
 
 
-def mapping(path: str, value: object, where: str) -> Table:
-    """A field that must be a mapping when present (absent or null is empty)."""
+def mapping(path: str, value: object, *where: object) -> Table:
+    """A field that must be a mapping when present (absent or null is empty).
+
+    `where` names the field in parts, joined only for the message: a lock of 100,000 packages
+    should not format 100,000 strings it never shows.
+    """
+    if isinstance(value, dict):
+        return value
     if value is None:
         return {}
-    if not isinstance(value, dict):
-        raise ManifestError(f"{path}: {where} must be a mapping, got {type(value).__name__}")
-    return value
+    raise ManifestError(f"{path}: {_where(where)} must be a mapping, got {type(value).__name__}")
 
 
-def sequence(path: str, value: object, where: str) -> list[Any]:
+def sequence(path: str, value: object, *where: object) -> list[Any]:
+    if isinstance(value, list):
+        return value
     if value is None:
         return []
-    if not isinstance(value, list):
-        raise ManifestError(f"{path}: {where} must be a list, got {type(value).__name__}")
-    return value
+    raise ManifestError(f"{path}: {_where(where)} must be a list, got {type(value).__name__}")
 
 
-def string(path: str, value: object, where: str) -> str:
+def string(path: str, value: object, *where: object) -> str:
     if not isinstance(value, str) or not value:
-        raise ManifestError(f"{path}: {where} must be a non-empty string, got {value!r:.60}")
+        raise ManifestError(f"{path}: {_where(where)} must be a non-empty string, got {value!r:.60}")
     return value
+
+
+def _where(parts: tuple[object, ...]) -> str:
+    return " ".join(part if isinstance(part, str) else repr(part) for part in parts)[:200]
 
 
 def flag(value: object) -> bool | None:

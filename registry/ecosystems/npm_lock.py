@@ -72,7 +72,7 @@ def _graph(path: str, packages: Table, importers: list[str]) -> LockGraph:
     for install_path, raw in packages.items():
         if not isinstance(install_path, str):
             raise ManifestError(f"{path}: a package's install path must be a string")
-        entry = mapping(path, raw, f"packages[{install_path!r}]")
+        entry = mapping(path, raw, "packages", install_path)
         if not _installed(install_path) or entry.get("link") is not None:
             continue
         if install_path.count(_MODULES) > _MAX_NESTING:
@@ -91,14 +91,14 @@ def _graph(path: str, packages: Table, importers: list[str]) -> LockGraph:
             hints=_hints(entry),
         )
         for section, optional in _PACKAGE_SECTIONS.items():
-            for dep in mapping(path, entry.get(section), f"{install_path}.{section}"):
+            for dep in mapping(path, entry.get(section), install_path, section):
                 target = _resolve(packages, install_path, dep)
                 if target is not None:
                     graph.add_edge(install_path, target, optional=optional)
     for importer in importers:
-        entry = mapping(path, packages.get(importer), f"packages[{importer!r}]")
+        entry = mapping(path, packages.get(importer), "packages", importer)
         for section, (dev, optional) in _IMPORTER_SECTIONS.items():
-            for dep in mapping(path, entry.get(section), f"packages[{importer!r}].{section}"):
+            for dep in mapping(path, entry.get(section), "packages", importer, section):
                 target = _resolve(packages, importer, dep)
                 if target is not None:
                     graph.add_direct(target, dev=dev, optional=optional, importer=importer or ".")
@@ -115,7 +115,7 @@ def _identity(path: str, install_path: str, entry: Table, version: str) -> tuple
             return alias[:at], alias[at + 1 :]
     if isinstance(name, str) and name:
         return name, version
-    return string(path, install_path.rpartition(_MODULES)[2], f"the name in {install_path!r}"), version
+    return string(path, install_path.rpartition(_MODULES)[2], "the name in", install_path), version
 
 
 def _hints(entry: Table) -> Table:
@@ -157,10 +157,10 @@ def _flatten_v1(path: str, dependencies: Table) -> Table:
             install_path = f"{prefix}/{_MODULES}{name}" if prefix else f"{_MODULES}{name}"
             if install_path.count(_MODULES) > _MAX_NESTING:
                 raise ManifestError(f"{path}: dependencies nest deeper than {_MAX_NESTING} levels")
-            entry = mapping(path, raw, f"dependencies[{name!r}]")
-            requires = mapping(path, entry.get("requires"), f"{install_path}.requires")
+            entry = mapping(path, raw, "dependencies", name)
+            requires = mapping(path, entry.get("requires"), install_path, "requires")
             flat[install_path] = {**entry, "dependencies": requires, "name": None}
-            stack.append((install_path, mapping(path, entry.get("dependencies"), f"{install_path}.dependencies")))
+            stack.append((install_path, mapping(path, entry.get("dependencies"), install_path, "dependencies")))
     return flat
 
 

@@ -36,10 +36,8 @@ def parse(path: str, data: bytes) -> list[ResolvedDependency]:
     nodes = snapshots if major >= 9 and snapshots else packages
     graph = LockGraph(path)
     for key, raw in nodes.items():
-        entry = mapping(path, raw, f"packages[{key!r}]")
-        meta = (
-            mapping(path, packages.get(_without_peers(key, major)), f"packages[{key!r}]") if nodes is snapshots else {}
-        )
+        entry = mapping(path, raw, "packages", key)
+        meta = mapping(path, packages.get(_without_peers(key, major)), "packages", key) if nodes is snapshots else {}
         identity = _identity(key, {**meta, **entry}, major)
         if identity is None:
             continue
@@ -51,15 +49,15 @@ def parse(path: str, data: bytes) -> list[ResolvedDependency]:
             hints=_hints({**meta, **entry}),
         )
         for section, optional in (("dependencies", False), ("optionalDependencies", True)):
-            for name, ref in mapping(path, entry.get(section), f"{key}.{section}").items():
+            for name, ref in mapping(path, entry.get(section), key, section).items():
                 child = _lookup(nodes, name, ref)
                 if child is not None:
                     graph.add_edge(key, child, optional=optional)
     importers = mapping(path, doc.get("importers"), "importers") if "importers" in doc else {".": doc}
     for importer, raw in importers.items():
-        sections = mapping(path, raw, f"importers[{importer!r}]")
+        sections = mapping(path, raw, "importers", importer)
         for section, (dev, optional) in _IMPORTER_SECTIONS.items():
-            for name, ref in mapping(path, sections.get(section), f"{importer}.{section}").items():
+            for name, ref in mapping(path, sections.get(section), importer, section).items():
                 child = _lookup(nodes, name, ref.get("version") if isinstance(ref, dict) else ref)
                 if child is not None:
                     graph.add_direct(child, dev=dev, optional=optional, importer=str(importer))

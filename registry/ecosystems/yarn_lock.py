@@ -121,10 +121,10 @@ def _classic_graph(path: str, entries: dict[str, Table], read: ReadFile) -> Lock
         node = ids[id(entry)]
         if node != descriptor:
             continue
-        version = string(path, entry.get("version"), f"the version of {descriptor!r}")
+        version = string(path, entry.get("version"), "the version of", descriptor)
         graph.add_package(node, _real_name(descriptor), version, hints=_classic_hints(entry))
         for section, optional in (("dependencies", False), ("optionalDependencies", True)):
-            for name, range_ in mapping(path, entry.get(section), f"{descriptor}.{section}").items():
+            for name, range_ in mapping(path, entry.get(section), descriptor, section).items():
                 child = entries.get(f"{name}@{range_}")
                 if child is not None:
                     graph.add_edge(node, ids[id(child)], optional=optional)
@@ -164,20 +164,20 @@ def _berry(path: str, doc: Table, read: ReadFile) -> list[ResolvedDependency]:
     for key, raw in doc.items():
         if key == "__metadata":
             continue
-        entry = mapping(path, raw, f"entry {key!r}")
-        resolution = string(path, entry.get("resolution"), f"the resolution of {key!r}")
+        entry = mapping(path, raw, "entry", key)
+        resolution = string(path, entry.get("resolution"), "the resolution of", key)
         entries[resolution] = entry
         for descriptor in str(key).split(","):
             by_descriptor[descriptor.strip()] = resolution
     for resolution, entry in entries.items():
         workspace = _workspace(resolution)
         if workspace is None:
-            version = string(path, entry.get("version"), f"the version of {resolution!r}")
+            version = string(path, entry.get("version"), "the version of", resolution)
             graph.add_package(resolution, package_name(resolution), version, hints=_berry_hints(entry))
         optional_meta = _optional_meta(path, entry)
         dev_names = _dev_names(path, workspace, read) if workspace is not None else set()
         for section in ("dependencies", "optionalDependencies"):
-            for name, range_ in mapping(path, entry.get(section), f"{resolution}.{section}").items():
+            for name, range_ in mapping(path, entry.get(section), resolution, section).items():
                 child = by_descriptor.get(f"{name}@{range_}") or by_descriptor.get(f"{name}@npm:{range_}")
                 if child is None:
                     continue
