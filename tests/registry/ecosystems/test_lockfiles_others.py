@@ -255,3 +255,48 @@ def test_buildscript_lockfile_is_build_tooling() -> None:
     result = parse_lock_fixture("java", "JoseLion__maybe", "buildscript-gradle.lockfile")
     assert len(result.dependencies) == 11
     assert all(d.dev and d.hints["configurations"] == ["classpath"] for d in result.dependencies)
+
+
+# Hand-written: a gem's own Gemfile.lock — its gemspec under PATH, a GIT source, a test group.
+GEMSPEC_LOCK = """\
+PATH
+  remote: .
+  specs:
+    mygem (0.1.0)
+      rack (>= 2)
+
+GIT
+  remote: https://github.com/rails/rails.git
+  revision: abc123
+  specs:
+    activesupport (7.2.0.alpha)
+      concurrent-ruby (~> 1.0)
+
+GEM
+  remote: https://rubygems.org/
+  specs:
+    concurrent-ruby (1.2.2)
+    rack (3.0.8)
+    rspec (3.12.0)
+
+DEPENDENCIES
+  activesupport!
+  mygem!
+  rspec (~> 3.0)
+
+BUNDLED WITH
+   2.4.10
+"""
+GEMFILE = 'gemspec\ngem "activesupport", github: "rails/rails"\ngroup :test do\n  gem "rspec"\nend\n'
+
+
+def test_gemspec_under_path_is_a_root_and_git_gems_are_rows() -> None:
+    result = parse_lock_text("ruby", "Gemfile.lock", GEMSPEC_LOCK, {"Gemfile": GEMFILE})
+    assert [(d.key, d.depth, d.dev) for d in result.dependencies] == [
+        ("activesupport@7.2.0.alpha", 1, False),
+        ("concurrent-ruby@1.2.2", 2, False),
+        ("rack@3.0.8", 1, False),  # the gemspec's runtime dependency
+        ("rspec@3.12.0", 1, True),
+    ]
+    assert locked(result, "activesupport").hints["revision"] == "abc123"
+    assert locked(result, "rack").hints["importers"] == ["mygem"]
