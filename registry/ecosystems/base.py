@@ -4,6 +4,10 @@ A parser is a pure function `parse(path, data, read) -> ParseResult`: `path` is 
 path inside the repository (POSIX, no leading slash), `data` its bytes, and `read(other_path)`
 returns another file of the same repository (or None) — for `-r` includes, a Cargo workspace
 root, a Maven parent. Parsers never execute repository code and never touch the network.
+
+A lockfile parser is the same kind of function, `parse_lock(path, data, read) -> LockParseResult`:
+the versions a package manager resolved, one `ResolvedDependency` per (package, version). `read`
+gives the sibling manifest when the lockfile alone cannot say what is direct or dev.
 """
 
 from __future__ import annotations
@@ -63,6 +67,52 @@ class ParseResult(Record):
 
 
 Parser = Callable[[str, bytes, ReadFile], ParseResult]
+
+
+class ResolvedDependency(Record):
+    """A package at the exact version a lockfile resolved, and how the repository comes to depend on it.
+
+    `package` is normalised per ecosystem; `version` is as the lockfile writes it (`v1.2.3` for Go,
+    `2.6.3` for a gem locked for several platforms). One row per (package, version): a package
+    locked at two versions is two rows.
+
+    `depth` is 1 for a direct dependency and, for a transitive one, the length of the shortest path
+    to it from a root of the lock (the project, or each workspace member) — so `direct` is
+    `depth == 1`. **0 means unknown**: the lockfile has no graph (gradle.lockfile, Pipfile.lock,
+    Go's `// indirect` requirements) or nothing in the repository reaches the package.
+
+    `parents` stores the graph: for a transitive row, every package of the lock that pulls it in,
+    as `name@version` (or `name` where the lockfile names no version); empty for a direct row and
+    where the lock has no graph. A shortest path from the root is therefore found without the
+    lockfile: from a row at depth d, step to any parent at depth d-1, down to depth 1.
+
+    `dev` is true when only development roots (devDependencies, dev groups, packages-dev, test
+    configurations) lead to the package; `optional` when only optional edges do. `hints` holds
+    format detail (importers of a workspace, platforms, source, integrity, configurations).
+    """
+
+    package: str
+    version: str
+    direct: bool
+    depth: int
+    parents: tuple[str, ...]
+    dev: bool
+    optional: bool
+    path: str
+    hints: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """How a child's `parents` names this row."""
+        return f"{self.package}@{self.version}"
+
+
+class LockParseResult(Record):
+    language: str
+    dependencies: list[ResolvedDependency] = field(default_factory=list)
+
+
+LockParser = Callable[[str, bytes, ReadFile], LockParseResult]
 
 
 def load_json_object(path: str, data: bytes) -> dict[str, Any]:

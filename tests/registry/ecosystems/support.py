@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
-from registry.ecosystems.base import Dependency, PackageDef, ParseResult, ReadFile
+from registry.ecosystems import ECOSYSTEMS
+from registry.ecosystems.base import Dependency, LockParseResult, PackageDef, ParseResult, ReadFile, ResolvedDependency
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 # Where the corpus was copied from, when this checkout sits next to it (not on CI).
@@ -75,3 +76,51 @@ def of_type(result: ParseResult, dep_type: str) -> list[Dependency]:
 
 def names(deps: list[Dependency]) -> list[str]:
     return [d.package for d in deps]
+
+
+# Real lockfiles with their manifests, copied from `shared/lockcorpus` (see its SOURCES.md).
+LOCKS = Path(__file__).resolve().parents[2] / "fixtures" / "lockfiles"
+
+
+def parse_lock_fixture(ecosystem: str, repo: str, path: str) -> LockParseResult:
+    """Parse a lockfile of the lockfile corpus through its ecosystem's record, as the indexer would."""
+    root = LOCKS / ecosystem / repo
+
+    def read(other: str) -> bytes | None:
+        target = (root / other).resolve()
+        return target.read_bytes() if target.is_relative_to(root) and target.is_file() else None
+
+    data = read(path)
+    assert data is not None, f"lockfile fixture missing: {ecosystem}/{repo}/{path}"
+    [found] = [e for e in ECOSYSTEMS if e.matches_lockfile(path) and e.language == ecosystem]
+    return found.parse_lock(path, data, read)
+
+
+def parse_lock_text(
+    ecosystem: str, path: str, text: str, files: Mapping[str, bytes | str] | None = None
+) -> LockParseResult:
+    """Parse an inline (hand-written) lockfile; `files` are the other files of its repository."""
+    [found] = [e for e in ECOSYSTEMS if e.matches_lockfile(path) and e.language == ecosystem]
+    return found.parse_lock(path, text.encode(), reader(files or {}))
+
+
+def locked(result: LockParseResult, package: str, version: str | None = None) -> ResolvedDependency:
+    """The single row for `package` (at `version`, if given); fails loudly on none or several."""
+    found = [d for d in result.dependencies if d.package == package and version in (None, d.version)]
+    assert len(found) == 1, f"expected one {package} {version or ''}, found {found}"
+    return found[0]
+
+
+def versions(result: LockParseResult, package: str) -> list[str]:
+    return sorted(d.version for d in result.dependencies if d.package == package)
+
+
+def shortest_path(result: LockParseResult, package: str, version: str) -> list[str]:
+    """What the API will do with the rows alone: walk parents one depth up at a time, to a direct row."""
+    rows = {d.key: d for d in result.dependencies}
+    row = rows[f"{package}@{version}"]
+    path = [row.key]
+    while row.depth > 1:
+        row = next(rows[p] for p in sorted(row.parents) if p in rows and rows[p].depth == row.depth - 1)
+        path.append(row.key)
+    return path[::-1]

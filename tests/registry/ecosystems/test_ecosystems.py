@@ -17,6 +17,7 @@ from registry.ecosystems import (
     ecosystems_for,
     go,
     java,
+    lock_ecosystems_for,
     npm,
     php,
     python,
@@ -34,6 +35,10 @@ def _split(file: Path) -> tuple[str, str, str]:
     return ecosystem, repo, "/".join(rest)
 
 
+def go_ecosystem() -> Ecosystem | None:
+    return ecosystem_named("go")
+
+
 def test_seven_languages_in_a_fixed_order() -> None:
     assert LANGUAGES == ("npm", "python", "go", "rust", "php", "ruby", "java")
     assert tuple(module.LANGUAGE for module in (npm, python, go, rust, php, ruby, java)) == LANGUAGES
@@ -43,11 +48,14 @@ def test_seven_languages_in_a_fixed_order() -> None:
 
 @pytest.mark.parametrize("ecosystem", ECOSYSTEMS, ids=lambda e: e.language)
 def test_each_ecosystem_claims_its_manifests_and_never_its_lockfiles(ecosystem: Ecosystem) -> None:
+    """Its lockfiles go to its lockfile parser; only go.mod is both (it is Go's build list)."""
     named = [name.replace("*", "x") for name in ecosystem.manifests]
     assert [e.language for name in named for e in ecosystems_for(name if "/" in name else f"a/{name}")] == [
         ecosystem.language
     ] * len(named)
-    assert not any(ecosystems_for(name) for name in ecosystem.lockfiles)
+    locks = [name.replace("*", "x") for name in ecosystem.lockfiles]
+    assert [e.language for name in locks for e in lock_ecosystems_for(name)] == [ecosystem.language] * len(locks)
+    assert [name for name in locks if ecosystems_for(name)] == (["go.mod"] if ecosystem is go_ecosystem() else [])
 
 
 @pytest.mark.parametrize(
