@@ -14,6 +14,7 @@ libraries cost the indexer about as much; neither is worth a lazy-import scheme.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from registry.domain.record import Record
 from registry.ecosystems import (
@@ -33,7 +34,7 @@ from registry.ecosystems import (
     rust,
     rust_lock,
 )
-from registry.ecosystems.base import LockParser, Parser
+from registry.ecosystems.base import LockParser, LockParseResult, Parser, ParseResult, ReadFile
 
 
 def _as_written(name: str) -> str:
@@ -57,92 +58,63 @@ class Ecosystem(Record, kw_only=True):
         return ranges.admits(self.read_range, declared_range, version)
 
 
+class ManifestModule(Protocol):
+    """What a language's manifest module provides (`npm`, `python`, …)."""
+
+    LANGUAGE: str
+
+    def matches(self, path: str) -> bool: ...
+    def parse(self, path: str, data: bytes, read: ReadFile) -> ParseResult: ...
+
+
+class LockModule(Protocol):
+    """What a language's lockfile module provides (`npm_lock`, `python_lock`, …)."""
+
+    @property
+    def LOCKFILES(self) -> tuple[str, ...]: ...
+    def matches_lockfile(self, path: str) -> bool: ...
+    def parse_lock(self, path: str, data: bytes, read: ReadFile) -> LockParseResult: ...
+
+
+def _ecosystem(
+    manifest: ManifestModule,
+    lock: LockModule,
+    manifests: tuple[str, ...],
+    normalise_name: Callable[[str], str],
+    read_range: ranges.RangeReader,
+) -> Ecosystem:
+    """A language's record from its two parser modules, its manifest names and its name and range rules."""
+    return Ecosystem(
+        language=manifest.LANGUAGE,
+        manifests=manifests,
+        lockfiles=lock.LOCKFILES,
+        matches=manifest.matches,
+        parse=manifest.parse,
+        matches_lockfile=lock.matches_lockfile,
+        parse_lock=lock.parse_lock,
+        normalise_name=normalise_name,
+        read_range=read_range,
+    )
+
+
+_PYTHON_MANIFESTS = (
+    "pyproject.toml",
+    "setup.cfg",
+    "Pipfile",
+    "*requirements*.txt",
+    "*requirements*.in",
+    "requirements/*.txt",
+)
+
 # In the order the indexer has always run its parsers (and reports languages).
 ECOSYSTEMS: tuple[Ecosystem, ...] = (
-    Ecosystem(
-        language=npm.LANGUAGE,
-        manifests=("package.json",),
-        lockfiles=npm_lock.LOCKFILES,
-        matches=npm.matches,
-        parse=npm.parse,
-        matches_lockfile=npm_lock.matches_lockfile,
-        parse_lock=npm_lock.parse_lock,
-        normalise_name=_as_written,
-        read_range=ranges.npm_range,
-    ),
-    Ecosystem(
-        language=python.LANGUAGE,
-        manifests=(
-            "pyproject.toml",
-            "setup.cfg",
-            "Pipfile",
-            "*requirements*.txt",
-            "*requirements*.in",
-            "requirements/*.txt",
-        ),
-        lockfiles=python_lock.LOCKFILES,
-        matches=python.matches,
-        parse=python.parse,
-        matches_lockfile=python_lock.matches_lockfile,
-        parse_lock=python_lock.parse_lock,
-        normalise_name=python.normalise_name,
-        read_range=ranges.python_range,
-    ),
-    Ecosystem(
-        language=go.LANGUAGE,
-        manifests=("go.mod",),
-        lockfiles=go_lock.LOCKFILES,
-        matches=go.matches,
-        parse=go.parse,
-        matches_lockfile=go_lock.matches_lockfile,
-        parse_lock=go_lock.parse_lock,
-        normalise_name=_as_written,
-        read_range=ranges.go_range,
-    ),
-    Ecosystem(
-        language=rust.LANGUAGE,
-        manifests=("Cargo.toml",),
-        lockfiles=rust_lock.LOCKFILES,
-        matches=rust.matches,
-        parse=rust.parse,
-        matches_lockfile=rust_lock.matches_lockfile,
-        parse_lock=rust_lock.parse_lock,
-        normalise_name=_as_written,
-        read_range=ranges.cargo_range,
-    ),
-    Ecosystem(
-        language=php.LANGUAGE,
-        manifests=("composer.json",),
-        lockfiles=php_lock.LOCKFILES,
-        matches=php.matches,
-        parse=php.parse,
-        matches_lockfile=php_lock.matches_lockfile,
-        parse_lock=php_lock.parse_lock,
-        normalise_name=php.normalise_name,
-        read_range=ranges.composer_range,
-    ),
-    Ecosystem(
-        language=ruby.LANGUAGE,
-        manifests=("Gemfile", "gems.rb", "*.gemfile"),
-        lockfiles=ruby_lock.LOCKFILES,
-        matches=ruby.matches,
-        parse=ruby.parse,
-        matches_lockfile=ruby_lock.matches_lockfile,
-        parse_lock=ruby_lock.parse_lock,
-        normalise_name=_as_written,
-        read_range=ranges.ruby_range,
-    ),
-    Ecosystem(
-        language=java.LANGUAGE,
-        manifests=("pom.xml",),
-        lockfiles=java_lock.LOCKFILES,
-        matches=java.matches,
-        parse=java.parse,
-        matches_lockfile=java_lock.matches_lockfile,
-        parse_lock=java_lock.parse_lock,
-        normalise_name=_as_written,
-        read_range=ranges.maven_range,
-    ),
+    _ecosystem(npm, npm_lock, ("package.json",), _as_written, ranges.npm_range),
+    _ecosystem(python, python_lock, _PYTHON_MANIFESTS, python.normalise_name, ranges.python_range),
+    _ecosystem(go, go_lock, ("go.mod",), _as_written, ranges.go_range),
+    _ecosystem(rust, rust_lock, ("Cargo.toml",), _as_written, ranges.cargo_range),
+    _ecosystem(php, php_lock, ("composer.json",), php.normalise_name, ranges.composer_range),
+    _ecosystem(ruby, ruby_lock, ("Gemfile", "gems.rb", "*.gemfile"), _as_written, ranges.ruby_range),
+    _ecosystem(java, java_lock, ("pom.xml",), _as_written, ranges.maven_range),
 )
 LANGUAGES: tuple[str, ...] = tuple(ecosystem.language for ecosystem in ECOSYSTEMS)
 
