@@ -152,7 +152,7 @@ async def test_a_replica_that_does_not_answer_is_skipped_and_reported(
 
 
 @pytest.fixture
-async def replica_client(make_client: AppFactory, config: Config, fresh_db_url: str) -> Client:
+async def replica_client(fresh_db_url: str, make_client: AppFactory, config: Config) -> Client:
     """Reads go to `fresh_db_url`'s database, which never sees the primary's rows."""
     return await make_client(config.with_overrides(database_read_urls=(fresh_db_url,)))
 
@@ -164,6 +164,7 @@ async def test_reads_go_to_a_replica_that_has_the_clients_last_write(
     await eventually(lambda: _listening(client), "the replica is seen streaming")
     alice = await make_user(db, "alice")
     await publish(client, alice.headers, "alice/wc", "1.0.0")
+    client.session.cookie_jar.clear()  # forget the write (its cookie would send the read to the primary)
     assert (await client.get("/api/extensions/alice/wc", headers={"Wharf-Read-After": "0/0"})).status == 404, (
         "a client that wrote nothing reads from the replica (which has no such row)"
     )
