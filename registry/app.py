@@ -15,15 +15,19 @@ from registry.auth.authentication import Authenticator, actor_middleware
 from registry.auth.throttle import FailureThrottle
 from registry.config import Config, ConfigError
 from registry.db.database import Database
+from registry.db.invalidation import CacheListener
 from registry.db.lifecycle import bring_up, keep_bringing_up, open_pool
 from registry.db.migrate import load_migrations
+from registry.db.replicas import ReplicaSet
 from registry.middlewares import (
     body_deadline,
     client_address_middleware,
     identify_registry_response,
+    read_your_writes,
     refuse_oversized_bodies,
+    report_write_position,
 )
-from registry.observability import PoolCollector, create_metrics, observability_middleware
+from registry.observability import PoolCollector, ReplicationCollector, create_metrics, observability_middleware
 from registry.openapi import load_openapi
 from registry.problems import problem_middleware
 from registry.resources import migrations_dir, schemas_dir
@@ -42,13 +46,29 @@ async def _database(app: web.Application, *, migrate: bool = False) -> AsyncIter
     config = app[appkeys.CONFIG]
     assert config.database_url is not None  # checked by create_app
     pool, answered = await open_pool(config, config.database_url)
+    database = app[appkeys.DATABASE]
     app[appkeys.POOL] = pool
-    app[appkeys.DATABASE].attach(pool)
+    database.attach(pool)
     waiting = None
     if not (answered and await bring_up(pool, app[appkeys.MIGRATIONS], migrate=migrate)):
         waiting = asyncio.create_task(keep_bringing_up(pool, app[appkeys.MIGRATIONS], migrate=migrate))
+    replicas = await ReplicaSet.open(
+        config.database_read_urls,
+        max_lag=config.replica_max_lag,
+        max_size=config.pool_max_size,
+        db_timeout=config.db_timeout,
+    )
+    database.attach_replicas(replicas)
+    replicas.start(pool)
+    listener = CacheListener(config.database_url, database.invalidations, replicas, connect_timeout=config.db_timeout)
+    app[appkeys.CACHE_LISTENER] = listener
+    # Serving before the first LISTEN would cache what nobody would invalidate (the caches pass
+    # reads through until then); so wait for it, unless the database is away.
+    await listener.start(wait=min(config.db_timeout, 5.0) if answered else 0.0)
     async with app[appkeys.DOWNLOADS].flushing(pool, every=config.downloads_flush_seconds):
         yield
+    await listener.close()
+    await replicas.close()
     if waiting is not None:
         waiting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -90,6 +110,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         middlewares=[
             client_address_middleware(config.trusted_proxies),  # first: the access log sees the client too
             observability_middleware(metrics, access_log=config.access_log),
+            read_your_writes,  # outside the problem middleware: a write that then failed still reports
             body_deadline,
             problem_middleware,
             pages.html_not_found_middleware,
@@ -114,8 +135,10 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.RATE_LIMITS] = services.rate_limits
     pages.setup(app)  # templates and static files of the HTML pages
     app.on_response_prepare.append(identify_registry_response)
+    app.on_response_prepare.append(report_write_position)
     app[appkeys.GRAPHQL] = graphql_api.build()
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
+    metrics.registry.register(ReplicationCollector(app, appkeys.DATABASE, appkeys.CACHE_LISTENER))
     app.cleanup_ctx.append(functools.partial(_database, migrate=migrate))
     app.on_response_prepare.append(_neutral_server_header)
     app.on_cleanup.append(_stop_parsers)

@@ -13,6 +13,7 @@ from registry.auth.authentication import Authenticator
 from registry.auth.throttle import RateLimits
 from registry.config import Config
 from registry.db.database import Database
+from registry.db.invalidation import CacheListener
 from registry.db.migrate import Migration
 from registry.download_counter import DownloadCounter
 from registry.mail import Mailer
@@ -25,6 +26,7 @@ from registry.validation import RequestSchemas
 CONFIG = web.AppKey("config", Config)
 POOL = web.AppKey("pool", asyncpg.Pool)
 DATABASE = web.AppKey("database", Database)
+CACHE_LISTENER = web.AppKey("cache_listener", CacheListener)  # opened with the pool
 SERVICES = web.AppKey("services", Services)
 METRICS = web.AppKey("metrics", Metrics)
 MIGRATIONS = web.AppKey("migrations", list[Migration])

@@ -90,6 +90,14 @@ def _database_url(name: str, raw: str) -> str | None:
     return raw
 
 
+def _read_urls(name: str, raw: str) -> tuple[str, ...]:
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise ConfigError(f"{name} must be comma-separated postgresql:// URLs, got one starting {url[:12]!r}")
+    return urls
+
+
 def _public_url(name: str, raw: str) -> str | None:
     if not raw:
         return None
@@ -126,6 +134,8 @@ _PER_WINDOW = _int_in(1, 10**6)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "database_url", _database_url),
+    Setting("DATABASE_READ_URL", "database_read_urls", _read_urls),
+    Setting("WHARF_REPLICA_MAX_LAG_SECONDS", "replica_max_lag", _at_least(0)),
     Setting("WHARF_DATA_DIR", "data_dir", _path),
     Setting("WHARF_HOST", "host", _text),
     Setting("WHARF_PORT", "port", _int_in(0, 65535)),
@@ -172,6 +182,8 @@ class Config(Record):
     """Everything the process needs to know, immutable once read."""
 
     database_url: str | None = None
+    database_read_urls: tuple[str, ...] = field(default=(), repr=False)  # DSNs may hold passwords
+    replica_max_lag: float = 5.0
     data_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080

@@ -11,6 +11,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from registry import appkeys, sourcegraph
 from registry.client_address import Network, client_address_of
+from registry.db.lsn import CURRENT_FLOOR, PRIMARY_ONLY, ReadFloor, format_lsn, parse_lsn
 from registry.domain.errors import PayloadTooLarge, RequestTimeout
 
 
@@ -84,3 +85,52 @@ async def identify_registry_response(request: web.Request, response: web.StreamR
             if varies_on.lower() not in (part.lower() for part in vary):
                 vary.append(varies_on)
         response.headers["Vary"] = ", ".join(vary)
+
+
+WRITE_POSITION_HEADER = "Wharf-LSN"
+READ_AFTER_HEADER = "Wharf-Read-After"
+WRITE_POSITION_COOKIE = "wharf_lsn"
+_READ_FLOOR = web.RequestKey("read_floor", ReadFloor)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@web.middleware
+async def read_your_writes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A client that has just written reads its write on its next request, on any node: its last
+    write's position (the `wharf_lsn` cookie, or the `Wharf-Read-After` header of a client without
+    cookies) is the floor of this request's reads, which a replica serves only once it has
+    replayed that far (registry.db.database). A malformed value is ignored.
+
+    A request that may write (any method but GET, HEAD, OPTIONS) reads from the primary: what it
+    checks before its transaction (the publisher exists, the name is free) must be what the
+    transaction will find, not what a replica last replayed."""
+    if request.method in _SAFE_METHODS:
+        floor = ReadFloor(
+            max(
+                parse_lsn(request.cookies.get(WRITE_POSITION_COOKIE)) or 0,
+                parse_lsn(request.headers.get(READ_AFTER_HEADER)) or 0,
+            )
+        )
+    else:
+        floor = ReadFloor(PRIMARY_ONLY)
+    request[_READ_FLOOR] = floor
+    token = CURRENT_FLOOR.set(floor)
+    try:
+        return await handler(request)
+    finally:
+        CURRENT_FLOOR.reset(token)
+
+
+async def report_write_position(request: web.Request, response: web.StreamResponse) -> None:
+    """A response to a request that committed a write tells the client where the primary's WAL
+    stood after it (`Wharf-LSN`, and the cookie that brings it back for a minute: longer than any
+    replica may lag before it is skipped)."""
+    floor = request.get(_READ_FLOOR)
+    if floor is None or floor.committed is None:
+        return
+    position = format_lsn(floor.committed)
+    response.headers[WRITE_POSITION_HEADER] = position
+    # Set by hand: http.cookies would quote the value for its "/", which the contract does not.
+    response.headers.add(
+        "Set-Cookie", f"{WRITE_POSITION_COOKIE}={position}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+    )

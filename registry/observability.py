@@ -19,9 +19,11 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from registry.db.database import Database
+from registry.db.invalidation import CacheListener, ListenerState
 from registry.domain.record import Record
 from registry.http import REQUEST_ID
 
@@ -71,6 +73,46 @@ class PoolCollector(Collector):
             ("wharf_db_pool_connections_max", "The pool's upper bound.", pool.get_max_size()),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
+
+
+class ReplicationCollector(Collector):
+    """Each replica's lag and health, the cache listener's state and the invalidations applied,
+    read at scrape time. Replicas are labelled `host:port/database`, never by their DSN."""
+
+    def __init__(
+        self, app: web.Application, database_key: web.AppKey[Database], listener_key: web.AppKey[CacheListener]
+    ) -> None:
+        self._app = app
+        self._database_key = database_key
+        self._listener_key = listener_key
+
+    def collect(self) -> Iterator[Metric]:
+        database = self._app[self._database_key]
+        lag = GaugeMetricFamily(
+            "wharf_replica_lag_seconds",
+            "How long ago the primary was where the replica has replayed to (NaN when it does not answer).",
+            labels=["replica"],
+        )
+        up = GaugeMetricFamily("wharf_replica_up", "1 when the replica answers the monitor.", labels=["replica"])
+        for replica in database.replicas.replicas:
+            seconds = replica.lag_seconds if replica.up and replica.lag_seconds is not None else float("nan")
+            lag.add_metric([replica.name], seconds)
+            up.add_metric([replica.name], 1.0 if replica.up else 0.0)
+        yield lag
+        yield up
+        invalidations = CounterMetricFamily(
+            "wharf_cache_invalidations",
+            "Cache invalidations applied by this process, by what changed (reconnect: the listener was lost).",
+            labels=["kind"],
+        )
+        for kind, count in sorted(database.invalidations.counts.items()):
+            invalidations.add_metric([kind], count)
+        yield invalidations
+        listener = self._app.get(self._listener_key)
+        listening = listener is not None and listener.state is ListenerState.LISTENING
+        yield GaugeMetricFamily(
+            "wharf_cache_listener_up", "1 while the cache listener listens for invalidations.", value=float(listening)
+        )
 
 
 def _route_of(request: web.Request) -> str:

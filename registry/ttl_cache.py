@@ -1,23 +1,49 @@
-"""A small time-bounded cache for values that may be a few seconds stale (dependents counts)."""
+"""A small in-process cache, bounded in time and size, kept coherent across nodes.
+
+Each entry carries tags naming what it was read from (`extension:12`,
+`dependents:npm:lodash`); an invalidation (registry.db.invalidation: a notification from any
+node's write, or this node's own write at once) drops the entries its payload names. The time
+bound is a second line of defence, not the coherence mechanism.
+
+A value loaded while an invalidation happened is returned but not kept: it may have been read
+before the change committed, and keeping it would undo the invalidation.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
+Tagger = Callable[[Hashable, V], Iterable[str]]
+
+
+def _untagged(key: Hashable, value: object) -> Iterable[str]:
+    return ()
+
 
 class TtlCache(Generic[V]):
     def __init__(
-        self, ttl_seconds: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+        self,
+        ttl_seconds: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        tags: Tagger[V] = _untagged,
     ) -> None:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        self._tags_of = tags
+        self._entries: OrderedDict[Hashable, tuple[float, V, tuple[str, ...]]] = OrderedDict()
+        self._tagged: dict[str, set[Hashable]] = {}
+        self._generation = 0
+        self._suspended = False
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
         now = self._clock()
@@ -25,9 +51,49 @@ class TtlCache(Generic[V]):
         if found is not None and found[0] > now:
             self._entries.move_to_end(key)
             return found[1]
+        generation = self._generation
         value = await load()
-        self._entries[key] = (now + self._ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        if generation == self._generation and not self._suspended:
+            self._keep(key, now + self._ttl, value)
         return value
+
+    def invalidate(self, payload: str) -> None:
+        """Drop the entries tagged `payload`; `kind:*` drops every entry with a tag of that kind."""
+        self._generation += 1
+        if payload.endswith(":*"):
+            prefix = payload[:-1]
+            doomed = {key for tag, keys in self._tagged.items() if tag.startswith(prefix) for key in keys}
+        else:
+            doomed = set(self._tagged.get(payload, ()))
+        for key in doomed:
+            self._drop(key)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+        self._tagged.clear()
+
+    def suspend(self, suspended: bool) -> None:
+        self._suspended = suspended
+        if suspended:
+            self.clear()
+
+    def _keep(self, key: Hashable, expires: float, value: V) -> None:
+        self._drop(key)
+        tags = tuple(self._tags_of(key, value))
+        self._entries[key] = (expires, value, tags)
+        for tag in tags:
+            self._tagged.setdefault(tag, set()).add(key)
+        while len(self._entries) > self._max:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        found = self._entries.pop(key, None)
+        if found is None:
+            return
+        for tag in found[2]:
+            keys = self._tagged.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._tagged[tag]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from registry.ttl_cache import TtlCache
 
 
@@ -29,3 +31,43 @@ async def test_values_are_reused_until_they_expire_and_the_oldest_go_first() -> 
     await cache.get("b", load)
     await cache.get("c", load)
     assert await cache.get("a", load) == 5, "evicted: only two entries are kept"
+
+
+async def test_an_invalidation_drops_the_entries_it_names_and_only_those() -> None:
+    cache: TtlCache[str] = TtlCache(60, tags=lambda key, value: [f"extension:{value}", "publisher:alice"])
+    for key, value in (("a", "1"), ("b", "2")):
+        await cache.get(key, _returning(value))
+    cache.invalidate("extension:1")
+    assert len(cache) == 1, "b stays"
+    cache.invalidate("publisher:*")
+    assert len(cache) == 0
+
+
+async def test_a_value_read_while_an_invalidation_arrived_is_not_kept() -> None:
+    cache: TtlCache[str] = TtlCache(60)
+
+    async def load_across_a_change() -> str:
+        cache.invalidate("extension:1")  # the change committed while the value was being read
+        return "stale?"
+
+    assert await cache.get("a", load_across_a_change) == "stale?"
+    assert len(cache) == 0
+
+
+async def test_a_suspended_cache_keeps_nothing() -> None:
+    cache: TtlCache[str] = TtlCache(60)
+    await cache.get("a", _returning("1"))
+    cache.suspend(True)
+    assert len(cache) == 0
+    await cache.get("a", _returning("2"))
+    assert len(cache) == 0
+    cache.suspend(False)
+    await cache.get("a", _returning("3"))
+    assert len(cache) == 1
+
+
+def _returning(value: str) -> Callable[[], Awaitable[str]]:
+    async def load() -> str:
+        return value
+
+    return load

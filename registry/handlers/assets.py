@@ -12,7 +12,7 @@ from aiohttp import web
 
 from registry.asset_cache import choose_encoding
 from registry.domain.errors import NotFound
-from registry.handlers.common import path_extension, services
+from registry.handlers.common import services
 from registry.services.catalogue import asset_etag
 from registry.sourcegraph import parse_bundle_file
 from registry.store.releases import Release
@@ -55,9 +55,9 @@ async def _serve(request: web.Request, release: Release, kind: str, cache_contro
 
 async def _by_name(request: web.Request, kind: str) -> web.StreamResponse:
     """An asset of the release named by `version` or `tag` (by default the latest "release")."""
-    extension = await path_extension(request)
+    publisher, name = request.match_info["publisher"], request.match_info["name"]
     version, tag = request.query.get("version"), request.query.get("tag")
-    served = await services(request).catalogue.served_release(extension, version=version, tag=tag)
+    served = await services(request).catalogue.served_asset(publisher, name, version=version, tag=tag)
     return await _serve(request, served.release, kind, _IMMUTABLE if served.by_version else _BY_TAG)
 
 

@@ -9,7 +9,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from registry import appkeys
+from registry.db.invalidation import ListenerState
 from registry.db.migrate import is_current
+from registry.db.replicas import ReplicaState
 from registry.domain.errors import RETRY_AFTER_SECONDS, ServiceUnavailable
 from registry.http import json_response
 from registry.problems import problem_response
@@ -27,7 +29,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready to serve: the database answers and is migrated to the newest version this code knows."""
+    """Ready to serve: the primary answers and is migrated to the newest version this code knows
+    (else 503). "degraded" (still 200: every read still answers, from the primary) when a replica
+    is down or lagging, or the cache listener is reconnecting (the caches pass reads through)."""
     pool = request.app[appkeys.POOL]
     migrations = request.app[appkeys.MIGRATIONS]
     try:
@@ -38,9 +42,17 @@ async def readyz(request: web.Request) -> web.Response:
     if not migrated:
         newest = migrations[-1].version if migrations else None
         return _not_ready(request, f"The database is not migrated to version {newest}; run `registry migrate up`.")
-    return json_response(
-        {"status": "ready", "schema_version": migrations[-1].version}, headers={"Cache-Control": "no-store"}
-    )
+    replicas = request.app[appkeys.DATABASE].replicas.statuses()
+    listener = request.app.get(appkeys.CACHE_LISTENER)
+    listening = listener.state if listener is not None else ListenerState.RECONNECTING
+    healthy = listening is ListenerState.LISTENING and all(r["state"] == ReplicaState.STREAMING for r in replicas)
+    body = {
+        "status": "ready" if healthy else "degraded",
+        "schema_version": migrations[-1].version,
+        "replicas": replicas,
+        "cache_listener": listening.value,
+    }
+    return json_response(body, headers={"Cache-Control": "no-store"})
 
 
 def _not_ready(request: web.Request, detail: str) -> web.Response:

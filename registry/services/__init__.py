@@ -10,6 +10,8 @@ factory, with what each service depends on.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
+
 from registry.asset_cache import AssetCache
 from registry.auth.passwords import PasswordHasher
 from registry.auth.throttle import RateLimits
@@ -21,7 +23,7 @@ from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
 from registry.services.accounts import Emails, ExternalAccounts, Invitations, Orgs, Tokens, Users
-from registry.services.catalogue import Catalogue
+from registry.services.catalogue import Catalogue, ServedRelease, served_releases_cache
 from registry.services.discussions import DiscussionsService
 from registry.services.licensing import LicensingService
 from registry.services.package_index import PackageIndexService
@@ -45,6 +47,7 @@ class Services(Record):
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    served_releases: TtlCache[ServedRelease]
     licensing: LicensingService
     site: SiteService
     settings: SettingsService
@@ -61,6 +64,13 @@ class Services(Record):
     publishing: Publishing
 
 
+def _dependents_tags(key: Hashable, counts: list[RangeCount]) -> Iterable[str]:
+    """A package's counts change when its dependents do (announced per package: migration 10)."""
+    if isinstance(key, tuple):
+        language, package = key
+        yield f"dependents:{language}:{package}"
+
+
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
     """Every service, wired to its dependencies: the app factory and the services' own tests call this."""
     hasher = PasswordHasher(config.bcrypt_cost)
@@ -74,7 +84,10 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     )
     parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     manifests = ManifestValidator(config.max_manifest_bytes)
-    dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds)
+    dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds, tags=_dependents_tags)
+    served_releases = served_releases_cache()
+    db.invalidations.register(dependents_summaries)
+    db.invalidations.register(served_releases)
     assets = AssetCache(config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
     users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
@@ -89,6 +102,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         downloads=downloads,
         rate_limits=rate_limits,
         dependents_summaries=dependents_summaries,
+        served_releases=served_releases,
         licensing=LicensingService(config, db),
         site=SiteService(db, rate_limits),
         settings=SettingsService(db, parsers),
@@ -100,6 +114,6 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         orgs=Orgs(db),
         invitations=Invitations(db),
         external_accounts=ExternalAccounts(db, secret=config.external_account_secret),
-        catalogue=Catalogue(db, assets, downloads, parsers),
+        catalogue=Catalogue(db, assets, downloads, parsers, served_releases),
         publishing=Publishing(db, config, manifests, parsers),
     )

@@ -9,11 +9,12 @@ publishers; a listing shows published extensions unless asked for those without 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import orjson
 
 from registry import sourcegraph
@@ -37,11 +38,14 @@ from registry.store.downloads import DailyDownloads
 from registry.store.extensions import SORTS, Extension, ListQuery
 from registry.store.publishers import Publisher, publisher_by_name
 from registry.store.releases import Release
+from registry.ttl_cache import TtlCache
 from registry.versions import by_precedence, latest
 
 MAX_QUERY_LENGTH = 256  # of a listing's search text
 MAX_REGISTRY_QUERY_LENGTH = 512  # of a Sourcegraph registry query, filters included
 MAX_LISTED = 1000  # Sourcegraph's list had no paging; a registry answers this many at most
+SERVED_CACHE_SECONDS = 300.0  # coherence comes from invalidation; this only bounds a bug's reach
+SERVED_CACHE_ENTRIES = 10_000
 FEATURED = 10  # the most downloaded extensions with a release, Wharf's answer to "featured"
 MAX_HISTORY_DAYS = 366
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
@@ -130,6 +134,20 @@ class ServedRelease(Record):
     by_version: bool
 
 
+def _served_tags(key: Hashable, served: ServedRelease) -> Iterable[str]:
+    """What a cached resolution was read from: the extension (its releases, its name, its
+    publisher's fate are all announced under it) and the publisher's name in the path."""
+    yield f"extension:{served.release.registry_extension_id}"
+    if isinstance(key, tuple) and key[0] == "name":
+        yield f"publisher:{key[1]}"
+
+
+def served_releases_cache() -> TtlCache[ServedRelease]:
+    """Asset requests resolved to the release they serve, kept until a publish, yank, delete,
+    rename or name rule announces a change (migration 10), on every node."""
+    return TtlCache(SERVED_CACHE_SECONDS, max_entries=SERVED_CACHE_ENTRIES, tags=_served_tags)
+
+
 def asset_etag(release: Release, kind: str) -> str:
     """The strong ETag of a release's bundle or source map (`kind`); NotFound when it has none."""
     digest = release.bundle_sha256 if kind == "bundle" else release.source_map_sha256
@@ -144,6 +162,7 @@ class Catalogue:
     assets: AssetCache
     downloads: DownloadCounter
     parsers: WorkerPool
+    served: TtlCache[ServedRelease]
 
     async def search(self, query: ListQuery, page: PageRequest) -> Page[Extension]:
         """A page of `query`'s extensions, in its sort's order; a cursor of another sort is refused."""
@@ -241,29 +260,41 @@ class Catalogue:
     async def is_member(self, org_id: int, user_id: int) -> bool:
         return await self.db.read(org_store.is_member, org_id, user_id)
 
+    async def served_asset(self, publisher: str, name: str, *, version: str | None, tag: str | None) -> ServedRelease:
+        """The live release an asset request by name serves (see `served_release`), from the cache
+        when warm: a warm asset request needs no query to know what to serve. What is cached
+        leaves out the release's manifest, which serving never reads."""
+        _check_selector(version, tag)
+        selector = ("version", version) if version is not None else ("tag", tag or "release")
+        key = ("name", publisher.lower(), name.lower(), *selector)
+
+        async def load() -> ServedRelease:
+            async with self.db.reading(for_cache=True) as conn:
+                extension = await loaders.live_extension(conn, publisher, name)
+                served = await _served(conn, extension, version, tag)
+            return ServedRelease(replace(served.release, manifest=""), served.by_version)
+
+        return await self.served.get(key, load)
+
     async def served_release(self, extension: Extension, *, version: str | None, tag: str | None) -> ServedRelease:
         """The live release an asset request names: by version, or the latest of a tag ("release"
         by default). A yanked release is served by neither."""
-        if version is not None and tag is not None:
-            raise BadRequest("Give version or tag, not both.")
+        _check_selector(version, tag)
         async with self.db.reading() as conn:
-            if version is not None:
-                release = await release_store.release_by_version(conn, extension.id, version)
-                if release is None:
-                    raise NotFound(f"{extension.extension_id} has no live version {version}.")
-                return ServedRelease(release, by_version=True)
-            release = latest(await release_store.releases_of(conn, extension.id, tag=tag or "release"))
-        if release is None:
-            raise NotFound(f"{extension.extension_id} has no live release tagged {tag or 'release'}.")
-        return ServedRelease(release, by_version=False)
+            return await _served(conn, extension, version, tag)
 
     async def static_release(self, release_id: int) -> Release:
-        """A live release of a live extension by id (Sourcegraph's static asset URLs name it)."""
-        async with self.db.reading() as conn:
-            release = await release_store.release_by_id(conn, release_id)
-        if release is None:
-            raise NotFound("No such extension asset.")
-        return release
+        """A live release of a live extension by id (Sourcegraph's static asset URLs name it),
+        cached like `served_asset`."""
+
+        async def load() -> ServedRelease:
+            async with self.db.reading(for_cache=True) as conn:
+                release = await release_store.release_by_id(conn, release_id)
+            if release is None:
+                raise NotFound("No such extension asset.")
+            return ServedRelease(replace(release, manifest=""), by_version=True)
+
+        return (await self.served.get(("id", release_id), load)).release
 
     async def asset(self, release: Release, kind: str, encoding: str) -> bytes:
         """A release's bundle or source map in `encoding`, from the cache (one read per cold asset,
@@ -284,3 +315,22 @@ class Catalogue:
     def count_download(self, release: Release, client: str | None) -> None:
         """A bundle was served to `client` (an address): counted once per client per window."""
         self.downloads.count(release.id, client)
+
+
+def _check_selector(version: str | None, tag: str | None) -> None:
+    if version is not None and tag is not None:
+        raise BadRequest("Give version or tag, not both.")
+
+
+async def _served(
+    conn: asyncpg.Connection, extension: Extension, version: str | None, tag: str | None
+) -> ServedRelease:
+    if version is not None:
+        release = await release_store.release_by_version(conn, extension.id, version)
+        if release is None:
+            raise NotFound(f"{extension.extension_id} has no live version {version}.")
+        return ServedRelease(release, by_version=True)
+    release = latest(await release_store.releases_of(conn, extension.id, tag=tag or "release"))
+    if release is None:
+        raise NotFound(f"{extension.extension_id} has no live release tagged {tag or 'release'}.")
+    return ServedRelease(release, by_version=False)

@@ -79,12 +79,13 @@ class PackageIndexService:
     summaries: TtlCache[list[RangeCount]]
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
-        """How many dependents declare each range, at most a few seconds old (totals need not be
-        exact to the second, and a popular package's counts are the costliest part of its first
-        page); with `version`, whether each range admits it by the ecosystem's rules."""
+        """How many dependents declare each range, cached (a popular package's counts are the
+        costliest part of its first page) until the indexer changes the package's dependents on
+        any node (migration 10), or for at most a few seconds; with `version`, whether each range
+        admits it by the ecosystem's rules."""
 
         async def load() -> list[RangeCount]:
-            return await self.db.read(store.dependents_by_range, ecosystem.language, package)
+            return await self.db.read_for_cache(store.dependents_by_range, ecosystem.language, package)
 
         counts = await self.summaries.get((ecosystem.language, package), load)
         return [

@@ -32,7 +32,12 @@ async def test_healthz_answers_without_the_database(client: Client) -> None:
 async def test_readyz_reports_the_schema_version(client: Client) -> None:
     response = await client.get("/readyz")
     assert response.status == 200
-    assert await response.json() == {"status": "ready", "schema_version": client.app[appkeys.MIGRATIONS][-1].version}
+    assert await response.json() == {
+        "status": "ready",
+        "schema_version": client.app[appkeys.MIGRATIONS][-1].version,
+        "replicas": [],
+        "cache_listener": "listening",
+    }
 
 
 async def test_readyz_is_503_with_retry_after_on_an_unmigrated_database(
