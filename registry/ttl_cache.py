@@ -7,6 +7,11 @@ bound is a second line of defence, not the coherence mechanism.
 
 A value loaded while an invalidation happened is returned but not kept: it may have been read
 before the change committed, and keeping it would undo the invalidation.
+
+A request that carries a read floor (its client wrote moments ago, on this node or another:
+registry.db.lsn) is not answered from the cache: this node may not have heard of that write yet,
+and the database, read at the floor, has it. Such requests are few (a client's next minute after
+a write), so the cache keeps its hit ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
+from registry.db.lsn import CURRENT_FLOOR
+
 V = TypeVar("V")
 
 Tagger = Callable[[Hashable, V], Iterable[str]]
@@ -23,6 +30,11 @@ Tagger = Callable[[Hashable, V], Iterable[str]]
 
 def _untagged(key: Hashable, value: object) -> Iterable[str]:
     return ()
+
+
+def _must_read_fresh() -> bool:
+    floor = CURRENT_FLOOR.get()
+    return floor is not None and floor.floor > 0
 
 
 class TtlCache(Generic[V]):
@@ -47,7 +59,7 @@ class TtlCache(Generic[V]):
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
         now = self._clock()
-        found = self._entries.get(key)
+        found = None if _must_read_fresh() else self._entries.get(key)
         if found is not None and found[0] > now:
             self._entries.move_to_end(key)
             return found[1]

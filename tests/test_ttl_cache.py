@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from registry.db.lsn import CURRENT_FLOOR, ReadFloor, parse_lsn
 from registry.ttl_cache import TtlCache
 
 
@@ -71,3 +72,14 @@ def _returning(value: str) -> Callable[[], Awaitable[str]]:
         return value
 
     return load
+
+
+async def test_a_client_that_just_wrote_is_answered_from_the_database_not_the_cache() -> None:
+    cache: TtlCache[str] = TtlCache(60)
+    await cache.get("a", _returning("before the write"))
+    token = CURRENT_FLOOR.set(ReadFloor(floor=parse_lsn("0/16B3748") or 0))
+    try:
+        assert await cache.get("a", _returning("after the write")) == "after the write"
+    finally:
+        CURRENT_FLOOR.reset(token)
+    assert await cache.get("a", _returning("unused")) == "after the write", "what the database said is kept"
