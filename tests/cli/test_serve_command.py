@@ -45,7 +45,8 @@ def test_serve_migrates_then_becomes_ready_and_stops_on_sigterm(empty_db_url: st
     server = Server([], command_env(empty_db_url)).start()
     server.wait_for("/readyz", 200)
     _, body = http_get(server.url + "/readyz")
-    assert orjson.loads(body) == {"status": "ready", "schema_version": NEWEST}
+    ready = {"status": "ready", "schema_version": NEWEST, "replicas": [], "cache_listener": "listening"}
+    assert orjson.loads(body) == ready
     output = server.stop(signal.SIGTERM)
     assert server.process is not None and server.process.returncode == 0, output
     assert "applying migration 0001_seed_schema" in output
