@@ -47,6 +47,12 @@ def fresh(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+def new_extension(topology: Topology) -> tuple[str, str]:
+    """A new publisher's token, and the id of an extension it may publish."""
+    publisher = fresh("pub")
+    return topology.sign_up(publisher), f"{publisher}/ext"
+
+
 def token_headers(token: str) -> dict[str, str]:
     return {"Authorization": f"token {token}"}
 
@@ -81,6 +87,12 @@ def serving(version: str) -> Callable[[tuple[int, bytes]], bool]:
     return lambda answer: answer[0] == 200 and answer[1].split(b"\n")[0] == first_line
 
 
+async def serves_by_tag(http: aiohttp.ClientSession, node: str, extension: str, version: str) -> None:
+    """`node` serves `version` as the extension's tagged release within the propagation bound."""
+    answer = await within(PROPAGATION, lambda: bundle_by_tag(http, node, extension), serving(version))
+    assert serving(version)(answer), answer
+
+
 async def readiness(http: aiohttp.ClientSession, node: str) -> tuple[int, Any]:
     async with http.get(f"{node}/readyz") as response:
         return response.status, await response.json(content_type=None)
@@ -100,17 +112,13 @@ async def test_a_release_published_on_one_node_is_served_by_tag_from_another_wit
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     a, b, c = topology.urls
-    publisher = fresh("pub")
-    token = topology.sign_up(publisher)
-    extension = f"{publisher}/ext"
+    token, extension = new_extension(topology)
 
     await publish(http, a, token, extension, "1.0.0")
-    first = await within(PROPAGATION, lambda: bundle_by_tag(http, b, extension), serving("1.0.0"))
-    assert serving("1.0.0")(first), first
+    await serves_by_tag(http, b, extension, "1.0.0")
 
     await publish(http, a, token, extension, "1.0.1")  # B has 1.0.0 hot by now: the new tag must win
-    second = await within(PROPAGATION, lambda: bundle_by_tag(http, b, extension), serving("1.0.1"))
-    assert serving("1.0.1")(second), second
+    await serves_by_tag(http, b, extension, "1.0.1")
 
     async def latest_on_c() -> Any:
         async with http.get(f"{c}/api/extensions/{extension}") as response:
@@ -123,12 +131,10 @@ async def test_a_release_yanked_on_one_node_stops_being_served_by_tag_and_by_ver
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     a, b, _ = topology.urls
-    publisher = fresh("pub")
-    token = topology.sign_up(publisher)
-    extension = f"{publisher}/ext"
+    token, extension = new_extension(topology)
     await publish(http, a, token, extension, "1.0.0")
     await publish(http, a, token, extension, "1.1.0")
-    assert serving("1.1.0")(await within(PROPAGATION, lambda: bundle_by_tag(http, b, extension), serving("1.1.0")))
+    await serves_by_tag(http, b, extension, "1.1.0")
     assert serving("1.1.0")(await bundle_by_version(http, b, extension, "1.1.0")), "B serves 1.1.0 both ways"
 
     async with http.delete(f"{a}/api/extensions/{extension}/releases/1.1.0", headers=token_headers(token)) as yank:
@@ -146,9 +152,7 @@ async def test_a_client_reads_its_own_write_through_another_node_at_once(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     a, b, c = topology.urls
-    publisher = fresh("pub")
-    token = topology.sign_up(publisher)
-    extension = f"{publisher}/ext"
+    token, extension = new_extension(topology)
     topology.pause_replay()  # the standby receives the publish but does not apply it
 
     async with http.post(
@@ -214,16 +218,15 @@ async def test_with_the_standby_stopped_every_read_still_answers_and_readyz_says
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     a, b, c = topology.urls
-    publisher = fresh("pub")
-    token = topology.sign_up(publisher)
-    extension = f"{publisher}/ext"
+    token, extension = new_extension(topology)
+    publisher = extension.split("/")[0]
     await publish(http, a, token, extension, "1.0.0")
     for node in topology.urls:
         ready = await readiness(http, node)
         assert ready[0] == 200 and ready[1]["status"] == "ready", ready
         assert replica_states(ready) == [(topology.standby_name, "streaming")], ready
         assert isinstance(ready[1]["replicas"][0]["lag_seconds"], int | float), ready
-    assert serving("1.0.0")(await within(PROPAGATION, lambda: bundle_by_tag(http, c, extension), serving("1.0.0")))
+    await serves_by_tag(http, c, extension, "1.0.0")
 
     topology.stop_standby()
 
@@ -257,9 +260,7 @@ async def test_a_node_killed_under_load_leaves_the_other_two_answering_without_e
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     nodes = topology.urls
-    publisher = fresh("pub")
-    token = topology.sign_up(publisher)
-    extension = f"{publisher}/ext"
+    token, extension = new_extension(topology)
     await publish(http, nodes[0], token, extension, "1.0.0")
     await within(PROPAGATION, lambda: bundle_by_tag(http, nodes[2], extension), serving("1.0.0"))
     answers: dict[int, Counter[str]] = {index: Counter() for index in range(3)}  # node -> status or error
@@ -306,9 +307,8 @@ async def test_a_node_killed_under_load_leaves_the_other_two_answering_without_e
 
 async def test_downloads_through_three_nodes_add_up_exactly(topology: Topology, http: aiohttp.ClientSession) -> None:
     a, b, c = topology.urls
-    publisher = fresh("pub")
-    token = topology.sign_up(publisher)
-    extension = f"{publisher}/ext"
+    token, extension = new_extension(topology)
+    publisher = extension.split("/")[0]
     await publish(http, a, token, extension, "1.0.0")
     await within(
         PROPAGATION, lambda: get(http, f"{c}/api/extensions/{extension}/releases/1.0.0"), lambda seen: seen[0] == 200
