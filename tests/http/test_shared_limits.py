@@ -31,6 +31,16 @@ async def _nodes(make_client: AppFactory, db_url: str, **settings: Any) -> tuple
     return await make_client(config), await make_client(config)
 
 
+async def _nodes_serving_a_bundle(
+    make_client: AppFactory, db_url: str, db: asyncpg.Connection, **settings: Any
+) -> tuple[Client, Client]:
+    """Two nodes, and alice's extension published through the first: BUNDLE is hers."""
+    first, second = await _nodes(make_client, db_url, **settings)
+    alice = await make_user(db, "alice")
+    await publish(first, alice.headers, "alice/wc", "1.0.0")
+    return first, second
+
+
 def _from(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
@@ -98,9 +108,7 @@ async def test_sign_ups_from_one_address_over_two_nodes_meet_one_limit(
 async def test_one_clients_downloads_through_two_nodes_count_once_per_window(
     make_client: AppFactory, db_url: str, db: asyncpg.Connection
 ) -> None:
-    first, second = await _nodes(make_client, db_url)
-    alice = await make_user(db, "alice")
-    await publish(first, alice.headers, "alice/wc", "1.0.0")
+    first, second = await _nodes_serving_a_bundle(make_client, db_url, db)
     for node in (first, second, first):
         assert (await node.get(BUNDLE, headers=_from("203.0.113.5"))).status == 200
     assert (await _flush(first), await _flush(second)) == (1, 0)
@@ -116,9 +124,7 @@ async def test_one_clients_downloads_through_two_nodes_count_once_per_window(
 async def test_distinct_clients_downloads_through_two_nodes_add_up_exactly(
     make_client: AppFactory, db_url: str, db: asyncpg.Connection
 ) -> None:
-    first, second = await _nodes(make_client, db_url)
-    alice = await make_user(db, "alice")
-    await publish(first, alice.headers, "alice/wc", "1.0.0")
+    first, second = await _nodes_serving_a_bundle(make_client, db_url, db)
     for n in range(12):
         node = (first, second)[n % 2]
         assert (await node.get(BUNDLE, headers=_from(f"198.51.100.{n}"))).status == 200
@@ -130,9 +136,7 @@ async def test_distinct_clients_downloads_through_two_nodes_add_up_exactly(
 async def test_with_a_window_of_zero_every_download_through_every_node_counts(
     make_client: AppFactory, db_url: str, db: asyncpg.Connection
 ) -> None:
-    first, second = await _nodes(make_client, db_url, download_count_window=0)
-    alice = await make_user(db, "alice")
-    await publish(first, alice.headers, "alice/wc", "1.0.0")
+    first, second = await _nodes_serving_a_bundle(make_client, db_url, db, download_count_window=0)
     for node in (first, second, first):
         assert (await node.get(BUNDLE, headers=_from("203.0.113.5"))).status == 200
     assert (await _flush(first), await _flush(second)) == (2, 1)
@@ -142,9 +146,7 @@ async def test_with_a_window_of_zero_every_download_through_every_node_counts(
 async def test_a_flush_forgets_the_pairs_whose_window_has_passed(
     make_client: AppFactory, db_url: str, db: asyncpg.Connection
 ) -> None:
-    first, second = await _nodes(make_client, db_url)
-    alice = await make_user(db, "alice")
-    await publish(first, alice.headers, "alice/wc", "1.0.0")
+    first, second = await _nodes_serving_a_bundle(make_client, db_url, db)
     for n in range(5):
         assert (await first.get(BUNDLE, headers=_from(f"198.51.100.{n}"))).status == 200
     assert await _flush(first) == 5
