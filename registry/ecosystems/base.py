@@ -13,6 +13,7 @@ gives the sibling manifest when the lockfile alone cannot say what is direct or 
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable
 from dataclasses import field
 from typing import Any
@@ -124,3 +125,18 @@ def load_json_object(path: str, data: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ManifestError(f"{path}: expected a JSON object at the top level, got {type(doc).__name__}")
     return doc
+
+
+def decode_text(path: str, data: bytes) -> str:
+    """A manifest or lockfile as text: UTF-8, a byte-order mark allowed."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not valid UTF-8: {exc}") from exc
+
+
+def load_toml(path: str, data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(decode_text(path, data))
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ManifestError(f"{path}: invalid TOML: {exc}") from exc

@@ -17,8 +17,8 @@ import posixpath
 import re
 
 from registry.ecosystems import go
-from registry.ecosystems.base import LockParseResult, ReadFile, ResolvedDependency
-from registry.ecosystems.lockfile import sibling, text
+from registry.ecosystems.base import LockParseResult, ReadFile, ResolvedDependency, decode_text
+from registry.ecosystems.lockfile import sibling
 
 LANGUAGE = go.LANGUAGE
 LOCKFILES = ("go.mod",)
@@ -33,7 +33,7 @@ def matches_lockfile(path: str) -> bool:
 
 def parse_lock(path: str, data: bytes, read: ReadFile) -> LockParseResult:
     parsed = go.parse(path, data, read)
-    directive = _GO_DIRECTIVE.search(text(path, data))
+    directive = _GO_DIRECTIVE.search(decode_text(path, data))
     complete = directive is not None and (int(directive[1]), int(directive[2])) >= _PRUNED_SINCE
     sums = _sums(read(sibling(path, "go.sum")))
     rows: dict[tuple[str, str], ResolvedDependency] = {}

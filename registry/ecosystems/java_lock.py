@@ -18,8 +18,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile, ResolvedDependency
-from registry.ecosystems.lockfile import sibling, text
+from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile, ResolvedDependency, decode_text
+from registry.ecosystems.lockfile import sibling
 
 LANGUAGE = "java"
 LOCKFILES = ("gradle.lockfile", "*-gradle.lockfile", "gradle/dependency-locks/*.lockfile")
@@ -41,7 +41,7 @@ def parse_lock(path: str, data: bytes, read: ReadFile) -> LockParseResult:
     build = _build_text(path, read)
     rows: dict[tuple[str, str], ResolvedDependency] = {}
     legacy = posixpath.dirname(path).endswith("gradle/dependency-locks")
-    for number, raw in enumerate(text(path, data).splitlines(), 1):
+    for number, raw in enumerate(decode_text(path, data).splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#") or line.startswith("empty="):
             continue

@@ -17,15 +17,21 @@ Rows are merged per (package, version): a package installed twice at one version
 from __future__ import annotations
 
 import posixpath
-import tomllib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import yaml
 
-from registry.ecosystems.base import ManifestError, ReadFile, ResolvedDependency, load_json_object
+from registry.ecosystems.base import (
+    ManifestError,
+    ReadFile,
+    ResolvedDependency,
+    decode_text,
+    load_json_object,
+    load_toml,
+)
 
 Table = dict[str, Any]
 
@@ -175,20 +181,6 @@ class _Row:
 # --- readers ---------------------------------------------------------------------------------------
 
 
-def text(path: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path}: not valid UTF-8: {exc}") from exc
-
-
-def load_toml(path: str, data: bytes) -> Table:
-    try:
-        return tomllib.loads(text(path, data))
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise ManifestError(f"{path}: invalid TOML: {exc}") from exc
-
-
 class _StringLoader(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore[misc]
     """YAML with every scalar a string (no `1.10` read as a float) and no aliases.
 
@@ -205,7 +197,7 @@ class _StringLoader(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ign
 def load_yaml(path: str, data: bytes) -> Table:
     """A YAML lockfile (pnpm, yarn Berry) whose top level is a mapping; every scalar a string."""
     try:
-        doc = yaml.load(text(path, data), Loader=_StringLoader)  # noqa: S506 - a BaseLoader: no object construction
+        doc = yaml.load(decode_text(path, data), Loader=_StringLoader)  # noqa: S506 - a BaseLoader: no object construction
     except (yaml.YAMLError, RecursionError) as exc:
         raise ManifestError(f"{path}: invalid YAML: {exc!s:.300}") from exc
     if not isinstance(doc, dict):
@@ -265,18 +257,21 @@ def sibling_bytes(path: str, name: str, read: ReadFile) -> bytes | None:
 
 def sibling_json(path: str, name: str, read: ReadFile) -> Table:
     """A JSON manifest beside the lockfile, or {}: a broken manifest is its own parser's to report."""
+    return _sibling_table(path, name, read, load_json_object)
+
+
+def sibling_toml(path: str, name: str, read: ReadFile) -> Table:
+    """A TOML manifest beside the lockfile, or {} (as `sibling_json`)."""
+    return _sibling_table(path, name, read, load_toml)
+
+
+def _sibling_table(path: str, name: str, read: ReadFile, load: Callable[[str, bytes], Table]) -> Table:
     data = read(sibling(path, name))
     if data is None:
         return {}
     try:
-        return load_json_object(name, data)
+        return load(name, data)
     except ManifestError:
-        return {}
-
-
-def sibling_toml(path: str, name: str, read: ReadFile) -> Table:
-    data = read(sibling(path, name))
-    if data is None:
         return {}
     try:
         return load_toml(name, data)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import configparser
 import posixpath
 import re
-import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +24,15 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ParseResult, ReadFile
+from registry.ecosystems.base import (
+    Dependency,
+    ManifestError,
+    PackageDef,
+    ParseResult,
+    ReadFile,
+    decode_text,
+    load_toml,
+)
 
 LANGUAGE = "python"
 
@@ -59,27 +66,13 @@ def matches(path: str) -> bool:
 def parse(path: str, data: bytes, read: ReadFile) -> ParseResult:
     name = posixpath.basename(path)
     if name == "pyproject.toml":
-        return _pyproject(path, _toml(path, data))
+        return _pyproject(path, load_toml(path, data))
     if name == "Pipfile":
-        return ParseResult(LANGUAGE, [], _pipfile(path, _toml(path, data)))
+        return ParseResult(LANGUAGE, [], _pipfile(path, load_toml(path, data)))
     if name == "setup.cfg":
-        return _setup_cfg(path, _text(path, data))
-    deps = list(_requirements(path, _text(path, data), read, {path}))
+        return _setup_cfg(path, decode_text(path, data))
+    deps = list(_requirements(path, decode_text(path, data), read, {path}))
     return ParseResult(LANGUAGE, [], deps)
-
-
-def _text(path: str, data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path}: not valid UTF-8: {exc}") from exc
-
-
-def _toml(path: str, data: bytes) -> Table:
-    try:
-        return tomllib.loads(_text(path, data))
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise ManifestError(f"{path}: invalid TOML: {exc}") from exc
 
 
 def _table(value: object) -> Table:

@@ -21,8 +21,15 @@ import posixpath
 from typing import Any
 
 from registry.ecosystems import python
-from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile, ResolvedDependency, load_json_object
-from registry.ecosystems.lockfile import LockGraph, flag, load_toml, mapping, sequence, sibling, string
+from registry.ecosystems.base import (
+    LockParseResult,
+    ManifestError,
+    ReadFile,
+    ResolvedDependency,
+    load_json_object,
+    load_toml,
+)
+from registry.ecosystems.lockfile import LockGraph, flag, mapping, sequence, sibling, string
 
 LANGUAGE = python.LANGUAGE
 LOCKFILES = ("poetry.lock", "uv.lock", "Pipfile.lock")

@@ -18,8 +18,8 @@ import posixpath
 import re
 
 from registry.ecosystems import ruby
-from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile
-from registry.ecosystems.lockfile import LockGraph, sibling, text
+from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile, decode_text
+from registry.ecosystems.lockfile import LockGraph, sibling
 
 LANGUAGE = ruby.LANGUAGE
 LOCKFILES = ("Gemfile.lock", "gems.locked")
@@ -43,7 +43,7 @@ def parse_lock(path: str, data: bytes, read: ReadFile) -> LockParseResult:
     direct: list[str] = []
     section, spec = "", None
     source: dict[str, str] = {}
-    for number, line in enumerate(text(path, data).splitlines(), 1):
+    for number, line in enumerate(decode_text(path, data).splitlines(), 1):
         if not line.strip():
             continue
         if not line.startswith(" "):

@@ -20,8 +20,8 @@ import re
 from typing import Any
 
 from registry.ecosystems import rust
-from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile
-from registry.ecosystems.lockfile import LockGraph, load_toml, mapping, sequence, sibling, sibling_toml, string
+from registry.ecosystems.base import LockParseResult, ManifestError, ReadFile, load_toml
+from registry.ecosystems.lockfile import LockGraph, mapping, sequence, sibling, sibling_toml, string
 
 LANGUAGE = rust.LANGUAGE
 LOCKFILES = ("Cargo.lock",)

@@ -19,8 +19,8 @@ import json
 import re
 from typing import Any
 
-from registry.ecosystems.base import ManifestError, ReadFile, ResolvedDependency
-from registry.ecosystems.lockfile import LockGraph, flag, load_yaml, mapping, sibling_json, string, text
+from registry.ecosystems.base import ManifestError, ReadFile, ResolvedDependency, decode_text
+from registry.ecosystems.lockfile import LockGraph, flag, load_yaml, mapping, sibling_json, string
 
 Table = dict[str, Any]
 
@@ -30,7 +30,7 @@ _SECTIONS = {"dependencies": (False, False), "devDependencies": (True, False), "
 
 
 def parse(path: str, data: bytes, read: ReadFile) -> list[ResolvedDependency]:
-    content = text(path, data)
+    content = decode_text(path, data)
     if _BERRY.search(content):
         return _berry(path, load_yaml(path, data), read)
     return _classic_graph(path, _classic(path, content), read).resolve()
