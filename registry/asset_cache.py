@@ -101,10 +101,10 @@ class AssetCache:
         """The asset whose sha256 is `digest` (`size` bytes, when known) in `encoding` ("br",
         "gzip" or "identity"), made first if need be; None when PostgreSQL no longer has it."""
         name = file_name(digest, encoding)
-        for _ in range(2):  # a file evicted by another process right after it was made: once more
+        for attempt in range(2):  # a file evicted by another process right after it was made: once more
             body = self._open_known(name, encoding)
             if body is not None:
-                self.hits += 1
+                self.hits += attempt == 0
                 return body
             self.misses += 1
             made = await self._once(name, lambda: self._make(digest, encoding, size, fetch))

@@ -128,6 +128,7 @@ def write(directory: Path, name: str, data: bytes) -> Stamp | None:
     try:
         with open(temp, "xb") as file:
             file.write(data)
+            file.flush()  # stamped as written, not as the buffer left it
             st = os.fstat(file.fileno())
         os.replace(temp, directory / name)
     except OSError as exc:
