@@ -80,6 +80,10 @@ async def _stop_parsers(app: web.Application) -> None:
     app[appkeys.PARSERS].close()
 
 
+async def _close_assets(app: web.Application) -> None:
+    await app[appkeys.ASSETS].close()
+
+
 async def _neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:
     """`Server: wharf`, not aiohttp's default naming its and Python's versions (which tells a
     scanner which advisories apply)."""
@@ -142,6 +146,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app.cleanup_ctx.append(functools.partial(_database, migrate=migrate))
     app.on_response_prepare.append(_neutral_server_header)
     app.on_cleanup.append(_stop_parsers)
+    app.on_cleanup.append(_close_assets)
     for module in handlers.modules():
         app.add_routes(module.routes)
     return app

@@ -147,6 +147,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_MAX_MANIFEST_BYTES", "max_manifest_bytes", _SIZE),
     Setting("WHARF_PUBLIC_URL", "public_url", _public_url),
     Setting("WHARF_BUNDLE_CACHE_BYTES", "bundle_cache_bytes", _int_in(0, 2**40)),
+    Setting("WHARF_ASSET_CACHE_DIR", "asset_cache_dir", _path),
     Setting("WHARF_DOWNLOADS_FLUSH_SECONDS", "downloads_flush_seconds", _at_least(0.1)),
     Setting("WHARF_POOL_MIN_SIZE", "pool_min_size", _int_in(0, 1000)),
     Setting("WHARF_POOL_MAX_SIZE", "pool_max_size", _int_in(1, 1000)),
@@ -195,6 +196,7 @@ class Config(Record):
     max_manifest_bytes: int = 1024 * 1024
     public_url: str | None = None
     bundle_cache_bytes: int = 256 * 1024 * 1024
+    asset_cache_dir: Path | None = None  # None: <data dir>/asset-cache, or a temporary directory
     downloads_flush_seconds: float = 10.0
     dependents_cache_seconds: float = 5.0
     license_signing_key: Path | None = None
@@ -243,6 +245,14 @@ class Config(Record):
         """The largest publish request: bundle and source map (JSON escaping may double them),
         the manifest, and room for the other fields."""
         return 2 * (self.max_bundle_bytes + self.max_source_map_bytes) + self.max_manifest_bytes + 65536
+
+    @property
+    def asset_directory(self) -> Path | None:
+        """Where bundles and source maps are cached on disk (registry.asset_cache); None: a
+        temporary directory of the process's own."""
+        if self.asset_cache_dir is not None:
+            return self.asset_cache_dir
+        return self.data_dir / "asset-cache" if self.data_dir is not None else None
 
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with command-line values applied; `None` means "not given on the command line"."""

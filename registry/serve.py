@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
@@ -78,6 +81,18 @@ def serve(config: Config, *, migrate: bool = False) -> None:
     if config.workers == 1:
         _run_one(config, reuse_port=False, migrate=migrate)
         return
+    shared = None
+    if config.asset_directory is None:  # one asset cache for the host's workers, not one each
+        shared = tempfile.mkdtemp(prefix="wharf-assets-")
+        config = config.with_overrides(asset_cache_dir=Path(shared))
+    try:
+        _supervise(config, migrate)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _supervise(config: Config, migrate: bool) -> None:
     context = multiprocessing.get_context("fork")
     workers = [
         context.Process(target=_worker, args=(config, migrate), name=f"wharf-worker-{n}") for n in range(config.workers)

@@ -95,6 +95,7 @@ async def services(config: Config) -> AsyncIterator[Services]:
         yield built
     finally:
         built.parsers.close()
+        await built.assets.close()
         await pool.close()
 
 

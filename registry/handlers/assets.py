@@ -3,7 +3,13 @@
 By version (or by release id, Sourcegraph's static URLs) a response may be cached for a year;
 by tag it names a moving target and is cached briefly. Every response carries a strong ETag, is
 compressed as the client prefers, and is locked down (nosniff, a sandboxing CSP, CORS without
-credentials) since it is third-party code.
+credentials) since it is third-party code. A warm request is answered with no database round
+trip: what it names is resolved from memory (kept coherent by invalidation) and the file is sent
+by the kernel from the host's asset cache (registry.asset_cache, registry.asset_response).
+
+A Range request is answered from the uncompressed asset, whose bytes the strong ETag names (all
+encodings share that ETag, as they always have: a range of one encoding joined to a range of
+another would be garbage); an If-Range that is not that ETag asks for the whole asset.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from registry.asset_cache import choose_encoding
+from registry.asset_response import AssetResponse
 from registry.domain.errors import NotFound
 from registry.handlers.common import services
 from registry.services.catalogue import asset_etag
@@ -37,20 +44,27 @@ def _headers(etag: str, cache_control: str) -> dict[str, str]:
     }
 
 
+def _ranged(request: web.Request, etag: str) -> bool:
+    """Whether to honour the request's Range: there is one, and no If-Range other than our ETag
+    (a date never matches: no Last-Modified is sent, the ETag is the validator)."""
+    if "Range" not in request.headers:
+        return False
+    if_range = request.headers.get("If-Range")
+    return if_range is None or if_range.strip() == etag
+
+
 async def _serve(request: web.Request, release: Release, kind: str, cache_control: str) -> web.StreamResponse:
     catalogue = services(request).catalogue
     headers = _headers(asset_etag(release, kind), cache_control)
     if headers["ETag"] in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
         return web.Response(status=304, headers=headers)
-    encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
+    ranged = _ranged(request, headers["ETag"])
+    encoding = "identity" if ranged else choose_encoding(request.headers.get("Accept-Encoding", ""))
     body = await catalogue.asset(release, kind, encoding)
-    if encoding != "identity":
-        headers["Content-Encoding"] = encoding
     if kind == "bundle" and request.method == "GET":
         catalogue.count_download(release, request.remote)
-    response = web.Response(body=body, headers=headers)
-    response.headers["Content-Type"] = _CONTENT_TYPES[kind]
-    return response
+    headers["Content-Type"] = _CONTENT_TYPES[kind]
+    return AssetResponse(body, headers, ranged=ranged)
 
 
 async def _by_name(request: web.Request, kind: str) -> web.StreamResponse:

@@ -88,7 +88,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     served_releases = served_releases_cache()
     db.invalidations.register(dependents_summaries)
     db.invalidations.register(served_releases)
-    assets = AssetCache(config.bundle_cache_bytes)
+    assets = AssetCache(config.asset_directory, config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
     users = Users(db, hasher, mailer, rate_limits, open_signup=config.open_signup)
     return Services(

@@ -18,7 +18,7 @@ import asyncpg
 import orjson
 
 from registry import sourcegraph
-from registry.asset_cache import AssetCache, CachedAsset
+from registry.asset_cache import AssetBody, AssetCache
 from registry.db.database import Database
 from registry.domain.errors import BadRequest, NotFound
 from registry.domain.page import Page, PageRequest
@@ -148,12 +148,17 @@ def served_releases_cache() -> TtlCache[ServedRelease]:
     return TtlCache(SERVED_CACHE_SECONDS, max_entries=SERVED_CACHE_ENTRIES, tags=_served_tags)
 
 
-def asset_etag(release: Release, kind: str) -> str:
-    """The strong ETag of a release's bundle or source map (`kind`); NotFound when it has none."""
+def asset_digest(release: Release, kind: str) -> bytes:
+    """The sha256 of a release's bundle or source map (`kind`); NotFound when it has none."""
     digest = release.bundle_sha256 if kind == "bundle" else release.source_map_sha256
     if digest is None or (kind == "source_map" and not release.has_source_map):
         raise NotFound("This release has no source map." if kind == "source_map" else "This release has no bundle.")
-    return f'"{digest.hex()[:40]}"'
+    return digest
+
+
+def asset_etag(release: Release, kind: str) -> str:
+    """The strong ETag of a release's bundle or source map (`kind`); NotFound when it has none."""
+    return f'"{asset_digest(release, kind).hex()[:40]}"'
 
 
 @dataclass(eq=False)
@@ -296,21 +301,21 @@ class Catalogue:
 
         return (await self.served.get(("id", release_id), load)).release
 
-    async def asset(self, release: Release, kind: str, encoding: str) -> bytes:
-        """A release's bundle or source map in `encoding`, from the cache (one read per cold asset,
-        however many ask at once)."""
-        etag = asset_etag(release, kind)
+    async def asset(self, release: Release, kind: str, encoding: str) -> AssetBody:
+        """A release's bundle or source map in `encoding`, from the host's asset cache: an open,
+        verified file to send (PostgreSQL read once per cold asset, however many ask at once).
+        The caller owns it and closes it."""
+        digest = asset_digest(release, kind)
+        size = release.bundle_size if kind == "bundle" else release.source_map_size
 
-        async def load() -> CachedAsset | None:
+        async def fetch() -> str | None:
             async with self.db.reading() as conn:
-                text = await release_store.asset_of(conn, release.id, kind)
-            return None if text is None else CachedAsset(text.encode(), etag)
+                return await release_store.asset_of(conn, release.id, kind)
 
-        key = (release.id, kind)
-        cached = await self.assets.get(key, load)
-        if cached is None:
+        body = await self.assets.open(digest, encoding, size, fetch)
+        if body is None:
             raise NotFound("This release's asset is gone.")
-        return await self.assets.body(key, cached, encoding)
+        return body
 
     def count_download(self, release: Release, client: str | None) -> None:
         """A bundle was served to `client` (an address): counted once per client per window."""

@@ -1,12 +1,16 @@
-"""Asset serving building blocks: content negotiation, source map links, the bounded cache."""
+"""Asset serving building blocks: content negotiation, source map links, the cache directory."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+from pathlib import Path
 
 import pytest
 
-from registry.asset_cache import AssetCache, CachedAsset, choose_encoding, point_to_source_map
+from registry.asset_cache import AssetBody, AssetCache, choose_encoding, point_to_source_map
+from registry.asset_files import TEMP_PREFIX, evict
 
 
 @pytest.mark.parametrize(
@@ -41,54 +45,78 @@ def test_the_source_mapping_comment_is_replaced_or_added() -> None:
     assert point_to_source_map(inner, url).startswith(inner), "only a trailing comment counts"
 
 
-async def test_the_cache_is_bounded_in_bytes_and_least_recently_used() -> None:
-    cache = AssetCache(capacity_bytes=1000)
-
-    def loader(size: int):  # type: ignore[no-untyped-def]
-        async def load() -> CachedAsset:
-            return CachedAsset(b"x" * size, '"e"')
-
-        return load
-
-    for n in range(5):
-        await cache.get((n, "bundle"), loader(100))
-    await cache.get((0, "bundle"), loader(100))  # touch 0
-    for n in range(5, 11):
-        await cache.get((n, "bundle"), loader(100))
-    assert cache.size_bytes <= 1000
-    hits = cache.hits
-    await cache.get((0, "bundle"), loader(100))
-    assert cache.hits == hits + 1, "the recently used entry survived"
-    await cache.get((99, "bundle"), loader(200))  # more than an eighth: served, not kept
-    misses = cache.misses
-    await cache.get((99, "bundle"), loader(200))
-    assert cache.misses == misses + 1
+def _read(body: AssetBody | None) -> bytes:
+    assert body is not None
+    try:
+        if body.file is None:
+            return body.data or b""
+        return body.file.readall()
+    finally:
+        body.close()
 
 
-async def test_concurrent_misses_share_one_load() -> None:
-    cache = AssetCache(capacity_bytes=10_000)
-    loads = 0
+async def test_concurrent_misses_share_one_fetch(tmp_path: Path) -> None:
+    cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
+    text = "export const x = 1;\n"
+    fetches = 0
 
-    async def load() -> CachedAsset:
-        nonlocal loads
-        loads += 1
+    async def fetch() -> str:
+        nonlocal fetches
+        fetches += 1
         await asyncio.sleep(0.01)
-        return CachedAsset(b"js", '"e"')
+        return text
 
-    results = await asyncio.gather(*(cache.get((1, "bundle"), load) for _ in range(20)))
-    assert loads == 1
-    assert all(r is results[0] for r in results)
-
-
-async def test_compressed_forms_count_against_the_bound() -> None:
-    cache = AssetCache(capacity_bytes=100_000)
-    asset = await cache.get((1, "bundle"), lambda: _const(CachedAsset(b"abc" * 1000, '"e"')))
-    assert asset is not None
-    before = cache.size_bytes
-    gz = await cache.body((1, "bundle"), asset, "gzip")
-    assert cache.size_bytes == before + len(gz)
-    assert await cache.body((1, "bundle"), asset, "gzip") is gz
+    digest = hashlib.sha256(text.encode()).digest()
+    bodies = await asyncio.gather(*(cache.open(digest, "identity", len(text), fetch) for _ in range(20)))
+    assert fetches == 1
+    assert {_read(body) for body in bodies} == {text.encode()}
+    await cache.close()
 
 
-async def _const(value: CachedAsset) -> CachedAsset:
-    return value
+async def test_text_that_does_not_hash_to_its_digest_is_served_as_it_is_but_never_kept(tmp_path: Path) -> None:
+    cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
+
+    async def fetch() -> str:
+        return "what PostgreSQL holds"
+
+    assert _read(await cache.open(b"\x00" * 32, "identity", None, fetch)) == b"what PostgreSQL holds"
+    assert list(tmp_path.iterdir()) == []
+    await cache.close()
+
+
+async def test_a_gone_asset_is_none(tmp_path: Path) -> None:
+    cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
+
+    async def fetch() -> None:
+        return None
+
+    assert await cache.open(b"\x01" * 32, "br", 10, fetch) is None
+    await cache.close()
+
+
+async def test_a_temporary_directory_is_made_at_first_use_and_removed_at_close() -> None:
+    cache = AssetCache(None, capacity_bytes=1 << 20)
+    assert cache.directory is None
+
+    async def fetch() -> str:
+        return "x"
+
+    _read(await cache.open(hashlib.sha256(b"x").digest(), "gzip", 1, fetch))
+    made = cache.directory
+    assert made is not None and len(list(made.iterdir())) == 2, "the asset and its gzip form"
+    await cache.close()
+    assert not made.exists()
+
+
+def test_eviction_deletes_the_least_recently_used_down_to_nine_tenths(tmp_path: Path) -> None:
+    for n in range(10):
+        path = tmp_path / f"{n:064x}"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 + n, 1_000_000))  # atime: used in order 0, 1, ... 9
+    (tmp_path / f"{TEMP_PREFIX}dead").write_bytes(b"y" * 500)
+    os.utime(tmp_path / f"{TEMP_PREFIX}dead", (0, 0))  # left by a writer that died long ago
+    kept, deleted = evict(tmp_path, capacity=500)
+    assert kept == 400
+    assert deleted == [f"{n:064x}" for n in range(6)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n:064x}" for n in range(6, 10)]
+    assert evict(tmp_path, capacity=500) == (400, []), "within the bound, nothing goes"

@@ -164,9 +164,12 @@ async def test_an_asset_is_read_once_and_its_downloads_counted_once_per_client(
     alice = await make_user(db, "alice")
     extension = await _extension(db, alice, "word-count")
     served = await services.catalogue.served_release(extension, version="1.0.0", tag=None)
-    assert await services.catalogue.asset(served.release, "bundle", "identity") == b"export const v = '1.0.0'\n"
-    await services.catalogue.asset(served.release, "bundle", "gzip")
-    assert services.assets.misses == 1
+    body = await services.catalogue.asset(served.release, "bundle", "identity")
+    assert body.file is not None and body.file.readall() == b"export const v = '1.0.0'\n"
+    body.close()
+    (await services.catalogue.asset(served.release, "bundle", "gzip")).close()
+    (await services.catalogue.asset(served.release, "bundle", "identity")).close()
+    assert services.assets.fetches == 1
     with pytest.raises(NotFound, match="no source map"):
         await services.catalogue.asset(served.release, "source_map", "identity")
     services.catalogue.count_download(served.release, "192.0.2.1")

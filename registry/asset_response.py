@@ -1,0 +1,85 @@
+"""The response that sends an asset: the kernel copies the file to the socket (sendfile).
+
+Not aiohttp's `FileResponse`, though it sends files the same way: read in aiohttp 3.14
+(web_fileresponse.py), it computes its own ETag and Last-Modified from the file's mtime and
+size, and evaluates If-None-Match, If-Match, If-Modified-Since and If-Range against those. A
+cache file's mtime is when this host made it, different on every node, and Wharf's ETag is the
+strong digest clients already hold (registry.services.catalogue.asset_etag); it also picks a
+`.br`/`.gz` sibling when the encoding's name appears anywhere in Accept-Encoding, `br;q=0`
+included. So Wharf decides the conditionals and the encoding itself (registry.handlers.assets)
+and this response only sends: the whole file, or one range of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.web_request import BaseRequest
+
+from registry.asset_cache import AssetBody
+
+
+class AssetResponse(web.StreamResponse):
+    """`body` (an AssetBody, closed once sent) with `headers`; with `ranged`, the request's
+    Range is honoured (206, or 416 when it starts past the end; a malformed or multiple Range
+    is ignored, as RFC 9110 §14.2 allows, and the whole asset sent)."""
+
+    def __init__(self, body: AssetBody, headers: Mapping[str, str], *, ranged: bool) -> None:
+        super().__init__(headers=headers)
+        self._asset = body
+        self._ranged = ranged
+
+    async def prepare(self, request: BaseRequest) -> AbstractStreamWriter | None:
+        try:
+            return await self._send(request)
+        finally:
+            self._asset.close()
+
+    async def _send(self, request: BaseRequest) -> AbstractStreamWriter | None:
+        size = self._asset.size
+        start, count = self._range(request, size) if self._ranged else (0, size)
+        if count < 0:
+            self.set_status(416)
+            self.headers["Content-Range"] = f"bytes */{size}"
+            self.content_length = 0
+            return await super().prepare(request)
+        if self._asset.encoding != "identity":
+            self.headers["Content-Encoding"] = self._asset.encoding
+        self.headers["Accept-Ranges"] = "bytes"
+        self.content_length = count
+        writer = await super().prepare(request)
+        if count == 0 or request.method == "HEAD":
+            return writer
+        if self._asset.file is None:
+            await self.write(memoryview(self._asset.data or b"")[start : start + count])
+        else:
+            if request.transport is None:
+                raise ConnectionResetError("Connection lost")
+            await asyncio.get_running_loop().sendfile(request.transport, self._asset.file, start, count)
+        await self.write_eof()
+        return writer
+
+    def _range(self, request: BaseRequest, size: int) -> tuple[int, int]:
+        """(start, count) of the range asked for: the whole asset when none (or a malformed one)
+        is; count -1 when it is unsatisfiable."""
+        try:
+            wanted = request.http_range
+        except ValueError:
+            return 0, size
+        if wanted.start is None:
+            return 0, size
+        if size == 0:
+            return 0, -1  # no byte of an empty asset can be asked for
+        if wanted.start < 0:  # a suffix: the last n bytes
+            start = max(0, size + wanted.start)
+        elif wanted.start >= size:
+            return 0, -1
+        else:
+            start = wanted.start
+        end = size if wanted.stop is None else min(wanted.stop, size)
+        self.set_status(206)
+        self.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        return start, end - start
