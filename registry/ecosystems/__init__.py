@@ -52,6 +52,8 @@ class Ecosystem(Record, kw_only=True):
     parse_lock: LockParser  # the versions a lockfile resolved, with depth and parents (base.ResolvedDependency)
     normalise_name: Callable[[str], str]  # a package name as the index stores and looks it up
     read_range: ranges.RangeReader  # a declared range as a predicate on versions
+    order: ranges.VersionOrder  # a version as a sort key, by the library `read_range` uses
+    osv_ecosystem: str  # the ecosystem's name in OSV advisories ("PyPI", "crates.io", …)
 
     def admits(self, declared_range: str, version: str) -> bool | None:
         """Does `declared_range` admit `version`? None when either cannot be evaluated."""
@@ -82,6 +84,8 @@ def _ecosystem(
     manifests: tuple[str, ...],
     normalise_name: Callable[[str], str],
     read_range: ranges.RangeReader,
+    order: ranges.VersionOrder,
+    osv_ecosystem: str,
 ) -> Ecosystem:
     """A language's record from its two parser modules, its manifest names and its name and range rules."""
     return Ecosystem(
@@ -94,6 +98,8 @@ def _ecosystem(
         parse_lock=lock.parse_lock,
         normalise_name=normalise_name,
         read_range=read_range,
+        order=order,
+        osv_ecosystem=osv_ecosystem,
     )
 
 
@@ -108,13 +114,25 @@ _PYTHON_MANIFESTS = (
 
 # In the order the indexer has always run its parsers (and reports languages).
 ECOSYSTEMS: tuple[Ecosystem, ...] = (
-    _ecosystem(npm, npm_lock, ("package.json",), _as_written, ranges.npm_range),
-    _ecosystem(python, python_lock, _PYTHON_MANIFESTS, python.normalise_name, ranges.python_range),
-    _ecosystem(go, go_lock, ("go.mod",), _as_written, ranges.go_range),
-    _ecosystem(rust, rust_lock, ("Cargo.toml",), _as_written, ranges.cargo_range),
-    _ecosystem(php, php_lock, ("composer.json",), php.normalise_name, ranges.composer_range),
-    _ecosystem(ruby, ruby_lock, ("Gemfile", "gems.rb", "*.gemfile"), _as_written, ranges.ruby_range),
-    _ecosystem(java, java_lock, ("pom.xml",), _as_written, ranges.maven_range),
+    _ecosystem(npm, npm_lock, ("package.json",), _as_written, ranges.npm_range, ranges.semver_order, "npm"),
+    _ecosystem(
+        python, python_lock, _PYTHON_MANIFESTS, python.normalise_name, ranges.python_range, ranges.python_order, "PyPI"
+    ),
+    _ecosystem(go, go_lock, ("go.mod",), _as_written, ranges.go_range, ranges.semver_order, "Go"),
+    _ecosystem(rust, rust_lock, ("Cargo.toml",), _as_written, ranges.cargo_range, ranges.semver_order, "crates.io"),
+    _ecosystem(
+        php, php_lock, ("composer.json",), php.normalise_name, ranges.composer_range, ranges.composer_order, "Packagist"
+    ),
+    _ecosystem(
+        ruby,
+        ruby_lock,
+        ("Gemfile", "gems.rb", "*.gemfile"),
+        _as_written,
+        ranges.ruby_range,
+        ranges.ruby_order,
+        "RubyGems",
+    ),
+    _ecosystem(java, java_lock, ("pom.xml",), _as_written, ranges.maven_range, ranges.maven_order, "Maven"),
 )
 LANGUAGES: tuple[str, ...] = tuple(ecosystem.language for ecosystem in ECOSYSTEMS)
 
@@ -131,3 +149,10 @@ def ecosystems_for(path: str) -> list[Ecosystem]:
 def lock_ecosystems_for(path: str) -> list[Ecosystem]:
     """The ecosystems whose lockfile parser reads the file at `path`; zero or one."""
     return [ecosystem for ecosystem in ECOSYSTEMS if ecosystem.matches_lockfile(path)]
+
+
+def osv_ecosystem_named(name: str) -> Ecosystem | None:
+    """The ecosystem an OSV `affected[].package.ecosystem` names; OSV may add a suffix after a
+    colon (`"Debian:11"`, `"Alpine:v3.16"`), which none of Wharf's ecosystems uses, so the name
+    must match whole."""
+    return next((ecosystem for ecosystem in ECOSYSTEMS if ecosystem.osv_ecosystem == name), None)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import semver
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from univers.version_range import GemVersionRange, MavenVersionRange, NpmVersionRange
-from univers.versions import MavenVersion, RubygemsVersion, SemverVersion
+from univers.versions import ComposerVersion, MavenVersion, RubygemsVersion, SemverVersion
 
 Matcher = Callable[[str], bool]
 _ANY = frozenset({"", "*", "x", "X", "latest"})
@@ -145,6 +146,11 @@ def _matcher(read_range: RangeReader, declared_range: str) -> Matcher | None:
         return None
 
 
+def readable(read_range: RangeReader, declared_range: str) -> bool:
+    """Can the ecosystem's rules read `declared_range` at all?"""
+    return _matcher(read_range, declared_range) is not None
+
+
 def admits(read_range: RangeReader, declared_range: str, version: str) -> bool | None:
     """True/False, or None when the range or the version cannot be evaluated."""
     matcher = _matcher(read_range, declared_range)
@@ -154,3 +160,33 @@ def admits(read_range: RangeReader, declared_range: str, version: str) -> bool |
         return matcher(version)
     except (ValueError, TypeError, InvalidVersion):
         return None
+
+
+# -- orderings ------------------------------------------------------------------------------------
+# A version as a sortable key, by the same library that reads the ecosystem's ranges (so that "is
+# 4.17.11 below 4.17.12" is answered here the way `admits` answers it). Each raises ValueError
+# (univers' InvalidVersion, packaging's InvalidVersion, semver's ValueError) for what it cannot read.
+
+VersionOrder = Callable[[str], Any]
+
+
+def semver_order(version: str) -> Any:
+    """Semantic Versioning 2.0 (npm, Cargo, Go modules, OSV's SEMVER ranges): a leading `v` is
+    dropped and build metadata (`+incompatible`) does not order."""
+    return _semver(version)
+
+
+def python_order(version: str) -> Any:
+    return Version(version)
+
+
+def composer_order(version: str) -> Any:
+    return ComposerVersion(version.removeprefix("v"))
+
+
+def ruby_order(version: str) -> Any:
+    return RubygemsVersion(version)
+
+
+def maven_order(version: str) -> Any:
+    return MavenVersion(version)
