@@ -20,6 +20,7 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from indexer.advisories import ImportRefused, import_advisories
 from indexer.reader import RepositoryError
 from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
 from indexer.writer import WriteOutcome, write_index
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     work.add_argument("--once", action="store_true", help="stop when the queue is empty")
     status = commands.add_parser("status", help="how much of the package index is filled")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    advisories = commands.add_parser("advisories", help="security advisories (OSV records)")
+    advisory_commands = advisories.add_subparsers(dest="advisories_command", required=True, metavar="COMMAND")
+    imports = advisory_commands.add_parser(
+        "import", help="import OSV records: a JSON file, a directory of them, or a zip (OSV's export)"
+    )
+    imports.add_argument("path", type=Path)
     return parser
 
 
@@ -144,6 +151,19 @@ async def _status(dsn: str, as_json: bool) -> str:
     return orjson.dumps(status).decode() if as_json else _render(status)
 
 
+async def _import_advisories(dsn: str, path: Path) -> str:
+    """Skipped records are named on stderr, one line each, with the reason; the counts go to stdout."""
+    await migrate_to_latest(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        counts = await import_advisories(conn, path)
+    finally:
+        await conn.close()
+    for label, reason in counts.skipped:
+        print(f"indexer: skipped {label}: {reason}", file=sys.stderr)
+    return counts.summary()
+
+
 def _render(status: IndexStatus) -> str:
     lines = [f"repositories: {status.repos} ({status.indexed_repos} indexed)"]
     lines.append(f"{'language':<10} {'packages':>10} {'dependencies':>13}")
@@ -167,9 +187,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 output = asyncio.run(_index_all(dsn, args))
             elif args.command == "worker":
                 output = asyncio.run(_worker(dsn, args))
+            elif args.command == "advisories":
+                output = asyncio.run(_import_advisories(dsn, args.path))
             else:
                 output = asyncio.run(_status(dsn, args.json))
-    except (EmbeddedPostgresError, MigrationError, RepositoryError, OSError, asyncpg.PostgresError) as exc:
+    except (
+        EmbeddedPostgresError,
+        MigrationError,
+        RepositoryError,
+        ImportRefused,
+        OSError,
+        asyncpg.PostgresError,
+    ) as exc:
         print(f"indexer: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -88,9 +88,8 @@ def test_last_affected_includes_its_version_and_limit_bounds_the_range() -> None
 def test_events_are_sorted_before_they_are_read() -> None:
     """OSV does not require events in order: a reintroduced interval written first still counts."""
     npm = _eco("npm")
-    shuffled = _affected(
-        "npm", _range("SEMVER", ("introduced", "3.0.0"), ("fixed", "1.5.0"), ("introduced", "1.0.0"), ("fixed", "3.2.0"))
-    )
+    events = (("introduced", "3.0.0"), ("fixed", "1.5.0"), ("introduced", "1.0.0"), ("fixed", "3.2.0"))
+    shuffled = _affected("npm", _range("SEMVER", *events))
     assert [affects(npm, shuffled, v) for v in ("1.2.0", "2.0.0", "3.1.0", "3.2.0")] == [True, False, True, False]
 
 

@@ -1,0 +1,2 @@
+DROP TABLE advisory_affected;
+DROP TABLE advisory;

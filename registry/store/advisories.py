@@ -1,0 +1,202 @@
+"""Security advisories (`advisory`, `advisory_affected`: migration 15) and where they meet the index.
+
+`indexer advisories import` writes them, one record per transaction of the caller's; the API
+reads them. Which repositories an advisory affects is answered in two steps, so that a package
+with 80,000 dependents costs one evaluation per distinct *version* rather than per dependent:
+`versions_in_use` lists each (kind, value) the index holds for a package — today the declared
+ranges of `global_dep` — and, once the service has evaluated those, `affected_page` pages the
+dependencies holding the affected ones, keyset by (repo_id, row id) like /api/dependents.
+
+Resolved versions (a lockfile's) plug in here and nowhere else: `versions_in_use` gains the
+resolved versions of the package, and `affected_page` their rows (with depth and parent path),
+keeping declared rows only for repositories without a lockfile of that language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+import orjson
+
+from registry.db import queries
+from registry.db.queries import FromRow, Keyset
+from registry.domain.page import Column, CursorCodec, Page, PageRequest
+from registry.domain.record import Record
+from registry.ecosystems.osv import AffectedPackage
+
+_SQL = queries.load(__file__)
+
+AFFECTED_ORDER = CursorCodec(Column.INT4, Column.INT8)  # (repo_id serial, global_dep identity)
+REPO_ADVISORIES_ORDER = CursorCodec(Column.TEXT, Column.INT8, Column.INT4)  # (advisory, row, entry)
+
+
+class Advisory(FromRow):
+    id: str
+    aliases: list[str]
+    summary: str
+    details: str | None
+    modified: datetime
+    published: datetime | None
+    withdrawn: datetime | None
+
+
+class AffectedRow(FromRow):
+    """An `advisory_affected` row: one affected package of an advisory."""
+
+    advisory_id: str
+    position: int
+    language: str
+    package: str
+    ecosystem: str
+    name: str
+    ranges: list[dict[str, Any]]
+    versions: list[str]
+    fixed: list[str]
+
+
+class InUse(FromRow):
+    """A value a package is depended on with, and by how many dependencies."""
+
+    declared_range: str
+    count: int
+
+
+class AffectedDependency(FromRow):
+    repo_id: int
+    row_id: int
+    language: str
+    package: str
+    declared_range: str
+    dep_type: str | None
+    path: str | None
+    repo: str
+
+
+_AFFECTED: Keyset[AffectedDependency] = Keyset(
+    AFFECTED_ORDER, ("after_repo", "after_id"), lambda row: (row.repo_id, row.row_id)
+)
+
+
+class RepoCandidate(FromRow):
+    """A repository's dependency on a package a live advisory names, with the advisory's entry."""
+
+    advisory_id: str
+    summary: str
+    aliases: list[str]
+    position: int
+    language: str
+    package: str
+    ecosystem: str
+    name: str
+    ranges: list[dict[str, Any]]
+    versions: list[str]
+    row_id: int
+    declared_range: str
+    dep_type: str | None
+    path: str | None
+
+
+def candidate_key(row: RepoCandidate) -> tuple[str, int, int]:
+    return (row.advisory_id, row.row_id, row.position)
+
+
+REPO_CANDIDATES: Keyset[RepoCandidate] = Keyset(
+    REPO_ADVISORIES_ORDER, ("after_advisory", "after_row", "after_position"), candidate_key
+)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+async def advisory_named(conn: asyncpg.Connection, id_or_alias: str) -> Advisory | None:
+    return await _SQL.advisory_by_id_or_alias.one(conn, Advisory, id=id_or_alias)
+
+
+async def affected_of(conn: asyncpg.Connection, advisory_id: str) -> list[AffectedRow]:
+    return await _SQL.affected_of.all(conn, AffectedRow, advisory_id=advisory_id)
+
+
+async def versions_in_use(conn: asyncpg.Connection, language: str, package: str) -> list[InUse]:
+    """Each declared range of the package, once, with its count (see the module's docstring)."""
+    return await _SQL.declared_in_use.all(conn, InUse, language=language, package=package)
+
+
+async def affected_page(
+    conn: asyncpg.Connection, affected: Sequence[tuple[str, str, str]], page: PageRequest
+) -> Page[AffectedDependency]:
+    """A page of the dependencies declaring one of the (language, package, declared range) triples."""
+    return await _SQL.declared_affected_page.page(
+        conn,
+        AffectedDependency,
+        _AFFECTED,
+        page,
+        languages=[language for language, _, _ in affected],
+        packages=[package for _, package, _ in affected],
+        declared=[declared for _, _, declared in affected],
+    )
+
+
+async def repo_candidates(conn: asyncpg.Connection, repo_id: int, chunk: PageRequest) -> list[RepoCandidate]:
+    """Up to `chunk.limit + 1` candidates after `chunk`'s cursor (the service filters and pages them)."""
+    return await _SQL.repo_candidates.all(conn, RepoCandidate, **REPO_CANDIDATES.bind(chunk), repo_id=repo_id)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+class AdvisoryInput(Record):
+    """An OSV record as the importer checked it: `raw` is the record's JSON text."""
+
+    id: str
+    aliases: tuple[str, ...]
+    summary: str
+    details: str | None
+    modified: datetime
+    published: datetime | None
+    withdrawn: datetime | None
+    affected: tuple[tuple[int, AffectedPackage], ...]  # (position in the record's `affected`, entry)
+    raw: str
+
+
+Stored = Literal["new", "updated", "unchanged"]
+
+
+async def store_advisory(conn: asyncpg.Connection, advisory: AdvisoryInput) -> Stored:
+    """Write a record unless the stored one is as new ("unchanged": not newer than the stored one);
+    its affected rows are replaced with it. The caller's transaction makes the two one change."""
+    inserted = await _SQL.upsert_advisory.fetchval(
+        conn,
+        id=advisory.id,
+        aliases=list(advisory.aliases),
+        summary=advisory.summary,
+        details=advisory.details,
+        modified=advisory.modified,
+        published=advisory.published,
+        withdrawn=advisory.withdrawn,
+        raw=advisory.raw,
+    )
+    if inserted is None:
+        return "unchanged"
+    if not inserted:
+        await _SQL.delete_affected.execute(conn, advisory_id=advisory.id)
+    await _SQL.insert_affected.executemany(
+        conn,
+        [
+            {
+                "advisory_id": advisory.id,
+                "position": position,
+                "language": entry.language,
+                "package": entry.package,
+                "ecosystem": entry.ecosystem,
+                "name": entry.name,
+                "ranges": orjson.dumps(entry.ranges_json()).decode(),
+                "versions": list(entry.versions),
+                "fixed": list(entry.fixed_versions()),
+            }
+            for position, entry in advisory.affected
+        ],
+    )
+    return "new" if inserted else "updated"
