@@ -202,6 +202,29 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/advisories/{id}")
+@html_page
+async def advisory_page(request: web.Request) -> web.StreamResponse:
+    """An advisory: summary, aliases, affected packages and ranges, and a page of the repositories
+    it affects (as `/api/advisories/{id}/affected`)."""
+    advisories = services(request).advisories
+    details = await advisories.advisory(request.match_info["id"])
+    found = await advisories.affected(details.advisory.id, page_request_of(request.query, default_limit=PAGE_SIZE))
+    base, limit = f"/advisories/{details.advisory.id}", request.query.get("limit", "")
+    next_cursor = found.page.next_cursor
+    return pages.html_response(
+        request,
+        "advisory.html",
+        {
+            "advisory": details.advisory,
+            "affected": details.affected,
+            "rows": found.page.items,
+            "next_url": pages.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
+            "first_url": pages.query_url(base, limit=limit) if request.query.get("cursor") else None,
+        },
+    )
+
+
 @routes.get("/api/docs")
 async def api_docs(request: web.Request) -> web.StreamResponse:
     """The OpenAPI document as one HTML page: every operation by tag, `$ref`s resolved."""

@@ -23,6 +23,7 @@ from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
 from registry.services.accounts import Emails, ExternalAccounts, Invitations, Orgs, Tokens, Users
+from registry.services.advisories import AdvisoriesService
 from registry.services.catalogue import Catalogue, ServedRelease, served_releases_cache
 from registry.services.discussions import DiscussionsService
 from registry.services.licensing import LicensingService
@@ -53,6 +54,7 @@ class Services(Record):
     settings: SettingsService
     discussions: DiscussionsService
     package_index: PackageIndexService
+    advisories: AdvisoriesService
     # accounts
     users: Users
     emails: Emails
@@ -108,6 +110,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         settings=SettingsService(db, parsers),
         discussions=DiscussionsService(db),
         package_index=PackageIndexService(db, dependents_summaries),
+        advisories=AdvisoriesService(db),
         users=users,
         emails=Emails(db, users, mailer, rate_limits),
         tokens=Tokens(db),

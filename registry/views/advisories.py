@@ -1,0 +1,75 @@
+"""Advisories as the JSON API shows them: the record, the repositories it affects, a repository's
+advisories. A dependency row carries `range` (declared) or `version` (resolved, once lockfiles are
+stored), the manifest `path`, how it matched and the first fixed version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.services.advisories import (
+    AdvisoryDetails,
+    AffectedRepo,
+    AffectedRepos,
+    RepoAdvisories,
+    RepoAdvisory,
+    Verdict,
+)
+from registry.store.advisories import Advisory, AffectedRow
+from registry.views.common import page_json, record_json
+
+
+def render_affected_package(row: AffectedRow) -> dict[str, Any]:
+    """`ranges` as OSV writes them (GIT ranges included; they are never evaluated)."""
+    return record_json(row, "ecosystem", "name", "language", "package", "ranges", "versions", "fixed")
+
+
+def _advisory(advisory: Advisory) -> dict[str, Any]:
+    return record_json(advisory, "id", "aliases", "summary", "details", "modified", "published", "withdrawn")
+
+
+def render_advisory(details: AdvisoryDetails) -> dict[str, Any]:
+    return {**_advisory(details.advisory), "affected": [render_affected_package(row) for row in details.affected]}
+
+
+def _verdict(verdict: Verdict) -> dict[str, Any]:
+    return {"match": verdict.match, "witness": verdict.witness, "first_fixed": verdict.first_fixed}
+
+
+def render_affected_repo(item: AffectedRepo) -> dict[str, Any]:
+    row = item.row
+    return {
+        "repo": row.repo,
+        "repo_id": row.repo_id,
+        "language": row.language,
+        "package": row.package,
+        "range": row.declared_range,
+        "version": None,
+        "dep_type": row.dep_type,
+        "path": row.path,
+        **_verdict(item.verdict),
+    }
+
+
+def render_affected(found: AffectedRepos) -> dict[str, Any]:
+    advisory = found.advisory
+    return {"advisory": advisory.id, "withdrawn": advisory.withdrawn, **page_json(found.page, render_affected_repo)}
+
+
+def render_repo_advisory(item: RepoAdvisory) -> dict[str, Any]:
+    row = item.row
+    return {
+        "advisory": row.advisory_id,
+        "aliases": row.aliases,
+        "summary": row.summary,
+        "language": row.language,
+        "package": row.package,
+        "range": row.declared_range,
+        "version": None,
+        "dep_type": row.dep_type,
+        "path": row.path,
+        **_verdict(item.verdict),
+    }
+
+
+def render_repo_advisories(found: RepoAdvisories) -> dict[str, Any]:
+    return {"repo": found.repo.uri, **page_json(found.page, render_repo_advisory)}
