@@ -17,6 +17,7 @@ from registry.handlers.common import (
 )
 from registry.handlers.paging import page_request
 from registry.http import json_response
+from registry.problems import problem_response
 from registry.response_cache import Absent
 from registry.services.catalogue import MAX_HISTORY_DAYS, parse_listing
 from registry.validation import parse_count
@@ -66,10 +67,11 @@ async def get_by_uuid(request: web.Request) -> web.Response:
 
 @routes.get("/api/extensions/{publisher}/{name}")
 async def get_extension(request: web.Request) -> web.Response:
-    """From the response cache: an unknown extension's 404 too, until its name is published."""
+    """From the response cache: an unknown extension's 404 too, until its name is published (answered,
+    not raised: the same problem+json without unwinding every middleware)."""
     found = await extension_answer(request, "api", render_extension_metadata)
     if isinstance(found, Absent):
-        raise NotFound(found.detail)
+        return problem_response(request, NotFound(found.detail))
     return cached_response(request, found)
 
 
