@@ -49,6 +49,22 @@ async def _forget_writes(*clients: Client) -> None:
         client.session.cookie_jar.clear()
 
 
+async def _settled(db: asyncpg.Connection, *nodes: Client) -> None:
+    """Wait until each node's listener has heard every change committed so far (notifications
+    arrive in commit order: a marker sent now arrives after them), so that a late one does not
+    drop what the test has just had cached. The writing node applies its own at once, and hears
+    them again from its listener."""
+    for node in nodes:
+        invalidations = node.app[appkeys.DATABASE].invalidations
+        heard = invalidations.counts["other"]
+        await db.execute("SELECT pg_notify('wharf_cache', 'test-marker:settled')")
+
+        async def marker_heard(invalidations: Any = invalidations, heard: int = heard) -> bool:
+            return bool(invalidations.counts["other"] > heard)
+
+        await eventually(marker_heard, "the node's listener hears what was committed")
+
+
 async def _write(client: Client, method: str, path: str, **kwargs: Any) -> ClientResponse:
     response = await client.request(method, path, **kwargs)
     assert response.status < 300, await response.text()
@@ -73,6 +89,7 @@ async def test_metadata_is_answered_from_memory_with_a_strong_etag_and_304(
 ) -> None:
     await publish(client, alice.headers, "alice/wc", "1.0.0")
     await _forget_writes(client)
+    await _settled(db, client)
     first = await client.get(METADATA)
     etag = first.headers["ETag"]
     assert first.status == 200 and etag.startswith('"') and etag.endswith('"')
@@ -153,8 +170,9 @@ async def _status(client: Client, path: str, status: int) -> bool:
 
 
 async def test_an_unknown_extension_is_remembered_until_that_name_is_published_on_any_node(
-    client: Client, node_b: Client, alice: UserFixture
+    client: Client, node_b: Client, alice: UserFixture, db: asyncpg.Connection
 ) -> None:
+    await _settled(db, client, node_b)
     for node in (client, node_b):
         status, problem = await _json(node, METADATA)
         assert (status, problem["detail"]) == (404, "No extension alice/wc.")
@@ -191,6 +209,7 @@ async def test_listings_change_with_any_extension_on_every_node(
 ) -> None:
     await publish(client, alice.headers, "alice/wc", "1.0.0")
     await _forget_writes(client)
+    await _settled(db, client, node_b)
 
     async def names(node: Client, path: str = "/api/extensions?sort=name") -> list[str]:
         status, body = await _json(node, path)
@@ -244,9 +263,10 @@ async def test_every_actor_is_answered_the_same_bytes(
 
 
 async def test_a_client_that_has_just_written_reads_its_write_on_a_node_that_has_not_heard_of_it(
-    client: Client, node_b: Client, alice: UserFixture
+    client: Client, node_b: Client, alice: UserFixture, db: asyncpg.Connection
 ) -> None:
     await publish(client, alice.headers, "alice/wc", "1.0.0")
+    await _settled(db, node_b)
     assert (await node_b.get(METADATA)).status == 200
     assert (await node_b.get("/api/extensions/alice/other")).status == 404, "node B remembers it is absent"
     deaf = node_b.app[appkeys.RESPONSES]
@@ -273,6 +293,7 @@ async def test_download_counts_are_at_most_one_flush_interval_behind(
     slow = await client_with(downloads_flush_seconds=3600)
     await publish(slow, alice.headers, "alice/wc", "1.0.0")
     await _forget_writes(slow)
+    await _settled(db, slow)
     assert (await _json(slow, METADATA))[1]["downloads"] == 0
     await _silently_count_downloads(db, 5)
     assert (await _json(slow, METADATA))[1]["downloads"] == 0, "within the interval: the cached count"
