@@ -31,6 +31,7 @@ from registry.observability import PoolCollector, ReplicationCollector, create_m
 from registry.openapi import load_openapi
 from registry.problems import problem_middleware
 from registry.resources import migrations_dir, schemas_dir
+from registry.response_cache import ResponseCache
 from registry.services import build_services
 from registry.validation import RequestSchemas
 
@@ -137,6 +138,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.PARSERS] = services.parsers
     app[appkeys.AUTH] = authenticator
     app[appkeys.RATE_LIMITS] = services.rate_limits
+    # Entries live one download-count flush at most: the counts they carry are never more stale.
+    app[appkeys.RESPONSES] = ResponseCache(config.downloads_flush_seconds, config.response_cache_bytes)
+    services.db.invalidations.register(app[appkeys.RESPONSES])
     pages.setup(app)  # templates and static files of the HTML pages
     app.on_response_prepare.append(identify_registry_response)
     app.on_response_prepare.append(report_write_position)

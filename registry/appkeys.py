@@ -20,6 +20,7 @@ from registry.mail import Mailer
 from registry.manifests import ManifestValidator
 from registry.observability import Metrics
 from registry.offload import WorkerPool
+from registry.response_cache import ResponseCache
 from registry.services import Services
 from registry.validation import RequestSchemas
 
@@ -39,4 +40,5 @@ MANIFESTS = web.AppKey("manifests", ManifestValidator)
 ASSETS = web.AppKey("assets", AssetCache)
 DOWNLOADS = web.AppKey("downloads", DownloadCounter)
 PARSERS = web.AppKey("parsers", WorkerPool)  # README rendering, JSONC parsing: off the event loop
+RESPONSES = web.AppKey("responses", ResponseCache)  # serialized answers of the hot read routes
 GRAPHQL = web.AppKey("graphql", GraphQLSchema)  # Sourcegraph's extension-registry GraphQL API

@@ -155,6 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_LOG_LEVEL", "log_level", _log_level),
     Setting("WHARF_ACCESS_LOG", "access_log", _bool),
     Setting("WHARF_DEPENDENTS_CACHE_SECONDS", "dependents_cache_seconds", _at_least(0)),
+    Setting("WHARF_RESPONSE_CACHE_BYTES", "response_cache_bytes", _int_in(0, 2**40)),
     Setting("WHARF_LICENSE_SIGNING_KEY", "license_signing_key", _path),
     Setting("WHARF_BCRYPT_COST", "bcrypt_cost", _int_in(4, 15)),
     Setting("WHARF_OPEN_SIGNUP", "open_signup", _bool),
@@ -199,6 +200,7 @@ class Config(Record):
     asset_cache_dir: Path | None = None  # None: <data dir>/asset-cache, or a temporary directory
     downloads_flush_seconds: float = 10.0
     dependents_cache_seconds: float = 5.0
+    response_cache_bytes: int = 64 * 1024 * 1024
     license_signing_key: Path | None = None
     pool_min_size: int = 1
     pool_max_size: int = 10

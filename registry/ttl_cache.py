@@ -44,12 +44,20 @@ class TtlCache(Generic[V]):
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         tags: Tagger[V] = _untagged,
+        weigh: Callable[[V], int] | None = None,
+        max_weight: int = 0,
     ) -> None:
+        """`weigh` (with `max_weight`): also bound the entries' total weight (their bytes, say),
+        dropping the least recently used first; a value heavier than the bound is not kept, so a
+        bound of 0 keeps nothing."""
         self._ttl = ttl_seconds
         self._max = max_entries
         self._clock = clock
         self._tags_of = tags
-        self._entries: OrderedDict[Hashable, tuple[float, V, tuple[str, ...]]] = OrderedDict()
+        self._weigh = weigh
+        self._max_weight = max_weight
+        self.weight = 0
+        self._entries: OrderedDict[Hashable, tuple[float, V, tuple[str, ...], int]] = OrderedDict()
         self._tagged: dict[str, set[Hashable]] = {}
         self._generation = 0
         self._suspended = False
@@ -84,6 +92,7 @@ class TtlCache(Generic[V]):
         self._generation += 1
         self._entries.clear()
         self._tagged.clear()
+        self.weight = 0
 
     def suspend(self, suspended: bool) -> None:
         self._suspended = suspended
@@ -92,17 +101,22 @@ class TtlCache(Generic[V]):
 
     def _keep(self, key: Hashable, expires: float, value: V) -> None:
         self._drop(key)
+        weight = 0 if self._weigh is None else self._weigh(value)
+        if self._weigh is not None and weight > self._max_weight:
+            return  # heavier than the whole bound (a bound of 0 keeps nothing)
         tags = tuple(self._tags_of(key, value))
-        self._entries[key] = (expires, value, tags)
+        self._entries[key] = (expires, value, tags, weight)
+        self.weight += weight
         for tag in tags:
             self._tagged.setdefault(tag, set()).add(key)
-        while len(self._entries) > self._max:
+        while len(self._entries) > self._max or (self._weigh is not None and self.weight > self._max_weight):
             self._drop(next(iter(self._entries)))
 
     def _drop(self, key: Hashable) -> None:
         found = self._entries.pop(key, None)
         if found is None:
             return
+        self.weight -= found[3]
         for tag in found[2]:
             keys = self._tagged.get(tag)
             if keys is not None:

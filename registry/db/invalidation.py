@@ -1,7 +1,8 @@
 """Every node's caches, kept coherent through PostgreSQL's LISTEN/NOTIFY.
 
 Writes announce what they changed (migration 10's triggers: `extension:<id>`,
-`publisher:<name>`, `dependents:<language>:<package>`, `dependents:*`, `*`), in the writing
+`publisher:<name>`, `dependents:<language>:<package>`, `dependents:*`, `*`; migration 13's
+`extension-name:<publisher>/<name>`), in the writing
 transaction, so the announcement is delivered at commit and never for a rollback. Each node keeps
 one connection of its own (not from the pool, which would hand it to requests) listening on
 `wharf_cache`, and drops what each notification names from every registered cache. The writing
@@ -33,7 +34,7 @@ log = logging.getLogger("wharf.cache")
 _SQL = queries.load(__file__)
 
 CHANNEL = "wharf_cache"
-KINDS = frozenset({"extension", "publisher", "dependents"})
+KINDS = frozenset({"extension", "publisher", "extension-name", "dependents"})
 _FIRST_RETRY, _LAST_RETRY = 0.05, 2.0  # seconds between reconnection attempts, doubling
 
 

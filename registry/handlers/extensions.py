@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
+from typing import Any
+
 from aiohttp import web
 
 from registry.auth.authentication import request_actor
-from registry.domain.errors import BadRequest
+from registry.domain.errors import BadRequest, NotFound
+from registry.handlers.cached import cached_response, extension_answer, listing_answer
 from registry.handlers.common import (
     json_body,
     no_content,
@@ -15,10 +17,12 @@ from registry.handlers.common import (
 )
 from registry.handlers.paging import page_request
 from registry.http import json_response
+from registry.problems import problem_response
+from registry.response_cache import Absent
 from registry.services.catalogue import MAX_HISTORY_DAYS, parse_listing
 from registry.validation import parse_count
 from registry.views.common import page_json
-from registry.views.extensions import extension_url, render_extension
+from registry.views.extensions import extension_url, render_extension, render_extension_metadata
 
 routes = web.RouteTableDef()
 
@@ -27,9 +31,14 @@ routes = web.RouteTableDef()
 async def list_extensions(request: web.Request) -> web.Response:
     """Published extensions: `q` (ranked substring search), `publisher`, `category`, `tag`,
     `include_wip`, `sort` = name | updated | downloads | relevance; keyset-paginated."""
-    page = page_request(request)
-    found = await services(request).catalogue.search(parse_listing(request.query), page)
-    return json_response(page_json(found, render_extension), headers={"Cache-Control": "public, max-age=30"})
+    page, query = page_request(request), parse_listing(request.query)
+    catalogue = services(request).catalogue
+
+    async def load() -> dict[str, Any]:
+        return page_json(await catalogue.search(query, page, for_cache=True), render_extension)
+
+    found = await listing_answer(request, (query, page), load)
+    return cached_response(request, found, {"Cache-Control": "public, max-age=30"})
 
 
 @routes.post("/api/extensions")
@@ -58,10 +67,12 @@ async def get_by_uuid(request: web.Request) -> web.Response:
 
 @routes.get("/api/extensions/{publisher}/{name}")
 async def get_extension(request: web.Request) -> web.Response:
-    extension = await path_extension(request)
-    body = render_extension(extension)
-    body["manifest"] = orjson.loads(extension.manifest) if extension.manifest else None
-    return json_response(body)
+    """From the response cache: an unknown extension's 404 too, until its name is published (answered,
+    not raised: the same problem+json without unwinding every middleware)."""
+    found = await extension_answer(request, "api", render_extension_metadata)
+    if isinstance(found, Absent):
+        return problem_response(request, NotFound(found.detail))
+    return cached_response(request, found)
 
 
 @routes.delete("/api/extensions/{publisher}/{name}")

@@ -9,6 +9,9 @@ by `registry.middlewares.identify_registry_response`, errors and routing 404s in
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -16,10 +19,12 @@ from aiohttp import web
 from registry import sourcegraph
 from registry.domain.errors import BadRequest, NotFound
 from registry.domain.page import PageRequest
+from registry.handlers.cached import cached_response, extension_answer, listing_answer
 from registry.handlers.common import redirect_renamed_publisher, services
 from registry.http import json_response
 from registry.problems import problem_response
 from registry.public_url import base_url
+from registry.response_cache import Absent
 from registry.services.catalogue import MAX_LISTED, registry_query
 from registry.store.extensions import Extension
 from registry.views.sourcegraph import to_sourcegraph
@@ -36,9 +41,14 @@ def _headers(max_age: int) -> dict[str, str]:
     return {"Vary": "Accept", "Cache-Control": f"max-age={max_age}, private"}
 
 
-def _many(request: web.Request, extensions: list[Extension]) -> web.Response:
+async def _many(request: web.Request, key: Hashable, load: Callable[[], Awaitable[list[Extension]]]) -> web.Response:
+    """A list, from the response cache by `key` and this registry's base URL (its URLs are absolute)."""
     base = base_url(request)
-    return json_response([to_sourcegraph(base, e) for e in extensions], headers=_headers(30))
+
+    async def rendered() -> list[dict[str, Any]]:
+        return [to_sourcegraph(base, e) for e in await load()]
+
+    return cached_response(request, await listing_answer(request, ("sourcegraph", base, key), rendered), _headers(30))
 
 
 def _one(request: web.Request, extension: Extension | None) -> web.Response:
@@ -51,15 +61,19 @@ def _one(request: web.Request, extension: Extension | None) -> web.Response:
 async def list_extensions(request: web.Request) -> web.Response:
     _check_media_type(request)
     query = registry_query(request.query.get("q", ""))
-    found = await services(request).catalogue.search(query, PageRequest(MAX_LISTED))
-    return _many(request, found.items)
+    catalogue = services(request).catalogue
+
+    async def load() -> list[Extension]:
+        return (await catalogue.search(query, PageRequest(MAX_LISTED), for_cache=True)).items
+
+    return await _many(request, query, load)
 
 
 @routes.get("/.api/registry/extensions/featured")
 async def featured_extensions(request: web.Request) -> web.Response:
     """The client's GetFeaturedExtensions: here, the most downloaded published extensions."""
     _check_media_type(request)
-    return _many(request, await services(request).catalogue.featured())
+    return await _many(request, "featured", functools.partial(services(request).catalogue.featured, for_cache=True))
 
 
 @routes.get("/.api/registry/extensions/uuid/{uuid}")
@@ -74,12 +88,13 @@ async def by_uuid(request: web.Request) -> web.Response:
 @routes.get("/.api/registry/extensions/extension-id/{publisher}/{name}")
 async def by_extension_id(request: web.Request) -> web.Response:
     _check_media_type(request)
-    publisher, name = request.match_info["publisher"], request.match_info["name"]
+    base = base_url(request)
     try:
-        return _one(request, await services(request).catalogue.extension(publisher, name))
+        found = await extension_answer(request, ("sourcegraph", base), functools.partial(to_sourcegraph, base))
     except NotFound:  # an id under a renamed publisher's old name: 308 to its current one
-        await redirect_renamed_publisher(request, publisher, headers=_headers(30))
+        await redirect_renamed_publisher(request, request.match_info["publisher"], headers=_headers(30))
         return _one(request, None)
+    return _one(request, None) if isinstance(found, Absent) else cached_response(request, found, _headers(30))
 
 
 # The publisher URLs Sourcegraph's API hands out, and the ones its web app used: all lead to the

@@ -169,17 +169,24 @@ class Catalogue:
     parsers: WorkerPool
     served: TtlCache[ServedRelease]
 
-    async def search(self, query: ListQuery, page: PageRequest) -> Page[Extension]:
-        """A page of `query`'s extensions, in its sort's order; a cursor of another sort is refused."""
+    async def search(self, query: ListQuery, page: PageRequest, *, for_cache: bool = False) -> Page[Extension]:
+        """A page of `query`'s extensions, in its sort's order; a cursor of another sort is refused.
+        `for_cache`: the page will be kept by a coherent cache (registry.db.replicas)."""
         _check_sort(query.sort, query.text)
-        return await self.db.read(extension_store.list_extensions, query, page)
+        read = self.db.read_for_cache if for_cache else self.db.read
+        return await read(extension_store.list_extensions, query, page)
 
-    async def featured(self) -> list[Extension]:
+    async def featured(self, *, for_cache: bool = False) -> list[Extension]:
         """The most downloaded published extensions."""
-        return (await self.search(ListQuery(sort="downloads"), PageRequest(FEATURED))).items
+        return (await self.search(ListQuery(sort="downloads"), PageRequest(FEATURED), for_cache=for_cache)).items
 
     async def extension(self, publisher: str, name: str) -> Extension:
         return await self.db.read(loaders.live_extension, publisher, name)
+
+    async def cached_extension(self, publisher: str, name: str) -> Extension:
+        """`extension`, read for a coherent cache: from a replica only when it has replayed every
+        change this node was told of, so that what is kept is not older than what was dropped."""
+        return await self.db.read_for_cache(loaders.live_extension, publisher, name)
 
     async def extension_by_uuid(self, text: str) -> Extension:
         try:

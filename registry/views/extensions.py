@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from registry.store.extensions import Extension
 
 
 def extension_url(extension: Extension) -> str:
     return f"/api/extensions/{extension.extension_id}"
+
+
+def render_extension_metadata(extension: Extension) -> dict[str, Any]:
+    """An extension as its own route shows it: the listing's fields and its latest manifest."""
+    body = render_extension(extension)
+    body["manifest"] = orjson.loads(extension.manifest) if extension.manifest else None
+    return body
 
 
 def render_extension(extension: Extension) -> dict[str, Any]:
