@@ -141,6 +141,8 @@ class Git(Record):
             for pipe in (process.stdin, process.stdout, process.stderr):
                 if pipe is not None:
                     pipe.close()
+        if watch is not None and max_bytes is not None and directory_bytes(watch) > max_bytes:
+            raise GitTooLarge(f"the repository is larger than the limit of {max_bytes} bytes")  # a quick one, too
         if process.returncode not in ok_codes:
             complaint = self.redact(stderr.decode(errors="replace").strip()[-MAX_STDERR:])
             raise RepositoryError(f"git {name} failed (exit {process.returncode}): {complaint}")
