@@ -91,6 +91,7 @@ class GitRepository:
             raise RepositoryError(f"{root}: no commit {revision!r}")
         self._blobs: dict[str, str] = {}
         self._sizes: dict[str, int] = {}
+        self._absent: set[str] | None = None
         for entry in self._git("ls-tree", "-r", "-z", "--full-tree", self.commit).split(b"\0"):
             if not entry:
                 continue
@@ -105,10 +106,14 @@ class GitRepository:
         return self.git.run(*args, repo=self.root, stdin=stdin, ok_codes=ok)
 
     def _missing(self, objects: list[str]) -> list[str]:
-        """Which of `objects` a partial clone has not fetched yet (asked without fetching them)."""
-        listing = self._git("rev-list", "--objects", "--no-walk", "--missing=print", self.commit)
-        absent = {line[1:] for line in listing.decode().splitlines() if line.startswith("?")}
-        return [obj for obj in objects if obj in absent]
+        """Which of `objects` a partial clone has not fetched yet: the tree's absent blobs are
+        listed once (without fetching them), then forgotten as they are fetched."""
+        if self._absent is None:
+            listing = self._git("rev-list", "--objects", "--no-walk", "--missing=print", self.commit)
+            self._absent = {line[1:] for line in listing.decode().splitlines() if line.startswith("?")}
+        missing = [obj for obj in objects if obj in self._absent]
+        self._absent.difference_update(missing)
+        return missing
 
     def _sized(self, objects: list[str]) -> dict[str, int]:
         """Each object's size, fetching the missing ones first (in one request) in a partial clone."""

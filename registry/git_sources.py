@@ -68,11 +68,6 @@ class SourcePolicy(Record):
     hosts: tuple[str, ...] = DEFAULT_HOSTS
     allow_local: bool = False
 
-    @property
-    def git_protocols(self) -> tuple[str, ...]:
-        """The names git's own allow-list (`GIT_ALLOW_PROTOCOL`, `protocol.<name>.allow`) needs."""
-        return self.schemes + (("file",) if self.allow_local else ())
-
     def check(self, raw: str) -> GitSource:
         """The source, checked and normalised; SourceRefused naming the rule it breaks."""
         if _UNSAFE.search(raw):

@@ -80,12 +80,17 @@ async def test_a_remote_repository_is_mirrored_blobless_and_indexed(
 ) -> None:
     upstream = Upstream(tmp_path, "app")
     commit = upstream.commit(
-        {"package.json": _package_json("app", {"lodash": "^4"}), "assets/big.bin": b"\0" * 300_000}
+        {
+            "package.json": _package_json("app", {"lodash": "^4"}),
+            "requirements.txt": "-r extra/more.in\n",  # a file a parser reads on the way: fetched on demand
+            "extra/more.in": "flask>=2\n",
+            "assets/big.bin": b"\0" * 300_000,
+        }
     )
     settings = _settings(tmp_path)
     with git_daemon(tmp_path / "served") as port:
         assert await _index(db_url, settings, f"git://127.0.0.1:{port}/app.git") is None
-    assert await _dependencies(db) == {"lodash"}
+    assert await _dependencies(db) == {"lodash", "flask"}
     assert await _indexed_revision(db) == commit
     mirror = settings.mirrors / mirror_name(f"git://127.0.0.1:{port}/app.git")
     missing = git("rev-list", "--objects", "--no-walk", "--missing=print", commit, cwd=mirror)
