@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from indexer.advisories import ImportRefused, import_advisories
-from indexer.reader import RepositoryError
+from indexer.git import RepositoryError
+from indexer.remotes import RemoteSettings
 from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
 from indexer.writer import WriteOutcome, write_index
 from registry.config import Config, ConfigError
@@ -31,6 +32,7 @@ from registry.db.migrate import MigrationError
 from registry.db.pool import create_pool
 from registry.domain.record import Record
 from registry.ecosystems import LANGUAGES
+from registry.git_sources import SourcePolicy
 from registry.store.package_index import IndexStatus, index_status
 
 
@@ -124,7 +126,18 @@ async def _index_all(dsn: str, args: argparse.Namespace) -> str:
     )
 
 
-async def _worker(dsn: str, args: argparse.Namespace) -> str:
+def remote_settings(config: Config) -> RemoteSettings:
+    """The sources the worker may read, and git's bounds, from WHARF_GIT_*."""
+    return RemoteSettings(
+        policy=SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
+        mirror_dir=config.git_mirror_dir,
+        timeout=config.git_timeout,
+        max_bytes=config.git_max_bytes,
+        per_host=config.git_per_host,
+    )
+
+
+async def _worker(dsn: str, args: argparse.Namespace, config: Config) -> str:
     await migrate_to_latest(dsn)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -132,7 +145,9 @@ async def _worker(dsn: str, args: argparse.Namespace) -> str:
         loop.add_signal_handler(signum, stop.set)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     name = worker_name()
-    settings = WorkerSettings(lease_seconds=args.lease, poll_seconds=args.poll, exit_when_idle=args.once)
+    settings = WorkerSettings(
+        lease_seconds=args.lease, poll_seconds=args.poll, exit_when_idle=args.once, remotes=remote_settings(config)
+    )
     try:
         logging.getLogger("wharf.indexer").info("worker %s started", name)
         done = await run_worker(pool, stop, settings, name)
@@ -186,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif args.command == "index-all":
                 output = asyncio.run(_index_all(dsn, args))
             elif args.command == "worker":
-                output = asyncio.run(_worker(dsn, args))
+                output = asyncio.run(_worker(dsn, args, config))
             elif args.command == "advisories":
                 output = asyncio.run(_import_advisories(dsn, args.path))
             else:

@@ -2,16 +2,17 @@
 
 Only files some parser claims are read; vendored and generated trees are skipped; every file is
 bounded in size; symbolic links are never followed out of the repository; nothing in the
-repository is executed (git is run only as `rev-parse`, `ls-tree` and `cat-file`).
+repository is executed (git is run only as `rev-parse`, `ls-tree`, `rev-list` and `cat-file`,
+through `indexer.git.Git`, which bounds and isolates every run).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
+from indexer.git import Git, RepositoryError
 from registry.domain.record import Record
 
 SKIPPED_DIRS = frozenset(
@@ -21,10 +22,6 @@ SKIPPED_DIRS = frozenset(
     }
 )  # fmt: skip
 MAX_FILE_BYTES = 2 * 1024 * 1024
-
-
-class RepositoryError(RuntimeError):
-    """The repository cannot be read (not a directory, not git, unknown revision)."""
 
 
 class ManifestFile(Record):
@@ -65,40 +62,73 @@ class DirectoryRepository:
 
 
 class GitRepository:
-    """A revision of a git repository, read from its object database (no checkout, no hooks)."""
+    """A revision of a git repository, read from its object database (no checkout, no hooks).
 
-    def __init__(self, root: Path, revision: str = "HEAD") -> None:
+    Sizes are asked of the blobs some parser wants, not listed with the tree: in a partial clone
+    (`--filter=blob:none`) a size is only known once the blob is there, and `ls-tree --long`
+    would fetch every blob of the tree one by one. `fetch_missing`, given for such a clone,
+    fetches the wanted blobs that are not there yet in one request.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        revision: str = "HEAD",
+        git: Git | None = None,
+        *,
+        bare: bool = False,
+        fetch_missing: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self.root = root
-        self.commit = self._git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").decode().strip()
+        self.git = git or Git()
+        self._bare = bare
+        self._fetch_missing = fetch_missing
+        if not revision or revision.startswith("-"):
+            raise RepositoryError(f"{root}: {revision!r} is not a revision")
+        found = self._git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}", ok=(0, 1))
+        self.commit = found.decode().strip()
         if not self.commit:
             raise RepositoryError(f"{root}: no commit {revision!r}")
-        self._blobs: dict[str, tuple[str, int]] = {}
-        listing = self._git("ls-tree", "-r", "-z", "--long", "--full-tree", self.commit)
-        for entry in listing.split(b"\0"):
+        self._blobs: dict[str, str] = {}
+        self._sizes: dict[str, int] = {}
+        self._absent: set[str] | None = None
+        for entry in self._git("ls-tree", "-r", "-z", "--full-tree", self.commit).split(b"\0"):
             if not entry:
                 continue
             meta, _, raw_path = entry.partition(b"\t")
-            mode, kind, obj, size = meta.split()
-            if kind == b"blob" and mode in (b"100644", b"100755") and size != b"-":
-                self._blobs[raw_path.decode(errors="surrogateescape")] = (obj.decode(), int(size))
+            mode, kind, obj = meta.split()
+            if kind == b"blob" and mode in (b"100644", b"100755"):
+                self._blobs[raw_path.decode(errors="surrogateescape")] = obj.decode()
 
-    def _git(self, *args: str, stdin: bytes | None = None) -> bytes:
-        try:
-            result = subprocess.run(
-                ["git", "-C", str(self.root), "-c", "core.fsmonitor=false", *args],
-                input=stdin,
-                capture_output=True,
-                check=False,
-                timeout=300,
-                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"},
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RepositoryError(f"{self.root}: git failed: {exc}") from exc
-        if result.returncode != 0 and args[0] != "rev-parse":
-            raise RepositoryError(
-                f"{self.root}: git {args[0]} failed: {result.stderr.decode(errors='replace').strip()}"
-            )
-        return result.stdout
+    def _git(self, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)) -> bytes:
+        if self._bare:
+            return self.git.run(*args, git_dir=self.root, stdin=stdin, ok_codes=ok)
+        return self.git.run(*args, repo=self.root, stdin=stdin, ok_codes=ok)
+
+    def _missing(self, objects: list[str]) -> list[str]:
+        """Which of `objects` a partial clone has not fetched yet: the tree's absent blobs are
+        listed once (without fetching them), then forgotten as they are fetched."""
+        if self._absent is None:
+            listing = self._git("rev-list", "--objects", "--no-walk", "--missing=print", self.commit)
+            self._absent = {line[1:] for line in listing.decode().splitlines() if line.startswith("?")}
+        missing = [obj for obj in objects if obj in self._absent]
+        self._absent.difference_update(missing)
+        return missing
+
+    def _sized(self, objects: list[str]) -> dict[str, int]:
+        """Each object's size, fetching the missing ones first (in one request) in a partial clone."""
+        unknown = sorted({obj for obj in objects if obj not in self._sizes})
+        if unknown and self._fetch_missing is not None:
+            missing = self._missing(unknown)
+            if missing:
+                self._fetch_missing(missing)
+        if unknown:
+            output = self._git("cat-file", "--batch-check", stdin="".join(f"{obj}\n" for obj in unknown).encode())
+            for line in output.decode().splitlines():
+                obj, kind, size = [*line.split(), "", ""][:3]
+                if kind == "blob":
+                    self._sizes[obj] = int(size)
+        return {obj: self._sizes[obj] for obj in objects if obj in self._sizes}
 
     def _cat(self, objects: list[str]) -> list[bytes]:
         """Many blobs in one `git cat-file --batch` run."""
@@ -113,11 +143,13 @@ class GitRepository:
         return contents
 
     def manifests(self, wanted: Callable[[str], bool]) -> Iterator[ManifestFile]:
-        chosen = [
+        candidates = [
             (path, obj)
-            for path, (obj, size) in sorted(self._blobs.items())
-            if size <= MAX_FILE_BYTES and not _skipped(PurePosixPath(path)) and wanted(path)
+            for path, obj in sorted(self._blobs.items())
+            if not _skipped(PurePosixPath(path)) and wanted(path)
         ]
+        sizes = self._sized([obj for _, obj in candidates])
+        chosen = [(path, obj) for path, obj in candidates if sizes.get(obj, MAX_FILE_BYTES + 1) <= MAX_FILE_BYTES]
         if not chosen:
             return
         for (path, _), data in zip(chosen, self._cat([obj for _, obj in chosen]), strict=True):
@@ -126,9 +158,9 @@ class GitRepository:
     def read(self, relative: str) -> bytes | None:
         normal = PurePosixPath(os.path.normpath(relative)).as_posix()
         found = self._blobs.get(normal)
-        if found is None or found[1] > MAX_FILE_BYTES:
+        if found is None or self._sized([found]).get(found, MAX_FILE_BYTES + 1) > MAX_FILE_BYTES:
             return None
-        return self._cat([found[0]])[0]
+        return self._cat([found])[0]
 
 
 Repository = DirectoryRepository | GitRepository

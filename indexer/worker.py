@@ -17,11 +17,14 @@ from pathlib import Path
 
 import asyncpg
 
-from indexer.reader import RepositoryError, open_repository
+from indexer.git import RepositoryError
+from indexer.reader import open_repository
+from indexer.remotes import Remotes, RemoteSettings
 from indexer.scan import Scan, scan
 from indexer.writer import WriteOutcome, write_index
 from registry.domain.record import Record
 from registry.ecosystems import LANGUAGES
+from registry.git_sources import redact, secrets_of
 from registry.store import index_queue
 from registry.store.index_queue import Job
 
@@ -33,6 +36,7 @@ class WorkerSettings(Record):
     poll_seconds: float = 2.0
     retry_seconds: float = 60.0
     exit_when_idle: bool = False  # `indexer worker --once`: stop at the first empty look
+    remotes: RemoteSettings = RemoteSettings()  # the sources allowed, and git's bounds
 
 
 def worker_name() -> str:
@@ -40,19 +44,24 @@ def worker_name() -> str:
 
 
 def read_and_scan(source: str, revision: str | None) -> tuple[Scan, str | None]:
-    """Blocking: runs in a thread. Returns the scan and the revision actually read."""
+    """A local path, as the operator's `indexer index PATH` reads it (no policy: the operator's
+    own shell). Blocking: runs in a thread. Returns the scan and the revision actually read."""
     repository = open_repository(Path(source), revision)
     return scan(repository), getattr(repository, "commit", revision)
 
 
-async def index_job(pool: asyncpg.Pool, job: Job) -> WriteOutcome:
-    result, revision = await asyncio.to_thread(read_and_scan, job.source, job.revision)
+async def index_job(pool: asyncpg.Pool, job: Job, remotes: Remotes) -> WriteOutcome:
+    result, revision = await remotes.read_and_scan(job.source, job.credentials, job.revision)
     async with pool.acquire() as conn:
         return await write_index(conn, job.uri, revision, result, LANGUAGES)
 
 
-async def run_worker(pool: asyncpg.Pool, stop: asyncio.Event, settings: WorkerSettings, name: str) -> int:
-    """Work until `stop` is set; returns how many repositories were indexed."""
+async def run_worker(
+    pool: asyncpg.Pool, stop: asyncio.Event, settings: WorkerSettings, name: str, remotes: Remotes | None = None
+) -> int:
+    """Work until `stop` is set; returns how many repositories were indexed. Workers of one
+    process share `remotes` (its per-host bound); without it, this worker has its own."""
+    remotes = remotes or Remotes(settings.remotes)
     done = 0
     while not stop.is_set():
         async with pool.acquire() as conn:
@@ -64,11 +73,12 @@ async def run_worker(pool: asyncpg.Pool, stop: asyncio.Event, settings: WorkerSe
                 await asyncio.wait_for(stop.wait(), settings.poll_seconds)
             continue
         try:
-            outcome = await index_job(pool, job)
+            outcome = await index_job(pool, job, remotes)
         except (RepositoryError, OSError, asyncpg.PostgresError) as exc:
-            log.warning("indexing %s failed: %s", job.uri, exc)
+            error = redact(str(exc), secrets_of(job.credentials))  # the messages are redacted; once more here
+            log.warning("indexing %s failed: %s", job.uri, error)
             async with pool.acquire() as conn:
-                await index_queue.fail(conn, job, name, str(exc), settings.retry_seconds)
+                await index_queue.fail(conn, job, name, error, settings.retry_seconds)
             continue
         async with pool.acquire() as conn:
             await index_queue.complete(conn, job, name)

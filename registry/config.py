@@ -8,6 +8,7 @@ operator never learns about a typo from a stack trace in the middle of the night
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import field, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from registry.client_address import Network, parse_networks
 from registry.domain.record import Record
+from registry.git_sources import DEFAULT_HOSTS, DEFAULT_SCHEMES, REMOTE_SCHEMES
 
 T = TypeVar("T")
 
@@ -129,6 +131,28 @@ def _log_level(name: str, raw: str) -> str:
     return level
 
 
+def _git_schemes(name: str, raw: str) -> tuple[str, ...]:
+    schemes = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    for scheme in schemes:
+        if scheme not in REMOTE_SCHEMES:
+            raise ConfigError(
+                f"{name} must be comma-separated schemes among {', '.join(REMOTE_SCHEMES)} "
+                f"(local sources: WHARF_GIT_ALLOW_LOCAL), got {scheme!r}"
+            )
+    return schemes
+
+
+_HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[a-z0-9:][a-z0-9.:-]*)$")  # a name, an IP (v6 unbracketed), *.domain, *
+
+
+def _git_hosts(name: str, raw: str) -> tuple[str, ...]:
+    hosts = tuple(part.strip().lower().rstrip(".") for part in raw.split(",") if part.strip())
+    for host in hosts:
+        if not _HOST_PATTERN.match(host):
+            raise ConfigError(f"{name} must be comma-separated host names (or *.domain, or *), got {host!r}")
+    return hosts
+
+
 _SIZE = _int_in(1024, 2**31)
 _PER_WINDOW = _int_in(1, 10**6)
 
@@ -176,6 +200,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_PARSER_PROCESSES", "parser_processes", _int_in(1, 64)),
     Setting("WHARF_PARSER_TIMEOUT", "parser_timeout", _at_least(0.01)),
     Setting("WHARF_MAX_DECOMPRESSION_RATIO", "max_decompression_ratio", _int_in(2, 100_000)),
+    Setting("WHARF_GIT_ALLOWED_SCHEMES", "git_allowed_schemes", _git_schemes),
+    Setting("WHARF_GIT_ALLOWED_HOSTS", "git_allowed_hosts", _git_hosts),
+    Setting("WHARF_GIT_ALLOW_LOCAL", "git_allow_local", _bool),
+    Setting("WHARF_GIT_MIRROR_DIR", "git_mirror_dir", _path),
+    Setting("WHARF_GIT_TIMEOUT", "git_timeout", _at_least(0.1)),
+    Setting("WHARF_GIT_MAX_BYTES", "git_max_bytes", _int_in(1 << 20, 1 << 42)),
+    Setting("WHARF_GIT_PER_HOST", "git_per_host", _int_in(1, 1000)),
     Setting("WHARF_MIGRATIONS_DIR", None),  # read by registry.resources when migrations are found
 )
 
@@ -226,6 +257,13 @@ class Config(Record):
     parser_processes: int = 2
     parser_timeout: float = 5.0
     max_decompression_ratio: int = 100
+    git_allowed_schemes: tuple[str, ...] = DEFAULT_SCHEMES
+    git_allowed_hosts: tuple[str, ...] = DEFAULT_HOSTS
+    git_allow_local: bool = False
+    git_mirror_dir: Path | None = None
+    git_timeout: float = 300.0
+    git_max_bytes: int = 1 << 30
+    git_per_host: int = 4
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:

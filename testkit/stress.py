@@ -31,7 +31,9 @@ import aiohttp
 import asyncpg
 import psutil
 
+from indexer.remotes import RemoteSettings
 from indexer.worker import WorkerSettings, run_worker
+from registry.git_sources import SourcePolicy
 from registry.store import index_queue
 from registry.store import package_index as index_store
 from testkit.processes import REPO_ROOT, free_port
@@ -569,7 +571,8 @@ async def stress(dsn: str, config: StressConfig, log_path: Path | None = None) -
             sampler = asyncio.create_task(sample_rss(server.pid, report, stop_sampling))
             started = time.monotonic()
             deadline = started + config.seconds
-            settings = WorkerSettings(lease_seconds=120, poll_seconds=0.2, retry_seconds=1)
+            local = RemoteSettings(policy=SourcePolicy(allow_local=True))  # the queue holds local paths
+            settings = WorkerSettings(lease_seconds=120, poll_seconds=0.2, retry_seconds=1, remotes=local)
             workers = [
                 asyncio.create_task(run_worker(pool, stop_workers, settings, f"{run}-worker-{n}"))
                 for n in range(config.workers)

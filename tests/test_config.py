@@ -53,6 +53,11 @@ def test_every_setting_is_read() -> None:
         ("WHARF_DB_TIMEOUT", "soon", "WHARF_DB_TIMEOUT must be a number, got 'soon'"),
         ("WHARF_LOG_LEVEL", "LOUD", "WHARF_LOG_LEVEL must be one of"),
         ("WHARF_MAX_BODY_BYTES", "10", "WHARF_MAX_BODY_BYTES must be between 1024"),
+        ("WHARF_GIT_ALLOWED_SCHEMES", "https,file", "schemes among https, http, ssh, git (local sources: WHARF_GIT"),
+        ("WHARF_GIT_ALLOWED_SCHEMES", "ext", "WHARF_GIT_ALLOWED_SCHEMES must be comma-separated schemes"),
+        ("WHARF_GIT_ALLOWED_HOSTS", "github.com, a b", "WHARF_GIT_ALLOWED_HOSTS must be comma-separated host names"),
+        ("WHARF_GIT_ALLOWED_HOSTS", "https://github.com", "WHARF_GIT_ALLOWED_HOSTS must be comma-separated"),
+        ("WHARF_GIT_PER_HOST", "0", "WHARF_GIT_PER_HOST must be between 1 and 1000, got 0"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str, message: str) -> None:
@@ -78,3 +83,22 @@ def test_every_config_field_has_exactly_one_variable() -> None:
 def test_an_empty_path_or_host_keeps_the_default() -> None:
     config = Config.from_env({"WHARF_HOST": "", "WHARF_DATA_DIR": "", "WHARF_LICENSE_SIGNING_KEY": ""})
     assert (config.host, config.data_dir, config.license_signing_key) == ("127.0.0.1", None, None)
+
+
+def test_git_sources_are_read_from_the_environment() -> None:
+    config = Config.from_env(
+        {
+            "WHARF_GIT_ALLOWED_SCHEMES": "HTTPS, ssh",
+            "WHARF_GIT_ALLOWED_HOSTS": "GitHub.com., *.corp.example, 10.0.0.7",
+            "WHARF_GIT_ALLOW_LOCAL": "yes",
+            "WHARF_GIT_MIRROR_DIR": "/var/cache/wharf/mirrors",
+            "WHARF_GIT_TIMEOUT": "30",
+            "WHARF_GIT_MAX_BYTES": str(1 << 28),
+            "WHARF_GIT_PER_HOST": "2",
+        }
+    )
+    assert config.git_allowed_schemes == ("https", "ssh")
+    assert config.git_allowed_hosts == ("github.com", "*.corp.example", "10.0.0.7")
+    assert (config.git_allow_local, config.git_mirror_dir) == (True, Path("/var/cache/wharf/mirrors"))
+    assert (config.git_timeout, config.git_max_bytes, config.git_per_host) == (30.0, 1 << 28, 2)
+    assert Config().git_allow_local is False, "local sources are off unless the operator turns them on"

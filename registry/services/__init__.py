@@ -19,6 +19,7 @@ from registry.config import Config
 from registry.db.database import Database
 from registry.domain.record import Record
 from registry.download_counter import DownloadCounter
+from registry.git_sources import SourcePolicy
 from registry.mail import LogMailer, Mailer
 from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
@@ -109,7 +110,11 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         site=SiteService(db, rate_limits),
         settings=SettingsService(db, parsers),
         discussions=DiscussionsService(db),
-        package_index=PackageIndexService(db, dependents_summaries),
+        package_index=PackageIndexService(
+            db,
+            dependents_summaries,
+            SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
+        ),
         advisories=AdvisoriesService(db),
         users=users,
         emails=Emails(db, users, mailer, rate_limits),

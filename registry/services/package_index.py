@@ -4,17 +4,18 @@ for the indexer (whose workers write what is read here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import asyncpg
 
 from registry.auth import policy
 from registry.db.database import Database
 from registry.domain.actor import Actor
-from registry.domain.errors import BadRequest
+from registry.domain.errors import BadRequest, Unprocessable
 from registry.domain.page import Page, PageRequest
 from registry.domain.record import Record
 from registry.ecosystems import Ecosystem
+from registry.git_sources import GitSource, SourcePolicy, SourceRefused, check_revision
 from registry.services.loaders import repo_named
 from registry.store import index_queue
 from registry.store import package_index as store
@@ -77,6 +78,7 @@ class RepoState(Record):
 class PackageIndexService:
     db: Database
     summaries: TtlCache[list[RangeCount]]
+    sources: SourcePolicy = field(default_factory=SourcePolicy)
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
         """How many dependents declare each range, cached (a popular package's counts are the
@@ -151,24 +153,40 @@ class PackageIndexService:
         policy.require_site_admin(actor)
 
     async def add_repo(self, actor: Actor, uri: str, source: str | None, revision: str | None) -> Queued:
-        """Register a repository (if new) and queue it. `source` is a path the workers can read:
-        a directory, or a git repository (with `revision`)."""
+        """Register a repository (if new) and queue it. `source` is a git URL on the operator's
+        allow-list (or, where enabled, a local path), checked before anything is stored."""
         policy.require_site_admin(actor)
-        return await self.db.write(self._queue, uri, source, revision)
+        checked, revision = self._checked(source, revision)
+        return await self.db.write(self._queue, uri, checked, revision)
 
     async def reindex_repo(self, actor: Actor, uri: str, source: str | None, revision: str | None) -> Queued:
-        """Queue a known repository again; without `source`, the one it was last queued with."""
+        """Queue a known repository again; without `source`, the one (and the credentials) it is
+        queued with."""
         policy.require_site_admin(actor)
+        checked, revision = self._checked(source, revision)
         async with self.db.transaction() as conn:
             await repo_named(conn, uri)
-            return await self._queue(conn, uri, source, revision)
+            return await self._queue(conn, uri, checked, revision)
+
+    def _checked(self, source: str | None, revision: str | None) -> tuple[GitSource | None, str | None]:
+        """The source and revision by the operator's policy; a refusal is a 422 naming the field,
+        whose message never repeats a credential."""
+        try:
+            checked = self.sources.check(source) if source is not None else None
+        except SourceRefused as refused:
+            raise Unprocessable.at("/source", str(refused), f"The source is refused: {refused}") from None
+        try:
+            return checked, check_revision(revision) if revision is not None else None
+        except SourceRefused as refused:
+            raise Unprocessable.at("/revision", str(refused), f"The revision is refused: {refused}") from None
 
     @staticmethod
-    async def _queue(conn: asyncpg.Connection, uri: str, source: str | None, revision: str | None) -> Queued:
+    async def _queue(conn: asyncpg.Connection, uri: str, source: GitSource | None, revision: str | None) -> Queued:
         repo_id = await store.ensure_repo(conn, uri)
-        current = await index_queue.queue_entry(conn, repo_id)
-        source = source or (current.source if current else None)
-        if source is None:
+        if source is not None:
+            await index_queue.enqueue(conn, repo_id, source.shown, revision, source.credentials)
+            return Queued(uri, source.shown, revision)
+        shown = await index_queue.requeue(conn, repo_id, revision)
+        if shown is None:
             raise SourceRequired("source is required the first time a repository is queued.")
-        await index_queue.enqueue(conn, repo_id, source, revision)
-        return Queued(uri, source, revision)
+        return Queued(uri, shown, revision)

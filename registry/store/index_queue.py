@@ -3,6 +3,7 @@ LOCKED and a lease."""
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import datetime
 
 import asyncpg
@@ -18,7 +19,8 @@ MAX_ERROR = 2000  # characters of an indexing error kept for the queue's readers
 class Job(FromRow):
     repo_id: int
     uri: str
-    source: str
+    source: str  # never with credentials (registry.git_sources): safe to log and show
+    credentials: str | None = field(repr=False)
     revision: str | None
     attempts: int
 
@@ -33,9 +35,19 @@ class QueueEntry(FromRow):
     last_error: str | None
 
 
-async def enqueue(conn: asyncpg.Connection, repo_id: int, source: str, revision: str | None) -> None:
-    """Queue (or re-queue) a repository; a claim in progress is left to finish."""
-    await _SQL.enqueue.execute(conn, repo_id=repo_id, source=source, revision=revision)
+async def enqueue(
+    conn: asyncpg.Connection, repo_id: int, source: str, revision: str | None, credentials: str | None = None
+) -> None:
+    """Queue (or re-queue) a repository; a claim in progress is left to finish. `source` is shown
+    to readers of the queue; `credentials` only to the workers' claim."""
+    await _SQL.enqueue.execute(conn, repo_id=repo_id, source=source, credentials=credentials, revision=revision)
+
+
+async def requeue(conn: asyncpg.Connection, repo_id: int, revision: str | None) -> str | None:
+    """Queue a queued repository again, keeping its source and credentials; its source, or None
+    when it is not in the queue."""
+    source: str | None = await _SQL.requeue.fetchval(conn, repo_id=repo_id, revision=revision)
+    return source
 
 
 async def queue_entry(conn: asyncpg.Connection, repo_id: int) -> QueueEntry | None:
@@ -49,7 +61,14 @@ async def claim_next(conn: asyncpg.Connection, worker: str, lease_seconds: float
 
 async def complete(conn: asyncpg.Connection, job: Job, worker: str) -> None:
     """Done: leave the queue, unless the repository was re-queued for another revision meanwhile."""
-    await _SQL.complete.execute(conn, repo_id=job.repo_id, worker=worker, revision=job.revision, source=job.source)
+    await _SQL.complete.execute(
+        conn,
+        repo_id=job.repo_id,
+        worker=worker,
+        revision=job.revision,
+        source=job.source,
+        credentials=job.credentials,
+    )
 
 
 async def fail(conn: asyncpg.Connection, job: Job, worker: str, error: str, retry_in_seconds: float) -> None:

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from registry.db.queries import Query
 from registry.domain.page import PageRequest
 from registry.store.package_index import DEPENDENTS_BY_GIN, DEPENDENTS_IN_ORDER
+from tests.conftest import ClientWith
 from tests.support.eventually import eventually
 from tests.support.factories import make_user
 from tests.support.index import index_repo, scan_of
@@ -222,7 +223,7 @@ async def test_bad_queries_are_400(client: Client, query: str) -> None:
 async def test_site_admins_queue_repositories_for_the_indexer(client: Client, db: asyncpg.Connection) -> None:
     admin = await make_user(db, "root", site_admin=True)
     alice = await make_user(db, "alice")
-    body = {"uri": "github.com/acme/tool", "source": "/srv/git/acme/tool.git", "revision": "main"}
+    body = {"uri": "github.com/acme/tool", "source": "https://github.com/acme/tool.git", "revision": "main"}
     assert (await client.post("/api/repos", json=body)).status == 401
     assert (await client.post("/api/repos", json=body, headers=alice.headers)).status == 403
     response = await client.post("/api/repos", json=body, headers=admin.headers)
@@ -231,6 +232,102 @@ async def test_site_admins_queue_repositories_for_the_indexer(client: Client, db
     assert repo["queue"]["revision"] == "main"
     again = await client.post("/api/repos/github.com/acme/tool/index", json={"revision": "v2"}, headers=admin.headers)
     assert again.status == 202
-    assert (await again.json())["source"] == "/srv/git/acme/tool.git", "the source is remembered"
+    assert (await again.json())["source"] == "https://github.com/acme/tool.git", "the source is remembered"
     assert (await client.post("/api/repos/github.com/none/index", json={}, headers=admin.headers)).status == 404
     assert (await client.post("/api/repos", json={"uri": "x"}, headers=admin.headers)).status == 422
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("/srv/git/acme/tool.git", "local paths are not allowed"),
+        ("file:///srv/git/acme/tool.git", "file:// sources are not allowed"),
+        ("http://github.com/acme/tool.git", "the scheme http:// is not allowed"),
+        ("ftp://github.com/acme/tool.git", "the scheme ftp:// is not allowed"),
+        ("ext::sh -c touch% /tmp/pwned", "whitespace"),
+        ("ext::git-remote-evil", "must be a URL"),
+        ("git@github.com:acme/tool.git", "ssh://user@host/path"),
+        ("https://169.254.169.254/latest/meta-data", "the host 169.254.169.254 is not on the indexer's allow-list"),
+        ("https://github.com.evil.example/acme/tool", "is not on the indexer's allow-list"),
+        ("https://localhost:8080/acme/tool", "the host localhost is not on"),
+        ("ssh://git:hunter22@github.com/acme/tool.git", "never a password"),
+        ("git://u:hunter22@github.com/acme/tool.git", "takes no credentials"),
+        ("https://github.com/acme/tool.git?upload-pack=x", "without query"),
+        ("https://github.com/", "a repository path"),
+        ("https://github.com:99999/acme/tool", "not a valid URL"),
+    ],
+)
+async def test_a_source_off_the_allow_list_is_refused_when_queued(
+    client: Client, db: asyncpg.Connection, source: str, says: str
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    response = await client.post(
+        "/api/repos", json={"uri": "github.com/acme/tool", "source": source}, headers=admin.headers
+    )
+    assert response.status == 422
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = await response.json()
+    assert says in problem["detail"]
+    assert problem["errors"][0]["pointer"] == "/source"
+    assert "hunter22" not in await response.text(), "a refusal never repeats a credential"
+    assert await db.fetchval("SELECT count(*) FROM repo_index_queue") == 0
+
+
+@pytest.mark.parametrize("revision", ["--upload-pack=touch /tmp/pwned", "main\nx", "a b", ""])
+async def test_a_revision_that_looks_like_an_option_is_refused(
+    client: Client, db: asyncpg.Connection, revision: str
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    body = {"uri": "github.com/acme/tool", "source": "https://github.com/acme/tool.git", "revision": revision}
+    response = await client.post("/api/repos", json=body, headers=admin.headers)
+    assert response.status == 422
+    assert (await response.json())["errors"][0]["pointer"] == "/revision"
+
+
+async def test_credentials_in_a_source_are_kept_apart_and_never_answered(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    body = {"uri": "github.com/acme/private", "source": "https://x-access-token:s3cr3t-t0ken@github.com/acme/private"}
+    queued = await client.post("/api/repos", json=body, headers=admin.headers)
+    assert queued.status == 202
+    assert "s3cr3t" not in await queued.text()
+    assert (await queued.json())["source"] == "https://github.com/acme/private"
+    stored = await db.fetchrow("SELECT source, credentials FROM repo_index_queue")
+    assert stored is not None
+    assert (stored["source"], stored["credentials"]) == (
+        "https://github.com/acme/private",
+        "x-access-token:s3cr3t-t0ken",
+    )
+    shown = await client.get("/api/repos/github.com/acme/private", headers=admin.headers)
+    assert "s3cr3t" not in await shown.text()
+
+    again = await client.post(
+        "/api/repos/github.com/acme/private/index", json={"revision": "v2"}, headers=admin.headers
+    )
+    assert again.status == 202
+    assert "s3cr3t" not in await again.text()
+    assert await db.fetchval("SELECT credentials FROM repo_index_queue") == "x-access-token:s3cr3t-t0ken", "kept"
+
+    other = {"source": "https://github.com/acme/private"}
+    assert (
+        await client.post("/api/repos/github.com/acme/private/index", json=other, headers=admin.headers)
+    ).status == 202
+    assert await db.fetchval("SELECT credentials FROM repo_index_queue") is None, "a new source replaces them"
+
+
+async def test_an_operator_may_allow_local_sources_and_more_hosts(
+    client_with: ClientWith, db: asyncpg.Connection
+) -> None:
+    admin = await make_user(db, "root", site_admin=True)
+    client = await client_with(
+        git_allow_local=True, git_allowed_schemes=("https", "http"), git_allowed_hosts=("*.example.com",)
+    )
+    for n, source in enumerate(
+        ["/srv/git/acme/tool.git", "file:///srv/git/acme/tool.git", "http://git.example.com/acme/tool"]
+    ):
+        body = {"uri": f"example.com/r{n}", "source": source}
+        response = await client.post("/api/repos", json=body, headers=admin.headers)
+        assert response.status == 202, await response.text()
+    refused = {"uri": "example.com/x", "source": "https://github.com/acme/tool"}
+    assert (await client.post("/api/repos", json=refused, headers=admin.headers)).status == 422

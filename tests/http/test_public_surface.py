@@ -125,14 +125,14 @@ async def test_with_a_public_url_the_host_header_is_ignored(
 async def test_the_indexers_last_error_is_shown_to_site_admins_only(client: Client, db: asyncpg.Connection) -> None:
     admin = await make_user(db, "root", site_admin=True)
     alice = await make_user(db, "alice")
-    body = {"uri": "github.com/acme/tool", "source": "/srv/git/acme/tool.git", "revision": "main"}
+    body = {"uri": "github.com/acme/tool", "source": "https://github.com/acme/tool.git", "revision": "main"}
     assert (await client.post("/api/repos", json=body, headers=admin.headers)).status == 202
-    await db.execute("UPDATE repo_index_queue SET last_error = 'cannot read /srv/git/acme/tool.git: denied'")
+    await db.execute("UPDATE repo_index_queue SET last_error = 'cannot read https://github.com/acme/tool.git: denied'")
     for headers in ({}, alice.headers):
         shown = await (await client.get("/api/repos/github.com/acme/tool", headers=headers)).json()
         assert shown["queue"]["last_error"] is None, shown
     shown = await (await client.get("/api/repos/github.com/acme/tool", headers=admin.headers)).json()
-    assert shown["queue"]["last_error"] == "cannot read /srv/git/acme/tool.git: denied"
+    assert shown["queue"]["last_error"] == "cannot read https://github.com/acme/tool.git: denied"
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/extensions", "/no/such/route", "/api/openapi.json", "/"])

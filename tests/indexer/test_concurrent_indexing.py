@@ -10,8 +10,10 @@ from pathlib import Path
 
 import asyncpg
 
+from indexer.remotes import RemoteSettings
 from indexer.worker import WorkerSettings, run_worker
 from registry.db.pool import create_pool
+from registry.git_sources import SourcePolicy
 from registry.store import index_queue
 from registry.store import package_index as index_store
 
@@ -52,7 +54,8 @@ async def test_two_workers_and_a_reader(fresh_db_url: str, tmp_path: Path) -> No
         repos[repo_id] = (tmp_path / f"r{n}", shas)
         await index_queue.enqueue(db, repo_id, str(tmp_path / f"r{n}"), shas[0])
     pool = await create_pool(fresh_db_url, min_size=1, max_size=6)
-    settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True)
+    local = RemoteSettings(policy=SourcePolicy(allow_local=True))  # the queue holds local paths
+    settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=local)
     done = asyncio.Event()
     mixes: list[set[str]] = []
     written: list[list[asyncpg.Record]] = []

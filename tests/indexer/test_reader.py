@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.reader import MAX_FILE_BYTES, DirectoryRepository, GitRepository, RepositoryError, open_repository
+from indexer.git import RepositoryError
+from indexer.reader import MAX_FILE_BYTES, DirectoryRepository, GitRepository, open_repository
 
 GIT_ENV = {
     **os.environ,

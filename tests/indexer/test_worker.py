@@ -7,10 +7,15 @@ from pathlib import Path
 
 import asyncpg
 
+from indexer.remotes import RemoteSettings
 from indexer.worker import WorkerSettings, run_worker
 from registry.db.pool import create_pool
+from registry.git_sources import SourcePolicy
 from registry.store import index_queue
 from registry.store import package_index as index_store
+
+# The operator's WHARF_GIT_ALLOW_LOCAL: these tests queue local paths, off by default.
+LOCAL = RemoteSettings(policy=SourcePolicy(allow_local=True))
 
 
 def _repo(root: Path, name: str, deps: dict[str, str]) -> Path:
@@ -33,7 +38,7 @@ async def test_two_workers_index_every_queued_repository_once(fresh_db_url: str,
     for n in range(8):
         await _queue(db, f"example.com/r{n}", _repo(tmp_path, f"r{n}", {"lodash": f"^4.{n}.0"}))
     pool = await create_pool(fresh_db_url, min_size=1, max_size=4)
-    settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True)
+    settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=LOCAL)
     try:
         counts = await asyncio.gather(
             run_worker(pool, asyncio.Event(), settings, "w1"), run_worker(pool, asyncio.Event(), settings, "w2")
@@ -65,7 +70,8 @@ async def test_a_failing_repository_is_retried_later_with_its_error(fresh_db_url
     repo_id = await _queue(db, "example.com/gone", tmp_path / "does-not-exist")
     pool = await create_pool(fresh_db_url, min_size=1, max_size=2)
     try:
-        done = await run_worker(pool, asyncio.Event(), WorkerSettings(poll_seconds=0.01, exit_when_idle=True), "w")
+        settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=LOCAL)
+        done = await run_worker(pool, asyncio.Event(), settings, "w")
     finally:
         await pool.close()
     entry = await index_queue.queue_entry(db, repo_id)
@@ -73,6 +79,26 @@ async def test_a_failing_repository_is_retried_later_with_its_error(fresh_db_url
     assert entry is not None
     assert "not a directory" in (entry.last_error or "")
     assert await db.fetchval("SELECT available_at > now() FROM repo_index_queue") is True
+    await db.close()
+
+
+async def test_a_local_path_in_the_queue_is_refused_unless_the_operator_allows_it(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    """The API refuses local paths when they are queued; the worker refuses them again, whoever
+    wrote the queue (defence in depth)."""
+    db = await asyncpg.connect(fresh_db_url)
+    repo_id = await _queue(db, "example.com/r", _repo(tmp_path, "r", {"a": "1"}))
+    pool = await create_pool(fresh_db_url, min_size=1, max_size=2)
+    try:
+        done = await run_worker(pool, asyncio.Event(), WorkerSettings(poll_seconds=0.01, exit_when_idle=True), "w")
+    finally:
+        await pool.close()
+    entry = await index_queue.queue_entry(db, repo_id)
+    assert done == 0
+    assert entry is not None
+    assert "local paths are not allowed" in (entry.last_error or "")
+    assert await db.fetchval("SELECT count(*) FROM global_dep") == 0
     await db.close()
 
 

@@ -109,10 +109,10 @@ async def test_reindexing_a_revision_replaces_its_rows_at_once(services: Service
 
 
 async def test_queueing_a_repository_twice_queues_it_once(services: Services, db: asyncpg.Connection) -> None:
-    await services.package_index.add_repo(ROOT, "github.com/acme/tool", "/srv/git/acme/tool.git", "main")
+    await services.package_index.add_repo(ROOT, "github.com/acme/tool", "https://github.com/acme/tool.git", "main")
     again = await services.package_index.reindex_repo(ROOT, "github.com/acme/tool", None, "v2")
 
-    assert again.source == "/srv/git/acme/tool.git", "the source it was queued with is remembered"
+    assert again.source == "https://github.com/acme/tool.git", "the source it was queued with is remembered"
     assert await db.fetchval("SELECT count(*) FROM repo_index_queue") == 1
     state = await services.package_index.repo(ANONYMOUS, "github.com/acme/tool")
     assert state.queue is not None and state.queue.revision == "v2"
@@ -125,7 +125,7 @@ async def test_a_repository_queued_for_the_first_time_needs_a_source(services: S
 
 async def test_only_a_known_repository_is_queued_again(services: Services) -> None:
     with pytest.raises(NotFound, match=r"No repository github\.com/none/x\."):
-        await services.package_index.reindex_repo(ROOT, "github.com/none/x", "/srv/x", None)
+        await services.package_index.reindex_repo(ROOT, "github.com/none/x", "https://github.com/none/x", None)
 
 
 @pytest.mark.parametrize(("actor", "refusal"), [(ANONYMOUS, Unauthorized), (ALICE, Forbidden)])
@@ -133,16 +133,16 @@ async def test_only_site_admins_queue_repositories(
     services: Services, actor: Actor, refusal: type[Exception], db: asyncpg.Connection
 ) -> None:
     with pytest.raises(refusal):
-        await services.package_index.add_repo(actor, "github.com/acme/tool", "/srv/git/acme/tool.git", None)
+        await services.package_index.add_repo(actor, "github.com/acme/tool", "https://github.com/acme/tool.git", None)
     assert await db.fetchval("SELECT count(*) FROM repo") == 0
 
 
 async def test_the_indexers_error_is_shown_to_site_admins_only(services: Services, db: asyncpg.Connection) -> None:
-    await services.package_index.add_repo(ROOT, "github.com/acme/tool", "/srv/git/acme/tool.git", None)
-    await db.execute("UPDATE repo_index_queue SET last_error = 'cannot read /srv/git/acme/tool.git'")
+    await services.package_index.add_repo(ROOT, "github.com/acme/tool", "https://github.com/acme/tool.git", None)
+    await db.execute("UPDATE repo_index_queue SET last_error = 'cannot read https://github.com/acme/tool.git'")
 
     shown = await services.package_index.repo(ROOT, "github.com/acme/tool")
     hidden = await services.package_index.repo(ALICE, "github.com/acme/tool")
 
-    assert shown.queue is not None and shown.queue.last_error == "cannot read /srv/git/acme/tool.git"
+    assert shown.queue is not None and shown.queue.last_error == "cannot read https://github.com/acme/tool.git"
     assert hidden.queue is not None and hidden.queue.last_error is None

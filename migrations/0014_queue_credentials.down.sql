@@ -1,0 +1,1 @@
+ALTER TABLE repo_index_queue DROP COLUMN credentials;
