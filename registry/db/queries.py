@@ -101,6 +101,11 @@ class Query(Record):
             raise TypeError(f"query {self.name}: missing parameters {missing}, unknown parameters {unknown}")
         return [values[name] for name in self.params]
 
+    def bind(self, record: object, **overrides: Any) -> dict[str, Any]:
+        """The statement's parameters taken from `record`'s attributes of the same names, but for
+        `overrides`: a record written whole is bound by name, not restated field by field."""
+        return {name: overrides[name] if name in overrides else getattr(record, name) for name in self.params}
+
     async def fetch(self, conn: asyncpg.Connection, **params: Any) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await conn.fetch(self.text, *self.args(params))
         return rows

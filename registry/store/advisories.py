@@ -167,17 +167,8 @@ Stored = Literal["new", "updated", "unchanged"]
 async def store_advisory(conn: asyncpg.Connection, advisory: AdvisoryInput) -> Stored:
     """Write a record unless the stored one is as new ("unchanged": not newer than the stored one);
     its affected rows are replaced with it. The caller's transaction makes the two one change."""
-    inserted = await _SQL.upsert_advisory.fetchval(
-        conn,
-        id=advisory.id,
-        aliases=list(advisory.aliases),
-        summary=advisory.summary,
-        details=advisory.details,
-        modified=advisory.modified,
-        published=advisory.published,
-        withdrawn=advisory.withdrawn,
-        raw=advisory.raw,
-    )
+    upsert = _SQL.upsert_advisory
+    inserted = await upsert.fetchval(conn, **upsert.bind(advisory, aliases=list(advisory.aliases)))
     if inserted is None:
         return "unchanged"
     if not inserted:

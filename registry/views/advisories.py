@@ -14,7 +14,7 @@ from registry.services.advisories import (
     RepoAdvisory,
     Verdict,
 )
-from registry.store.advisories import Advisory, AffectedRow
+from registry.store.advisories import Advisory, AffectedDependency, AffectedRow, RepoCandidate
 from registry.views.common import page_json, record_json
 
 
@@ -31,23 +31,25 @@ def render_advisory(details: AdvisoryDetails) -> dict[str, Any]:
     return {**_advisory(details.advisory), "affected": [render_affected_package(row) for row in details.affected]}
 
 
-def _verdict(verdict: Verdict) -> dict[str, Any]:
-    return {"match": verdict.match, "witness": verdict.witness, "first_fixed": verdict.first_fixed}
-
-
-def render_affected_repo(item: AffectedRepo) -> dict[str, Any]:
-    row = item.row
+def _dependency(row: AffectedDependency | RepoCandidate) -> dict[str, Any]:
+    """The dependency an advisory reaches: its declared range (a resolved `version` once lockfiles are stored)."""
     return {
-        "repo": row.repo,
-        "repo_id": row.repo_id,
         "language": row.language,
         "package": row.package,
         "range": row.declared_range,
         "version": None,
         "dep_type": row.dep_type,
         "path": row.path,
-        **_verdict(item.verdict),
     }
+
+
+def _verdict(verdict: Verdict) -> dict[str, Any]:
+    return {"match": verdict.match, "witness": verdict.witness, "first_fixed": verdict.first_fixed}
+
+
+def render_affected_repo(item: AffectedRepo) -> dict[str, Any]:
+    row = item.row
+    return {"repo": row.repo, "repo_id": row.repo_id, **_dependency(row), **_verdict(item.verdict)}
 
 
 def render_affected(found: AffectedRepos) -> dict[str, Any]:
@@ -57,18 +59,8 @@ def render_affected(found: AffectedRepos) -> dict[str, Any]:
 
 def render_repo_advisory(item: RepoAdvisory) -> dict[str, Any]:
     row = item.row
-    return {
-        "advisory": row.advisory_id,
-        "aliases": row.aliases,
-        "summary": row.summary,
-        "language": row.language,
-        "package": row.package,
-        "range": row.declared_range,
-        "version": None,
-        "dep_type": row.dep_type,
-        "path": row.path,
-        **_verdict(item.verdict),
-    }
+    advisory = {"advisory": row.advisory_id, "aliases": row.aliases, "summary": row.summary}
+    return {**advisory, **_dependency(row), **_verdict(item.verdict)}
 
 
 def render_repo_advisories(found: RepoAdvisories) -> dict[str, Any]:
