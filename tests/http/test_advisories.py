@@ -18,6 +18,19 @@ Client = TestClient[web.Request, web.Application]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "osv"
 
 
+SHOP_LODASH = {  # example.com/shop's lodash dependency, as both advisory routes show it
+    "language": "npm",
+    "package": "lodash",
+    "range": "^4.17.0",
+    "version": None,
+    "dep_type": "dependencies",
+    "path": "web/package.json",
+    "match": "declared",
+    "witness": "4.17.0",
+    "first_fixed": "4.17.19",
+}
+
+
 async def _get(client: Client, url: str, status: int = 200) -> dict[str, Any]:
     response = await client.get(url)
     assert response.status == status, await response.text()
@@ -120,19 +133,7 @@ async def test_lodash_affects_the_ranges_admitting_an_affected_version_and_repor
     body = await _get(client, "/api/advisories/GHSA-p6mc-m468-83gw/affected")
     rows = {item["repo"]: item for item in body["items"]}
     assert set(rows) == {"example.com/shop", "example.com/mono"}, "^4.17.19 and ~3.6.0 admit no affected version"
-    assert rows["example.com/shop"] | {"repo_id": 0} == {
-        "repo": "example.com/shop",
-        "repo_id": 0,
-        "language": "npm",
-        "package": "lodash",
-        "range": "^4.17.0",
-        "version": None,
-        "dep_type": "dependencies",
-        "path": "web/package.json",
-        "match": "declared",
-        "witness": "4.17.0",
-        "first_fixed": "4.17.19",
-    }
+    assert rows["example.com/shop"] | {"repo_id": 0} == {"repo": "example.com/shop", "repo_id": 0, **SHOP_LODASH}
     assert (rows["example.com/mono"]["match"], rows["example.com/mono"]["witness"]) == ("unknown", None)
 
 
@@ -166,22 +167,12 @@ async def test_a_withdrawn_advisory_is_shown_and_affects_nothing(client: Client,
 async def test_a_repositorys_advisories(client: Client, world: asyncpg.Connection) -> None:
     body = await _get(client, "/api/repos/example.com/shop/advisories")
     assert body["repo"] == "example.com/shop"
-    assert body["items"] == [
-        {
-            "advisory": "GHSA-p6mc-m468-83gw",
-            "aliases": ["CVE-2020-8203"],
-            "summary": "Prototype Pollution in lodash",
-            "language": "npm",
-            "package": "lodash",
-            "range": "^4.17.0",
-            "version": None,
-            "dep_type": "dependencies",
-            "path": "web/package.json",
-            "match": "declared",
-            "witness": "4.17.0",
-            "first_fixed": "4.17.19",
-        }
-    ]
+    lodash = {
+        "advisory": "GHSA-p6mc-m468-83gw",
+        "aliases": ["CVE-2020-8203"],
+        "summary": "Prototype Pollution in lodash",
+    }
+    assert body["items"] == [{**lodash, **SHOP_LODASH}]
     assert (await _get(client, "/api/repos/example.com/patched/advisories"))["items"] == []
 
 
