@@ -22,22 +22,32 @@ BEGIN
 END
 $$;
 
--- A release was published, yanked or deleted (or changed by hand).
-CREATE FUNCTION wharf_invalidate_release() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A row trigger announcing `<kind><value>` for the column a row names what changed by, before and
+-- after the change (once when it did not move): TG_ARGV[0] is the kind with its colon, TG_ARGV[1]
+-- the column, TG_ARGV[2] 'lower' where the value is a case-insensitive name.
+CREATE FUNCTION wharf_invalidate_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    before text := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) ->> TG_ARGV[1] END;
+    after text := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) ->> TG_ARGV[1] END;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM wharf_invalidate('extension:' || OLD.registry_extension_id);
+    IF TG_ARGV[2] = 'lower' THEN
+        before := lower(before);
+        after := lower(after);
     END IF;
-    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.registry_extension_id <> OLD.registry_extension_id) THEN
-        PERFORM wharf_invalidate('extension:' || NEW.registry_extension_id);
+    IF before IS NOT NULL THEN
+        PERFORM wharf_invalidate(TG_ARGV[0] || before);
+    END IF;
+    IF after IS NOT NULL AND after IS DISTINCT FROM before THEN
+        PERFORM wharf_invalidate(TG_ARGV[0] || after);
     END IF;
     RETURN NULL;
 END
 $$;
 
+-- A release was published, yanked or deleted (or changed by hand).
 CREATE TRIGGER registry_extension_releases_invalidate
     AFTER INSERT OR UPDATE OR DELETE ON registry_extension_releases
-    FOR EACH ROW EXECUTE FUNCTION wharf_invalidate_release();
+    FOR EACH ROW EXECUTE FUNCTION wharf_invalidate_row('extension:', 'registry_extension_id', '');
 
 -- An extension was created, renamed, moved, deleted or published. Not for `downloads` alone: the
 -- download counter's flushes touch only that column, and announcing each would clear caches for
@@ -92,16 +102,9 @@ CREATE TRIGGER orgs_invalidate
     FOR EACH ROW EXECUTE FUNCTION wharf_invalidate_publisher();
 
 -- The name rules (migration 6): a name retired, taken back or released by a site admin.
-CREATE FUNCTION wharf_invalidate_retired_name() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM wharf_invalidate('publisher:' || lower(CASE WHEN TG_OP = 'DELETE' THEN OLD.name ELSE NEW.name END::text));
-    RETURN NULL;
-END
-$$;
-
 CREATE TRIGGER retired_names_invalidate
     AFTER INSERT OR UPDATE OR DELETE ON retired_names
-    FOR EACH ROW EXECUTE FUNCTION wharf_invalidate_retired_name();
+    FOR EACH ROW EXECUTE FUNCTION wharf_invalidate_row('publisher:', 'name', 'lower');
 
 -- The package index: one notification per package whose dependents changed, per statement (the
 -- indexer replaces a repository's rows with one DELETE and one COPY). A statement touching more
