@@ -80,19 +80,11 @@ _AFFECTED: Keyset[AffectedDependency] = Keyset(
 )
 
 
-class RepoCandidate(FromRow):
+class RepoCandidate(AffectedRow):
     """A repository's dependency on a package a live advisory names, with the advisory's entry."""
 
-    advisory_id: str
     summary: str
     aliases: list[str]
-    position: int
-    language: str
-    package: str
-    ecosystem: str
-    name: str
-    ranges: list[dict[str, Any]]
-    versions: list[str]
     row_id: int
     declared_range: str
     dep_type: str | None

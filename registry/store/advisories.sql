@@ -55,7 +55,7 @@ SELECT p.*, r.uri::text AS repo
 -- A repository's dependencies on packages some live advisory names, with that advisory's entry:
 -- the candidates the service evaluates. Keyset by (advisory, dependency row, entry).
 SELECT a.id AS advisory_id, a.summary, a.aliases, f.position, f.language, f.package, f.ecosystem, f.name,
-       f.ranges, f.versions, g.id AS row_id, g.declared AS declared_range,
+       f.ranges, f.versions, f.fixed, g.id AS row_id, g.declared AS declared_range,
        g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path
   FROM global_dep g
   JOIN advisory_affected f ON f.language = g.language AND f.package = g.package
