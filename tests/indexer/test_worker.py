@@ -27,6 +27,16 @@ def _repo(root: Path, name: str, deps: dict[str, str]) -> Path:
     return path
 
 
+async def _work_the_queue_once(db_url: str, remotes: RemoteSettings) -> int:
+    """One worker until the queue is empty: how many repositories it indexed."""
+    pool = await create_pool(db_url, min_size=1, max_size=2)
+    try:
+        settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=remotes)
+        return await run_worker(pool, asyncio.Event(), settings, "w")
+    finally:
+        await pool.close()
+
+
 async def _queue(db: asyncpg.Connection, uri: str, source: Path) -> int:
     repo_id = await index_store.ensure_repo(db, uri)
     await index_queue.enqueue(db, repo_id, str(source), None)
@@ -68,12 +78,7 @@ async def test_a_crashed_workers_claim_expires(fresh_db_url: str, tmp_path: Path
 async def test_a_failing_repository_is_retried_later_with_its_error(fresh_db_url: str, tmp_path: Path) -> None:
     db = await asyncpg.connect(fresh_db_url)
     repo_id = await _queue(db, "example.com/gone", tmp_path / "does-not-exist")
-    pool = await create_pool(fresh_db_url, min_size=1, max_size=2)
-    try:
-        settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=LOCAL)
-        done = await run_worker(pool, asyncio.Event(), settings, "w")
-    finally:
-        await pool.close()
+    done = await _work_the_queue_once(fresh_db_url, LOCAL)
     entry = await index_queue.queue_entry(db, repo_id)
     assert done == 0
     assert entry is not None
@@ -89,11 +94,7 @@ async def test_a_local_path_in_the_queue_is_refused_unless_the_operator_allows_i
     wrote the queue (defence in depth)."""
     db = await asyncpg.connect(fresh_db_url)
     repo_id = await _queue(db, "example.com/r", _repo(tmp_path, "r", {"a": "1"}))
-    pool = await create_pool(fresh_db_url, min_size=1, max_size=2)
-    try:
-        done = await run_worker(pool, asyncio.Event(), WorkerSettings(poll_seconds=0.01, exit_when_idle=True), "w")
-    finally:
-        await pool.close()
+    done = await _work_the_queue_once(fresh_db_url, RemoteSettings())
     entry = await index_queue.queue_entry(db, repo_id)
     assert done == 0
     assert entry is not None
