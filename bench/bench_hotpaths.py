@@ -96,6 +96,15 @@ def wrk(url: str, seconds: float, headers: dict[str, str] | None = None) -> tupl
     return float(rate.group(1)), int(errors.group(1)) if errors else 0
 
 
+def _stop(process: subprocess.Popen[bytes], how: signal.Signals, seconds: float) -> None:
+    """Ask a server to stop as it prefers to be asked; kill it if it has not within `seconds`."""
+    process.send_signal(how)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextmanager
 def nginx_serving(root: Path, port: int) -> Iterator[None]:
     binary = ensure_installed("nginx", "nginx")
@@ -106,11 +115,7 @@ def nginx_serving(root: Path, port: int) -> Iterator[None]:
     try:
         yield
     finally:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process, signal.SIGQUIT, 10)
         shutil.rmtree(prefix, ignore_errors=True)
 
 
@@ -125,11 +130,7 @@ def wharf_serving(dsn: str, port: int, checkout: Path | None = None) -> Iterator
     try:
         yield
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process, signal.SIGINT, 30)
 
 
 @contextmanager
