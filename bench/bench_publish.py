@@ -152,8 +152,11 @@ class Stages:
 
 def _wrap(stages: Stages, owner: Any, attribute: str, stage: str | Callable[..., str]) -> None:
     """Replace `owner.attribute` by a version that adds its duration to `stage` (a name, or a
-    function of the call's arguments giving one)."""
-    original = getattr(owner, attribute)
+    function of the call's arguments giving one). Nothing, where the code has no such function
+    (another version of the code)."""
+    original = getattr(owner, attribute, None)
+    if original is None:
+        return
 
     def name(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         return stage if isinstance(stage, str) else stage(*args, **kwargs)
@@ -190,7 +193,7 @@ def _instrument(stages: Stages) -> None:
     from registry.handlers import bodies, publish_input, releases
     from registry.manifests import ManifestValidator
     from registry.offload import WorkerPool
-    from registry.services import publish_checks, publishing
+    from registry.services import publish_checks, publishing, release_files
     from registry.validation import RequestSchemas
 
     _wrap(stages, releases, "read_publish_input", "read + parse + shape the body")
@@ -210,6 +213,8 @@ def _instrument(stages: Stages) -> None:
     _wrap(stages, database.Database, "write", "transaction")
     _wrap(stages, publishing, "_new_release", "  rewrite link, hash, decode for the insert")
     _wrap(stages, publishing, "point_to_source_map", "    source map link rewrite")
+    _wrap(stages, release_files, "kept_part", "start digests: the bundle's part before its link")
+    _wrap(stages, release_files.FileDigests, "finish", "  wait for the digests, add the link")
     for method in ("execute", "fetch", "fetchrow", "fetchval"):
         _wrap(stages, queries.Query, method, lambda query, *a, **k: f"  sql: {query.name}")
     _wrap(stages, asyncpg.transaction.Transaction, "__aexit__", "  COMMIT")
@@ -333,12 +338,13 @@ async def _server(tree: Path, dsn: str, workers: int) -> AsyncIterator[str]:
     port = free_port()
     env = dict(os.environ, DATABASE_URL=dsn, PYTHONPATH=str(tree), WHARF_ACCESS_LOG="false",
                WHARF_BCRYPT_COST="4", WHARF_LOG_LEVEL="WARNING")  # fmt: skip
-    code = subprocess.run([sys.executable, "-c", "import registry; print(registry.__file__)"], env=env,
+    # Run from the tree: the working directory comes first on sys.path, before any installed copy.
+    code = subprocess.run([sys.executable, "-c", "import registry; print(registry.__file__)"], env=env, cwd=tree,
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     if not code.startswith(str(tree.resolve())):
         raise RuntimeError(f"PYTHONPATH={tree} runs {code}, not the tree's code")
     process = subprocess.Popen(
-        [sys.executable, "-m", "registry", "serve", "--port", str(port), "--workers", str(workers)], env=env
+        [sys.executable, "-m", "registry", "serve", "--port", str(port), "--workers", str(workers)], env=env, cwd=tree
     )
     try:
         await wait_ready(f"http://127.0.0.1:{port}/readyz")

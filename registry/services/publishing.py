@@ -11,8 +11,6 @@ rename); an unversioned one (Sourcegraph's NULL `release_version`) is a new rele
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,6 @@ from typing import Any
 import asyncpg
 import orjson
 
-from registry.asset_cache import point_to_source_map
 from registry.auth import policy
 from registry.auth.tokens import Scope
 from registry.config import Config
@@ -34,6 +31,7 @@ from registry.offload import WorkerPool
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.services import loaders
 from registry.services.publish_checks import Prepared, PublishInput, check_publish, refuse_oversized
+from registry.services.release_files import FileDigests, StoredFiles
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
 from registry.store import readmes as readme_store
@@ -68,13 +66,7 @@ class Published(Record):
     warnings: list[dict[str, str]]
 
 
-def _new_release(
-    extension: Extension, prepared: Prepared, user_id: int, release_id: int, public_url: Callable[[], str]
-) -> NewRelease:
-    bundle = prepared.bundle
-    if bundle is not None and prepared.source_map is not None:
-        bundle = point_to_source_map(bundle, public_url() + static_path(release_id, extension.extension_id, "map"))
-    source_map = prepared.source_map
+def _new_release(extension: Extension, prepared: Prepared, user_id: int, files: StoredFiles) -> NewRelease:
     return NewRelease(
         extension_pk=extension.id,
         creator_user_id=user_id,
@@ -82,13 +74,13 @@ def _new_release(
         tag=prepared.tag,
         manifest=prepared.manifest.text,
         content_sha256=prepared.content_sha256,
-        bundle=bundle.decode() if bundle is not None else None,
-        bundle_sha256=hashlib.sha256(bundle).digest() if bundle is not None else None,
-        bundle_size=len(bundle) if bundle is not None else None,
-        bundle_integrity="sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode() if bundle else None,
-        source_map=source_map.decode() if source_map is not None else None,
-        source_map_sha256=hashlib.sha256(source_map).digest() if source_map is not None else None,
-        source_map_size=len(source_map) if source_map is not None else None,
+        bundle=files.bundle,
+        bundle_sha256=files.bundle_sha256,
+        bundle_size=files.bundle_size,
+        bundle_integrity=files.bundle_integrity,
+        source_map=files.source_map,
+        source_map_sha256=files.source_map_sha256,
+        source_map_size=files.source_map_size,
     )
 
 
@@ -183,17 +175,23 @@ class Publishing:
         extension first when `create`). `public_url` says where clients reach this registry; it
         is asked only when a bundle is stored that must name its source map's address."""
         prepared = self.prepare(data, block_on_warnings=block_on_warnings)
-        return await self._publish_prepared(actor, prepared, create=create, public_url=public_url)
+        # The files are digested in threads from here on, while the publisher is loaded, the README
+        # rendered and the transaction's first statements run (registry.services.release_files).
+        files = FileDigests.start(prepared.bundle, prepared.source_map)
+        try:
+            return await self._publish_prepared(actor, prepared, files, create=create, public_url=public_url)
+        finally:
+            files.cancel()
 
     async def _publish_prepared(
-        self, actor: Actor, prepared: Prepared, *, create: bool, public_url: Callable[[], str]
+        self, actor: Actor, prepared: Prepared, files: FileDigests, *, create: bool, public_url: Callable[[], str]
     ) -> Published:
         async with self.db.reading() as conn:
             publisher = await loaders.live_publisher(conn, prepared.publisher)
         user_id = await self.authorize(actor, publisher)
         readme = await self._render_readme(prepared.manifest)
         try:
-            return await self.db.write(self._insert, publisher, prepared, user_id, readme, create, public_url)
+            return await self.db.write(self._insert, publisher, prepared, files, user_id, readme, create, public_url)
         except Conflict:
             # A concurrent publish of the same version won the unique index: identical content is
             # an idempotent success, anything else stays a conflict. So does a version published
@@ -211,6 +209,7 @@ class Publishing:
         conn: asyncpg.Connection,
         publisher: Publisher,
         prepared: Prepared,
+        files: FileDigests,
         user_id: int,
         readme: RenderedReadme | None,
         create: bool,
@@ -222,7 +221,10 @@ class Publishing:
             if existing is not None:
                 return _same_or_conflict(existing, prepared, extension)
         release_id = await release_store.next_release_id(conn)
-        new = _new_release(extension, prepared, user_id, release_id, public_url)
+        map_url = None
+        if prepared.bundle is not None and prepared.source_map is not None:
+            map_url = public_url() + static_path(release_id, extension.extension_id, "map")
+        new = _new_release(extension, prepared, user_id, await files.finish(map_url))
         await release_store.insert_release(conn, release_id, new)
         if readme is not None:
             await readme_store.insert_readme(conn, release_id, readme)
