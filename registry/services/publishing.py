@@ -151,9 +151,16 @@ class Publishing:
         """404 for an unknown publisher, 401/403 for an actor who may not publish for it: asked
         before the body is read (or, when only the body names the publisher, before it is
         checked), so that nobody else's upload costs decompression, parsing or validation."""
+        await self._may_publish_for(actor, name)
+
+    async def _may_publish_for(self, actor: Actor, name: str) -> tuple[Publisher, int]:
+        """The publisher `name` and the acting user's id, once the policy allows them to publish
+        for it: `authorize` with the publisher and the membership read on one connection (a
+        connection's release costs a round trip of its own)."""
         async with self.db.reading() as conn:
             publisher = await loaders.live_publisher(conn, name)
-        await self.authorize(actor, publisher)
+            member = await loaders.is_member(conn, publisher, actor)
+        return publisher, policy.require_may_publish(actor, publisher, member=member).id
 
     # --- publishing ---
 
@@ -186,9 +193,7 @@ class Publishing:
     async def _publish_prepared(
         self, actor: Actor, prepared: Prepared, files: FileDigests, *, create: bool, public_url: Callable[[], str]
     ) -> Published:
-        async with self.db.reading() as conn:
-            publisher = await loaders.live_publisher(conn, prepared.publisher)
-        user_id = await self.authorize(actor, publisher)
+        publisher, user_id = await self._may_publish_for(actor, prepared.publisher)
         readme = await self._render_readme(prepared.manifest)
         try:
             return await self.db.write(self._insert, publisher, prepared, files, user_id, readme, create, public_url)
