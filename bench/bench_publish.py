@@ -189,6 +189,7 @@ def _wrap(stages: Stages, owner: Any, attribute: str, stage: str | Callable[...,
 
 def _instrument(stages: Stages) -> None:
     """Time every stage of the publish path; stages nested in another are named with a leading '  '."""
+    import asyncpg.pool
     import asyncpg.transaction
 
     from registry.db import database, queries
@@ -215,8 +216,10 @@ def _instrument(stages: Stages) -> None:
     _wrap(stages, publish_checks, "_text", lambda data, pointer: f"  UTF-8 and NUL check {pointer}")
     _wrap(stages, publish_checks, "_content_sha256", "  content hash")
     _wrap(stages, publishing.Publishing, "_render_readme", "README")
+    _wrap(stages, publishing, "render_once", "README (worker process)")
     _wrap(stages, publishing.loaders, "live_publisher", "load the publisher")
     _wrap(stages, publishing.Publishing, "authorize", "authorize")
+    _wrap(stages, publishing, "_authorized", "authorize: publisher and membership")
     _wrap(stages, database.Database, "write", "transaction")
     _wrap(stages, publishing, "_new_release", "  rewrite link, hash, decode for the insert")
     _wrap(stages, publishing, "point_to_source_map", "    source map link rewrite")
@@ -226,6 +229,9 @@ def _instrument(stages: Stages) -> None:
     for method in ("execute", "fetch", "fetchrow", "fetchval"):
         _wrap(stages, queries.Query, method, lambda query, *a, **k: f"  sql: {query.name}")
     _wrap(stages, asyncpg.transaction.Transaction, "__aexit__", "  COMMIT")
+    _wrap(stages, asyncpg.transaction.Transaction, "start", "  BEGIN")
+    _wrap(stages, asyncpg.pool.PoolAcquireContext, "__aenter__", "pool: acquire (every connection)")
+    _wrap(stages, asyncpg.pool.PoolAcquireContext, "__aexit__", "pool: release and reset (every connection)")
     _wrap(stages, database.Database, "_committed", "  after commit (WAL position, invalidations)")
 
 

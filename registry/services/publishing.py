@@ -26,7 +26,7 @@ from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 from registry.domain.record import Record
-from registry.manifests import Manifest, ManifestValidator
+from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.services import loaders
@@ -116,6 +116,15 @@ def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extensio
     return Published(extension, existing, created=False, warnings=prepared.warnings)
 
 
+async def _authorized(conn: asyncpg.Connection, actor: Actor, name: str) -> tuple[Publisher, int]:
+    """The publisher `name` and the acting user's id, once the policy allows them to publish for
+    it: the publisher and the actor's membership read on one connection (each connection a
+    request takes costs a round trip more, to reset it when it is released)."""
+    publisher = await loaders.live_publisher(conn, name)
+    member = await loaders.is_member(conn, publisher, actor)
+    return publisher, policy.require_may_publish(actor, publisher, member=member).id
+
+
 async def _extension_for(conn: asyncpg.Connection, publisher: Publisher, name: str, *, create: bool) -> Extension:
     extension = await extension_store.extension_by_name(conn, publisher.name, name, lock=True)
     if extension is None and create:
@@ -154,13 +163,9 @@ class Publishing:
         await self._may_publish_for(actor, name)
 
     async def _may_publish_for(self, actor: Actor, name: str) -> tuple[Publisher, int]:
-        """The publisher `name` and the acting user's id, once the policy allows them to publish
-        for it: `authorize` with the publisher and the membership read on one connection (a
-        connection's release costs a round trip of its own)."""
+        """`_authorized` on a reading connection of its own."""
         async with self.db.reading() as conn:
-            publisher = await loaders.live_publisher(conn, name)
-            member = await loaders.is_member(conn, publisher, actor)
-        return publisher, policy.require_may_publish(actor, publisher, member=member).id
+            return await _authorized(conn, actor, name)
 
     # --- publishing ---
 
@@ -193,10 +198,13 @@ class Publishing:
     async def _publish_prepared(
         self, actor: Actor, prepared: Prepared, files: FileDigests, *, create: bool, public_url: Callable[[], str]
     ) -> Published:
-        publisher, user_id = await self._may_publish_for(actor, prepared.publisher)
-        readme = await self._render_readme(prepared.manifest)
+        readme = None
+        text = readme_text(prepared.manifest.data)
+        if text is not None:  # rendered once, off the event loop, for an actor allowed to publish
+            await self._may_publish_for(actor, prepared.publisher)
+            readme = await render_once(self.parsers, text)
         try:
-            return await self.db.write(self._insert, publisher, prepared, files, user_id, readme, create, public_url)
+            return await self.db.write(self._insert, actor, prepared, files, readme, create, public_url)
         except Conflict:
             # A concurrent publish of the same version won the unique index: identical content is
             # an idempotent success, anything else stays a conflict. So does a version published
@@ -204,7 +212,7 @@ class Publishing:
             # even when this transaction had created the extension.
             if prepared.version is None:
                 raise
-            published = await self._published_before(publisher, prepared, prepared.version)
+            published = await self._published_before(prepared, prepared.version)
             if published is None:
                 raise
             return published
@@ -212,14 +220,16 @@ class Publishing:
     async def _insert(
         self,
         conn: asyncpg.Connection,
-        publisher: Publisher,
+        actor: Actor,
         prepared: Prepared,
         files: FileDigests,
-        user_id: int,
         readme: RenderedReadme | None,
         create: bool,
         public_url: Callable[[], str],
     ) -> Published:
+        """The release inserted, the actor authorized in the same transaction (on the primary: one
+        connection for both, where a README's rendering did not have to come between them)."""
+        publisher, user_id = await _authorized(conn, actor, prepared.publisher)
         extension = await _extension_for(conn, publisher, prepared.name, create=create)
         if prepared.version is not None:
             existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
@@ -239,19 +249,14 @@ class Publishing:
             raise RuntimeError(f"release {release_id} vanished inside its own transaction")
         return Published(extension, release, created=True, warnings=prepared.warnings)
 
-    async def _published_before(self, publisher: Publisher, prepared: Prepared, version: str) -> Published | None:
+    async def _published_before(self, prepared: Prepared, version: str) -> Published | None:
         """The release a conflicting publish met, when it is still there to compare with."""
         async with self.db.reading() as conn:
-            found = await extension_store.extension_by_name(conn, publisher.name, prepared.name)
+            found = await extension_store.extension_by_name(conn, prepared.publisher, prepared.name)
             if found is None:
                 return None
             existing = await release_store.release_by_version(conn, found.id, version, include_yanked=True)
         return None if existing is None else _same_or_conflict(existing, prepared, found)
-
-    async def _render_readme(self, manifest: Manifest) -> RenderedReadme | None:
-        """The README rendered once, at publish, off the event loop (registry.readme), to be kept."""
-        text = readme_text(manifest.data)
-        return await render_once(self.parsers, text) if text is not None else None
 
     # --- releases ---
 
