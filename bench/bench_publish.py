@@ -16,7 +16,7 @@ so that the machine's noise falls on both alike); p50/p99 of each, per form.
 
     .venv/bin/python -m bench.bench_publish stages [--publishes 30]
     .venv/bin/python -m bench.bench_publish storage [--inserts 50]
-    .venv/bin/python -m bench.bench_publish ab --baseline /tmp/wharf-base [--publishes 100] [--workers 2]
+    .venv/bin/python -m bench.bench_publish ab --baseline DIR [--candidate DIR] [--publishes 100] [--workers 2]
 
 (DATABASE_URL to use a server; else an embedded one in a temporary directory.)
 """
@@ -371,8 +371,10 @@ async def _server(tree: Path, dsn: str, workers: int) -> AsyncIterator[str]:
             process.kill()
 
 
-async def _run_ab(admin: str, baseline: Path, workers: int, publishes: int) -> dict[str, dict[str, list[float]]]:
-    trees = {"A (baseline)": baseline, "B (this tree)": Path(__file__).resolve().parent.parent}
+async def _run_ab(
+    admin: str, baseline: Path, candidate: Path | None, workers: int, publishes: int
+) -> dict[str, dict[str, list[float]]]:
+    trees = {"A (baseline)": baseline, "B (candidate)": candidate or Path(__file__).resolve().parent.parent}
     names = {label: f"wharf_bench_ab_{uuid.uuid4().hex[:8]}" for label in trees}
     samples: dict[str, dict[str, list[float]]] = {label: defaultdict(list) for label in trees}
     for name in names.values():
@@ -420,9 +422,9 @@ def ab_main(args: argparse.Namespace) -> None:
     admin = os.environ.get("DATABASE_URL")
     if admin is None:
         with _embedded() as embedded_admin:
-            _print_ab(asyncio.run(_run_ab(embedded_admin, args.baseline, args.workers, args.publishes)))
+            _print_ab(asyncio.run(_run_ab(embedded_admin, args.baseline, args.candidate, args.workers, args.publishes)))
         return
-    _print_ab(asyncio.run(_run_ab(admin, args.baseline, args.workers, args.publishes)))
+    _print_ab(asyncio.run(_run_ab(admin, args.baseline, args.candidate, args.workers, args.publishes)))
 
 
 @contextlib.contextmanager
@@ -448,6 +450,7 @@ def main() -> None:
     storage.add_argument("--inserts", type=int, default=50)
     ab = modes.add_parser("ab", help="baseline checkout against this one, end to end, interleaved")
     ab.add_argument("--baseline", type=Path, required=True, help="a checkout of the code to compare with")
+    ab.add_argument("--candidate", type=Path, help="the checkout to compare (default: this one)")
     ab.add_argument("--publishes", type=int, default=100)
     ab.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
