@@ -11,8 +11,6 @@ rename); an unversioned one (Sourcegraph's NULL `release_version`) is a new rele
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,6 @@ from typing import Any
 import asyncpg
 import orjson
 
-from registry.asset_cache import point_to_source_map
 from registry.auth import policy
 from registry.auth.tokens import Scope
 from registry.config import Config
@@ -29,11 +26,12 @@ from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 from registry.domain.record import Record
-from registry.manifests import Manifest, ManifestValidator
+from registry.manifests import ManifestValidator
 from registry.offload import WorkerPool
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.services import loaders
 from registry.services.publish_checks import Prepared, PublishInput, check_publish, refuse_oversized
+from registry.services.release_files import FileDigests, StoredFiles
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
 from registry.store import readmes as readme_store
@@ -68,13 +66,7 @@ class Published(Record):
     warnings: list[dict[str, str]]
 
 
-def _new_release(
-    extension: Extension, prepared: Prepared, user_id: int, release_id: int, public_url: Callable[[], str]
-) -> NewRelease:
-    bundle = prepared.bundle
-    if bundle is not None and prepared.source_map is not None:
-        bundle = point_to_source_map(bundle, public_url() + static_path(release_id, extension.extension_id, "map"))
-    source_map = prepared.source_map
+def _new_release(extension: Extension, prepared: Prepared, user_id: int, files: StoredFiles) -> NewRelease:
     return NewRelease(
         extension_pk=extension.id,
         creator_user_id=user_id,
@@ -82,13 +74,13 @@ def _new_release(
         tag=prepared.tag,
         manifest=prepared.manifest.text,
         content_sha256=prepared.content_sha256,
-        bundle=bundle.decode() if bundle is not None else None,
-        bundle_sha256=hashlib.sha256(bundle).digest() if bundle is not None else None,
-        bundle_size=len(bundle) if bundle is not None else None,
-        bundle_integrity="sha384-" + base64.b64encode(hashlib.sha384(bundle).digest()).decode() if bundle else None,
-        source_map=source_map.decode() if source_map is not None else None,
-        source_map_sha256=hashlib.sha256(source_map).digest() if source_map is not None else None,
-        source_map_size=len(source_map) if source_map is not None else None,
+        bundle=files.bundle,
+        bundle_sha256=files.bundle_sha256,
+        bundle_size=files.bundle_size,
+        bundle_integrity=files.bundle_integrity,
+        source_map=files.source_map,
+        source_map_sha256=files.source_map_sha256,
+        source_map_size=files.source_map_size,
     )
 
 
@@ -122,6 +114,15 @@ def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extensio
     if existing.content_sha256 != prepared.content_sha256 or existing.tag != prepared.tag:
         raise VersionExists(f"{extension.extension_id}@{prepared.version} is already published with different content.")
     return Published(extension, existing, created=False, warnings=prepared.warnings)
+
+
+async def _authorized(conn: asyncpg.Connection, actor: Actor, name: str) -> tuple[Publisher, int]:
+    """The publisher `name` and the acting user's id, once the policy allows them to publish for
+    it: the publisher and the actor's membership read on one connection (each connection a
+    request takes costs a round trip more, to reset it when it is released)."""
+    publisher = await loaders.live_publisher(conn, name)
+    member = await loaders.is_member(conn, publisher, actor)
+    return publisher, policy.require_may_publish(actor, publisher, member=member).id
 
 
 async def _extension_for(conn: asyncpg.Connection, publisher: Publisher, name: str, *, create: bool) -> Extension:
@@ -159,9 +160,12 @@ class Publishing:
         """404 for an unknown publisher, 401/403 for an actor who may not publish for it: asked
         before the body is read (or, when only the body names the publisher, before it is
         checked), so that nobody else's upload costs decompression, parsing or validation."""
+        await self._may_publish_for(actor, name)
+
+    async def _may_publish_for(self, actor: Actor, name: str) -> tuple[Publisher, int]:
+        """`_authorized` on a reading connection of its own."""
         async with self.db.reading() as conn:
-            publisher = await loaders.live_publisher(conn, name)
-        await self.authorize(actor, publisher)
+            return await _authorized(conn, actor, name)
 
     # --- publishing ---
 
@@ -183,17 +187,24 @@ class Publishing:
         extension first when `create`). `public_url` says where clients reach this registry; it
         is asked only when a bundle is stored that must name its source map's address."""
         prepared = self.prepare(data, block_on_warnings=block_on_warnings)
-        return await self._publish_prepared(actor, prepared, create=create, public_url=public_url)
+        # The files are digested in threads from here on, while the publisher is loaded, the README
+        # rendered and the transaction's first statements run (registry.services.release_files).
+        files = FileDigests.start(prepared.bundle, prepared.source_map)
+        try:
+            return await self._publish_prepared(actor, prepared, files, create=create, public_url=public_url)
+        finally:
+            files.cancel()
 
     async def _publish_prepared(
-        self, actor: Actor, prepared: Prepared, *, create: bool, public_url: Callable[[], str]
+        self, actor: Actor, prepared: Prepared, files: FileDigests, *, create: bool, public_url: Callable[[], str]
     ) -> Published:
-        async with self.db.reading() as conn:
-            publisher = await loaders.live_publisher(conn, prepared.publisher)
-        user_id = await self.authorize(actor, publisher)
-        readme = await self._render_readme(prepared.manifest)
+        readme = None
+        text = readme_text(prepared.manifest.data)
+        if text is not None:  # rendered once, off the event loop, for an actor allowed to publish
+            await self._may_publish_for(actor, prepared.publisher)
+            readme = await render_once(self.parsers, text)
         try:
-            return await self.db.write(self._insert, publisher, prepared, user_id, readme, create, public_url)
+            return await self.db.write(self._insert, actor, prepared, files, readme, create, public_url)
         except Conflict:
             # A concurrent publish of the same version won the unique index: identical content is
             # an idempotent success, anything else stays a conflict. So does a version published
@@ -201,7 +212,7 @@ class Publishing:
             # even when this transaction had created the extension.
             if prepared.version is None:
                 raise
-            published = await self._published_before(publisher, prepared, prepared.version)
+            published = await self._published_before(prepared, prepared.version)
             if published is None:
                 raise
             return published
@@ -209,20 +220,26 @@ class Publishing:
     async def _insert(
         self,
         conn: asyncpg.Connection,
-        publisher: Publisher,
+        actor: Actor,
         prepared: Prepared,
-        user_id: int,
+        files: FileDigests,
         readme: RenderedReadme | None,
         create: bool,
         public_url: Callable[[], str],
     ) -> Published:
+        """The release inserted, the actor authorized in the same transaction (on the primary: one
+        connection for both, where a README's rendering did not have to come between them)."""
+        publisher, user_id = await _authorized(conn, actor, prepared.publisher)
         extension = await _extension_for(conn, publisher, prepared.name, create=create)
         if prepared.version is not None:
             existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
             if existing is not None:
                 return _same_or_conflict(existing, prepared, extension)
         release_id = await release_store.next_release_id(conn)
-        new = _new_release(extension, prepared, user_id, release_id, public_url)
+        map_url = None
+        if prepared.bundle is not None and prepared.source_map is not None:
+            map_url = public_url() + static_path(release_id, extension.extension_id, "map")
+        new = _new_release(extension, prepared, user_id, await files.finish(map_url))
         await release_store.insert_release(conn, release_id, new)
         if readme is not None:
             await readme_store.insert_readme(conn, release_id, readme)
@@ -232,19 +249,14 @@ class Publishing:
             raise RuntimeError(f"release {release_id} vanished inside its own transaction")
         return Published(extension, release, created=True, warnings=prepared.warnings)
 
-    async def _published_before(self, publisher: Publisher, prepared: Prepared, version: str) -> Published | None:
+    async def _published_before(self, prepared: Prepared, version: str) -> Published | None:
         """The release a conflicting publish met, when it is still there to compare with."""
         async with self.db.reading() as conn:
-            found = await extension_store.extension_by_name(conn, publisher.name, prepared.name)
+            found = await extension_store.extension_by_name(conn, prepared.publisher, prepared.name)
             if found is None:
                 return None
             existing = await release_store.release_by_version(conn, found.id, version, include_yanked=True)
         return None if existing is None else _same_or_conflict(existing, prepared, found)
-
-    async def _render_readme(self, manifest: Manifest) -> RenderedReadme | None:
-        """The README rendered once, at publish, off the event loop (registry.readme), to be kept."""
-        text = readme_text(manifest.data)
-        return await render_once(self.parsers, text) if text is not None else None
 
     # --- releases ---
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import io
 from datetime import timedelta
 
 import asyncpg
@@ -286,3 +289,49 @@ async def test_unexpected_multipart_parts_and_content_types_are_refused(client: 
     assert (await client.post("/api/publish", data=form, headers=alice.headers)).status == 400
     text = await client.post("/api/publish", data=b"x", headers={**alice.headers, "Content-Type": "text/plain"})
     assert text.status == 415
+
+
+def _large_bundle(size: int) -> str:
+    line = "export function f(a, b) { return [a, b, {c: a * b}]; }\n"  # commas and brackets, as code has
+    return (line * (size // len(line) + 1))[:size] + "\n//# sourceMappingURL=extension.js.map\n"
+
+
+@pytest.mark.parametrize(
+    ("form", "size"),
+    [
+        ("json", 1_200_000),  # over a MiB: checked in a worker process, parsed again in line
+        ("json", 3_000_000),  # over 2 MiB: checked in a worker process and carried back from it
+        ("multipart", 3_000_000),
+    ],
+)
+async def test_a_large_bundle_is_stored_as_sent_pointed_at_its_source_map_with_digests_of_what_is_served(
+    client: Client, db: asyncpg.Connection, form: str, size: int
+) -> None:
+    alice = await make_user(db, "alice")
+    bundle = _large_bundle(size)
+    if form == "json":
+        body = {"extension_id": "alice/wc", "manifest": manifest(), "bundle": bundle, "source_map": SOURCE_MAP,
+                "version": "1.0.0"}  # fmt: skip
+        headers = {**alice.headers, "Content-Type": "application/json"}
+        response = await client.post("/api/publish", data=io.BytesIO(orjson.dumps(body)), headers=headers)
+    else:
+        data = FormData()
+        data.add_field("extension_id", "alice/wc")
+        data.add_field("manifest", orjson.dumps(manifest(version="1.0.0")).decode(), content_type="application/json")
+        javascript = io.BytesIO(bundle.encode())
+        data.add_field("bundle", javascript, filename="extension.js", content_type="application/javascript")
+        data.add_field("source_map", SOURCE_MAP.encode(), filename="extension.js.map", content_type="application/json")
+        response = await client.post("/api/publish", data=data, headers=alice.headers)
+    assert response.status == 201, await response.text()
+    release = await response.json()
+
+    served = await (await client.get("/api/extensions/alice/wc/-/bundle.js?version=1.0.0")).read()
+    kept = bundle.removesuffix("//# sourceMappingURL=extension.js.map\n").encode()
+    link = f"//# sourceMappingURL=http://{client.host}:{client.port}{release['source_map']['static_url']}\n"
+    assert served == kept + link.encode()
+    assert release["bundle"]["size"] == len(served)
+    assert release["bundle"]["sha256"] == hashlib.sha256(served).hexdigest()
+    assert release["bundle"]["integrity"] == "sha384-" + base64.b64encode(hashlib.sha384(served).digest()).decode()
+    assert release["source_map"]["sha256"] == hashlib.sha256(SOURCE_MAP.encode()).hexdigest()
+    assert release["source_map"]["size"] == len(SOURCE_MAP)
+    assert await db.fetchval("SELECT bundle FROM registry_extension_releases") == served.decode()
