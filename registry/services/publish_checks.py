@@ -101,21 +101,36 @@ def _version(data: PublishInput, manifest: Manifest) -> str | None:
     return version
 
 
-def _check_files(data: PublishInput, manifest: Manifest) -> None:
+SOURCE_MAP_PARSED_IN_LINE = 1 << 20
+"""A larger source map is parsed by the server in a worker process (`is_json_object`), not by
+`check_publish` on the event loop: 30 MiB of JSON holds the loop for most of a second."""
+
+
+def is_json_object(data: bytes) -> bool:
+    """Whether `data` is a JSON object (pure: runs in a worker process for a large source map)."""
+    try:
+        return isinstance(orjson.loads(data), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def not_a_source_map() -> Unprocessable:
+    return Unprocessable(
+        "The source map is not a JSON object.",
+        errors=[{"pointer": "/source_map", "message": "must be a JSON source map"}],
+    )
+
+
+def _check_files(data: PublishInput, manifest: Manifest, *, parse_large_map: bool) -> None:
     if data.bundle is not None:
         _text(data.bundle, "/bundle")
     elif not isinstance(manifest.data.get("url"), str) or not manifest.data["url"]:
         raise Unprocessable.at("/bundle", "is required unless the manifest has a url")
     if data.source_map is not None:
         _text(data.source_map, "/source_map")
-        try:
-            if not isinstance(orjson.loads(data.source_map), dict):
-                raise ValueError
-        except ValueError:
-            raise Unprocessable(
-                "The source map is not a JSON object.",
-                errors=[{"pointer": "/source_map", "message": "must be a JSON source map"}],
-            ) from None
+        parsed_here = parse_large_map or len(data.source_map) <= SOURCE_MAP_PARSED_IN_LINE
+        if parsed_here and not is_json_object(data.source_map):
+            raise not_a_source_map()
 
 
 def _refuse_warnings(warnings: list[dict[str, str]]) -> None:
@@ -140,10 +155,13 @@ def _content_sha256(manifest: Manifest, data: PublishInput) -> bytes:
     return content.digest()
 
 
-def check_publish(data: PublishInput, manifests: ManifestValidator, *, block_on_warnings: bool = True) -> Prepared:
+def check_publish(
+    data: PublishInput, manifests: ManifestValidator, *, block_on_warnings: bool = True, parse_large_map: bool = True
+) -> Prepared:
     """A publish request checked in full, needing no database: extension id, manifest (against the
     schema), version, tag, bundle and source map. Publication warnings are refused (422) unless
-    `force`d or not `block_on_warnings`."""
+    `force`d or not `block_on_warnings`. Without `parse_large_map` (the server, on its event loop) a
+    source map over SOURCE_MAP_PARSED_IN_LINE is left for the caller to parse elsewhere."""
     data = _named_by_manifest(data, manifests)
     match = _EXTENSION_ID.match(data.extension_id or "")
     if match is None:
@@ -154,7 +172,7 @@ def check_publish(data: PublishInput, manifests: ManifestValidator, *, block_on_
         raise Unprocessable(
             "The tag is invalid.", errors=[{"pointer": "/tag", "message": "must match ^[a-z0-9][a-z0-9.-]{0,63}$"}]
         )
-    _check_files(data, manifest)
+    _check_files(data, manifest, parse_large_map=parse_large_map)
     warnings = publication_warnings(manifest, has_source_map=data.source_map is not None)
     if warnings and block_on_warnings and not data.force:
         _refuse_warnings(warnings)

@@ -23,14 +23,22 @@ from registry.auth.tokens import Scope
 from registry.config import Config
 from registry.db.database import Database
 from registry.domain.actor import Actor
-from registry.domain.errors import BadRequest, Conflict, NotFound, Unprocessable
+from registry.domain.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from registry.domain.page import Column, CursorCodec, Page, PageRequest
 from registry.domain.record import Record
 from registry.manifests import ManifestValidator
-from registry.offload import WorkerPool
+from registry.offload import WorkerPool, WorkTimeout
 from registry.readme import RenderedReadme, readme_text, render_once
 from registry.services import loaders
-from registry.services.publish_checks import Prepared, PublishInput, check_publish, refuse_oversized
+from registry.services.publish_checks import (
+    SOURCE_MAP_PARSED_IN_LINE,
+    Prepared,
+    PublishInput,
+    check_publish,
+    is_json_object,
+    not_a_source_map,
+    refuse_oversized,
+)
 from registry.services.release_files import FileDigests, StoredFiles
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
@@ -169,10 +177,20 @@ class Publishing:
 
     # --- publishing ---
 
-    def prepare(self, data: PublishInput, *, block_on_warnings: bool = True) -> Prepared:
+    def prepare(self, data: PublishInput, *, block_on_warnings: bool = True, parse_large_map: bool = True) -> Prepared:
         """`check_publish` with this server's limits and manifest schema."""
         refuse_oversized(self.config, data.bundle, data.source_map)
-        return check_publish(data, self.manifests, block_on_warnings=block_on_warnings)
+        return check_publish(data, self.manifests, block_on_warnings=block_on_warnings, parse_large_map=parse_large_map)
+
+    async def _check_large_source_map(self, source_map: bytes | None) -> None:
+        """What `check_publish` leaves to the server: a large source map parsed in a worker process."""
+        if source_map is None or len(source_map) <= SOURCE_MAP_PARSED_IN_LINE:
+            return
+        try:
+            if not await self.parsers.run(is_json_object, source_map):
+                raise not_a_source_map()
+        except WorkTimeout:
+            raise PayloadTooLarge("The source map took too long to parse.") from None
 
     async def publish(
         self,
@@ -186,7 +204,8 @@ class Publishing:
         """Check `data` in full, then release it for `actor` in one transaction (creating the
         extension first when `create`). `public_url` says where clients reach this registry; it
         is asked only when a bundle is stored that must name its source map's address."""
-        prepared = self.prepare(data, block_on_warnings=block_on_warnings)
+        prepared = self.prepare(data, block_on_warnings=block_on_warnings, parse_large_map=False)
+        await self._check_large_source_map(prepared.source_map)
         # The files are digested in threads from here on, while the publisher is loaded, the README
         # rendered and the transaction's first statements run (registry.services.release_files).
         files = FileDigests.start(prepared.bundle, prepared.source_map)

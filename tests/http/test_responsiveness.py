@@ -226,6 +226,32 @@ async def test_a_manifest_with_a_huge_array_is_refused_without_stalling_the_serv
     assert len(result["errors"]) <= 100
 
 
+def _publish_with_source_map(client: Client, headers: dict[str, str], version: str, source_map: str) -> Any:
+    body = {"extension_id": "alice/map", "manifest": manifest(), "bundle": bundle_for(version), "version": version}
+    data = io.BytesIO(orjson.dumps({**body, "source_map": source_map}))
+    return client.post("/api/publish", data=data, headers={**headers, "Content-Type": "application/json"})
+
+
+def _wide_source_map(values: int, *, closed: bool = True) -> str:
+    """A source map that is one wide array: millions of values to parse, a few bytes each."""
+    return '{"version":3,"mappings":"","x":[' + "0," * values + "0" + ("]}" if closed else "")
+
+
+async def test_a_huge_source_map_is_parsed_off_the_event_loop(client: Client, db: asyncpg.Connection) -> None:
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0")  # what a process does once, done
+    fine, slowest = await slowest_healthz(
+        client, _publish_with_source_map(client, alice.headers, "1.0.0", _wide_source_map(12_000_000))
+    )
+    assert fine.status == 201 and slowest < RESPONSIVE, slowest
+    broken, slowest = await slowest_healthz(
+        client, _publish_with_source_map(client, alice.headers, "1.0.1", _wide_source_map(12_000_000, closed=False))
+    )
+    assert broken.status == 422 and slowest < RESPONSIVE, slowest
+    errors = (await broken.json())["errors"]
+    assert errors == [{"pointer": "/source_map", "message": "must be a JSON source map"}]
+
+
 async def test_a_publish_of_millions_of_small_values_is_refused_without_stalling_the_server(
     client: Client, db: asyncpg.Connection
 ) -> None:
