@@ -313,6 +313,11 @@ def refuse_unstorable(body: Any, pointer: str = "") -> None:
         raise Unprocessable.at(pointer + found[0], found[1])
 
 
+MAX_PUBLISH_VALUES = 100_000
+"""JSON values a publish body may hold (a manifest has hundreds): a body of 330,000 empty arrays
+in under 1 MiB costs 0.5 s of the event loop to parse, walk and validate, or to carry back."""
+
+
 def parse_checked(
     raw: bytes, max_manifest_bytes: int, keep_values: int | None = None
 ) -> tuple[Any, tuple[int, str, str] | None]:
@@ -340,7 +345,10 @@ def parse_checked(
             size = max_manifest_bytes + 1
         if size > max_manifest_bytes:
             return None, (413, "/manifest", f"The manifest is over the limit of {max_manifest_bytes} bytes.")
-    if keep_values is not None and count_values(body, keep_values) <= keep_values:
+    values = count_values(body, MAX_PUBLISH_VALUES)
+    if values > MAX_PUBLISH_VALUES:
+        return None, (413, "", f"The body holds more than {MAX_PUBLISH_VALUES} JSON values.")
+    if keep_values is not None and values <= keep_values:
         return None, None
     return body, None
 

@@ -30,6 +30,9 @@ _FIELD_LIMIT = 4096
 # 4 MiB on, a fresh string costs page faults too: 15 ms for 4 MiB on a loaded machine.)
 _PARSED_IN_LINE = 1 << 20
 _VALUES_IN_LINE = 10_000
+# Arrays and objects (and brackets in strings: a bundle's code) a body may hold and still be parsed
+# on the event loop; more go to a worker process, which refuses past MAX_PUBLISH_VALUES.
+_CONTAINERS_IN_LINE = 20_000
 _REPARSED_IN_LINE = 2 << 20
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
@@ -116,7 +119,7 @@ async def _from_json(request: web.Request) -> dict[str, Any]:
 async def parse_publish_json(request: web.Request, raw: bytes) -> Any:
     """A publish body (REST or GraphQL) parsed and checked for what PostgreSQL cannot store: in
     line when small, in a worker process when large (parse_checked)."""
-    if len(raw) <= _PARSED_IN_LINE:
+    if len(raw) <= _PARSED_IN_LINE and raw.count(b"[") + raw.count(b"{") <= _CONTAINERS_IN_LINE:
         body = parse_json(raw)
         refuse_unstorable(body)
         return body

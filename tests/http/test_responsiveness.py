@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiohttp import web
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
 from registry.config import Config
@@ -250,6 +250,34 @@ async def test_a_huge_source_map_is_parsed_off_the_event_loop(client: Client, db
     assert broken.status == 422 and slowest < RESPONSIVE, slowest
     errors = (await broken.json())["errors"]
     assert errors == [{"pointer": "/source_map", "message": "must be a JSON source map"}]
+
+
+async def test_a_small_body_of_hundreds_of_thousands_of_arrays_is_refused_without_stalling_the_server(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0")  # what a process does once, done
+    body = {"extension_id": "alice/wc", "manifest": manifest(x=[[]] * 330_000), "bundle": "x", "version": "1.0.0"}
+    headers = {**alice.headers, "Content-Type": "application/json"}  # under 1 MiB: 0.5 s of parsing and walking
+    response, slowest = await slowest_healthz(
+        client, client.post("/api/publish", data=io.BytesIO(orjson.dumps(body)), headers=headers)
+    )
+    assert response.status == 413 and slowest < RESPONSIVE, slowest
+    assert "JSON values" in (await response.json())["detail"]
+
+
+async def test_a_manifest_part_of_hundreds_of_thousands_of_arrays_is_refused_without_stalling_the_server(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0")  # what a process does once, done
+    form = FormData()
+    form.add_field("extension_id", "alice/wc")
+    form.add_field("manifest", orjson.dumps(manifest(x=[[]] * 330_000)).decode(), content_type="application/json")
+    form.add_field("bundle", bundle_for("1.0.0").encode(), filename="extension.js")
+    response, slowest = await slowest_healthz(client, client.post("/api/publish", data=form, headers=alice.headers))
+    assert response.status == 413 and slowest < RESPONSIVE, slowest
+    assert "arrays and objects" in (await response.json())["detail"]
 
 
 async def test_a_publish_of_millions_of_small_values_is_refused_without_stalling_the_server(
