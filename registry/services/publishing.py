@@ -12,7 +12,7 @@ rename); an unversioned one (Sourcegraph's NULL `release_version`) is a new rele
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
@@ -39,7 +39,7 @@ from registry.services.publish_checks import (
     not_a_source_map,
     refuse_oversized,
 )
-from registry.services.release_files import FileDigests, StoredFiles
+from registry.services.release_files import FileDigests
 from registry.sourcegraph import static_path
 from registry.store import extensions as extension_store
 from registry.store import readmes as readme_store
@@ -47,7 +47,7 @@ from registry.store import releases as release_store
 from registry.store import retired_names as name_store
 from registry.store.extensions import Extension, ListingFields
 from registry.store.publishers import Publisher
-from registry.store.releases import NewRelease, Release
+from registry.store.releases import NewRelease, Release, StoredFiles
 from registry.store.retired_names import RetiredName
 from registry.versions import by_precedence, latest
 
@@ -82,13 +82,7 @@ def _new_release(extension: Extension, prepared: Prepared, user_id: int, files: 
         tag=prepared.tag,
         manifest=prepared.manifest.text,
         content_sha256=prepared.content_sha256,
-        bundle=files.bundle,
-        bundle_sha256=files.bundle_sha256,
-        bundle_size=files.bundle_size,
-        bundle_integrity=files.bundle_integrity,
-        source_map=files.source_map,
-        source_map_sha256=files.source_map_sha256,
-        source_map_size=files.source_map_size,
+        **asdict(files),
     )
 
 

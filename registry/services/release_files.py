@@ -19,23 +19,12 @@ from typing import TYPE_CHECKING
 
 from registry.asset_cache import point_to_source_map
 from registry.domain.record import Record
+from registry.store.releases import StoredFiles
 
 if TYPE_CHECKING:
     from hashlib import _Hash
 
 _LINK = b"//# sourceMappingURL="
-
-
-class StoredFiles(Record):
-    """The columns of a release that its bundle and source map fill."""
-
-    bundle: str | None  # None: the manifest's `url` names where the bundle lives
-    bundle_sha256: bytes | None
-    bundle_size: int | None
-    bundle_integrity: str | None
-    source_map: str | None
-    source_map_sha256: bytes | None
-    source_map_size: int | None
 
 
 class _Kept(Record):

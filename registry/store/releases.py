@@ -36,13 +36,9 @@ class Release(FromRow):
     downloads: int
 
 
-class NewRelease(Record):
-    extension_pk: int
-    creator_user_id: int
-    version: str | None  # None: an unversioned release (Sourcegraph's NULL release_version)
-    tag: str
-    manifest: str
-    content_sha256: bytes
+class StoredFiles(Record):
+    """The columns of a release that its bundle and source map fill."""
+
     bundle: str | None  # None: the manifest's `url` names where the bundle lives
     bundle_sha256: bytes | None
     bundle_size: int | None
@@ -50,6 +46,17 @@ class NewRelease(Record):
     source_map: str | None
     source_map_sha256: bytes | None
     source_map_size: int | None
+
+
+class NewRelease(StoredFiles):
+    """A release to insert: its files, and what the publish says of them."""
+
+    extension_pk: int
+    creator_user_id: int
+    version: str | None  # None: an unversioned release (Sourcegraph's NULL release_version)
+    tag: str
+    manifest: str
+    content_sha256: bytes
 
 
 async def next_release_id(conn: asyncpg.Connection) -> int:

@@ -9,7 +9,8 @@ import hashlib
 import pytest
 
 from registry.asset_cache import point_to_source_map
-from registry.services.release_files import FileDigests, StoredFiles
+from registry.services.release_files import FileDigests
+from registry.store.releases import StoredFiles
 
 MAP = b'{"version":3,"sources":[],"mappings":""}'
 URL = "https://wharf.example/-/static/extension/7-alice-wc.map"
