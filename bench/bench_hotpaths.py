@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
-import random
 import re
 import shutil
 import signal
@@ -36,6 +34,7 @@ import aiohttp
 import asyncpg
 
 from bench.bench_dependents import build_index, load
+from bench.bench_publish import sign_up
 from bench.bench_registry import bundle_of, percentile, wait_ready
 from bench.options import load_parser
 from registry.domain.page import PageRequest
@@ -148,16 +147,8 @@ async def publish_all(base: str, count: int) -> tuple[str, list[str], list[float
     """Publish `count` releases with 1 MiB bundles one after another: the extension id, the
     versions and each publish's milliseconds."""
     async with aiohttp.ClientSession() as session:
-        user = f"bench{random.randrange(10**6)}"
-        signup = {"username": user, "email": f"{user}@example.com", "password": "benchmark password"}
-        async with session.post(base + "/api/users", json=signup) as response:
-            assert response.status == 201, await response.text()
-        basic = base64.b64encode(f"{user}:benchmark password".encode()).decode()
-        token_request = {"note": "bench", "scopes": ["user:all"]}
-        async with session.post(
-            base + "/api/tokens", json=token_request, headers={"Authorization": f"Basic {basic}"}
-        ) as response:
-            auth = {"Authorization": f"token {(await response.json())['token']}"}
+        auth = await sign_up(session, base)
+        user = auth.pop("X-Bench-User")
         versions = [f"1.0.{n}" for n in range(count)]
         timings = []
         for version in versions:
