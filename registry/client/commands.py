@@ -24,7 +24,7 @@ import aiohttp
 
 from registry.client.api import Api, ApiError, Unreachable
 from registry.client.config import UsageError, resolve_credentials, save_credentials, server_url
-from registry.client.publish import check_locally, load_package, upload
+from registry.client.publish import PACKAGE_OPTIONS, check_locally, load_package, upload
 from registry.domain.errors import DomainError
 
 COMMANDS = ("login", "whoami", "publish", "yank", "info", "search", "dependents")
@@ -193,16 +193,7 @@ def _size(n: int) -> str:
 
 
 async def _publish(args: argparse.Namespace, server: str) -> int:
-    package = load_package(
-        args.directory,
-        manifest=args.manifest,
-        bundle=args.bundle,
-        source_map=args.source_map,
-        extension_id=args.extension_id,
-        version=args.version,
-        tag=args.tag,
-        force=args.force,
-    )
+    package = load_package(args.directory, **{name: getattr(args, name) for name in PACKAGE_OPTIONS})
     if args.dry_run:
         try:
             warnings = check_locally(package)

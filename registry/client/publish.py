@@ -73,6 +73,10 @@ def find_readme(directory: Path) -> Path | None:
     return candidates[0] if candidates else None
 
 
+PACKAGE_OPTIONS = ("manifest", "bundle", "source_map", "extension_id", "version", "tag", "force")
+"""`load_package`'s options, named as `registry publish` names its flags."""
+
+
 def load_package(
     directory: Path,
     *,

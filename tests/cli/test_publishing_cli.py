@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import stat
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from registry.client.publish import PACKAGE_OPTIONS, load_package
 from testkit.databases import DatabaseServer
 from testkit.processes import REPO_ROOT, Server, command_env, free_port, http_get, run_cli
 from tests.support.index import index_repo, scan_of
@@ -300,3 +302,9 @@ def test_a_src_cli_project_publishes_as_it_is(server: Server, tmp_path: Path) ->
         releases = json.loads(body)["items"]
         assert len(releases) == attempt and releases[0]["version"] is None
         assert releases[0]["source_map"] is not None, "dist/extension.map was sent"
+
+
+def test_every_option_of_a_package_is_a_flag_of_publish() -> None:
+    """`registry publish` hands its flags to load_package by name: the two lists are one."""
+    keywords = [p.name for p in inspect.signature(load_package).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert tuple(keywords) == PACKAGE_OPTIONS
