@@ -4,12 +4,16 @@ for the indexer (whose workers write what is read here)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 import asyncpg
 
 from registry.auth import policy
 from registry.db.database import Database
+from registry.db.lsn import CURRENT_FLOOR
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest
 from registry.domain.page import Page, PageRequest
@@ -21,6 +25,49 @@ from registry.store import package_index as store
 from registry.store.index_queue import QueueEntry
 from registry.store.package_index import Definer, DependentRow, RangeCount, Repo, RepoRow
 from registry.ttl_cache import TtlCache
+
+T = TypeVar("T")
+
+
+class SharedLoads(Generic[T]):
+    """Concurrent misses of one key share one load. A popular package's per-range counts take tens
+    of milliseconds to count; when its cached counts expire under load, every request in flight
+    missed at once and each counted them again, a burst that set the API's p99
+    (bench/bench_dependents.py). Coherent like the cache it fills (registry.ttl_cache): told of any
+    change, it forgets the loads in flight, so that a request arriving after a change never shares
+    a load begun before it; a request with a read floor (its client just wrote) loads on its own,
+    as it reads around the cache."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Hashable, asyncio.Future[T]] = {}
+        self._suspended = False
+
+    async def load(self, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        floor = CURRENT_FLOOR.get()
+        if self._suspended or (floor is not None and floor.floor > 0):
+            return await load()
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(load())
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._forget(key, done))
+        return await asyncio.shield(pending)  # one waiter cancelled does not cancel the others' load
+
+    def _forget(self, key: Hashable, done: asyncio.Future[T]) -> None:
+        if self._pending.get(key) is done:
+            del self._pending[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: the waiters, if any are left, have it raised
+
+    def invalidate(self, payload: str) -> None:
+        self._pending.clear()
+
+    def clear(self) -> None:
+        self._pending.clear()
+
+    def suspend(self, suspended: bool) -> None:
+        self._suspended = suspended
+        self._pending.clear()
 
 
 class SourceRequired(BadRequest):
@@ -77,17 +124,27 @@ class RepoState(Record):
 class PackageIndexService:
     db: Database
     summaries: TtlCache[list[RangeCount]]
+    summary_loads: SharedLoads[list[RangeCount]] = field(default_factory=SharedLoads, init=False)
+
+    def __post_init__(self) -> None:
+        self.db.invalidations.register(self.summary_loads)
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
         """How many dependents declare each range, cached (a popular package's counts are the
         costliest part of its first page) until the indexer changes the package's dependents on
-        any node (migration 10), or for at most a few seconds; with `version`, whether each range
+        any node (migration 10), or for at most a few seconds, and counted once for all the
+        requests that find them missing at the same time; with `version`, whether each range
         admits it by the ecosystem's rules."""
 
-        async def load() -> list[RangeCount]:
+        key = (ecosystem.language, package)
+
+        async def count() -> list[RangeCount]:
             return await self.db.read_for_cache(store.dependents_by_range, ecosystem.language, package)
 
-        counts = await self.summaries.get((ecosystem.language, package), load)
+        async def load() -> list[RangeCount]:
+            return await self.summary_loads.load(key, count)
+
+        counts = await self.summaries.get(key, load)
         return [
             RangeVerdict(c.declared_range, c.count, ecosystem.admits(c.declared_range, version) if version else None)
             for c in counts
