@@ -164,11 +164,14 @@ class _Counting:
         return run
 
 
+LODASH, REACT = "dependents:npm:lodash", "dependents:npm:react"
+
+
 async def test_concurrent_misses_of_one_package_count_its_ranges_once() -> None:
     loads: SharedLoads[int] = SharedLoads()
     counting = _Counting()
-    waiting = [asyncio.create_task(loads.load(("npm", "lodash"), counting)) for _ in range(8)]
-    other = asyncio.create_task(loads.load(("npm", "react"), counting))
+    waiting = [asyncio.create_task(loads.load(LODASH, counting)) for _ in range(8)]
+    other = asyncio.create_task(loads.load(REACT, counting))
     await asyncio.sleep(0)
     counting.release.set()
     assert await asyncio.gather(*waiting) == [1] * 8
@@ -176,26 +179,62 @@ async def test_concurrent_misses_of_one_package_count_its_ranges_once() -> None:
     assert counting.runs == 2
 
 
+async def test_known_counts_are_answered_at_once_while_they_are_counted_again() -> None:
+    """The cache's time bound expired, nothing changed: the last counts answer while one recount
+    runs behind them, and the recount's answer the requests after it."""
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    counting.release.set()
+    assert await loads.load(LODASH, counting) == 1
+    counting.release.clear()
+    assert [await loads.load(LODASH, counting) for _ in range(5)] == [1] * 5
+    await asyncio.sleep(0)
+    assert counting.runs == 2
+    counting.release.set()
+    await asyncio.sleep(0.01)
+    assert await loads.load(LODASH, counting) == 2
+
+
+async def test_after_a_change_the_counts_before_it_are_never_answered() -> None:
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    counting.release.set()
+    assert await loads.load(LODASH, counting) == 1
+    assert await loads.load(REACT, counting) == 2
+    counting.release.clear()
+    loads.invalidate(LODASH)
+    again = asyncio.create_task(loads.load(LODASH, counting))
+    await asyncio.sleep(0)
+    assert not again.done()
+    counting.release.set()
+    assert await again == 3
+    assert await loads.load(REACT, counting) == 2  # another package's counts are still known
+    loads.invalidate("dependents:*")
+    assert await loads.load(REACT, counting) == 5
+
+
 async def test_a_request_after_a_change_never_shares_a_count_begun_before_it() -> None:
     loads: SharedLoads[int] = SharedLoads()
     counting = _Counting()
-    before = asyncio.create_task(loads.load(("npm", "lodash"), counting))
+    before = asyncio.create_task(loads.load(LODASH, counting))
     await asyncio.sleep(0)
-    loads.invalidate("dependents:npm:lodash")
-    after = asyncio.create_task(loads.load(("npm", "lodash"), counting))
+    loads.invalidate(LODASH)
+    after = asyncio.create_task(loads.load(LODASH, counting))
     await asyncio.sleep(0)
     counting.release.set()
     assert (await before, await after) == (1, 2)
+    counting.release.clear()
+    assert await loads.load(LODASH, counting) == 2  # the count begun before the change was not kept
 
 
 async def test_a_client_that_just_wrote_counts_for_itself() -> None:
     loads: SharedLoads[int] = SharedLoads()
     counting = _Counting()
-    shared = asyncio.create_task(loads.load(("npm", "lodash"), counting))
+    shared = asyncio.create_task(loads.load(LODASH, counting))
     await asyncio.sleep(0)
     token = CURRENT_FLOOR.set(ReadFloor(floor=1))
     try:
-        own = asyncio.create_task(loads.load(("npm", "lodash"), counting))
+        own = asyncio.create_task(loads.load(LODASH, counting))
     finally:
         CURRENT_FLOOR.reset(token)
     await asyncio.sleep(0)
