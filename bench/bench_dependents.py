@@ -10,6 +10,7 @@
    p50/p99. Beside each, the floor: the same SQL run directly through asyncpg, same load.
 
 Run: .venv/bin/python -m bench.bench_dependents [--repos 100000] [--deps 10] [--seconds 5] [--workers 2]
+     [--writers 2]
 Uses DATABASE_URL's server if set, else an embedded PostgreSQL in a temporary directory.
 Target: writer >= 100,000 rows/s; API p99 <= 10 ms and within 1.3x the direct SQL; at 10x the
 rows, p99 within 1.5x of the 1M figure.
@@ -56,35 +57,48 @@ def zipf_sampler(n: int, s: float = 1.1) -> Callable[[random.Random], int]:
     return lambda rng: bisect.bisect_left(cumulative, rng.random() * total)
 
 
-async def build_index(dsn: str, repos: int, deps: int) -> tuple[int, float, float, WriteStats]:
-    """(rows, seconds end to end, seconds in write_batch, where the writer's time went)."""
-    rng = random.Random(42)
+async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tuple[int, float, float, WriteStats]:
+    """(rows, seconds end to end, seconds the writers spent in write_batch, where that time went).
+    `writers` connections write at once (as the indexer's workers do), each generating its next
+    batch while the server takes the others'; batch n's rows depend on n alone, whatever the count."""
     sample = zipf_sampler(PACKAGES)
-    conn = await asyncpg.connect(dsn)
-    rows = 0
     stats = WriteStats()
+    rows = 0
     writing = 0.0
+    starts = list(range(0, repos, BATCH))
+
+    async def writer(mine: list[int]) -> None:
+        nonlocal rows, writing
+        conn = await asyncpg.connect(dsn)
+        try:
+            for first in mine:
+                rng = random.Random(first)
+                batch = []
+                for n in range(first, min(first + BATCH, repos)):
+                    scan = Scan()
+                    chosen = {sample(rng) for _ in range(deps)}
+                    scan.dependencies = [
+                        ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", "package.json"))
+                        for p in chosen
+                    ]
+                    rows += len(scan.dependencies)
+                    batch.append(RepoIndex(f"example.com/bench/repo{n}", "r1", scan))
+                began = time.perf_counter()
+                await write_batch(conn, batch, ["npm"], stats)
+                writing += time.perf_counter() - began
+        finally:
+            await conn.close()
+
     started = time.perf_counter()
+    await asyncio.gather(*(writer(starts[n::writers]) for n in range(writers)))
+    elapsed = time.perf_counter() - started
+    conn = await asyncpg.connect(dsn)
     try:
-        for first in range(0, repos, BATCH):
-            batch = []
-            for n in range(first, min(first + BATCH, repos)):
-                scan = Scan()
-                chosen = {sample(rng) for _ in range(deps)}
-                scan.dependencies = [
-                    ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", "package.json")) for p in chosen
-                ]
-                rows += len(scan.dependencies)
-                batch.append(RepoIndex(f"example.com/bench/repo{n}", "r1", scan))
-            writing -= time.perf_counter()
-            await write_batch(conn, batch, ["npm"], stats)
-            writing += time.perf_counter()
-        elapsed = time.perf_counter() - started
         await conn.execute("VACUUM ANALYZE global_dep")
         await conn.execute("VACUUM ANALYZE repo")
     finally:
         await conn.close()
-    return rows, elapsed, writing, stats
+    return rows, elapsed, writing / writers, stats
 
 
 async def load(fetch: Callable[[], Awaitable[None]], concurrency: int, seconds: float) -> tuple[float, float, float]:
@@ -189,12 +203,12 @@ async def print_storage(dsn: str) -> None:
 
 async def run(args: argparse.Namespace, dsn: str) -> None:
     if not args.database:
-        rows, elapsed, writing, stats = await build_index(dsn, args.repos, args.deps)
-        print(f"loaded {rows:,} global_dep rows for {args.repos:,} repositories")
+        rows, elapsed, writing, stats = await build_index(dsn, args.repos, args.deps, args.writers)
+        print(f"loaded {rows:,} global_dep rows for {args.repos:,} repositories, {args.writers} writer(s) at once")
         print(
-            f"  writer (write_batch, commits included): {rows / writing:,.0f} rows/s ({writing:.1f} s): building the"
-            f" rows' text {stats.prepare_seconds:.1f} s, replacing in global_dep with its indexes"
-            f" {stats.rows / stats.write_seconds:,.0f} rows/s ({stats.write_seconds:.1f} s)"
+            f"  in write_batch (commits included): {rows / writing:,.0f} rows/s ({writing:.1f} s per writer): building"
+            f" the rows' text {stats.prepare_seconds:.1f} s, replacing in global_dep with its indexes"
+            f" {stats.rows / stats.write_seconds:,.0f} rows/s ({stats.write_seconds:.1f} s), summed over writers"
         )
         print(f"  end to end, generating the rows in Python included: {rows / elapsed:,.0f} rows/s ({elapsed:.1f} s)")
     await print_storage(dsn)
@@ -217,6 +231,7 @@ def main() -> None:
     parser.add_argument("--repos", type=int, default=100_000)
     parser.add_argument("--deps", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="server processes (registry serve --workers)")
+    parser.add_argument("--writers", type=int, default=2, help="connections writing the index at once")
     parser.add_argument("--database", help="measure the index already in this database (no load)")
     parser.add_argument("--checkout", help="serve the API from this source tree instead (e.g. /work/main)")
     args = parser.parse_args()
