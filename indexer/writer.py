@@ -24,7 +24,6 @@ import orjson
 
 from indexer.scan import Scan
 from registry.domain.record import Record
-from registry.ecosystems.base import Dependency
 from registry.store import package_index as index_store
 
 
@@ -56,11 +55,6 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def _package_order(entry: tuple[str, Dependency, int]) -> tuple[str, str]:
-    """(language, package): the order of the package-keyed indexes the rows go into."""
-    return entry[0], entry[1].package
-
-
 async def write_batch(
     conn: asyncpg.Connection, batch: Sequence[RepoIndex], languages: Sequence[str], stats: WriteStats | None = None
 ) -> list[WriteOutcome]:
@@ -82,13 +76,15 @@ async def write_batch(
             return outcomes
         started = time.perf_counter()
         wanted = set(languages)
-        dependencies = [
-            (lang, dep, repo_id) for repo_id, item in changed for lang, dep in item.scan.dependencies if lang in wanted
+        # (language, package, …) tuples sort natively, in the order of the package-keyed indexes
+        keyed = [
+            (lang, dep.package, repo_id, _json(dep.dep_data()), _json(dep.hint_data()))
+            for repo_id, item in changed
+            for lang, dep in item.scan.dependencies
+            if lang in wanted
         ]
-        dependencies.sort(key=_package_order)
-        dep_records = [
-            (repo_id, lang, _json(dep.dep_data()), _json(dep.hint_data())) for lang, dep, repo_id in dependencies
-        ]
+        keyed.sort()
+        dep_records = [(repo_id, lang, data, hints) for lang, _, repo_id, data, hints in keyed]
         pkg_records = [
             (repo_id, lang, _json(pkg.as_row()))
             for repo_id, item in changed
