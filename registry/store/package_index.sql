@@ -68,28 +68,16 @@ SELECT id, uri::text, indexed_revision FROM repo WHERE uri = ANY(:uris::citext[]
 UPDATE repo SET indexed_revision = r.revision, updated_at = now()
   FROM unnest(:repo_ids::int[], :revisions::text[]) AS r(id, revision) WHERE repo.id = r.id
 
--- name: create_temporary_incoming_dep
--- The staging tables a batch is copied into (COPY is the fastest load), dropped at commit.
-CREATE TEMPORARY TABLE incoming_dep (repo_id int, language text, dep_data text, hints text) ON COMMIT DROP
-
--- name: create_temporary_incoming_pkg
-CREATE TEMPORARY TABLE incoming_pkg (repo_id int, language text, pkg text) ON COMMIT DROP
+-- name: tune_for_bulk_writes
+-- For the rest of the writer's transaction (set_config's third argument: local), see
+-- tune_for_bulk_writes in package_index.py.
+SELECT set_config('synchronous_commit', 'off', true), set_config('work_mem', :work_mem::text, true)
 
 -- name: delete_dependencies
 DELETE FROM global_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
 
 -- name: delete_packages
 DELETE FROM pkgs WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
-
--- name: insert_staged_dependencies
-INSERT INTO global_dep (language, dep_data, repo_id, hints)
-SELECT language, dep_data::jsonb, repo_id, hints::jsonb FROM incoming_dep
- WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
-
--- name: insert_staged_packages
-INSERT INTO pkgs (repo_id, language, pkg)
-SELECT repo_id, language, pkg::jsonb FROM incoming_pkg
- WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
 
 -- name: repo_counts
 SELECT count(*) AS repos, count(indexed_revision) AS indexed_repos FROM repo WHERE enabled

@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 
 from indexer.writer import write_index
+from registry.store import package_index as index_store
 from tests.support.index import index_repo, scan_of
 
 
@@ -72,3 +73,36 @@ async def test_readers_see_the_old_or_the_new_index_never_a_mix(fresh_db_url: st
         await writer.close()
         await reader.close()
     assert seen == {300, 200}
+
+
+async def test_names_and_ranges_come_back_as_written_whatever_characters_they_hold(db: asyncpg.Connection) -> None:
+    """Rows reach the tables in COPY's text format, where a backslash, tab or newline means
+    something: in a name or a range they are data like any other character."""
+    odd = ["back\\slash", 'quo"te', "tab\there", "new\nline", "cr\rhere", "ünïcødé", "\\N", "\\\\t"]
+    await index_repo(db, "example.com/odd", scan_of([("npm", name, name) for name in odd]))
+    assert await _rows(db, "example.com/odd") == sorted((name, name) for name in odd)
+
+
+async def test_json_text_with_raw_whitespace_is_copied_as_the_json_it_is(db: asyncpg.Connection) -> None:
+    """JSON text may hold raw tabs and newlines between its tokens (orjson's never does): the rows
+    are then escaped field by field rather than in one pass."""
+    repo_id = await index_store.ensure_repo(db, "example.com/spaced")
+    async with db.transaction():
+        await index_store.copy_rows(
+            db,
+            [(repo_id, "npm", '{\n\t"package": "left\\\\pad",\r\n"version": "^1"}', '{"path": "a\\tb"}')],
+            [(repo_id, "npm", '{"name":\t"x"}')],
+        )
+    assert await _rows(db, "example.com/spaced") == [("left\\pad", "^1")]
+    assert await db.fetchval("SELECT hints->>'path' FROM global_dep WHERE repo_id = $1", repo_id) == "a\tb"
+    assert await db.fetchval("SELECT pkg->>'name' FROM pkgs WHERE repo_id = $1", repo_id) == "x"
+
+
+async def test_a_write_announces_the_packages_whose_dependents_changed(db: asyncpg.Connection) -> None:
+    """Every node's cached per-range counts hear of the write (migration 10's triggers fire for the
+    writer's COPY as for any statement): the packages it removed and the ones it added."""
+    await index_repo(db, "example.com/a", scan_of([("npm", "lodash", "^4")]), "r1")
+    async with db.transaction():
+        await index_repo(db, "example.com/a", scan_of([("npm", "react", "^18")]), "r2")
+        announced = await db.fetchval("SELECT current_setting('wharf.invalidations', true)")
+    assert set(announced.split()) == {"dependents:npm:lodash", "dependents:npm:react"}

@@ -3,18 +3,20 @@ the indexer replaces them, and the index queue."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from registry.auth.tokens import Scope
+from registry.db.lsn import CURRENT_FLOOR, ReadFloor
 from registry.domain.actor import ANONYMOUS, Actor
 from registry.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from registry.domain.page import PageRequest
 from registry.ecosystems import Ecosystem, ecosystem_named
 from registry.services import Services
-from registry.services.package_index import Dependents, SourceRequired
+from registry.services.package_index import Dependents, SharedLoads, SourceRequired
 from registry.store.users import User
 from tests.support.index import index_repo, scan_of
 
@@ -146,3 +148,95 @@ async def test_the_indexers_error_is_shown_to_site_admins_only(services: Service
 
     assert shown.queue is not None and shown.queue.last_error == "cannot read https://github.com/acme/tool.git"
     assert hidden.queue is not None and hidden.queue.last_error is None
+
+
+class _Counting:
+    """A load that takes until released, answering which run of it this was."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self) -> int:
+        self.runs += 1
+        run = self.runs
+        await self.release.wait()
+        return run
+
+
+LODASH, REACT = "dependents:npm:lodash", "dependents:npm:react"
+
+
+async def test_concurrent_misses_of_one_package_count_its_ranges_once() -> None:
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    waiting = [asyncio.create_task(loads.load(LODASH, counting)) for _ in range(8)]
+    other = asyncio.create_task(loads.load(REACT, counting))
+    await asyncio.sleep(0)
+    counting.release.set()
+    assert await asyncio.gather(*waiting) == [1] * 8
+    assert await other == 2
+    assert counting.runs == 2
+
+
+async def test_known_counts_are_answered_at_once_while_they_are_counted_again() -> None:
+    """The cache's time bound expired, nothing changed: the last counts answer while one recount
+    runs behind them, and the recount's answer the requests after it."""
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    counting.release.set()
+    assert await loads.load(LODASH, counting) == 1
+    counting.release.clear()
+    assert [await loads.load(LODASH, counting) for _ in range(5)] == [1] * 5
+    await asyncio.sleep(0)
+    assert counting.runs == 2
+    counting.release.set()
+    await asyncio.sleep(0.01)
+    assert await loads.load(LODASH, counting) == 2
+
+
+async def test_after_a_change_the_counts_before_it_are_never_answered() -> None:
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    counting.release.set()
+    assert await loads.load(LODASH, counting) == 1
+    assert await loads.load(REACT, counting) == 2
+    counting.release.clear()
+    loads.invalidate(LODASH)
+    again = asyncio.create_task(loads.load(LODASH, counting))
+    await asyncio.sleep(0)
+    assert not again.done()
+    counting.release.set()
+    assert await again == 3
+    assert await loads.load(REACT, counting) == 2  # another package's counts are still known
+    loads.invalidate("dependents:*")
+    assert await loads.load(REACT, counting) == 5
+
+
+async def test_a_request_after_a_change_never_shares_a_count_begun_before_it() -> None:
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    before = asyncio.create_task(loads.load(LODASH, counting))
+    await asyncio.sleep(0)
+    loads.invalidate(LODASH)
+    after = asyncio.create_task(loads.load(LODASH, counting))
+    await asyncio.sleep(0)
+    counting.release.set()
+    assert (await before, await after) == (1, 2)
+    counting.release.clear()
+    assert await loads.load(LODASH, counting) == 2  # the count begun before the change was not kept
+
+
+async def test_a_client_that_just_wrote_counts_for_itself() -> None:
+    loads: SharedLoads[int] = SharedLoads()
+    counting = _Counting()
+    shared = asyncio.create_task(loads.load(LODASH, counting))
+    await asyncio.sleep(0)
+    token = CURRENT_FLOOR.set(ReadFloor(floor=1))
+    try:
+        own = asyncio.create_task(loads.load(LODASH, counting))
+    finally:
+        CURRENT_FLOOR.reset(token)
+    await asyncio.sleep(0)
+    counting.release.set()
+    assert (await shared, await own) == (1, 2)
