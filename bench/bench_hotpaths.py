@@ -253,7 +253,7 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
 
 
 async def index_rows(dsn: str, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
-    rows_written, elapsed, stats = await build_index(dsn, args.repos, 10)
+    rows_written, elapsed, writing, stats = await build_index(dsn, args.repos, 10, writers=2)
     port = free_port()
     with wharf_serving(dsn, port):
         await wait_ready(f"http://127.0.0.1:{port}/readyz")
@@ -263,10 +263,10 @@ async def index_rows(dsn: str, args: argparse.Namespace) -> list[tuple[str, str,
          f"the statement directly: {sql:.1f} ms", f"{api / sql:.2f}x direct")
         for label, (api, sql) in p99s.items()
     ]  # fmt: skip
-    copy = stats.rows / stats.copy_seconds
-    replace = stats.rows / stats.replace_seconds
-    rows.append(("index writer, end to end", f"{rows_written / elapsed:,.0f} rows/s",
-                 f"replace {replace:,.0f}; COPY {copy:,.0f}", f"{rows_written / elapsed / 1e5:.2f}x 100k"))  # fmt: skip
+    written = stats.rows / stats.write_seconds
+    rows.append(("index writer (2), end to end", f"{rows_written / elapsed:,.0f} rows/s",
+                 f"in write_batch {rows_written / writing:,.0f}; SQL {written:,.0f}",
+                 f"{rows_written / elapsed / 1e5:.2f}x 100k"))  # fmt: skip
     return rows
 
 
