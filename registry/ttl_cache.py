@@ -12,10 +12,18 @@ A request that carries a read floor (its client wrote moments ago, on this node 
 registry.db.lsn) is not answered from the cache: this node may not have heard of that write yet,
 and the database, read at the floor, has it. Such requests are few (a client's next minute after
 a write), so the cache keeps its hit ratio.
+
+Concurrent misses of one key share one load (a popular key expiring would otherwise send every
+request in flight to the database at once). With `refresh_behind`, an entry that only its time
+bound made old is still answered while one reload runs behind it: a popular package's per-range
+counts take tens of milliseconds at 10^6 rows and ten times that at 10^7, and every request
+waiting for them set the API's p99 (bench/bench_dependents.py). An announced change still drops
+the entry and forgets the load in flight, so no request after a change is answered from before it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
@@ -46,6 +54,7 @@ class TtlCache(Generic[V]):
         tags: Tagger[V] = _untagged,
         weigh: Callable[[V], int] | None = None,
         max_weight: int = 0,
+        refresh_behind: bool = False,
     ) -> None:
         """`weigh` (with `max_weight`): also bound the entries' total weight (their bytes, say),
         dropping the least recently used first; a value heavier than the bound is not kept, so a
@@ -61,25 +70,46 @@ class TtlCache(Generic[V]):
         self._tagged: dict[str, set[Hashable]] = {}
         self._generation = 0
         self._suspended = False
+        self._refresh_behind = refresh_behind
+        self._loading: dict[Hashable, asyncio.Future[V]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
-        now = self._clock()
-        found = None if _must_read_fresh() else self._entries.get(key)
-        if found is not None and found[0] > now:
+        if _must_read_fresh() or self._suspended:  # its own load: read at its floor, kept if not suspended
+            return await self._load_and_keep(key, load, self._generation)
+        found = self._entries.get(key)
+        if found is not None and found[0] > self._clock():
             self._entries.move_to_end(key)
             return found[1]
-        generation = self._generation
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_and_keep(key, load, self._generation))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda done: self._loaded(key, done))
+        if found is not None and self._refresh_behind:
+            return found[1]  # old by time alone (a change would have dropped it): the reload runs behind
+        return await asyncio.shield(loading)  # a waiter cancelled does not cancel the others' load
+
+    async def _load_and_keep(self, key: Hashable, load: Callable[[], Awaitable[V]], generation: int) -> V:
         value = await load()
         if generation == self._generation and not self._suspended:
-            self._keep(key, now + self._ttl, value)
+            self._keep(key, self._clock() + self._ttl, value)
         return value
 
+    def _loaded(self, key: Hashable, done: asyncio.Future[V]) -> None:
+        if self._loading.get(key) is done:
+            del self._loading[key]
+        if not done.cancelled():
+            done.exception()  # a reload nobody awaited: its failure is the next request's to meet
+
     def invalidate(self, payload: str) -> None:
-        """Drop the entries tagged `payload`; `kind:*` drops every entry with a tag of that kind."""
+        """Drop the entries tagged `payload`; `kind:*` drops every entry with a tag of that kind.
+        Loads in flight are forgotten (what they read may predate the change): the next request
+        starts its own."""
         self._generation += 1
+        self._loading.clear()
         if payload.endswith(":*"):
             prefix = payload[:-1]
             doomed = {key for tag, keys in self._tagged.items() if tag.startswith(prefix) for key in keys}
@@ -90,6 +120,7 @@ class TtlCache(Generic[V]):
 
     def clear(self) -> None:
         self._generation += 1
+        self._loading.clear()
         self._entries.clear()
         self._tagged.clear()
         self.weight = 0

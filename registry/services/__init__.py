@@ -87,7 +87,9 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     )
     parsers = WorkerPool(config.parser_processes, config.parser_timeout)
     manifests = ManifestValidator(config.max_manifest_bytes)
-    dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(config.dependents_cache_seconds, tags=_dependents_tags)
+    dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(
+        config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
+    )
     served_releases = served_releases_cache()
     db.invalidations.register(dependents_summaries)
     db.invalidations.register(served_releases)

@@ -4,17 +4,13 @@ for the indexer (whose workers write what is read here)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
 from registry.auth import policy
 from registry.db.database import Database
-from registry.db.lsn import CURRENT_FLOOR
 from registry.domain.actor import Actor
 from registry.domain.errors import BadRequest, Unprocessable
 from registry.domain.page import Page, PageRequest
@@ -29,78 +25,6 @@ from registry.store.package_index import Definer, DependentRow, RangeCount, Repo
 from registry.ttl_cache import TtlCache
 
 T = TypeVar("T")
-
-
-class SharedLoads(Generic[T]):
-    """Loads of values keyed by the invalidation payload that makes them stale
-    (`dependents:npm:lodash`): one load per key at a time, and a key loaded before, with no change
-    announced for it since, answered at once with that value while the next one loads behind it.
-
-    Why: a popular package's per-range counts take tens of milliseconds to count at 10^6 rows and
-    ten times that at 10^7; each time the cache's time bound expired, every request in flight
-    waited for a recount, which set the API's p99 (bench/bench_dependents.py). The time bound is
-    the cache's second line of defence, not its coherence: coherence is the announced changes
-    (migration 10), and these are honoured as strictly as the cache does — a change drops the
-    key's last value and forgets its load in flight, so a request after a change waits for a count
-    begun after it; a value loaded across a change is not kept. A request with a read floor (its
-    client just wrote) loads on its own, as it reads around the cache."""
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._pending: dict[str, asyncio.Future[T]] = {}
-        self._known: OrderedDict[str, T] = OrderedDict()
-        self._max = max_entries
-        self._generation = 0
-        self._suspended = False
-
-    async def load(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
-        floor = CURRENT_FLOOR.get()
-        if self._suspended or (floor is not None and floor.floor > 0):
-            return await load()
-        pending = self._pending.get(key)
-        if pending is None or pending.done():
-            pending = asyncio.ensure_future(self._load_and_keep(key, load, self._generation))
-            self._pending[key] = pending
-            pending.add_done_callback(lambda done: self._forget(key, done))
-        if key in self._known:
-            self._known.move_to_end(key)
-            return self._known[key]
-        return await asyncio.shield(pending)  # one waiter cancelled does not cancel the others' load
-
-    async def _load_and_keep(self, key: str, load: Callable[[], Awaitable[T]], generation: int) -> T:
-        value = await load()
-        if generation == self._generation and not self._suspended:
-            self._known[key] = value
-            self._known.move_to_end(key)
-            while len(self._known) > self._max:
-                self._known.popitem(last=False)
-        return value
-
-    def _forget(self, key: str, done: asyncio.Future[T]) -> None:
-        if self._pending.get(key) is done:
-            del self._pending[key]
-        if not done.cancelled():
-            done.exception()  # retrieved here: a refresh nobody waits for may fail; the next retries
-
-    def invalidate(self, payload: str) -> None:
-        self._generation += 1
-        if payload.endswith(":*"):
-            kind = payload[:-1]
-            for key in [key for key in self._known if key.startswith(kind)]:
-                del self._known[key]
-            for key in [key for key in self._pending if key.startswith(kind)]:
-                del self._pending[key]
-        else:
-            self._known.pop(payload, None)
-            self._pending.pop(payload, None)
-
-    def clear(self) -> None:
-        self._generation += 1
-        self._known.clear()
-        self._pending.clear()
-
-    def suspend(self, suspended: bool) -> None:
-        self._suspended = suspended
-        self.clear()
 
 
 class SourceRequired(BadRequest):
@@ -158,26 +82,19 @@ class PackageIndexService:
     db: Database
     summaries: TtlCache[list[RangeCount]]
     sources: SourcePolicy = field(default_factory=SourcePolicy)
-    summary_loads: SharedLoads[list[RangeCount]] = field(default_factory=SharedLoads, init=False)
-
-    def __post_init__(self) -> None:
-        self.db.invalidations.register(self.summary_loads)
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
         """How many dependents declare each range, cached (a popular package's counts are the
         costliest part of its first page) until the indexer changes the package's dependents on
         any node (migration 10), or for at most a few seconds — then recounted once, behind the
-        requests that go on being answered with the last counts until nothing but time has made
-        them old (SharedLoads); with `version`, whether each range admits it by the ecosystem's
+        requests that go on being answered with the last counts when nothing but time has made
+        them old (registry.ttl_cache's refresh behind); with `version`, whether each range admits it by the ecosystem's
         rules."""
 
         async def count() -> list[RangeCount]:
             return await self.db.read_for_cache(store.dependents_by_range, ecosystem.language, package)
 
-        async def load() -> list[RangeCount]:
-            return await self.summary_loads.load(f"dependents:{ecosystem.language}:{package}", count)
-
-        counts = await self.summaries.get((ecosystem.language, package), load)
+        counts = await self.summaries.get((ecosystem.language, package), count)
         return [
             RangeVerdict(c.declared_range, c.count, ecosystem.admits(c.declared_range, version) if version else None)
             for c in counts

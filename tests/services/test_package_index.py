@@ -16,8 +16,9 @@ from registry.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from registry.domain.page import PageRequest
 from registry.ecosystems import Ecosystem, ecosystem_named
 from registry.services import Services
-from registry.services.package_index import Dependents, SharedLoads, SourceRequired
+from registry.services.package_index import Dependents, SourceRequired
 from registry.store.users import User
+from registry.ttl_cache import TtlCache
 from tests.support.index import index_repo, scan_of
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -167,11 +168,17 @@ class _Counting:
 LODASH, REACT = "dependents:npm:lodash", "dependents:npm:react"
 
 
+def _counts_cache() -> TtlCache[int]:
+    """As the per-range counts are kept (services.build_services), with a time bound of nothing:
+    every entry is old by time alone at once, and a key is its own invalidation tag."""
+    return TtlCache(0, tags=lambda key, value: [str(key)], refresh_behind=True)
+
+
 async def test_concurrent_misses_of_one_package_count_its_ranges_once() -> None:
-    loads: SharedLoads[int] = SharedLoads()
+    loads = _counts_cache()
     counting = _Counting()
-    waiting = [asyncio.create_task(loads.load(LODASH, counting)) for _ in range(8)]
-    other = asyncio.create_task(loads.load(REACT, counting))
+    waiting = [asyncio.create_task(loads.get(LODASH, counting)) for _ in range(8)]
+    other = asyncio.create_task(loads.get(REACT, counting))
     await asyncio.sleep(0)
     counting.release.set()
     assert await asyncio.gather(*waiting) == [1] * 8
@@ -182,59 +189,59 @@ async def test_concurrent_misses_of_one_package_count_its_ranges_once() -> None:
 async def test_known_counts_are_answered_at_once_while_they_are_counted_again() -> None:
     """The cache's time bound expired, nothing changed: the last counts answer while one recount
     runs behind them, and the recount's answer the requests after it."""
-    loads: SharedLoads[int] = SharedLoads()
+    loads = _counts_cache()
     counting = _Counting()
     counting.release.set()
-    assert await loads.load(LODASH, counting) == 1
+    assert await loads.get(LODASH, counting) == 1
     counting.release.clear()
-    assert [await loads.load(LODASH, counting) for _ in range(5)] == [1] * 5
+    assert [await loads.get(LODASH, counting) for _ in range(5)] == [1] * 5
     await asyncio.sleep(0)
     assert counting.runs == 2
     counting.release.set()
     await asyncio.sleep(0.01)
-    assert await loads.load(LODASH, counting) == 2
+    assert await loads.get(LODASH, counting) == 2
 
 
 async def test_after_a_change_the_counts_before_it_are_never_answered() -> None:
-    loads: SharedLoads[int] = SharedLoads()
+    loads = _counts_cache()
     counting = _Counting()
     counting.release.set()
-    assert await loads.load(LODASH, counting) == 1
-    assert await loads.load(REACT, counting) == 2
+    assert await loads.get(LODASH, counting) == 1
+    assert await loads.get(REACT, counting) == 2
     counting.release.clear()
     loads.invalidate(LODASH)
-    again = asyncio.create_task(loads.load(LODASH, counting))
+    again = asyncio.create_task(loads.get(LODASH, counting))
     await asyncio.sleep(0)
     assert not again.done()
     counting.release.set()
     assert await again == 3
-    assert await loads.load(REACT, counting) == 2  # another package's counts are still known
+    assert await loads.get(REACT, counting) == 2  # another package's counts are still known
     loads.invalidate("dependents:*")
-    assert await loads.load(REACT, counting) == 5
+    assert await loads.get(REACT, counting) == 5
 
 
 async def test_a_request_after_a_change_never_shares_a_count_begun_before_it() -> None:
-    loads: SharedLoads[int] = SharedLoads()
+    loads = _counts_cache()
     counting = _Counting()
-    before = asyncio.create_task(loads.load(LODASH, counting))
+    before = asyncio.create_task(loads.get(LODASH, counting))
     await asyncio.sleep(0)
     loads.invalidate(LODASH)
-    after = asyncio.create_task(loads.load(LODASH, counting))
+    after = asyncio.create_task(loads.get(LODASH, counting))
     await asyncio.sleep(0)
     counting.release.set()
     assert (await before, await after) == (1, 2)
     counting.release.clear()
-    assert await loads.load(LODASH, counting) == 2  # the count begun before the change was not kept
+    assert await loads.get(LODASH, counting) == 2  # the count begun before the change was not kept
 
 
 async def test_a_client_that_just_wrote_counts_for_itself() -> None:
-    loads: SharedLoads[int] = SharedLoads()
+    loads = _counts_cache()
     counting = _Counting()
-    shared = asyncio.create_task(loads.load(LODASH, counting))
+    shared = asyncio.create_task(loads.get(LODASH, counting))
     await asyncio.sleep(0)
     token = CURRENT_FLOOR.set(ReadFloor(floor=1))
     try:
-        own = asyncio.create_task(loads.load(LODASH, counting))
+        own = asyncio.create_task(loads.get(LODASH, counting))
     finally:
         CURRENT_FLOOR.reset(token)
     await asyncio.sleep(0)
