@@ -1,0 +1,52 @@
+-- name: version_counts
+-- Each version of a package that some lockfile resolved, with how many repositories and rows run
+-- it: an index-only scan of `resolved_dep_dependents` (migration 16), already in (version,
+-- repo_id) order, so the distinct count needs no sort. Cached by the service; the chart, the
+-- totals and the range evaluation read it.
+SELECT version, count(DISTINCT repo_id) AS repos, count(*) AS rows
+  FROM resolved_dep WHERE language = :language AND package = :package::text
+ GROUP BY version ORDER BY version
+
+-- name: distinct_versions
+-- The versions alone, by a loose index scan (a recursive CTE skipping from one version to the next
+-- in `resolved_dep_dependents`): one index descent per distinct version rather than one visit per
+-- row, what a range needs when the counts are not cached (bench/bench_resolved_reads.py measures both).
+WITH RECURSIVE versions(version) AS (
+    (SELECT version FROM resolved_dep
+      WHERE language = :language AND package = :package::text ORDER BY version LIMIT 1)
+  UNION ALL
+    SELECT (SELECT d.version FROM resolved_dep d
+             WHERE d.language = :language AND d.package = :package::text AND d.version > v.version
+             ORDER BY d.version LIMIT 1)
+      FROM versions v WHERE v.version IS NOT NULL
+)
+SELECT version FROM versions WHERE version IS NOT NULL LIMIT :limit
+
+-- name: matched_totals
+-- How many rows, and distinct repositories, run one of `versions` (with the page's filters).
+SELECT count(*) AS rows, count(DISTINCT repo_id) AS repos
+  FROM resolved_dep
+ WHERE language = :language AND package = :package::text AND version = ANY(:versions::text[])
+   AND (:direct::boolean IS NULL OR (depth = 1) = :direct::boolean)
+   AND (:dev::boolean IS NULL OR dev = :dev::boolean)
+
+-- name: dependents_page
+-- A page of the rows running one of `versions`, keyset by (repo_id, row id). Each version's rows
+-- come from `resolved_dep_dependents` in that order already, so each is read only up to the page's
+-- limit (LATERAL … LIMIT) and the page is merged from those: the work is bounded by
+-- versions × (limit + 1) index entries however many rows the package has. Only the page's rows
+-- are joined to `repo`.
+SELECT p.*, r.uri::text AS repo
+  FROM (SELECT d.*
+          FROM unnest(:versions::text[]) AS v(version)
+         CROSS JOIN LATERAL (
+               SELECT d.repo_id, d.id AS row_id, d.version, d.depth, d.dev, d.optional, d.lockfile, d.via
+                 FROM resolved_dep d
+                WHERE d.language = :language AND d.package = :package::text AND d.version = v.version
+                  AND (d.repo_id, d.id) > (:after_repo::int, :after_id::bigint)
+                  AND (:direct::boolean IS NULL OR (d.depth = 1) = :direct::boolean)
+                  AND (:dev::boolean IS NULL OR d.dev = :dev::boolean)
+                ORDER BY d.repo_id, d.id LIMIT :limit) d
+         ORDER BY d.repo_id, d.row_id LIMIT :limit) p
+  JOIN repo r ON r.id = p.repo_id
+ ORDER BY p.repo_id, p.row_id
