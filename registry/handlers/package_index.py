@@ -51,8 +51,8 @@ async def dependents(request: web.Request) -> web.Response:
     lockfiles resolved instead (registry.services.resolved)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
     if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
-        found = await services(request).resolved.dependents(resolved, page_request(request))
-        return json_response(resolved_views.render_resolved_dependents(found))
+        running = await services(request).resolved.dependents(resolved, page_request(request))
+        return json_response(resolved_views.render_resolved_dependents(running))
     version = _version(request)
     page = page_request(request)
     found = await services(request).package_index.dependents(ecosystem, package, version, page)

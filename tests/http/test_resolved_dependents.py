@@ -72,7 +72,9 @@ async def test_every_repository_running_a_package_with_one_shortest_path_each(
     client: Client, world: asyncpg.Connection
 ) -> None:
     body = await _get(client, "/api/dependents?language=npm&package=qs&resolved=true")
-    rows = [(i["repo"], i["version"], i["depth"], i["direct"], i["dev"], i["lockfile"], i["path"]) for i in body["items"]]
+    rows = [
+        (i["repo"], i["version"], i["depth"], i["direct"], i["dev"], i["lockfile"], i["path"]) for i in body["items"]
+    ]
     assert rows == [
         ("example.com/api", "6.11.0", 1, True, False, "package-lock.json", ["qs@6.11.0"]),
         ("example.com/web", "6.11.0", 2, False, False, "package-lock.json", ["express@4.18.2", "qs@6.11.0"]),
@@ -128,7 +130,13 @@ async def test_direct_and_dev_filter_the_rows(client: Client, world: asyncpg.Con
     ],
 )
 async def test_a_version_or_a_range_in_the_ecosystems_own_syntax(
-    client: Client, db: asyncpg.Connection, language: str, package: str, versions: list[str], asked: str, kept: list[str]
+    client: Client,
+    db: asyncpg.Connection,
+    language: str,
+    package: str,
+    versions: list[str],
+    asked: str,
+    kept: list[str],
 ) -> None:
     for n, version in enumerate(versions):
         await index_locked(db, f"example.com/r{n}", language, locked(package, version, lockfile="lock"))
@@ -178,7 +186,9 @@ async def test_an_unknown_package_or_a_matching_nothing_is_an_empty_answer(
         assert (body["items"], body["repos"], body["total"], body["next_cursor"]) == ([], 0, 0, None)
 
 
-async def test_a_reindexed_repository_is_seen_once_its_change_is_announced(client: Client, world: asyncpg.Connection) -> None:
+async def test_a_reindexed_repository_is_seen_once_its_change_is_announced(
+    client: Client, world: asyncpg.Connection
+) -> None:
     url = "/api/dependents?language=npm&package=qs&resolved=true&version=6.11.0"
     assert (await _get(client, url))["repos"] == 2
     await index_locked(world, "example.com/api", "npm", locked("qs", "6.12.0"), revision="rev2")
