@@ -31,6 +31,11 @@ def resolved_query(params: Mapping[str, str], ecosystem: Ecosystem, package: str
         if flag(params, "direct") is not None or flag(params, "dev") is not None:
             raise BadRequest("direct and dev filter resolved dependents: add resolved=true.")
         return None
+    return resolved_question(params, ecosystem, package)
+
+
+def resolved_question(params: Mapping[str, str], ecosystem: Ecosystem, package: str) -> ResolvedQuery:
+    """`version` (checked by the ecosystem's rules), `direct` and `dev` of a resolved question."""
     version = params.get("version")
     if version is not None:
         if not 0 < len(version) <= _MAX_VERSION:

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from jsonschema import Draft202012Validator
 
 from registry.ecosystems.base import ResolvedDependency
 from tests.support.eventually import eventually
@@ -226,3 +227,17 @@ async def test_without_resolved_the_declared_dependents_are_answered(client: Cli
 )
 async def test_bad_input_is_a_400_problem(client: Client, world: asyncpg.Connection, query: str) -> None:
     await _get(client, f"/api/dependents?{query}", 400)
+
+
+async def test_answers_are_what_the_openapi_document_says(client: Client, world: asyncpg.Connection) -> None:
+    document = await _get(client, "/api/openapi.json")
+
+    def check(body: dict[str, Any], schema: str) -> None:
+        root = {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
+        Draft202012Validator(root).validate(body)
+
+    check(
+        await _get(client, "/api/dependents?language=npm&package=qs&resolved=true&version=6.5.3"),
+        "ResolvedDependentPage",
+    )
+    check(await _get(client, "/api/dependents/summary?language=npm&package=qs&resolved=true"), "ResolvedSummary")
