@@ -35,6 +35,10 @@ from registry.ttl_cache import TtlCache
 MAX_RANGE_VERSIONS = 5000
 """Distinct versions one request evaluates a range against (the most run first); far more than a
 package publishes in practice, and a bound on the CPU a request may cost (~0.14 s with univers)."""
+ORDERED_SHARE = 0.05
+"""A page is read in repository order (`resolved_dep_by_repo`) when the kept versions hold at least
+this share of the package's rows: about `limit / share` index entries are skipped to fill it. Below
+it, each kept version's rows are merged (at most versions x limit entries): see migration 17."""
 INLINE_VERSIONS = 200
 """Up to this many versions (~5 ms) are evaluated on the event loop; more go to a worker process."""
 
@@ -161,9 +165,18 @@ class ResolvedService:
         kept = summary.kept()
         if not kept:
             return ResolvedDependents(summary, Page([], None))
+        kept_rows = sum(entry.rows for entry in summary.versions if entry.matches)
+        in_order = kept_rows >= ORDERED_SHARE * sum(entry.rows for entry in summary.versions)
         async with self.db.reading() as conn:
             rows = await store.dependents_page(
-                conn, query.ecosystem.language, query.package, kept, page, direct=query.direct, dev=query.dev
+                conn,
+                query.ecosystem.language,
+                query.package,
+                kept,
+                page,
+                direct=query.direct,
+                dev=query.dev,
+                in_order=in_order and len(kept) > 1,
             )
         return ResolvedDependents(summary, rows)
 

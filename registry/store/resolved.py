@@ -91,16 +91,13 @@ async def dependents_page(
     *,
     direct: bool | None,
     dev: bool | None,
+    in_order: bool = False,
 ) -> Page[ResolvedRow]:
-    """A page of the rows running one of `versions`, keyset by (repository, row)."""
-    return await _SQL.dependents_page.page(
-        conn,
-        ResolvedRow,
-        _RESOLVED,
-        page,
-        language=language,
-        package=package,
-        versions=list(versions),
-        direct=direct,
-        dev=dev,
-    )
+    """A page of the rows running one of `versions`, keyset by (repository, row); without a `dev`
+    filter from an index alone until the page's own rows are read. `in_order`: the versions hold
+    most of the package's rows, so one ordered scan finds a page sooner than a merge per version."""
+    params = {"language": language, "package": package, "versions": list(versions), "direct": direct}
+    if dev is None:
+        query = _SQL.dependents_page_in_order if in_order else _SQL.dependents_page
+        return await query.page(conn, ResolvedRow, _RESOLVED, page, **params)
+    return await _SQL.dependents_page_by_dev.page(conn, ResolvedRow, _RESOLVED, page, **params, dev=dev)

@@ -241,3 +241,21 @@ async def test_answers_are_what_the_openapi_document_says(client: Client, world:
         "ResolvedDependentPage",
     )
     check(await _get(client, "/api/dependents/summary?language=npm&package=qs&resolved=true"), "ResolvedSummary")
+
+
+async def test_rare_versions_page_as_completely_as_common_ones(client: Client, db: asyncpg.Connection) -> None:
+    """A range keeping a small share of the rows pages by merging its versions; a wide one in
+    repository order (registry.services.resolved.ORDERED_SHARE): both answer the same pages."""
+    for n in range(40):
+        await index_locked(db, f"example.com/common{n:02}", "npm", locked("ms", "1.0.0"))
+    await index_locked(db, "example.com/rare-a", "npm", locked("ms", "2.1.0"))
+    await index_locked(db, "example.com/rare-b", "npm", locked("ms", "2.0.0", via=("debug@4.3.4",)))
+    for asked, expected in (("%5E2", 2), ("%3E%3D1", 42)):
+        seen: list[str] = []
+        base = f"/api/dependents?language=npm&package=ms&resolved=true&version={asked}&limit=5"
+        url = base
+        while url:
+            body = await _get(client, url)
+            seen += [item["repo"] for item in body["items"]]
+            url = f"{base}&cursor={body['next_cursor']}" if body["next_cursor"] else ""
+        assert len(seen) == len(set(seen)) == body["total"] == body["repos"] == expected
