@@ -62,12 +62,6 @@ async def version_counts(conn: asyncpg.Connection, language: str, package: str) 
     return await _SQL.version_counts.all(conn, VersionCount, language=language, package=package)
 
 
-async def distinct_versions(conn: asyncpg.Connection, language: str, package: str, limit: int) -> list[str]:
-    """Up to `limit` of the package's resolved versions, in text order, by a loose index scan."""
-    rows = await _SQL.distinct_versions.fetch(conn, language=language, package=package, limit=limit)
-    return [row["version"] for row in rows]
-
-
 async def matched_totals(
     conn: asyncpg.Connection,
     language: str,
