@@ -104,10 +104,14 @@ def _listing(current: Release | None) -> ListingFields:
     )
 
 
-async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> None:
-    """Point the extension's listing fields at the latest live `release`-tag release."""
-    current = latest(await release_store.releases_of(conn, extension.id, tag="release"))
+async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> list[Release]:
+    """Point the extension's listing fields at the latest live `release`-tag release. Returns the
+    extension's live releases of every tag, read for it: a publish finds its new release among
+    them rather than reading it again."""
+    releases = await release_store.releases_of(conn, extension.id)
+    current = latest([release for release in releases if release.tag.lower() == "release"])
     await extension_store.update_listing(conn, extension, _listing(current))
+    return releases
 
 
 def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> Published:
@@ -244,11 +248,12 @@ class Publishing:
         connection for both, where a README's rendering did not have to come between them)."""
         publisher, user_id = await _authorized(conn, actor, prepared.publisher)
         extension = await _extension_for(conn, publisher, prepared.name, create=create)
-        if prepared.version is not None:
+        slot = await release_store.next_release_id(conn, extension.id, prepared.version)
+        if slot.published_id is not None and prepared.version is not None:
             existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
             if existing is not None:
                 return _same_or_conflict(existing, prepared, extension)
-        release_id = await release_store.next_release_id(conn)
+        release_id = slot.release_id
         map_url = None
         if prepared.bundle is not None and prepared.source_map is not None:
             map_url = public_url() + static_path(release_id, extension.extension_id, "map")
@@ -256,8 +261,8 @@ class Publishing:
         await release_store.insert_release(conn, release_id, new)
         if readme is not None:
             await readme_store.insert_readme(conn, release_id, readme)
-        await _refresh_listing(conn, extension)
-        release = await release_store.release_by_id(conn, release_id)
+        releases = await _refresh_listing(conn, extension)
+        release = next((release for release in releases if release.id == release_id), None)
         if release is None:  # inserted by this very transaction, under a row it holds locked
             raise RuntimeError(f"release {release_id} vanished inside its own transaction")
         return Published(extension, release, created=True, warnings=prepared.warnings)
