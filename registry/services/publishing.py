@@ -74,14 +74,16 @@ class Published(Record):
     warnings: list[dict[str, str]]
 
 
-def _new_release(extension: Extension, prepared: Prepared, user_id: int, files: StoredFiles) -> NewRelease:
+def _new_release(
+    extension: Extension, prepared: Prepared, user_id: int, files: StoredFiles, content: bytes
+) -> NewRelease:
     return NewRelease(
         extension_pk=extension.id,
         creator_user_id=user_id,
         version=prepared.version,
         tag=prepared.tag,
         manifest=prepared.manifest.text,
-        content_sha256=prepared.content_sha256,
+        content_sha256=content,
         **asdict(files),
     )
 
@@ -114,10 +116,10 @@ async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> li
     return releases
 
 
-def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> Published:
+def _same_or_conflict(existing: Release, prepared: Prepared, content: bytes, extension: Extension) -> Published:
     if existing.deleted_at is not None:
         raise VersionExists(f"{extension.extension_id}@{prepared.version} was yanked; a version is never reused.")
-    if existing.content_sha256 != prepared.content_sha256 or existing.tag != prepared.tag:
+    if existing.content_sha256 != content or existing.tag != prepared.tag:
         raise VersionExists(f"{extension.extension_id}@{prepared.version} is already published with different content.")
     return Published(extension, existing, created=False, warnings=prepared.warnings)
 
@@ -229,7 +231,7 @@ class Publishing:
             # even when this transaction had created the extension.
             if prepared.version is None:
                 raise
-            published = await self._published_before(prepared, prepared.version)
+            published = await self._published_before(prepared, prepared.version, files)
             if published is None:
                 raise
             return published
@@ -252,12 +254,14 @@ class Publishing:
         if slot.published_id is not None and prepared.version is not None:
             existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
             if existing is not None:
-                return _same_or_conflict(existing, prepared, extension)
+                content = await files.content_sha256(prepared.manifest.sha256)
+                return _same_or_conflict(existing, prepared, content, extension)
         release_id = slot.release_id
         map_url = None
         if prepared.bundle is not None and prepared.source_map is not None:
             map_url = public_url() + static_path(release_id, extension.extension_id, "map")
-        new = _new_release(extension, prepared, user_id, await files.finish(map_url))
+        content = await files.content_sha256(prepared.manifest.sha256)
+        new = _new_release(extension, prepared, user_id, await files.finish(map_url), content)
         await release_store.insert_release(conn, release_id, new)
         if readme is not None:
             await readme_store.insert_readme(conn, release_id, readme)
@@ -267,14 +271,16 @@ class Publishing:
             raise RuntimeError(f"release {release_id} vanished inside its own transaction")
         return Published(extension, release, created=True, warnings=prepared.warnings)
 
-    async def _published_before(self, prepared: Prepared, version: str) -> Published | None:
+    async def _published_before(self, prepared: Prepared, version: str, files: FileDigests) -> Published | None:
         """The release a conflicting publish met, when it is still there to compare with."""
         async with self.db.reading() as conn:
             found = await extension_store.extension_by_name(conn, prepared.publisher, prepared.name)
             if found is None:
                 return None
             existing = await release_store.release_by_version(conn, found.id, version, include_yanked=True)
-        return None if existing is None else _same_or_conflict(existing, prepared, found)
+        if existing is None:
+            return None
+        return _same_or_conflict(existing, prepared, await files.content_sha256(prepared.manifest.sha256), found)
 
     # --- releases ---
 

@@ -18,7 +18,8 @@ _RELEASE_TRIGGER = (
 
 async def _extension(db: asyncpg.Connection, user_id: int, name: str) -> int:
     extension_id: int = await db.fetchval(
-        "INSERT INTO registry_extensions (uuid, publisher_user_id, name) VALUES (gen_random_uuid(), $1, $2) RETURNING id",
+        "INSERT INTO registry_extensions (uuid, publisher_user_id, name)"
+        " VALUES (gen_random_uuid(), $1, $2) RETURNING id",
         user_id,
         name,
     )
@@ -40,7 +41,9 @@ async def test_publishing_yanking_and_deleting_a_release_announce_its_extension(
         " release_tag, manifest, bundle) VALUES ($1, $2, '1.0.0', 'release', '{}', repeat('x', 1 << 20))"
     )
     assert await _announced_by(db, insert, extension, alice.id) == [f"extension:{extension}"]
-    release = await db.fetchval("SELECT id FROM registry_extension_releases WHERE registry_extension_id = $1", extension)
+    release = await db.fetchval(
+        "SELECT id FROM registry_extension_releases WHERE registry_extension_id = $1", extension
+    )
     yank = "UPDATE registry_extension_releases SET deleted_at = now() WHERE id = $1"
     assert await _announced_by(db, yank, release) == [f"extension:{extension}"]
     delete = "DELETE FROM registry_extension_releases WHERE id = $1"
