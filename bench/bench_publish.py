@@ -3,8 +3,8 @@
 `stages`: the app in this process (one worker, a scratch database), each stage of the publish path
 timed by wrapping the function that does it (nothing in the server knows it is measured), for
 sequential publishes of a 1 MiB bundle and a source map, as multipart (what the CLI sends) and as
-JSON (what the API allows), and as bench_hotpaths publishes (JSON, an empty map). Prints the median ms of each stage per form; a stage inside another
-is indented under it.
+JSON (what the API allows), and as bench_hotpaths publishes (JSON, an empty map). Prints the
+median ms of each stage per form; a stage inside another is indented under it.
 
 `storage`: the INSERT and COMMIT of a 1 MiB bundle into a text column stored each way PostgreSQL
 offers (pglz, the default; out of line uncompressed; lz4 where the server has it), interleaved.
