@@ -116,6 +116,31 @@ async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> li
     return releases
 
 
+def _is_listed_tag(release: Release) -> bool:
+    return release.tag.lower() == "release"  # as releases_of compares tags (citext)
+
+
+async def _list_new_release(conn: asyncpg.Connection, extension: Extension, release_id: int) -> Release:
+    """Point the listing at the latest live `release`-tag release after `release_id` was inserted,
+    and return that new release. The latest of the releases with one more is the latest of the one
+    the listing names and the new one (`latest` is the maximum of a total order), so only those two
+    are read, not every release (which grows with each publish); a listing that names no live
+    `release`-tag release (none yet, or one changed by hand) is computed again from all of them."""
+    listed_id = extension.latest_release_id
+    releases = []
+    if listed_id is not None:
+        releases = await release_store.live_releases_by_ids(conn, extension.id, [release_id, listed_id])
+    if any(release.id == listed_id and _is_listed_tag(release) for release in releases):
+        current = latest([release for release in releases if _is_listed_tag(release)])
+        await extension_store.update_listing(conn, extension, _listing(current))
+    else:
+        releases = await _refresh_listing(conn, extension)
+    new = next((release for release in releases if release.id == release_id), None)
+    if new is None:  # inserted by this very transaction, under a row it holds locked
+        raise RuntimeError(f"release {release_id} vanished inside its own transaction")
+    return new
+
+
 def _same_or_conflict(existing: Release, prepared: Prepared, content: bytes, extension: Extension) -> Published:
     if existing.deleted_at is not None:
         raise VersionExists(f"{extension.extension_id}@{prepared.version} was yanked; a version is never reused.")
@@ -265,10 +290,7 @@ class Publishing:
         await release_store.insert_release(conn, release_id, new)
         if readme is not None:
             await readme_store.insert_readme(conn, release_id, readme)
-        releases = await _refresh_listing(conn, extension)
-        release = next((release for release in releases if release.id == release_id), None)
-        if release is None:  # inserted by this very transaction, under a row it holds locked
-            raise RuntimeError(f"release {release_id} vanished inside its own transaction")
+        release = await _list_new_release(conn, extension, release_id)
         return Published(extension, release, created=True, warnings=prepared.warnings)
 
     async def _published_before(self, prepared: Prepared, version: str, files: FileDigests) -> Published | None:

@@ -85,6 +85,11 @@ async def releases_of(
     return await _SQL.releases_of.all(conn, Release, extension_pk=extension_pk, tag=tag, include_yanked=include_yanked)
 
 
+async def live_releases_by_ids(conn: asyncpg.Connection, extension_pk: int, release_ids: list[int]) -> list[Release]:
+    """The live releases of an extension among `release_ids` (metadata only)."""
+    return await _SQL.live_releases_by_ids.all(conn, Release, extension_pk=extension_pk, release_ids=release_ids)
+
+
 async def release_by_version(
     conn: asyncpg.Connection, extension_pk: int, version: str, *, include_yanked: bool = False
 ) -> Release | None:

@@ -23,6 +23,11 @@ SELECT * FROM release_metadata
    AND (:tag::text IS NULL OR tag::citext = :tag::citext)
    AND (:include_yanked::boolean OR deleted_at IS NULL)
 
+-- name: live_releases_by_ids
+-- Live releases of one extension by id (a publish's new release and the one its listing names).
+SELECT * FROM release_metadata
+ WHERE registry_extension_id = :extension_pk AND id = ANY(:release_ids::bigint[]) AND deleted_at IS NULL
+
 -- name: release_by_version
 SELECT * FROM release_metadata
  WHERE registry_extension_id = :extension_pk AND version::citext = :version::citext
