@@ -17,10 +17,11 @@ SELECT * FROM live_extensions WHERE publisher::citext = :publisher::citext AND n
 -- name: lock_extension_by_name
 -- The id of a live extension by name, its row locked until the transaction ends: publishes of one
 -- extension serialise their listing update. FOR UPDATE cannot reach through live_extensions' outer
--- joins, so the view finds the row and the table's row is locked (and rechecked, should it wait).
+-- joins, so the view finds the row and the table's row is locked (and rechecked, should it wait);
+-- the id found first (one at most: names are unique per publisher), then the row by its key.
 SELECT e.id FROM registry_extensions e
  WHERE e.id = (SELECT l.id FROM live_extensions l
-                WHERE l.publisher::citext = :publisher::citext AND l.name::citext = :name::citext)
+                WHERE l.publisher::citext = :publisher::citext AND l.name::citext = :name::citext LIMIT 1)
    AND e.deleted_at IS NULL
    FOR UPDATE
 
