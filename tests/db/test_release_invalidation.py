@@ -1,4 +1,4 @@
-"""Migration 16: a release announces its extension's change by reading its one column, and what it
+"""Migration 18: a release announces its extension's change by reading its one column, and what it
 announces is what migration 10's generic row trigger announced."""
 
 from __future__ import annotations
@@ -50,15 +50,15 @@ async def test_publishing_yanking_and_deleting_a_release_announce_its_extension(
     assert await _announced_by(db, delete, release) == [f"extension:{extension}"]
 
 
-async def test_migration_16_swaps_the_release_trigger_and_back(empty_db_url: str) -> None:
+async def test_migration_18_swaps_the_release_trigger_and_back(empty_db_url: str) -> None:
     conn = await asyncpg.connect(empty_db_url)
     try:
         migrations = load_migrations(migrations_dir())
-        await migrate_up(conn, [m for m in migrations if m.version < 16])
+        await migrate_up(conn, [m for m in migrations if m.version < 18])
         assert await conn.fetchval(_RELEASE_TRIGGER) == "wharf_invalidate_row"
-        assert await migrate_up(conn, migrations, steps=1) == [16]
+        assert await migrate_up(conn, migrations, steps=1) == [18]
         assert await conn.fetchval(_RELEASE_TRIGGER) == "wharf_invalidate_release"
-        assert await migrate_down(conn, migrations, steps=1) == [16]
+        assert await migrate_down(conn, migrations, steps=1) == [18]
         assert await conn.fetchval(_RELEASE_TRIGGER) == "wharf_invalidate_row"
     finally:
         await conn.close()

@@ -1,4 +1,4 @@
--- Migration 16: a release announces its change (migration 10's `extension:<id>`) by reading its one
+-- Migration 18: a release announces its change (migration 10's `extension:<id>`) by reading its one
 -- column, not through `to_jsonb(NEW)`.
 --
 -- Migration 10's generic row trigger finds the column it announces by building the whole row as
