@@ -33,6 +33,11 @@ _VALUES_IN_LINE = 10_000
 # Arrays and objects (and brackets in strings: a bundle's code) a body may hold and still be parsed
 # on the event loop; more go to a worker process, which refuses past MAX_PUBLISH_VALUES.
 _CONTAINERS_IN_LINE = 20_000
+# Likewise separators (`,` and `:`, in strings too): a flat `[1,1,…]` of 1 MiB has two brackets but
+# 500,000 values, which cost the event loop 0.2 s to parse and walk (measured at load 9). Counting
+# them costs ~1 ms per MiB; a JSON-form bundle of real code, whose commas send it to the worker,
+# pays the worker's round trip (~2-3 ms per MiB) — multipart carries a bundle without either.
+_SEPARATORS_IN_LINE = 20_000
 _REPARSED_IN_LINE = 2 << 20
 _FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
@@ -119,7 +124,11 @@ async def _from_json(request: web.Request) -> dict[str, Any]:
 async def parse_publish_json(request: web.Request, raw: bytes) -> Any:
     """A publish body (REST or GraphQL) parsed and checked for what PostgreSQL cannot store: in
     line when small, in a worker process when large (parse_checked)."""
-    if len(raw) <= _PARSED_IN_LINE and raw.count(b"[") + raw.count(b"{") <= _CONTAINERS_IN_LINE:
+    if (
+        len(raw) <= _PARSED_IN_LINE
+        and raw.count(b"[") + raw.count(b"{") <= _CONTAINERS_IN_LINE
+        and raw.count(b",") + raw.count(b":") <= _SEPARATORS_IN_LINE
+    ):
         body = parse_json(raw)
         refuse_unstorable(body)
         return body

@@ -279,6 +279,22 @@ async def test_hundreds_of_thousands_of_arrays_in_under_a_mib_are_refused_withou
     assert refusal in (await response.json())["detail"]
 
 
+@pytest.mark.parametrize("value", [b"1", b'""', b"null"])
+async def test_half_a_million_flat_values_in_under_a_mib_are_refused_without_stalling_the_server(
+    client: Client, db: asyncpg.Connection, value: bytes
+) -> None:
+    """Two brackets, 500,000 values: not the bracket count but the separators send it to a worker."""
+    alice = await make_user(db, "alice")
+    await publish(client, alice.headers, "alice/warm-up", "1.0.0")  # what a process does once, done
+    values = b",".join([value] * ((1 << 20) // (len(value) + 1) - 100))
+    body = b'{"extension_id":"alice/wc","version":"1.0.0","bundle":"x","manifest":{},"x":[' + values + b"]}"
+    assert len(body) <= 1 << 20
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    response, slowest = await slowest_healthz(client, client.post("/api/publish", data=body, headers=headers))
+    assert response.status == 413 and slowest < RESPONSIVE, slowest
+    assert "JSON values" in (await response.json())["detail"]
+
+
 async def test_a_publish_of_millions_of_small_values_is_refused_without_stalling_the_server(
     client: Client, db: asyncpg.Connection
 ) -> None:
