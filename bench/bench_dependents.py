@@ -39,7 +39,7 @@ from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.domain.page import PageRequest
 from registry.ecosystems import ecosystem_named
-from registry.ecosystems.base import Dependency
+from registry.ecosystems.base import Dependency, PackageDef
 from registry.store.package_index import dependents_by_range, dependents_page
 from testkit.databases import scratch_database
 from testkit.processes import free_port
@@ -48,6 +48,8 @@ RANGES = ("^1.0.0", "^1.2.0", "~1.4.0", ">=1.0.0 <2.0.0", "^2.0.0", "1.4.2", "^0
 PACKAGES = 50_000
 BATCH = 5_000
 WARM_UP_SECONDS = 1.0
+MONOREPO_EVERY = 10
+MONOREPO_MANIFESTS = 4
 
 
 def zipf_sampler(n: int, s: float = 1.1) -> Callable[[random.Random], int]:
@@ -55,6 +57,25 @@ def zipf_sampler(n: int, s: float = 1.1) -> Callable[[random.Random], int]:
     cumulative = list(itertools.accumulate(weights))
     total = cumulative[-1]
     return lambda rng: bisect.bisect_left(cumulative, rng.random() * total)
+
+
+def repo_scan(n: int, rng: random.Random, sample: Callable[[random.Random], int], deps: int) -> Scan:
+    """Repository n's manifests: one package.json defining one package, but every MONOREPO_EVERY-th
+    repository is a monorepo of MONOREPO_MANIFESTS workspaces, each defining its own package and
+    declaring half of the repository's `deps` packages (so a popular package is declared several
+    times by one repository, as `typescript` is in a real monorepo)."""
+    chosen = sorted({sample(rng) for _ in range(deps)})
+    paths = ["package.json"]
+    if n % MONOREPO_EVERY == 0:
+        paths = [f"packages/p{m}/package.json" for m in range(MONOREPO_MANIFESTS)]
+    scan = Scan()
+    for m, path in enumerate(paths):
+        declared = chosen if len(paths) == 1 else rng.sample(chosen, max(1, len(chosen) // 2))
+        scan.dependencies += [
+            ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", path)) for p in declared
+        ]
+        scan.packages.append(("npm", PackageDef(f"bench-{n}-{m}", "1.0.0", path)))
+    return scan
 
 
 async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tuple[int, float, float, WriteStats]:
@@ -75,12 +96,7 @@ async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tupl
                 rng = random.Random(first)
                 batch = []
                 for n in range(first, min(first + BATCH, repos)):
-                    scan = Scan()
-                    chosen = {sample(rng) for _ in range(deps)}
-                    scan.dependencies = [
-                        ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", "package.json"))
-                        for p in chosen
-                    ]
+                    scan = repo_scan(n, rng, sample, deps)
                     rows += len(scan.dependencies)
                     batch.append(RepoIndex(f"example.com/bench/repo{n}", "r1", scan))
                 began = time.perf_counter()
@@ -96,6 +112,7 @@ async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tupl
     try:
         await conn.execute("VACUUM ANALYZE global_dep")
         await conn.execute("VACUUM ANALYZE repo")
+        await conn.execute("VACUUM ANALYZE pkgs")
     finally:
         await conn.close()
     return rows, elapsed, writing / writers, stats

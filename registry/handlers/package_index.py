@@ -11,6 +11,7 @@ from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
 from registry.handlers.common import json_body, services
+from registry.handlers.dependents_query import advisory_of, per_repo_of, version_of
 from registry.handlers.paging import page_request
 from registry.http import json_response
 from registry.services.package_index import Queued
@@ -19,7 +20,6 @@ from registry.views import package_index as views
 routes = web.RouteTableDef()
 
 _MAX_NAME = 512
-_MAX_VERSION = 256
 _URI_SAFE = "/:@!$&'()*+,;=~"  # a repository URI in a Location header: all but these percent-encoded
 
 
@@ -33,13 +33,6 @@ def _ecosystem_and_name(request: web.Request, name_param: str) -> tuple[Ecosyste
     return ecosystem, ecosystem.normalise_name(name)
 
 
-def _version(request: web.Request) -> str | None:
-    version = request.query.get("version")
-    if version is not None and not 0 < len(version) <= _MAX_VERSION:
-        raise BadRequest(f"version must be 1 to {_MAX_VERSION} characters.")
-    return version
-
-
 @routes.get("/api/dependents")
 async def dependents(request: web.Request) -> web.Response:
     """Repositories depending on a package: declared range, dep type and manifest path, keyset-
@@ -47,7 +40,7 @@ async def dependents(request: web.Request) -> web.Response:
     ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
     (and counted in `unevaluated`), never silently dropped."""
     ecosystem, package = _ecosystem_and_name(request, "package")
-    version = _version(request)
+    version = version_of(request.query)
     page = page_request(request)
     found = await services(request).package_index.dependents(ecosystem, package, version, page)
     return json_response(views.render_dependents(found))
@@ -55,11 +48,32 @@ async def dependents(request: web.Request) -> web.Response:
 
 @routes.get("/api/dependents/summary")
 async def dependents_summary(request: web.Request) -> web.Response:
-    """How many dependents declare each range; with `version`, whether each range admits it."""
+    """How many dependents declare each range (with `version`, whether each range admits it), and
+    how many repositories, packages and declarations depend on the package."""
     ecosystem, package = _ecosystem_and_name(request, "package")
-    version = _version(request)
-    ranges = await services(request).package_index.summary(ecosystem, package, version)
-    return json_response(views.render_summary(ecosystem.language, package, version, ranges))
+    version = version_of(request.query)
+    index = services(request).package_index
+    ranges = await index.summary(ecosystem, package, version)
+    totals = await index.totals(ecosystem, package)
+    return json_response(views.render_summary(ecosystem.language, package, version, ranges, totals))
+
+
+@routes.get("/api/dependents/repositories")
+async def dependent_repositories(request: web.Request) -> web.Response:
+    """Repositories depending on a package, keyset-paginated by repository, each with its first
+    `per_repo` declarations grouped (manifest path, range, dep type, the package that manifest
+    defines) and how many more; counted as repositories, packages and declarations. Filters:
+    `version` (ranges admitting it), `advisory` (ranges admitting a version it affects)."""
+    ecosystem, package = _ecosystem_and_name(request, "package")
+    found = await services(request).package_index.dependent_repos(
+        ecosystem,
+        package,
+        page_request(request),
+        version=version_of(request.query),
+        advisory=advisory_of(request.query),
+        per_repo=per_repo_of(request.query),
+    )
+    return json_response(views.render_dependent_repos(found))
 
 
 @routes.get("/api/packages")

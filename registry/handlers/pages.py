@@ -23,9 +23,10 @@ from registry.domain.errors import DomainError, NotFound
 from registry.domain.page import PageRequest
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.handlers.common import path_extension, redirect_renamed_publisher, services
+from registry.handlers.dependents_query import advisory_of, version_of
 from registry.handlers.paging import page_request, page_request_of
 from registry.pages.api_docs import build_docs
-from registry.pages.chart import download_chart
+from registry.pages.chart import distribution_chart, download_chart
 from registry.problems import problem_of, renamed_publisher_redirect
 from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
@@ -36,6 +37,8 @@ routes = web.RouteTableDef()
 
 PAGE_SIZE = 20
 CHART_DAYS = 90
+RANGES_SHOWN = 20  # the dependents page's chart and table: the most declared ranges, the rest summed
+WEB_DECLARATIONS = 5  # a repository's declarations shown on the dependents page (the rest counted)
 _ICON = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml)(;[a-zA-Z0-9=.-]+)*(;base64)?,")
 _WEB_URL = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -177,25 +180,67 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/packages/{language}/{name:.+}")
 @html_page
 async def dependents_page(request: web.Request) -> web.StreamResponse:
-    """Repositories that depend on a package, with the ranges they declare, keyset-paginated."""
+    """Repositories that depend on a package, counted as repositories, packages and declarations,
+    each with its first declarations, keyset-paginated; filtered by a version its ranges admit and
+    by an advisory; the declared ranges' distribution as a chart (its table beside it)."""
     language = request.match_info["language"]
     ecosystem = ecosystem_named(language)
     if ecosystem is None:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
     package = ecosystem.normalise_name(request.match_info["name"])
-    found = await services(request).package_index.dependents(ecosystem, package, None, page_request(request))
+    version, advisory = version_of(request.query, blank_is_none=True), advisory_of(request.query)
+    found = await services(request).package_index.dependent_repos(
+        ecosystem, package, page_request(request), version=version, advisory=advisory, per_repo=WEB_DECLARATIONS
+    )
     base = f"/packages/{language}/{quote(package, safe='/@:')}"
-    limit, next_cursor = request.query.get("limit", ""), found.page.next_cursor
+    filters = {"version": version, "advisory": advisory, "limit": request.query.get("limit", "")}
+    next_cursor = found.page.next_cursor
     return pages.html_response(
         request,
         "dependents.html",
         {
             "language": language,
             "package": package,
-            "total": found.total,
-            "ranges": found.ranges[:20],
-            "more_ranges": max(len(found.ranges) - 20, 0),
-            "rows": [dependent.row for dependent in found.page.items],
+            "base": base,
+            "version": version,
+            "advisory": advisory,
+            "totals": found.totals,
+            "unevaluated": found.unevaluated,
+            "ranges": found.ranges[:RANGES_SHOWN],
+            "more_ranges": max(len(found.ranges) - RANGES_SHOWN, 0),
+            "range_chart": distribution_chart(
+                [(r.declared_range or "(any)", r.count, r.admits) for r in found.ranges], shown=RANGES_SHOWN
+            ),
+            "repos": found.page.items,
+            "matches": found.matches,
+            "json_url": pages.query_url(
+                "/api/dependents/repositories", language=language, package=package, version=version, advisory=advisory
+            ),
+            "next_url": pages.query_url(base, **filters, cursor=next_cursor) if next_cursor else None,
+            "first_url": pages.query_url(base, **filters) if request.query.get("cursor") else None,
+        },
+    )
+
+
+@routes.get("/repos/{uri:.+}")
+@html_page
+async def repo_page(request: web.Request) -> web.StreamResponse:
+    """A repository of the package index: what its manifests define and declare, keyset-paginated
+    (the dependents page links each repository here)."""
+    index = services(request).package_index
+    uri = request.match_info["uri"]
+    packages = await index.repo_packages(uri, PageRequest(RANGES_SHOWN))
+    dependencies = await index.repo_dependencies(uri, page_request(request))
+    base, limit = f"/repos/{quote(uri, safe='/@:')}", request.query.get("limit", "")
+    next_cursor = dependencies.page.next_cursor
+    return pages.html_response(
+        request,
+        "repo.html",
+        {
+            "repo": dependencies.repo,
+            "packages": packages.page.items,
+            "more_packages": packages.page.next_cursor is not None,
+            "dependencies": dependencies.page.items,
             "next_url": pages.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
             "first_url": pages.query_url(base, limit=limit) if request.query.get("cursor") else None,
         },
