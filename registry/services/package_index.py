@@ -221,7 +221,9 @@ class PackageIndexService:
                 )
         unevaluated = None
         if version is not None:
-            unevaluated = sum(e.count for e in ranges if e.admits is None and (frozen is None or e.declared_range in frozen))
+            unevaluated = sum(
+                e.count for e in ranges if e.admits is None and (frozen is None or e.declared_range in frozen)
+            )
         return DependentRepos(
             language=ecosystem.language,
             package=package,
@@ -243,7 +245,9 @@ class PackageIndexService:
         affects nothing; an unknown one is a 404."""
         check_advisory_id(advisory_id)
         async with self.db.reading() as conn:
-            found = or_raise(await advisories.advisory_named(conn, advisory_id), NotFound(f"No advisory {advisory_id}."))
+            found = or_raise(
+                await advisories.advisory_named(conn, advisory_id), NotFound(f"No advisory {advisory_id}.")
+            )
             entries = [] if found.withdrawn else await advisories.affected_of(conn, found.id)
         matches: dict[str, str] = {}
         for entry in entries:

@@ -63,7 +63,9 @@ def _declaration(
         "path": declared.path,
         "range": declared.declared_range,
         "dep_type": declared.dep_type,
-        "package": None if declared.defines is None else {"name": declared.defines, "version": declared.defines_version},
+        "package": None
+        if declared.defines is None
+        else {"name": declared.defines, "version": declared.defines_version},
     }
     if verdicts is not None:
         item["admits"] = verdicts.get(declared.declared_range)
