@@ -19,8 +19,7 @@ from registry.ecosystems import Ecosystem
 from registry.git_sources import GitSource, SourcePolicy, SourceRefused, check_revision
 from registry.services.advisories import affected_package, check_advisory_id, declared_verdict
 from registry.services.loaders import repo_named
-from registry.store import advisories
-from registry.store import index_queue
+from registry.store import advisories, index_queue
 from registry.store import package_index as store
 from registry.store.index_queue import QueueEntry
 from registry.store.package_index import (
