@@ -24,6 +24,7 @@ import orjson
 
 from indexer.scan import Scan
 from registry.domain.record import Record
+from registry.ecosystems.base import ResolvedDependency
 from registry.store import package_index as index_store
 
 
@@ -32,6 +33,7 @@ class WriteOutcome(Record):
     written: bool  # False: the revision was already indexed
     packages: int
     dependencies: int
+    resolved: int = 0
 
 
 @dataclass
@@ -55,6 +57,28 @@ def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+_DEPTH_MAX = 32767  # the column is a smallint; no real lock is this deep
+
+
+def _resolved_record(repo_id: int, language: str, dep: ResolvedDependency) -> tuple[int | str, ...]:
+    """A `resolved_dep` row in RESOLVED_COLUMNS' order, led by (language, package, version) so that
+    sorting the batch puts rows in the dependents index's order (as for global_dep)."""
+    row = (
+        repo_id,
+        language,
+        dep.package,
+        dep.version,
+        min(dep.depth, _DEPTH_MAX),
+        "t" if dep.dev else "f",
+        "t" if dep.optional else "f",
+        dep.path,
+        index_store.array_text(dep.parents),
+        index_store.array_text(dep.via),
+        _json(dep.hints),
+    )
+    return (language, dep.package, dep.version, *row)
+
+
 async def write_batch(
     conn: asyncpg.Connection, batch: Sequence[RepoIndex], languages: Sequence[str], stats: WriteStats | None = None
 ) -> list[WriteOutcome]:
@@ -71,7 +95,10 @@ async def write_batch(
                 outcomes.append(WriteOutcome(repo_id, False, 0, 0))
             else:
                 changed.append((repo_id, item))
-                outcomes.append(WriteOutcome(repo_id, True, len(item.scan.packages), len(item.scan.dependencies)))
+                scanned = item.scan
+                outcomes.append(
+                    WriteOutcome(repo_id, True, len(scanned.packages), len(scanned.dependencies), len(scanned.resolved))
+                )
         if not changed:
             return outcomes
         started = time.perf_counter()
@@ -91,13 +118,20 @@ async def write_batch(
             for lang, pkg in item.scan.packages
             if lang in wanted
         ]
+        resolved_keyed = sorted(
+            _resolved_record(repo_id, lang, dep)
+            for repo_id, item in changed
+            for lang, dep in item.scan.resolved
+            if lang in wanted
+        )
+        resolved_records = [keyed_row[3:] for keyed_row in resolved_keyed]
         prepared = time.perf_counter()
         repo_ids = [repo_id for repo_id, _ in changed]
         await index_store.tune_for_bulk_writes(conn)
         await index_store.delete_rows(conn, repo_ids, languages)
-        await index_store.copy_rows(conn, dep_records, pkg_records)
+        await index_store.copy_rows(conn, dep_records, pkg_records, resolved_records)
         await index_store.record_revisions(conn, repo_ids, [item.revision for _, item in changed])
-        stats.rows += len(dep_records) + len(pkg_records)
+        stats.rows += len(dep_records) + len(pkg_records) + len(resolved_records)
         stats.prepare_seconds += prepared - started
         stats.write_seconds += time.perf_counter() - prepared
         return outcomes

@@ -120,6 +120,9 @@ DELETE FROM global_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(
 -- name: delete_packages
 DELETE FROM pkgs WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
 
+-- name: delete_resolved
+DELETE FROM resolved_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
 -- name: repo_counts
 SELECT count(*) AS repos, count(indexed_revision) AS indexed_repos FROM repo WHERE enabled
 
