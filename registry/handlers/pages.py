@@ -189,9 +189,11 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
     package = ecosystem.normalise_name(request.match_info["name"])
     version, advisory = version_of(request.query, blank_is_none=True), advisory_of(request.query)
-    found = await services(request).package_index.dependent_repos(
+    index = services(request).package_index
+    found = await index.dependent_repos(
         ecosystem, package, page_request(request), version=version, advisory=advisory, per_repo=WEB_DECLARATIONS
     )
+    resolved = await index.resolved_versions(ecosystem, package)
     base = f"/packages/{language}/{quote(package, safe='/@:')}"
     filters = {"version": version, "advisory": advisory, "limit": request.query.get("limit", "")}
     next_cursor = found.page.next_cursor
@@ -210,6 +212,12 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
             "more_ranges": max(len(found.ranges) - RANGES_SHOWN, 0),
             "range_chart": distribution_chart(
                 [(r.declared_range or "(any)", r.count, r.admits) for r in found.ranges], shown=RANGES_SHOWN
+            ),
+            "resolved": resolved[:RANGES_SHOWN],
+            "more_resolved": max(len(resolved) - RANGES_SHOWN, 0),
+            "resolved_chart": distribution_chart(
+                [(v.version, v.repositories, v.version == version if version else None) for v in resolved],
+                shown=RANGES_SHOWN,
             ),
             "repos": found.page.items,
             "matches": found.matches,

@@ -32,7 +32,7 @@ from registry.services.package_index import PackageIndexService
 from registry.services.publishing import Publishing
 from registry.services.settings import SettingsService
 from registry.services.site import SiteService
-from registry.store.package_index import DependentTotals, RangeCount
+from registry.store.package_index import DependentTotals, RangeCount, VersionCount
 from registry.ttl_cache import TtlCache
 
 
@@ -50,6 +50,7 @@ class Services(Record):
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
     dependents_totals: TtlCache[DependentTotals]
+    resolved_versions: TtlCache[list[VersionCount]]
     served_releases: TtlCache[ServedRelease]
     licensing: LicensingService
     site: SiteService
@@ -95,9 +96,12 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     dependents_totals: TtlCache[DependentTotals] = TtlCache(
         config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
     )
+    resolved_versions: TtlCache[list[VersionCount]] = TtlCache(
+        config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
+    )
     served_releases = served_releases_cache()
-    db.invalidations.register(dependents_summaries)
-    db.invalidations.register(dependents_totals)
+    for cache in (dependents_summaries, dependents_totals, resolved_versions):
+        db.invalidations.register(cache)
     db.invalidations.register(served_releases)
     assets = AssetCache(config.asset_directory, config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
@@ -114,6 +118,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         rate_limits=rate_limits,
         dependents_summaries=dependents_summaries,
         dependents_totals=dependents_totals,
+        resolved_versions=resolved_versions,
         served_releases=served_releases,
         licensing=LicensingService(config, db),
         site=SiteService(db, rate_limits),
@@ -123,6 +128,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
             db,
             dependents_summaries,
             dependents_totals,
+            resolved_versions,
             SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
         ),
         advisories=AdvisoriesService(db),

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from registry.pages import CSP
+from registry.ecosystems.base import ResolvedDependency
 from registry.readme import render_bounded
 from tests.support.factories import make_org, make_user
 from tests.support.index import index_repo, scan_of
@@ -258,6 +259,25 @@ async def test_the_dependents_page_counts_repositories_charts_ranges_and_links_r
     assert "<code>example.com/acme/mono</code>" in repo and "@acme/web" in repo
     assert '<a href="/packages/npm/typescript">typescript</a>' in repo
     await _page(client, "/repos/example.com/nothing", status=404)
+
+
+async def test_the_dependents_page_charts_the_versions_lockfiles_resolve(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    for n, versions in enumerate((["5.4.2"], ["5.4.2", "5.3.3"], ["5.3.3"], ["5.4.2"])):
+        scan = scan_of([("npm", "typescript", "^5")])
+        scan.resolved = [
+            ("npm", ResolvedDependency("typescript", v, True, 1, (), False, False, "package-lock.json"))
+            for v in versions
+        ]
+        await index_repo(db, f"example.com/app{n}", scan)
+    text = await _page(client, "/packages/npm/typescript?version=5.3.3")
+    charts = re.findall(r'<svg [^>]*role="img"[^>]*>(.*?)</svg>', text, re.S)
+    assert len(charts) == 2, "declared ranges, then resolved versions"
+    assert "<title>5.4.2: 3</title>" in charts[1] and "<title>5.3.3: 2</title>" in charts[1], "repositories per version"
+    assert re.search(r'class="bar-row admits">\s*<title>5.3.3', charts[1]), "the version asked about stands out"
+    assert "Repositories per resolved version" in text
+    assert len(re.findall(r"<svg ", await _page(client, "/packages/npm/left-pad"))) == 0, "no dependents, no chart"
 
 
 async def test_scoped_package_names_keep_their_slash(client: Client, db: asyncpg.Connection) -> None:
