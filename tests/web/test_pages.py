@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from registry.pages import CSP
 from registry.ecosystems.base import ResolvedDependency
+from registry.pages import CSP
 from registry.readme import render_bounded
 from tests.support.factories import make_org, make_user
 from tests.support.index import index_repo, scan_of
