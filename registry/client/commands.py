@@ -84,7 +84,17 @@ def add_commands(commands: Any) -> None:
     dependents.add_argument("language", metavar="LANGUAGE")
     dependents.add_argument("package", metavar="PACKAGE")
     dependents.add_argument("--version", help="only dependents whose declared range admits this version")
-    dependents.add_argument("--limit", type=_limit, default=50, help="at most this many (default 50)")
+    dependents.add_argument("--advisory", help="only dependents an advisory (OSV id or alias) affects")
+    dependents.add_argument("--limit", type=_limit, default=50, help="at most this many repositories (default 50)")
+    dependents.add_argument(
+        "--per-repo", type=_per_repo, default=10, help="declarations shown per repository, 1-100 (default 10)"
+    )
+
+
+def _per_repo(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError("--per-repo is an integer from 1 to 100")
+    return int(text)
 
 
 def _scopes(text: str) -> list[str]:
@@ -299,22 +309,38 @@ async def _search(args: argparse.Namespace, server: str) -> int:
 
 
 async def _dependents(args: argparse.Namespace, server: str) -> int:
+    """One row per declaration, grouped by repository (its name on its first row); a repository
+    with more declarations than --per-repo says how many more."""
     params = {"language": args.language, "package": args.package, "limit": str(args.limit)}
-    if args.version is not None:
-        params["version"] = args.version
-    page = await _page_or_json(args, server, "/api/dependents", params)
+    params["per_repo"] = str(args.per_repo)
+    for name in ("version", "advisory"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    page = await _page_or_json(args, server, "/api/dependents/repositories", params)
     if page is None:
         return 0
-    headers = ["REPOSITORY", "RANGE", "TYPE", "PATH"]
-    rows = [[d["repo"], d.get("range") or "", d.get("dep_type") or "", d.get("path") or ""] for d in page["items"]]
-    if args.version is not None:
-        headers.append("ADMITS")
-        for row, item in zip(rows, page["items"], strict=True):
-            row.append({True: "yes", False: "no"}.get(item.get("admits"), "unknown"))
+    headers = ["REPOSITORY", "RANGE", "TYPE", "PATH", "PACKAGE"]
+    headers += ["ADMITS"] if args.version is not None else []
+    headers += ["MATCH"] if args.advisory is not None else []
+    rows: list[list[str]] = []
+    for repo in page["items"]:
+        for n, declared in enumerate(repo["declared"]):
+            defines = declared.get("package") or {}
+            row = [repo["repo"] if n == 0 else "", declared.get("range") or "", declared.get("dep_type") or ""]
+            row += [declared.get("path") or "", defines.get("name") or ""]
+            if args.version is not None:
+                row.append({True: "yes", False: "no"}.get(declared.get("admits"), "unknown"))
+            if args.advisory is not None:
+                row.append(declared.get("match") or "")
+            rows.append(row)
+        if repo["more"]:
+            rows.append(["", f"(+{repo['more']} more)"] + [""] * (len(headers) - 2))
     print(_table(headers, rows))
-    shown = len(rows)
     more = " (more with --limit or --json)" if page.get("next_cursor") else ""
-    print(f"{shown} of {page['total']} dependent(s) of {page['language']} {page['package']}{more}")
+    print(
+        f"{len(page['items'])} of {page['repositories']} repositories ({page['packages']} packages,"
+        f" {page['declarations']} declarations) depend on {page['language']} {page['package']}{more}"
+    )
     return 0
 
 
