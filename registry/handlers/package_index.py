@@ -3,6 +3,7 @@ version), who defines it, what a repository holds, and queueing repositories for
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from aiohttp import web
 from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
+from registry.handlers.cached import cached_response, dependents_answer
 from registry.handlers.common import json_body, services
 from registry.handlers.dependents_query import advisory_of, per_repo_of, version_of
 from registry.handlers.paging import page_request
@@ -35,15 +37,22 @@ def _ecosystem_and_name(request: web.Request, name_param: str) -> tuple[Ecosyste
 
 @routes.get("/api/dependents")
 async def dependents(request: web.Request) -> web.Response:
-    """Repositories depending on a package: declared range, dep type and manifest path, keyset-
-    paginated, with a total. With `version`, only ranges admitting it are kept, by the
-    ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
-    (and counted in `unevaluated`), never silently dropped."""
+    """Repositories depending on a package, one item per declaration: declared range, dep type and
+    manifest path, keyset-paginated, with a total (of declarations) and the repositories, packages
+    and declarations counted apart. With `version`, only ranges admitting it are kept, by the
+    ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null` (and
+    counted in `unevaluated`), never silently dropped. Answers are cached until the package's
+    dependents change (registry.handlers.cached.dependents_answer)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
     version = version_of(request.query)
     page = page_request(request)
-    found = await services(request).package_index.dependents(ecosystem, package, version, page)
-    return json_response(views.render_dependents(found))
+
+    async def load() -> dict[str, Any]:
+        found = await services(request).package_index.dependents(ecosystem, package, version, page)
+        return views.render_dependents(found)
+
+    key = ("rows", ecosystem.language, package, version, page.limit, page.cursor)
+    return cached_response(request, await dependents_answer(request, ecosystem.language, package, key, load))
 
 
 @routes.get("/api/dependents/summary")
@@ -63,17 +72,22 @@ async def dependent_repositories(request: web.Request) -> web.Response:
     """Repositories depending on a package, keyset-paginated by repository, each with its first
     `per_repo` declarations grouped (manifest path, range, dep type, the package that manifest
     defines) and how many more; counted as repositories, packages and declarations. Filters:
-    `version` (ranges admitting it), `advisory` (ranges admitting a version it affects)."""
+    `version` (ranges admitting it), `advisory` (ranges admitting a version it affects). Cached as
+    /api/dependents is, but for the advisory filter (an import announces nothing)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
-    found = await services(request).package_index.dependent_repos(
-        ecosystem,
-        package,
-        page_request(request),
-        version=version_of(request.query),
-        advisory=advisory_of(request.query),
-        per_repo=per_repo_of(request.query),
-    )
-    return json_response(views.render_dependent_repos(found))
+    version, advisory = version_of(request.query), advisory_of(request.query)
+    page, shown = page_request(request), per_repo_of(request.query)
+
+    async def load() -> dict[str, Any]:
+        found = await services(request).package_index.dependent_repos(
+            ecosystem, package, page, version=version, advisory=advisory, per_repo=shown
+        )
+        return views.render_dependent_repos(found)
+
+    if advisory is not None:
+        return json_response(await load())
+    key = ("repos", ecosystem.language, package, version, page.limit, page.cursor, shown)
+    return cached_response(request, await dependents_answer(request, ecosystem.language, package, key, load))
 
 
 @routes.get("/api/packages")
