@@ -26,7 +26,8 @@ from registry.handlers.common import path_extension, redirect_renamed_publisher,
 from registry.handlers.dependents_query import advisory_of, version_of
 from registry.handlers.paging import page_request, page_request_of
 from registry.pages.api_docs import build_docs
-from registry.pages.chart import distribution_chart, download_chart
+from registry.pages.chart import download_chart
+from registry.pages.dependents import DECLARATIONS, dependents_context
 from registry.problems import problem_of, renamed_publisher_redirect
 from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
@@ -37,8 +38,6 @@ routes = web.RouteTableDef()
 
 PAGE_SIZE = 20
 CHART_DAYS = 90
-RANGES_SHOWN = 20  # the dependents page's chart and table: the most declared ranges, the rest summed
-WEB_DECLARATIONS = 5  # a repository's declarations shown on the dependents page (the rest counted)
 _ICON = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml)(;[a-zA-Z0-9=.-]+)*(;base64)?,")
 _WEB_URL = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -191,43 +190,11 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
     version, advisory = version_of(request.query, blank_is_none=True), advisory_of(request.query)
     index = services(request).package_index
     found = await index.dependent_repos(
-        ecosystem, package, page_request(request), version=version, advisory=advisory, per_repo=WEB_DECLARATIONS
+        ecosystem, package, page_request(request), version=version, advisory=advisory, per_repo=DECLARATIONS
     )
     resolved = await index.resolved_versions(ecosystem, package)
-    base = f"/packages/{language}/{quote(package, safe='/@:')}"
-    filters = {"version": version, "advisory": advisory, "limit": request.query.get("limit", "")}
-    next_cursor = found.page.next_cursor
-    return pages.html_response(
-        request,
-        "dependents.html",
-        {
-            "language": language,
-            "package": package,
-            "base": base,
-            "version": version,
-            "advisory": advisory,
-            "totals": found.totals,
-            "unevaluated": found.unevaluated,
-            "ranges": found.ranges[:RANGES_SHOWN],
-            "more_ranges": max(len(found.ranges) - RANGES_SHOWN, 0),
-            "range_chart": distribution_chart(
-                [(r.declared_range or "(any)", r.count, r.admits) for r in found.ranges], shown=RANGES_SHOWN
-            ),
-            "resolved": resolved[:RANGES_SHOWN],
-            "more_resolved": max(len(resolved) - RANGES_SHOWN, 0),
-            "resolved_chart": distribution_chart(
-                [(v.version, v.repositories, v.version == version if version else None) for v in resolved],
-                shown=RANGES_SHOWN,
-            ),
-            "repos": found.page.items,
-            "matches": found.matches,
-            "json_url": pages.query_url(
-                "/api/dependents/repositories", language=language, package=package, version=version, advisory=advisory
-            ),
-            "next_url": pages.query_url(base, **filters, cursor=next_cursor) if next_cursor else None,
-            "first_url": pages.query_url(base, **filters) if request.query.get("cursor") else None,
-        },
-    )
+    context = dependents_context(found, resolved, limit=request.query.get("limit", ""), paged="cursor" in request.query)
+    return pages.html_response(request, "dependents.html", context)
 
 
 @routes.get("/repos/{uri:.+}")
@@ -237,7 +204,7 @@ async def repo_page(request: web.Request) -> web.StreamResponse:
     (the dependents page links each repository here)."""
     index = services(request).package_index
     uri = request.match_info["uri"]
-    packages = await index.repo_packages(uri, PageRequest(RANGES_SHOWN))
+    packages = await index.repo_packages(uri, PageRequest(PAGE_SIZE))
     dependencies = await index.repo_dependencies(uri, page_request(request))
     base, limit = f"/repos/{quote(uri, safe='/@:')}", request.query.get("limit", "")
     next_cursor = dependencies.page.next_cursor
