@@ -190,3 +190,15 @@ async def test_the_counts_follow_the_index(client: Client, db: asyncpg.Connectio
         return (body["repositories"], body["declarations"]) == (2, 9)
 
     await eventually(counted, "the cached counts are dropped when the indexer changes the package's dependents")
+
+
+async def test_a_page_carries_an_etag_and_a_client_holding_it_gets_a_304(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    await index_repo(db, "example.com/a", monorepo("typescript", SEVEN, {}))
+    for route in ("/api/dependents/repositories", "/api/dependents"):
+        url = f"{route}?language=npm&package=typescript"
+        first = await client.get(url)
+        assert first.status == 200 and first.headers["ETag"]
+        again = await client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status == 304
