@@ -32,6 +32,7 @@ DEFINERS_ORDER = CursorCodec(Column.INT4, Column.INT8)
 
 DEPENDENTS_BY_GIN = _SQL.dependents_by_gin
 DEPENDENTS_IN_ORDER = _SQL.dependents_in_order
+DEPENDENT_REPOS = _SQL.dependent_repos
 FEW_DEPENDENTS = 2000
 """Up to this many, the GIN index collects a package's rows cheaply; beyond it, the ordered
 btree stops after one page instead."""
@@ -214,7 +215,7 @@ async def dependent_repos_page(
     """A page of repositories depending on a package (on one of `declared_ranges`, if given), keyset
     by repository, each with its first `per_repo` declarations: a repository declaring the package
     in thousands of manifests costs a page no more than `per_repo` rows."""
-    rows = await _SQL.dependent_repos.fetch(
+    rows = await DEPENDENT_REPOS.fetch(
         conn,
         **_DEPENDENT_REPOS.bind(page),
         language=language,
