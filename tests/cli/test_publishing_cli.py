@@ -279,7 +279,7 @@ def test_empty_results_print_an_empty_result_and_exit_0(server: Server, tmp_path
     assert table.returncode == 0, table.stderr
     assert table.stderr == ""
     header = next(line for line in table.stdout.splitlines() if line.startswith(("ID", "REPOSITORY", "VERSION")))
-    assert table.stdout.splitlines()[-1] == header or "0 of 0 dependent(s)" in table.stdout, table.stdout
+    assert table.stdout.splitlines()[-1] == header or "0 of 0 repositories" in table.stdout, table.stdout
     as_json = registry(env, *args, "--json")
     assert as_json.returncode == 0, as_json.stderr
     parsed = json.loads(as_json.stdout)
