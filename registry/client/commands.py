@@ -83,12 +83,19 @@ def add_commands(commands: Any) -> None:
     )
     dependents.add_argument("language", metavar="LANGUAGE")
     dependents.add_argument("package", metavar="PACKAGE")
-    dependents.add_argument("--version", help="only dependents whose declared range admits this version")
+    dependents.add_argument(
+        "--version", help="only dependents whose declared range admits this version (--resolved: a version or range)"
+    )
     dependents.add_argument("--advisory", help="only dependents an advisory (OSV id or alias) affects")
     dependents.add_argument("--limit", type=_limit, default=50, help="at most this many repositories (default 50)")
     dependents.add_argument(
         "--per-repo", type=_per_repo, default=10, help="declarations shown per repository, 1-100 (default 10)"
     )
+    dependents.add_argument(
+        "--resolved", action="store_true", help="the versions lockfiles resolved, with the path to each"
+    )
+    dependents.add_argument("--direct", action="store_true", help="with --resolved: direct dependencies only")
+    dependents.add_argument("--no-dev", action="store_true", help="with --resolved: leave out development-only ones")
 
 
 def _per_repo(text: str) -> int:
@@ -312,10 +319,17 @@ async def _dependents(args: argparse.Namespace, server: str) -> int:
     """One row per declaration, grouped by repository (its name on its first row); a repository
     with more declarations than --per-repo says how many more."""
     params = {"language": args.language, "package": args.package, "limit": str(args.limit)}
+    if args.version is not None:
+        params["version"] = args.version
+    if args.resolved:
+        if args.advisory is not None:
+            raise UsageError("--advisory filters declared dependents: leave out --resolved")
+        return await _resolved_dependents(args, server, params)
+    if args.direct or args.no_dev:
+        raise UsageError("--direct and --no-dev filter resolved dependents: add --resolved")
     params["per_repo"] = str(args.per_repo)
-    for name in ("version", "advisory"):
-        if getattr(args, name) is not None:
-            params[name] = getattr(args, name)
+    if args.advisory is not None:
+        params["advisory"] = args.advisory
     page = await _page_or_json(args, server, "/api/dependents/repositories", params)
     if page is None:
         return 0
@@ -342,6 +356,36 @@ async def _dependents(args: argparse.Namespace, server: str) -> int:
         f" {page['declarations']} declarations) depend on {page['language']} {page['package']}{more}"
     )
     return 0
+
+
+async def _resolved_dependents(args: argparse.Namespace, server: str, params: dict[str, str]) -> int:
+    """Repositories running the package at a resolved version, and through what (one shortest path
+    from the root); an empty answer is a line saying so, exit status 0."""
+    params = {**params, "resolved": "true", **({"direct": "true"} if args.direct else {})}
+    page = await _page_or_json(args, server, "/api/dependents", {**params, **({"dev": "false"} if args.no_dev else {})})
+    if page is None:
+        return 0
+    asked = f" at {page['version']}" if page.get("version") else ""
+    if not page["items"]:
+        print(f"No indexed repository runs {page['language']} {page['package']}{asked} (resolved by a lockfile).")
+        return 0
+    rows = [
+        [d["repo"], d["version"], _how(d), d["lockfile"], " > ".join(d["path"]) if d.get("path") else "(unknown)"]
+        for d in page["items"]
+    ]
+    print(_table(["REPOSITORY", "VERSION", "HOW", "LOCKFILE", "PATH"], rows, widest=120))
+    more = " (more with --limit or --json)" if page.get("next_cursor") else ""
+    print(
+        f"{len(rows)} of {page['total']} resolved dependent(s) in {page['repos']} repositor"
+        f"{'y' if page['repos'] == 1 else 'ies'} of {page['language']} {page['package']}{asked}{more}"
+    )
+    return 0
+
+
+def _how(item: dict[str, Any]) -> str:
+    depth = item.get("depth", 0)
+    how = "direct" if depth == 1 else "unknown" if depth == 0 else f"depth {depth}"
+    return how + (", dev" if item.get("dev") else "")
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, str], Coroutine[Any, Any, int]]] = {

@@ -15,9 +15,11 @@ from registry.handlers.cached import cached_response, dependents_answer
 from registry.handlers.common import json_body, services
 from registry.handlers.dependents_query import advisory_of, per_repo_of, version_of
 from registry.handlers.paging import page_request
+from registry.handlers.resolved_query import resolved_query
 from registry.http import json_response
 from registry.services.package_index import Queued
 from registry.views import package_index as views
+from registry.views import resolved as resolved_views
 
 routes = web.RouteTableDef()
 
@@ -42,8 +44,12 @@ async def dependents(request: web.Request) -> web.Response:
     and declarations counted apart. With `version`, only ranges admitting it are kept, by the
     ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null` (and
     counted in `unevaluated`), never silently dropped. Answers are cached until the package's
-    dependents change (registry.handlers.cached.dependents_answer)."""
+    dependents change (registry.handlers.cached.dependents_answer). With `resolved=true`: the
+    versions lockfiles resolved instead (registry.services.resolved)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
+    if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
+        running = await services(request).resolved.dependents(resolved, page_request(request))
+        return json_response(resolved_views.render_resolved_dependents(running))
     version = version_of(request.query)
     page = page_request(request)
 
@@ -58,8 +64,12 @@ async def dependents(request: web.Request) -> web.Response:
 @routes.get("/api/dependents/summary")
 async def dependents_summary(request: web.Request) -> web.Response:
     """How many dependents declare each range (with `version`, whether each range admits it), and
-    how many repositories, packages and declarations depend on the package."""
+    how many repositories, packages and declarations depend on the package. With
+    `resolved=true`: how many repositories run each resolved version."""
     ecosystem, package = _ecosystem_and_name(request, "package")
+    if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
+        summary = await services(request).resolved.summary(resolved)
+        return json_response(resolved_views.render_resolved_summary(summary))
     version = version_of(request.query)
     index = services(request).package_index
     ranges = await index.summary(ecosystem, package, version)

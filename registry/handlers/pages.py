@@ -25,6 +25,7 @@ from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.handlers.common import path_extension, redirect_renamed_publisher, services
 from registry.handlers.dependents_query import advisory_of, version_of
 from registry.handlers.paging import page_request, page_request_of
+from registry.handlers.resolved_query import resolved_question
 from registry.pages.api_docs import build_docs
 from registry.pages.chart import download_chart
 from registry.pages.dependents import DECLARATIONS, dependents_context
@@ -33,6 +34,7 @@ from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
 from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension, ListQuery
+from registry.views.resolved import resolved_path
 
 routes = web.RouteTableDef()
 
@@ -176,6 +178,34 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/packages/{language}/{name:.+}/-/resolved")
+@html_page
+async def resolved_dependents_page(request: web.Request) -> web.StreamResponse:
+    """Repositories running a package at the versions their lockfiles resolved (a version or range
+    filter, direct only), with the path to it. Before the declared page's route, which would take it."""
+    ecosystem = ecosystem_named(request.match_info["language"])
+    if ecosystem is None:
+        raise NotFound(f"No package index for {request.match_info['language']!r}; it has {', '.join(LANGUAGES)}.")
+    package = ecosystem.normalise_name(request.match_info["name"])
+    asked = {key: request.query[key] for key in ("version", "direct", "dev", "limit") if request.query.get(key)}
+    query = resolved_question(asked, ecosystem, package)
+    page = page_request_of({**asked, "cursor": request.query.get("cursor", "")}, default_limit=PAGE_SIZE)
+    found = await services(request).resolved.dependents(query, page)
+    base = f"/packages/{ecosystem.language}/{quote(package, safe='/@:')}/-/resolved"
+    next_cursor = found.page.next_cursor
+    return pages.html_response(
+        request,
+        "dependents_resolved.html",
+        {
+            "summary": found.summary,
+            "rows": [(row, resolved_path(package, row)) for row in found.page.items],
+            "declared_url": f"/packages/{ecosystem.language}/{quote(package, safe='/@:')}",
+            "next_url": pages.query_url(base, **asked, cursor=next_cursor) if next_cursor else None,
+            "first_url": pages.query_url(base, **asked) if request.query.get("cursor") else None,
+        },
+    )
+
+
 @routes.get("/packages/{language}/{name:.+}")
 @html_page
 async def dependents_page(request: web.Request) -> web.StreamResponse:
@@ -192,7 +222,7 @@ async def dependents_page(request: web.Request) -> web.StreamResponse:
     found = await index.dependent_repos(
         ecosystem, package, page_request(request), version=version, advisory=advisory, per_repo=DECLARATIONS
     )
-    resolved = await index.resolved_versions(ecosystem, package)
+    resolved = await services(request).resolved.version_counts(ecosystem, package)
     context = dependents_context(found, resolved, limit=request.query.get("limit", ""), paged="cursor" in request.query)
     return pages.html_response(request, "dependents.html", context)
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from registry import pages
 from registry.pages.chart import distribution_chart
 from registry.services.package_index import DependentRepos
-from registry.store.package_index import VersionCount
+from registry.store.resolved import VersionCount
 
 SHOWN = 20  # the charts and tables: the most frequent values, the rest summed
 DECLARATIONS = 5  # a repository's declarations shown on the page (the rest counted)
@@ -40,7 +40,7 @@ def dependents_context(
         "resolved": resolved[:SHOWN],
         "more_resolved": max(len(resolved) - SHOWN, 0),
         "resolved_chart": distribution_chart(
-            [(v.version, v.repositories, v.version == version if version else None) for v in resolved], shown=SHOWN
+            [(v.version, v.repos, v.version == version if version else None) for v in resolved], shown=SHOWN
         ),
         "repos": found.page.items,
         "matches": found.matches,

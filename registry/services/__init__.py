@@ -30,9 +30,11 @@ from registry.services.discussions import DiscussionsService
 from registry.services.licensing import LicensingService
 from registry.services.package_index import PackageIndexService
 from registry.services.publishing import Publishing
+from registry.services.resolved import ResolvedService, Selection, resolved_tags
 from registry.services.settings import SettingsService
 from registry.services.site import SiteService
-from registry.store.package_index import DependentTotals, RangeCount, VersionCount
+from registry.store.package_index import DependentTotals, RangeCount
+from registry.store.resolved import VersionCount
 from registry.ttl_cache import TtlCache
 
 
@@ -50,7 +52,6 @@ class Services(Record):
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
     dependents_totals: TtlCache[DependentTotals]
-    resolved_versions: TtlCache[list[VersionCount]]
     served_releases: TtlCache[ServedRelease]
     licensing: LicensingService
     site: SiteService
@@ -58,6 +59,7 @@ class Services(Record):
     discussions: DiscussionsService
     package_index: PackageIndexService
     advisories: AdvisoriesService
+    resolved: ResolvedService
     # accounts
     users: Users
     emails: Emails
@@ -75,6 +77,16 @@ def _dependents_tags(key: Hashable, counts: object) -> Iterable[str]:
     if isinstance(key, tuple):
         language, package = key[:2]
         yield f"dependents:{language}:{package}"
+
+
+def _resolved_service(config: Config, db: Database, evaluators: WorkerPool) -> ResolvedService:
+    """Resolved dependents' counts and range selections, cached as the declared counts are."""
+    ttl = config.dependents_cache_seconds
+    counts: TtlCache[list[VersionCount]] = TtlCache(ttl, tags=resolved_tags, refresh_behind=True)
+    selections: TtlCache[Selection] = TtlCache(ttl, tags=resolved_tags, refresh_behind=True)
+    db.invalidations.register(counts)
+    db.invalidations.register(selections)
+    return ResolvedService(db, counts, selections, evaluators)
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
@@ -96,12 +108,10 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     dependents_totals: TtlCache[DependentTotals] = TtlCache(
         config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
     )
-    resolved_versions: TtlCache[list[VersionCount]] = TtlCache(
-        config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
-    )
     served_releases = served_releases_cache()
-    for cache in (dependents_summaries, dependents_totals, resolved_versions):
-        db.invalidations.register(cache)
+    resolved = _resolved_service(config, db, parsers)
+    db.invalidations.register(dependents_summaries)
+    db.invalidations.register(dependents_totals)
     db.invalidations.register(served_releases)
     assets = AssetCache(config.asset_directory, config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
@@ -118,7 +128,6 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         rate_limits=rate_limits,
         dependents_summaries=dependents_summaries,
         dependents_totals=dependents_totals,
-        resolved_versions=resolved_versions,
         served_releases=served_releases,
         licensing=LicensingService(config, db),
         site=SiteService(db, rate_limits),
@@ -128,10 +137,10 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
             db,
             dependents_summaries,
             dependents_totals,
-            resolved_versions,
             SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
         ),
         advisories=AdvisoriesService(db),
+        resolved=resolved,
         users=users,
         emails=Emails(db, users, mailer, rate_limits),
         tokens=Tokens(db),

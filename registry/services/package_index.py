@@ -30,7 +30,6 @@ from registry.store.package_index import (
     RangeCount,
     Repo,
     RepoRow,
-    VersionCount,
 )
 from registry.ttl_cache import TtlCache
 
@@ -121,7 +120,6 @@ class PackageIndexService:
     db: Database
     summaries: TtlCache[list[RangeCount]]
     totals_cache: TtlCache[DependentTotals]
-    resolved_cache: TtlCache[list[VersionCount]]
     sources: SourcePolicy = field(default_factory=SourcePolicy)
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
@@ -185,16 +183,6 @@ class PackageIndexService:
             return await self.db.read_for_cache(store.dependents_totals, ecosystem.language, package, ranges)
 
         return await self.totals_cache.get((ecosystem.language, package, kept), count)
-
-    async def resolved_versions(self, ecosystem: Ecosystem, package: str) -> list[VersionCount]:
-        """The versions lockfiles resolve a package to, with how many repositories resolve each:
-        cached as the per-range counts are (migration 16 announces a package's resolved rows'
-        changes as migration 10 does its declared ones)."""
-
-        async def count() -> list[VersionCount]:
-            return await self.db.read_for_cache(store.resolved_versions, ecosystem.language, package)
-
-        return await self.resolved_cache.get((ecosystem.language, package), count)
 
     async def dependent_repos(
         self,

@@ -114,14 +114,6 @@ class DependentTotals(FromRow):
     declarations: int
 
 
-class VersionCount(FromRow):
-    """A version lockfiles resolve a package to: in how many repositories, and lockfile rows."""
-
-    version: str
-    repositories: int
-    count: int
-
-
 class RangeCount(FromRow):
     declared_range: str
     count: int
@@ -242,11 +234,6 @@ async def dependents_totals(
         package=package,
         declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
     )
-
-
-async def resolved_versions(conn: asyncpg.Connection, language: str, package: str) -> list[VersionCount]:
-    """The versions lockfiles resolve a package to, the most used first."""
-    return await _SQL.resolved_versions.all(conn, VersionCount, language=language, package=package)
 
 
 async def dependents_by_range(conn: asyncpg.Connection, language: str, package: str) -> list[RangeCount]:

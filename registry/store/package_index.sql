@@ -69,14 +69,6 @@ SELECT count(DISTINCT g.repo_id) AS repositories, count(DISTINCT p.id) AS packag
  WHERE g.language = :language AND g.package = :package::text
    AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
 
--- name: resolved_versions
--- How many repositories (and lockfile rows) resolve each version of a package: an index-only scan
--- of `resolved_dep_dependents` (migration 16), whose (version, repo_id) order counts the distinct
--- repositories of each version without a sort.
-SELECT version, count(DISTINCT repo_id) AS repositories, count(*) AS count
-  FROM resolved_dep WHERE language = :language AND package = :package::text
- GROUP BY version ORDER BY 2 DESC, 1
-
 -- name: dependents_by_range
 -- How many dependents declare each range: an index-only scan of `global_dep_dependents`.
 SELECT declared AS declared_range, count(*) AS count
