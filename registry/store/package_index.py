@@ -102,7 +102,9 @@ class DependentRepo(Record):
     shown: list[Declaration]
 
 
-_DEPENDENT_REPOS: Keyset[DependentRepo] = Keyset(DEPENDENT_REPOS_ORDER, ("after_repo",), lambda r: (r.repo_id,))
+_DEPENDENT_REPOS: Keyset[DependentRepo] = Keyset(
+    DEPENDENT_REPOS_ORDER, ("after_repo",), lambda r: (r.repo_id,), first=0
+)
 
 
 class DependentTotals(FromRow):

@@ -32,14 +32,17 @@ SELECT p.*, r.uri::text AS repo
 -- (and how many it has in all). The inner GroupAggregate streams over the ordered
 -- `global_dep_dependents` btree, index only, and stops after :limit repositories however popular
 -- the package; each repository's declarations are then one short range of the same btree, and its
--- own package at the declaring manifest's path one `pkg_repo_idx` probe.
+-- own package at the declaring manifest's path one `pkg_repo_idx` probe. The cursor is compared
+-- unconditionally (0 on the first page: ids are serial) so that it stays an index condition in
+-- the generic plan a prepared statement ends up with, where `:after IS NULL OR …` becomes a
+-- filter and a page deep in a popular package reads every entry before it (220 ms at 10^7 rows).
 SELECT r.repo_id, u.uri::text AS repo, r.declarations, d.row_id, d.declared_range, d.dep_type, d.path,
        k.pkg->>'name' AS defines, k.pkg->>'version' AS defines_version
   FROM (SELECT g.repo_id, count(*) AS declarations
           FROM global_dep g
          WHERE g.language = :language AND g.package = :package::text
            AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
-           AND (:after_repo::int IS NULL OR g.repo_id > :after_repo::int)
+           AND g.repo_id > :after_repo::int
          GROUP BY g.repo_id ORDER BY g.repo_id LIMIT :limit) r
   JOIN repo u ON u.id = r.repo_id
  CROSS JOIN LATERAL (

@@ -151,7 +151,7 @@ async def test_a_page_of_repositories_stops_after_its_repositories(
     """The by-repository page (/api/dependents/repositories): the LIMIT sits on a GroupAggregate
     streaming over the ordered index, so a popular package's 20,000 matches are never all read,
     grouped or sorted; each repository's declarations are then one probe of the same index."""
-    params = {"package": package, "language": "npm", "declared_ranges": ranges, "after_repo": None}
+    params = {"package": package, "language": "npm", "declared_ranges": ranges, "after_repo": 0}
     args = DEPENDENT_REPOS.args({**params, "limit": 101, "per_repo": 10})
     plan = "\n".join(row[0] for row in await big_index.fetch("EXPLAIN " + DEPENDENT_REPOS.text, *args))
     assert re.search(
