@@ -51,7 +51,13 @@ async def bring_up(pool: asyncpg.Pool, migrations: list[Migration], *, migrate: 
     try:
         async with pool.acquire() as conn:
             if migrate:
-                applied = await migrate_up(conn, migrations)
+                try:
+                    applied = await migrate_up(conn, migrations)
+                finally:
+                    # The pool does not reset what a connection leaves in its session (registry.db.pool):
+                    # the migrators' advisory lock is session-scoped, and a migration may SET.
+                    if not conn.is_closed():
+                        await conn.reset()
                 log.info("the database answers; %d migration(s) applied", len(applied))
             if not await is_current(conn, migrations):
                 log.warning("the database is not migrated; /readyz answers 503 until it is")

@@ -45,7 +45,6 @@ class Prepared(Record):
     tag: str
     bundle: bytes | None
     source_map: bytes | None
-    content_sha256: bytes
     warnings: list[dict[str, str]]
 
 
@@ -143,16 +142,12 @@ def _refuse_warnings(warnings: list[dict[str, str]]) -> None:
     )
 
 
-def _content_sha256(manifest: Manifest, data: PublishInput) -> bytes:
-    """What makes two publishes of one version the same release, however their JSON was written."""
-    content = hashlib.sha256()
-    for part in (
-        manifest.sha256,
-        hashlib.sha256(data.bundle or b"").digest(),
-        hashlib.sha256(data.source_map or b"").digest(),
-    ):
-        content.update(part)
-    return content.digest()
+def content_sha256(manifest_sha256: bytes, bundle_sha256: bytes, source_map_sha256: bytes) -> bytes:
+    """What makes two publishes of one version the same release, however their JSON was written:
+    the digest of the manifest's, the bundle's and the source map's digests (an absent file's is
+    that of no bytes). The server has the files' digests from registry.services.release_files,
+    which digests them once, off the event loop."""
+    return hashlib.sha256(manifest_sha256 + bundle_sha256 + source_map_sha256).digest()
 
 
 def check_publish(
@@ -184,6 +179,5 @@ def check_publish(
         data.tag,
         data.bundle,
         data.source_map,
-        _content_sha256(manifest, data),
         warnings,
     )

@@ -74,14 +74,16 @@ class Published(Record):
     warnings: list[dict[str, str]]
 
 
-def _new_release(extension: Extension, prepared: Prepared, user_id: int, files: StoredFiles) -> NewRelease:
+def _new_release(
+    extension: Extension, prepared: Prepared, user_id: int, files: StoredFiles, content: bytes
+) -> NewRelease:
     return NewRelease(
         extension_pk=extension.id,
         creator_user_id=user_id,
         version=prepared.version,
         tag=prepared.tag,
         manifest=prepared.manifest.text,
-        content_sha256=prepared.content_sha256,
+        content_sha256=content,
         **asdict(files),
     )
 
@@ -104,16 +106,45 @@ def _listing(current: Release | None) -> ListingFields:
     )
 
 
-async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> None:
-    """Point the extension's listing fields at the latest live `release`-tag release."""
-    current = latest(await release_store.releases_of(conn, extension.id, tag="release"))
+async def _refresh_listing(conn: asyncpg.Connection, extension: Extension) -> list[Release]:
+    """Point the extension's listing fields at the latest live `release`-tag release. Returns the
+    extension's live releases of every tag, read for it: a publish finds its new release among
+    them rather than reading it again."""
+    releases = await release_store.releases_of(conn, extension.id)
+    current = latest([release for release in releases if release.tag.lower() == "release"])
     await extension_store.update_listing(conn, extension, _listing(current))
+    return releases
 
 
-def _same_or_conflict(existing: Release, prepared: Prepared, extension: Extension) -> Published:
+def _is_listed_tag(release: Release) -> bool:
+    return release.tag.lower() == "release"  # as releases_of compares tags (citext)
+
+
+async def _list_new_release(conn: asyncpg.Connection, extension: Extension, release_id: int) -> Release:
+    """Point the listing at the latest live `release`-tag release after `release_id` was inserted,
+    and return that new release. The latest of the releases with one more is the latest of the one
+    the listing names and the new one (`latest` is the maximum of a total order), so only those two
+    are read, not every release (which grows with each publish); a listing that names no live
+    `release`-tag release (none yet, or one changed by hand) is computed again from all of them."""
+    listed_id = extension.latest_release_id
+    releases = []
+    if listed_id is not None:
+        releases = await release_store.live_releases_by_ids(conn, extension.id, [release_id, listed_id])
+    if any(release.id == listed_id and _is_listed_tag(release) for release in releases):
+        current = latest([release for release in releases if _is_listed_tag(release)])
+        await extension_store.update_listing(conn, extension, _listing(current))
+    else:
+        releases = await _refresh_listing(conn, extension)
+    new = next((release for release in releases if release.id == release_id), None)
+    if new is None:  # inserted by this very transaction, under a row it holds locked
+        raise RuntimeError(f"release {release_id} vanished inside its own transaction")
+    return new
+
+
+def _same_or_conflict(existing: Release, prepared: Prepared, content: bytes, extension: Extension) -> Published:
     if existing.deleted_at is not None:
         raise VersionExists(f"{extension.extension_id}@{prepared.version} was yanked; a version is never reused.")
-    if existing.content_sha256 != prepared.content_sha256 or existing.tag != prepared.tag:
+    if existing.content_sha256 != content or existing.tag != prepared.tag:
         raise VersionExists(f"{extension.extension_id}@{prepared.version} is already published with different content.")
     return Published(extension, existing, created=False, warnings=prepared.warnings)
 
@@ -225,7 +256,7 @@ class Publishing:
             # even when this transaction had created the extension.
             if prepared.version is None:
                 raise
-            published = await self._published_before(prepared, prepared.version)
+            published = await self._published_before(prepared, prepared.version, files)
             if published is None:
                 raise
             return published
@@ -244,32 +275,34 @@ class Publishing:
         connection for both, where a README's rendering did not have to come between them)."""
         publisher, user_id = await _authorized(conn, actor, prepared.publisher)
         extension = await _extension_for(conn, publisher, prepared.name, create=create)
-        if prepared.version is not None:
+        slot = await release_store.next_release_id(conn, extension.id, prepared.version)
+        if slot.published_id is not None and prepared.version is not None:
             existing = await release_store.release_by_version(conn, extension.id, prepared.version, include_yanked=True)
             if existing is not None:
-                return _same_or_conflict(existing, prepared, extension)
-        release_id = await release_store.next_release_id(conn)
+                content = await files.content_sha256(prepared.manifest.sha256)
+                return _same_or_conflict(existing, prepared, content, extension)
+        release_id = slot.release_id
         map_url = None
         if prepared.bundle is not None and prepared.source_map is not None:
             map_url = public_url() + static_path(release_id, extension.extension_id, "map")
-        new = _new_release(extension, prepared, user_id, await files.finish(map_url))
+        content = await files.content_sha256(prepared.manifest.sha256)
+        new = _new_release(extension, prepared, user_id, await files.finish(map_url), content)
         await release_store.insert_release(conn, release_id, new)
         if readme is not None:
             await readme_store.insert_readme(conn, release_id, readme)
-        await _refresh_listing(conn, extension)
-        release = await release_store.release_by_id(conn, release_id)
-        if release is None:  # inserted by this very transaction, under a row it holds locked
-            raise RuntimeError(f"release {release_id} vanished inside its own transaction")
+        release = await _list_new_release(conn, extension, release_id)
         return Published(extension, release, created=True, warnings=prepared.warnings)
 
-    async def _published_before(self, prepared: Prepared, version: str) -> Published | None:
+    async def _published_before(self, prepared: Prepared, version: str, files: FileDigests) -> Published | None:
         """The release a conflicting publish met, when it is still there to compare with."""
         async with self.db.reading() as conn:
             found = await extension_store.extension_by_name(conn, prepared.publisher, prepared.name)
             if found is None:
                 return None
             existing = await release_store.release_by_version(conn, found.id, version, include_yanked=True)
-        return None if existing is None else _same_or_conflict(existing, prepared, found)
+        if existing is None:
+            return None
+        return _same_or_conflict(existing, prepared, await files.content_sha256(prepared.manifest.sha256), found)
 
     # --- releases ---
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from registry.asset_cache import point_to_source_map
 from registry.domain.record import Record
+from registry.services.publish_checks import content_sha256
 from registry.store.releases import StoredFiles
 
 if TYPE_CHECKING:
@@ -29,18 +30,34 @@ _LINK = b"//# sourceMappingURL="
 
 class _Kept(Record):
     """The bundle up to its source map link, digested and decoded (the bundle whole when it keeps
-    no link); the source map decoded, and its digest."""
+    no link), and the SHA-256 of the bundle as it was sent; the source map decoded, and its digest."""
 
     data: bytes
     text: str
     sha256: _Hash
     sha384: _Hash
+    sent_sha256: bytes
     source_map: str | None
     source_map_sha256: bytes | None
 
 
+_NOTHING_SHA256 = hashlib.sha256(b"").digest()
+
+
 def _digest(data: bytes, algorithm: str) -> _Hash:
     return hashlib.new(algorithm, data)
+
+
+def _sha256_of_both(kept: bytes, sent: bytes) -> tuple[_Hash, bytes]:
+    """The SHA-256 of the kept part (to be continued with the link) and the digest of the bundle as
+    sent, the bytes they share digested once: the kept part is a prefix of the bundle sent (a link
+    cut off) or the bundle sent is a prefix of it (a line end added), see `kept_part`."""
+    shared = min(len(kept), len(sent))
+    common = hashlib.sha256(memoryview(kept)[:shared])
+    of_kept, of_sent = common.copy(), common
+    of_kept.update(memoryview(kept)[shared:])
+    of_sent.update(memoryview(sent)[shared:])
+    return of_kept, of_sent.digest()
 
 
 def _decode_source_map(source_map: bytes | None) -> tuple[str | None, bytes | None]:
@@ -72,8 +89,17 @@ class FileDigests:
         work runs in threads from here on, and `finish` collects it."""
         if bundle is None:
             return cls(None, source_map, None)
-        job = asyncio.ensure_future(_kept(kept_part(bundle) if source_map is not None else bundle, source_map))
-        return cls(bundle, source_map, job)
+        kept = kept_part(bundle) if source_map is not None else bundle
+        return cls(bundle, source_map, asyncio.ensure_future(_kept(kept, bundle, source_map)))
+
+    async def content_sha256(self, manifest_sha256: bytes) -> bytes:
+        """The release's content digest (registry.services.publish_checks.content_sha256), from the
+        files' digests made here rather than by hashing them again."""
+        if self._job is None:
+            _, map_sha256 = await asyncio.to_thread(_decode_source_map, self._source_map)
+            return content_sha256(manifest_sha256, _NOTHING_SHA256, map_sha256 or _NOTHING_SHA256)
+        kept = await self._job
+        return content_sha256(manifest_sha256, kept.sent_sha256, kept.source_map_sha256 or _NOTHING_SHA256)
 
     async def finish(self, map_url: str | None) -> StoredFiles:
         """The stored columns, the bundle's last line naming `map_url` (the source map's address,
@@ -107,14 +133,14 @@ class FileDigests:
             self._job.cancel()
 
 
-async def _kept(data: bytes, source_map: bytes | None) -> _Kept:
-    sha256, sha384, text, (map_text, map_sha256) = await asyncio.gather(
-        asyncio.to_thread(_digest, data, "sha256"),
+async def _kept(data: bytes, sent: bytes, source_map: bytes | None) -> _Kept:
+    (sha256, sent_sha256), sha384, text, (map_text, map_sha256) = await asyncio.gather(
+        asyncio.to_thread(_sha256_of_both, data, sent),
         asyncio.to_thread(_digest, data, "sha384"),
         asyncio.to_thread(bytes.decode, data),
         asyncio.to_thread(_decode_source_map, source_map),
     )
-    return _Kept(data, text, sha256, sha384, map_text, map_sha256)
+    return _Kept(data, text, sha256, sha384, sent_sha256, map_text, map_sha256)
 
 
 def _size(data: bytes | None) -> int | None:

@@ -72,11 +72,14 @@ async def extension_by_name(
 ) -> Extension | None:
     """A live extension by `publisher/name` (both case-insensitive); with `lock`, its row stays
     locked until the transaction ends (publishes of one extension serialise their listing update)."""
-    extension = await _SQL.extension_by_name.one(conn, Extension, publisher=publisher, name=name)
-    if extension is None or not lock:
-        return extension
-    await _SQL.lock_extension.execute(conn, extension_pk=extension.id)
-    return await extension_by_pk(conn, extension.id)  # as the lock found it: it may have waited for a change
+    if not lock:
+        return await _SQL.extension_by_name.one(conn, Extension, publisher=publisher, name=name)
+    locked: int | None = await _SQL.lock_extension_by_name.fetchval(conn, publisher=publisher, name=name)
+    if locked is None:
+        return None
+    # Read after the lock, in a statement of its own: as the lock found it (it may have waited for a
+    # change, which the locking statement's snapshot would not show).
+    return await extension_by_pk(conn, locked)
 
 
 async def extension_by_uuid(conn: asyncpg.Connection, extension_uuid: uuid.UUID) -> Extension | None:

@@ -14,10 +14,16 @@ SELECT * FROM live_extensions WHERE id = :extension_pk
 -- Publisher and name both case-insensitive.
 SELECT * FROM live_extensions WHERE publisher::citext = :publisher::citext AND name::citext = :name::citext
 
--- name: lock_extension
--- The row locked until the transaction ends: publishes of one extension serialise their listing
--- update. A statement of its own: FOR UPDATE cannot reach through live_extensions' outer joins.
-SELECT FROM registry_extensions WHERE id = :extension_pk FOR UPDATE
+-- name: lock_extension_by_name
+-- The id of a live extension by name, its row locked until the transaction ends: publishes of one
+-- extension serialise their listing update. FOR UPDATE cannot reach through live_extensions' outer
+-- joins, so the view finds the row and the table's row is locked (and rechecked, should it wait);
+-- the id found first (one at most: names are unique per publisher), then the row by its key.
+SELECT e.id FROM registry_extensions e
+ WHERE e.id = (SELECT l.id FROM live_extensions l
+                WHERE l.publisher::citext = :publisher::citext AND l.name::citext = :name::citext LIMIT 1)
+   AND e.deleted_at IS NULL
+   FOR UPDATE
 
 -- name: extension_by_uuid
 SELECT * FROM live_extensions WHERE uuid = :uuid

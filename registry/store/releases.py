@@ -59,10 +59,18 @@ class NewRelease(StoredFiles):
     content_sha256: bytes
 
 
-async def next_release_id(conn: asyncpg.Connection) -> int:
-    """Reserve the id of a release about to be inserted (its bundle names its own source map URL)."""
-    release_id: int = await _SQL.next_release_id.fetchval(conn)
-    return release_id
+class ReleaseSlot(FromRow):
+    """The id reserved for a release about to be inserted, and the id of the extension's release
+    of its version when there is one already (None for an unversioned release)."""
+
+    release_id: int
+    published_id: int | None
+
+
+async def next_release_id(conn: asyncpg.Connection, extension_pk: int, version: str | None) -> ReleaseSlot:
+    """Reserve the id of a release about to be inserted (its bundle names its own source map URL),
+    and say whether `version` is published already (yanked too): one round trip for both."""
+    return await _SQL.next_release_id.single(conn, ReleaseSlot, extension_pk=extension_pk, version=version)
 
 
 async def insert_release(conn: asyncpg.Connection, release_id: int, new: NewRelease) -> None:
@@ -75,6 +83,11 @@ async def releases_of(
 ) -> list[Release]:
     """Metadata of an extension's releases (of one tag, if given); never bundles."""
     return await _SQL.releases_of.all(conn, Release, extension_pk=extension_pk, tag=tag, include_yanked=include_yanked)
+
+
+async def live_releases_by_ids(conn: asyncpg.Connection, extension_pk: int, release_ids: list[int]) -> list[Release]:
+    """The live releases of an extension among `release_ids` (metadata only)."""
+    return await _SQL.live_releases_by_ids.all(conn, Release, extension_pk=extension_pk, release_ids=release_ids)
 
 
 async def release_by_version(

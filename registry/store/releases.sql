@@ -1,6 +1,10 @@
 -- name: next_release_id
--- The id of a release about to be inserted: its bundle names its own source map's URL.
-SELECT nextval('registry_extension_releases_id_seq')
+-- The id of a release about to be inserted: its bundle names its own source map's URL; and the id
+-- of the extension's release of that version, when there is one (yanked too), which the insert
+-- would meet. One round trip: an id spent on a version that turns out to exist is only a gap.
+SELECT nextval('registry_extension_releases_id_seq') AS release_id,
+       (SELECT r.id FROM registry_extension_releases r
+         WHERE r.registry_extension_id = :extension_pk AND r.release_version = :version::citext) AS published_id
 
 -- name: insert_release
 -- A used version, even a yanked one, violates registry_extension_releases_version.
@@ -18,6 +22,11 @@ SELECT * FROM release_metadata
  WHERE registry_extension_id = :extension_pk
    AND (:tag::text IS NULL OR tag::citext = :tag::citext)
    AND (:include_yanked::boolean OR deleted_at IS NULL)
+
+-- name: live_releases_by_ids
+-- Live releases of one extension by id (a publish's new release and the one its listing names).
+SELECT * FROM release_metadata
+ WHERE registry_extension_id = :extension_pk AND id = ANY(:release_ids::bigint[]) AND deleted_at IS NULL
 
 -- name: release_by_version
 SELECT * FROM release_metadata

@@ -150,6 +150,37 @@ async def test_unversioned_releases_are_new_each_time(services: Services, alice:
     assert first.created and second.created and first.release.id != second.release.id
 
 
+_LISTED_VERSION = (
+    "SELECT r.release_version::text FROM registry_extensions e"
+    " JOIN registry_extension_releases r ON r.id = e.latest_release_id"
+)
+
+
+async def test_the_listing_follows_the_latest_stable_release_tag_version_whatever_the_order_of_publishes(
+    services: Services, db: asyncpg.Connection, alice: Actor
+) -> None:
+    """A publish reads only the release the listing names and the new one (not every release), so
+    the listing must come out as a reading of all of them would have it."""
+    steps = [
+        ("1.0.0", "release", "1.0.0"),
+        ("0.9.0", "release", "1.0.0"),  # older: the listing stays
+        ("2.0.0-beta.1", "release", "1.0.0"),  # a pre-release never outranks a stable version
+        ("3.0.0", "beta", "1.0.0"),  # another tag is not listed
+        ("1.2.0", "release", "1.2.0"),
+    ]
+    for version, tag, listed in steps:
+        published = await publish(services, alice, release(version=version, tag=tag, force=True))
+        assert published.created and published.release.version == version
+        assert await db.fetchval(_LISTED_VERSION) == listed, version
+    # A listing changed by hand to name a release it may not (another tag): computed again from all.
+    await db.execute(
+        "UPDATE registry_extensions SET latest_release_id ="
+        " (SELECT id FROM registry_extension_releases WHERE release_version = '3.0.0')"
+    )
+    await publish(services, alice, release(version="1.0.1"))
+    assert await db.fetchval(_LISTED_VERSION) == "1.2.0"
+
+
 async def test_concurrent_publishes_of_one_version_have_one_winner(
     services: Services, db: asyncpg.Connection, alice: Actor
 ) -> None:

@@ -31,23 +31,37 @@ def _stored_whole(bundle: bytes | None, source_map: bytes | None) -> StoredFiles
     )
 
 
-@pytest.mark.parametrize(
-    ("bundle", "source_map"),
-    [
-        (b"code();\n//# sourceMappingURL=main.js.map\n", MAP),  # its link replaced
-        (b"code();\n//@ sourceMappingURL=old.map", MAP),  # the old form, no final newline
-        (b"code();", MAP),  # no link, no final newline: one is added before the link
-        (b"code();\n", MAP),
-        (b"", MAP),
-        ("const café = 'é';\n".encode() * 50_000, MAP),  # 1 MiB, not ASCII
-        (b"code();\n//# sourceMappingURL=main.js.map\n", None),  # no map: stored as sent
-        (b"", None),
-        (None, MAP),  # the manifest's url names where the bundle lives
-    ],
-)
+_CASES = [
+    (b"code();\n//# sourceMappingURL=main.js.map\n", MAP),  # its link replaced
+    (b"code();\n//@ sourceMappingURL=old.map", MAP),  # the old form, no final newline
+    (b"code();", MAP),  # no link, no final newline: one is added before the link
+    (b"code();\n", MAP),
+    (b"", MAP),
+    ("const café = 'é';\n".encode() * 50_000, MAP),  # 1 MiB, not ASCII
+    (b"code();\n//# sourceMappingURL=main.js.map\n", None),  # no map: stored as sent
+    (b"", None),
+    (None, MAP),  # the manifest's url names where the bundle lives
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("bundle", "source_map"), _CASES)
 async def test_the_stored_columns_are_those_of_the_whole_bundle_pointed_at_its_map(
     bundle: bytes | None, source_map: bytes | None
 ) -> None:
     files = FileDigests.start(bundle, source_map)
     url = URL if bundle is not None and source_map is not None else None
     assert await files.finish(url) == _stored_whole(bundle, source_map)
+
+
+@pytest.mark.parametrize(("bundle", "source_map"), _CASES)
+async def test_the_content_digest_is_that_of_the_files_as_sent(bundle: bytes | None, source_map: bytes | None) -> None:
+    """Two publishes of one version are the same release when the manifest and the files *as sent*
+    are: the digests made for storage (of the bundle pointed at its map) share their work with the
+    bundle's digest as sent, and must still give it."""
+    manifest_sha256 = hashlib.sha256(b'{"name":"wc"}').digest()
+    files = FileDigests.start(bundle, source_map)
+    expected = hashlib.sha256(
+        manifest_sha256 + hashlib.sha256(bundle or b"").digest() + hashlib.sha256(source_map or b"").digest()
+    ).digest()
+    assert await files.content_sha256(manifest_sha256) == expected
