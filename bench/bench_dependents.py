@@ -1,16 +1,20 @@
 """The package index at scale: loading 1,000,000 dependencies, then "who depends on X".
 
 1. Builds a synthetic index through the writer (`indexer.writer.write_batch`): R repositories x D
-   npm dependencies each, package popularity Zipf-distributed; prints the writer's rows/s (the
+   npm dependencies each, package popularity Zipf-distributed; one repository in 10 a monorepo of 4
+   workspaces (each defining a package, each declaring half of the repository's D), so a package
+   is declared several times by one repository; prints the writer's rows/s (the
    time spent in write_batch, commits included) and end to end (generating the rows included).
    With --database, measures an index built before instead (e.g. a 10M-row one, kept between runs);
    with --checkout, the API served is another source tree's (a before/after on the same index).
-2. Measures GET /api/dependents (limit=100) on a live `registry serve` under concurrent load, for
-   the most popular package and a rare one, with and without `version=`; prints requests/s and
-   p50/p99. Beside each, the floor: the same SQL run directly through asyncpg, same load.
+2. Measures GET /api/dependents/repositories (a page of 100 repositories, each with up to 10
+   declarations) and GET /api/dependents (100 declarations) on a live `registry serve` under
+   concurrent load, for the most popular package and a rare one, with and without `version=`;
+   prints requests/s and p50/p99. Beside each, the floor: the same SQL run directly through
+   asyncpg, same load, and the ratio of the p99s.
 
 Run: .venv/bin/python -m bench.bench_dependents [--repos 100000] [--deps 10] [--seconds 5] [--workers 2]
-     [--writers 2]
+     [--writers 2] [--database DSN] [--only 'by repo']
 Uses DATABASE_URL's server if set, else an embedded PostgreSQL in a temporary directory.
 Target: writer >= 100,000 rows/s; API p99 <= 10 ms and within 1.3x the direct SQL; at 10x the
 rows, p99 within 1.5x of the 1M figure.
@@ -39,8 +43,8 @@ from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.domain.page import PageRequest
 from registry.ecosystems import ecosystem_named
-from registry.ecosystems.base import Dependency
-from registry.store.package_index import dependents_by_range, dependents_page
+from registry.ecosystems.base import Dependency, PackageDef
+from registry.store.package_index import dependent_repos_page, dependents_by_range, dependents_page
 from testkit.databases import scratch_database
 from testkit.processes import free_port
 
@@ -48,6 +52,10 @@ RANGES = ("^1.0.0", "^1.2.0", "~1.4.0", ">=1.0.0 <2.0.0", "^2.0.0", "1.4.2", "^0
 PACKAGES = 50_000
 BATCH = 5_000
 WARM_UP_SECONDS = 1.0
+BY_REPO = "/api/dependents/repositories"  # a page of repositories, each with its declarations
+BY_ROW = "/api/dependents"  # a page of declarations, the route before
+MONOREPO_EVERY = 10
+MONOREPO_MANIFESTS = 4
 
 
 def zipf_sampler(n: int, s: float = 1.1) -> Callable[[random.Random], int]:
@@ -55,6 +63,25 @@ def zipf_sampler(n: int, s: float = 1.1) -> Callable[[random.Random], int]:
     cumulative = list(itertools.accumulate(weights))
     total = cumulative[-1]
     return lambda rng: bisect.bisect_left(cumulative, rng.random() * total)
+
+
+def repo_scan(n: int, rng: random.Random, sample: Callable[[random.Random], int], deps: int) -> Scan:
+    """Repository n's manifests: one package.json defining one package, but every MONOREPO_EVERY-th
+    repository is a monorepo of MONOREPO_MANIFESTS workspaces, each defining its own package and
+    declaring half of the repository's `deps` packages (so a popular package is declared several
+    times by one repository, as `typescript` is in a real monorepo)."""
+    chosen = sorted({sample(rng) for _ in range(deps)})
+    paths = ["package.json"]
+    if n % MONOREPO_EVERY == 0:
+        paths = [f"packages/p{m}/package.json" for m in range(MONOREPO_MANIFESTS)]
+    scan = Scan()
+    for m, path in enumerate(paths):
+        declared = chosen if len(paths) == 1 else rng.sample(chosen, max(1, len(chosen) // 2))
+        scan.dependencies += [
+            ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", path)) for p in declared
+        ]
+        scan.packages.append(("npm", PackageDef(f"bench-{n}-{m}", "1.0.0", path)))
+    return scan
 
 
 async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tuple[int, float, float, WriteStats]:
@@ -75,12 +102,7 @@ async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tupl
                 rng = random.Random(first)
                 batch = []
                 for n in range(first, min(first + BATCH, repos)):
-                    scan = Scan()
-                    chosen = {sample(rng) for _ in range(deps)}
-                    scan.dependencies = [
-                        ("npm", Dependency(f"pkg-{p}", rng.choice(RANGES), "dependencies", "package.json"))
-                        for p in chosen
-                    ]
+                    scan = repo_scan(n, rng, sample, deps)
                     rows += len(scan.dependencies)
                     batch.append(RepoIndex(f"example.com/bench/repo{n}", "r1", scan))
                 began = time.perf_counter()
@@ -96,6 +118,7 @@ async def build_index(dsn: str, repos: int, deps: int, writers: int = 1) -> tupl
     try:
         await conn.execute("VACUUM ANALYZE global_dep")
         await conn.execute("VACUUM ANALYZE repo")
+        await conn.execute("VACUUM ANALYZE pkgs")
     finally:
         await conn.close()
     return rows, elapsed, writing / writers, stats
@@ -134,13 +157,18 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
     print(f"{args.concurrency} concurrent clients, {args.seconds:.0f} s each")
     print(
         f"{'query (limit=100)':<36} {'API req/s':>10} {'p50':>7} {'p99':>7}   {'SQL req/s':>10} {'p50':>7} {'p99':>7}"
+        "   p99 API/SQL"
     )
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        for label, package, version in (
-            ("popular", popular, None), ("popular, version=1.4.2", popular, "1.4.2"),
-            ("rare", rare, None), ("rare, version=1.4.2", rare, "1.4.2"),
+        for label, route, package, version in (
+            ("by repo, popular", BY_REPO, popular, None),
+            ("by repo, popular, version=1.4.2", BY_REPO, popular, "1.4.2"),
+            ("by repo, rare", BY_REPO, rare, None), ("by repo, rare, version=1.4.2", BY_REPO, rare, "1.4.2"),
+            ("by row, popular", BY_ROW, popular, None), ("by row, rare", BY_ROW, rare, None),
         ):  # fmt: skip
-            query = f"{base}/api/dependents?language=npm&package={package}&limit=100" + (
+            if args.only and args.only not in label:
+                continue
+            query = f"{base}{route}?language=npm&package={package}&limit=100" + (
                 f"&version={version}" if version else ""
             )
 
@@ -157,17 +185,21 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
                 for e in summary
                 if version is None or npm.admits(e.declared_range, version) is not False
             ]
-
             ranges = kept if version is not None else None
 
             async def via_sql(
-                package: str = package, matching: int = matching, ranges: list[str] | None = ranges
+                package: str = package, matching: int = matching, ranges: list[str] | None = ranges, route: str = route
             ) -> None:
-                """The statement the API runs for the page (its per-range counts are cached)."""
+                """The statement the API runs for the page (its counts are cached)."""
                 async with pool.acquire() as conn:
-                    await dependents_page(
-                        conn, "npm", package, matching=matching, page=PageRequest(100), declared_ranges=ranges
-                    )
+                    if route == BY_REPO:
+                        await dependent_repos_page(
+                            conn, "npm", package, page=PageRequest(100), per_repo=10, declared_ranges=ranges
+                        )
+                    else:
+                        await dependents_page(
+                            conn, "npm", package, matching=matching, page=PageRequest(100), declared_ranges=ranges
+                        )
 
             # Warmed alike first: the server opens its pool's connections on demand and fills its
             # caches on the first requests, where the direct pool starts with its connections open.
@@ -177,7 +209,7 @@ async def measure(dsn: str, base: str, args: argparse.Namespace) -> None:
             sql = await load(via_sql, args.concurrency, args.seconds)
             print(
                 f"{label:<36} {api[0]:>10.0f} {api[1]:>7.2f} {api[2]:>7.2f}"
-                f"   {sql[0]:>10.0f} {sql[1]:>7.2f} {sql[2]:>7.2f}"
+                f"   {sql[0]:>10.0f} {sql[1]:>7.2f} {sql[2]:>7.2f}   {api[2] / sql[2]:>5.2f}"
             )
     await pool.close()
 
@@ -234,6 +266,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=2, help="connections writing the index at once")
     parser.add_argument("--database", help="measure the index already in this database (no load)")
     parser.add_argument("--checkout", help="serve the API from this source tree instead (e.g. /work/main)")
+    parser.add_argument("--only", help="measure only the scenarios whose label contains this (e.g. 'by repo')")
     args = parser.parse_args()
     if args.database:
         asyncio.run(run(args, args.database))

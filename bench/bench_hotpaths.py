@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import shutil
@@ -33,12 +34,12 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from bench.bench_dependents import build_index, load
+from bench.bench_dependents import BY_REPO, BY_ROW, build_index, load
 from bench.bench_publish import sign_up
 from bench.bench_registry import bundle_of, percentile, wait_ready
 from bench.options import load_parser
 from registry.domain.page import PageRequest
-from registry.store.package_index import dependents_by_range, dependents_page
+from registry.store.package_index import dependent_repos_page, dependents_by_range, dependents_page
 from testkit.databases import scratch_database
 from testkit.processes import free_port
 
@@ -171,7 +172,8 @@ async def fetch_bundle(url: str) -> bytes:
 
 
 async def dependents_p99(dsn: str, base: str, seconds: float) -> dict[str, tuple[float, float]]:
-    """p99 ms of a dependents page (limit 100, 16 clients), through the API and directly."""
+    """p99 ms of a dependents page (limit 100, 16 clients), by repository and by row, through the
+    API and directly."""
     pool = await asyncpg.create_pool(dsn, min_size=16, max_size=16)
     results = {}
     async with pool.acquire() as conn:
@@ -182,8 +184,8 @@ async def dependents_p99(dsn: str, base: str, seconds: float) -> dict[str, tuple
             "SELECT dep_data->>'package' FROM global_dep GROUP BY 1 HAVING count(*) BETWEEN 2 AND 5 LIMIT 1"
         )
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        for label, package in (("popular", popular), ("rare", rare)):
-            url = f"{base}/api/dependents?language=npm&package={package}&limit=100"
+        for (label, package), route in itertools.product((("popular", popular), ("rare", rare)), (BY_REPO, BY_ROW)):
+            url = f"{base}{route}?language=npm&package={package}&limit=100"
             async with pool.acquire() as conn:
                 matching = sum(entry.count for entry in await dependents_by_range(conn, "npm", package))
 
@@ -191,17 +193,21 @@ async def dependents_p99(dsn: str, base: str, seconds: float) -> dict[str, tuple
                 async with session.get(url) as response:
                     await response.read()
 
-            async def via_sql(package: str = package, matching: int = matching) -> None:
+            async def via_sql(package: str = package, matching: int = matching, route: str = route) -> None:
                 async with pool.acquire() as conn:
-                    await dependents_page(
-                        conn, "npm", package, matching=matching, page=PageRequest(100), declared_ranges=None
-                    )
+                    if route == BY_REPO:
+                        await dependent_repos_page(conn, "npm", package, page=PageRequest(100), per_repo=10)
+                    else:
+                        await dependents_page(
+                            conn, "npm", package, matching=matching, page=PageRequest(100), declared_ranges=None
+                        )
 
             for warm_up in (via_api, via_sql):  # open every connection and fill the caches first, as a server would be
                 await load(warm_up, 16, 1.0)
             api = await load(via_api, 16, seconds)
             sql = await load(via_sql, 16, seconds)
-            results[f"{label} ({matching:,})"] = (api[2], sql[2])
+            shape = "by repository" if route == BY_REPO else "by row"
+            results[f"{label} ({matching:,}), {shape}"] = (api[2], sql[2])
     await pool.close()
     return results
 

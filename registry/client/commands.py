@@ -86,12 +86,22 @@ def add_commands(commands: Any) -> None:
     dependents.add_argument(
         "--version", help="only dependents whose declared range admits this version (--resolved: a version or range)"
     )
-    dependents.add_argument("--limit", type=_limit, default=50, help="at most this many (default 50)")
+    dependents.add_argument("--advisory", help="only dependents an advisory (OSV id or alias) affects")
+    dependents.add_argument("--limit", type=_limit, default=50, help="at most this many repositories (default 50)")
+    dependents.add_argument(
+        "--per-repo", type=_per_repo, default=10, help="declarations shown per repository, 1-100 (default 10)"
+    )
     dependents.add_argument(
         "--resolved", action="store_true", help="the versions lockfiles resolved, with the path to each"
     )
     dependents.add_argument("--direct", action="store_true", help="with --resolved: direct dependencies only")
     dependents.add_argument("--no-dev", action="store_true", help="with --resolved: leave out development-only ones")
+
+
+def _per_repo(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError("--per-repo is an integer from 1 to 100")
+    return int(text)
 
 
 def _scopes(text: str) -> list[str]:
@@ -306,26 +316,45 @@ async def _search(args: argparse.Namespace, server: str) -> int:
 
 
 async def _dependents(args: argparse.Namespace, server: str) -> int:
+    """One row per declaration, grouped by repository (its name on its first row); a repository
+    with more declarations than --per-repo says how many more."""
     params = {"language": args.language, "package": args.package, "limit": str(args.limit)}
     if args.version is not None:
         params["version"] = args.version
     if args.resolved:
+        if args.advisory is not None:
+            raise UsageError("--advisory filters declared dependents: leave out --resolved")
         return await _resolved_dependents(args, server, params)
     if args.direct or args.no_dev:
         raise UsageError("--direct and --no-dev filter resolved dependents: add --resolved")
-    page = await _page_or_json(args, server, "/api/dependents", params)
+    params["per_repo"] = str(args.per_repo)
+    if args.advisory is not None:
+        params["advisory"] = args.advisory
+    page = await _page_or_json(args, server, "/api/dependents/repositories", params)
     if page is None:
         return 0
-    headers = ["REPOSITORY", "RANGE", "TYPE", "PATH"]
-    rows = [[d["repo"], d.get("range") or "", d.get("dep_type") or "", d.get("path") or ""] for d in page["items"]]
-    if args.version is not None:
-        headers.append("ADMITS")
-        for row, item in zip(rows, page["items"], strict=True):
-            row.append({True: "yes", False: "no"}.get(item.get("admits"), "unknown"))
+    headers = ["REPOSITORY", "RANGE", "TYPE", "PATH", "PACKAGE"]
+    headers += ["ADMITS"] if args.version is not None else []
+    headers += ["MATCH"] if args.advisory is not None else []
+    rows: list[list[str]] = []
+    for repo in page["items"]:
+        for n, declared in enumerate(repo["declared"]):
+            defines = declared.get("package") or {}
+            row = [repo["repo"] if n == 0 else "", declared.get("range") or "", declared.get("dep_type") or ""]
+            row += [declared.get("path") or "", defines.get("name") or ""]
+            if args.version is not None:
+                row.append({True: "yes", False: "no"}.get(declared.get("admits"), "unknown"))
+            if args.advisory is not None:
+                row.append(declared.get("match") or "")
+            rows.append(row)
+        if repo["more"]:
+            rows.append(["", f"(+{repo['more']} more)"] + [""] * (len(headers) - 2))
     print(_table(headers, rows))
-    shown = len(rows)
     more = " (more with --limit or --json)" if page.get("next_cursor") else ""
-    print(f"{shown} of {page['total']} dependent(s) of {page['language']} {page['package']}{more}")
+    print(
+        f"{len(page['items'])} of {page['repositories']} repositories ({page['packages']} packages,"
+        f" {page['declarations']} declarations) depend on {page['language']} {page['package']}{more}"
+    )
     return 0
 
 

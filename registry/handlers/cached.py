@@ -53,6 +53,24 @@ async def listing_answer(request: web.Request, key: Hashable, load: Callable[[],
     return found
 
 
+async def dependents_answer(
+    request: web.Request, language: str, package: str, key: Hashable, load: Callable[[], Awaitable[Any]]
+) -> CachedBody:
+    """A page of a package's dependents (`load`'s JSON) by its normalized query `key`, dropped on
+    every node when the package's dependents change (migrations 10 and 16 announce
+    `dependents:<language>:<package>` for its declared and resolved rows alike). A popular
+    package's first page is asked for far more often than the index changes: answered from here,
+    it costs neither a statement nor the building of a few hundred rows (bench/bench_dependents.py).
+    An answer that depends on anything else (an advisory's ranges) must not be kept here."""
+
+    async def serialized() -> Cached:
+        return cached_body(await load(), (f"dependents:{language}:{package}",))
+
+    found = await request.app[appkeys.RESPONSES].get(("dependents", key), serialized)
+    assert isinstance(found, CachedBody)
+    return found
+
+
 def cached_response(request: web.Request, cached: CachedBody, headers: Mapping[str, str] | None = None) -> web.Response:
     """200 with the cached bytes, or 304 (no body) when the client's If-None-Match names them."""
     all_headers = {"ETag": cached.etag, **(headers or {})}

@@ -3,6 +3,7 @@ version), who defines it, what a repository holds, and queueing repositories for
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -10,7 +11,9 @@ from aiohttp import web
 from registry.auth.authentication import request_actor
 from registry.domain.errors import BadRequest
 from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
+from registry.handlers.cached import cached_response, dependents_answer
 from registry.handlers.common import json_body, services
+from registry.handlers.dependents_query import advisory_of, per_repo_of, version_of
 from registry.handlers.paging import page_request
 from registry.handlers.resolved_query import resolved_query
 from registry.http import json_response
@@ -21,7 +24,6 @@ from registry.views import resolved as resolved_views
 routes = web.RouteTableDef()
 
 _MAX_NAME = 512
-_MAX_VERSION = 256
 _URI_SAFE = "/:@!$&'()*+,;=~"  # a repository URI in a Location header: all but these percent-encoded
 
 
@@ -35,41 +37,67 @@ def _ecosystem_and_name(request: web.Request, name_param: str) -> tuple[Ecosyste
     return ecosystem, ecosystem.normalise_name(name)
 
 
-def _version(request: web.Request) -> str | None:
-    version = request.query.get("version")
-    if version is not None and not 0 < len(version) <= _MAX_VERSION:
-        raise BadRequest(f"version must be 1 to {_MAX_VERSION} characters.")
-    return version
-
-
 @routes.get("/api/dependents")
 async def dependents(request: web.Request) -> web.Response:
-    """Repositories depending on a package: declared range, dep type and manifest path, keyset-
-    paginated, with a total. With `version`, only ranges admitting it are kept, by the
-    ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
-    (and counted in `unevaluated`), never silently dropped. With `resolved=true`: the versions
-    lockfiles resolved instead (registry.services.resolved)."""
+    """Repositories depending on a package, one item per declaration: declared range, dep type and
+    manifest path, keyset-paginated, with a total (of declarations) and the repositories, packages
+    and declarations counted apart. With `version`, only ranges admitting it are kept, by the
+    ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null` (and
+    counted in `unevaluated`), never silently dropped. Answers are cached until the package's
+    dependents change (registry.handlers.cached.dependents_answer). With `resolved=true`: the
+    versions lockfiles resolved instead (registry.services.resolved)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
     if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
         running = await services(request).resolved.dependents(resolved, page_request(request))
         return json_response(resolved_views.render_resolved_dependents(running))
-    version = _version(request)
+    version = version_of(request.query)
     page = page_request(request)
-    found = await services(request).package_index.dependents(ecosystem, package, version, page)
-    return json_response(views.render_dependents(found))
+
+    async def load() -> dict[str, Any]:
+        found = await services(request).package_index.dependents(ecosystem, package, version, page)
+        return views.render_dependents(found)
+
+    key = ("rows", ecosystem.language, package, version, page.limit, page.cursor)
+    return cached_response(request, await dependents_answer(request, ecosystem.language, package, key, load))
 
 
 @routes.get("/api/dependents/summary")
 async def dependents_summary(request: web.Request) -> web.Response:
-    """How many dependents declare each range; with `version`, whether each range admits it.
-    With `resolved=true`: how many repositories run each resolved version."""
+    """How many dependents declare each range (with `version`, whether each range admits it), and
+    how many repositories, packages and declarations depend on the package. With
+    `resolved=true`: how many repositories run each resolved version."""
     ecosystem, package = _ecosystem_and_name(request, "package")
     if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
         summary = await services(request).resolved.summary(resolved)
         return json_response(resolved_views.render_resolved_summary(summary))
-    version = _version(request)
-    ranges = await services(request).package_index.summary(ecosystem, package, version)
-    return json_response(views.render_summary(ecosystem.language, package, version, ranges))
+    version = version_of(request.query)
+    index = services(request).package_index
+    ranges = await index.summary(ecosystem, package, version)
+    totals = await index.totals(ecosystem, package)
+    return json_response(views.render_summary(ecosystem.language, package, version, ranges, totals))
+
+
+@routes.get("/api/dependents/repositories")
+async def dependent_repositories(request: web.Request) -> web.Response:
+    """Repositories depending on a package, keyset-paginated by repository, each with its first
+    `per_repo` declarations grouped (manifest path, range, dep type, the package that manifest
+    defines) and how many more; counted as repositories, packages and declarations. Filters:
+    `version` (ranges admitting it), `advisory` (ranges admitting a version it affects). Cached as
+    /api/dependents is, but for the advisory filter (an import announces nothing)."""
+    ecosystem, package = _ecosystem_and_name(request, "package")
+    version, advisory = version_of(request.query), advisory_of(request.query)
+    page, shown = page_request(request), per_repo_of(request.query)
+
+    async def load() -> dict[str, Any]:
+        found = await services(request).package_index.dependent_repos(
+            ecosystem, package, page, version=version, advisory=advisory, per_repo=shown
+        )
+        return views.render_dependent_repos(found)
+
+    if advisory is not None:
+        return json_response(await load())
+    key = ("repos", ecosystem.language, package, version, page.limit, page.cursor, shown)
+    return cached_response(request, await dependents_answer(request, ecosystem.language, package, key, load))
 
 
 @routes.get("/api/packages")

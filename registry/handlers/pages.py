@@ -23,10 +23,12 @@ from registry.domain.errors import DomainError, NotFound
 from registry.domain.page import PageRequest
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.handlers.common import path_extension, redirect_renamed_publisher, services
+from registry.handlers.dependents_query import advisory_of, version_of
 from registry.handlers.paging import page_request, page_request_of
 from registry.handlers.resolved_query import resolved_question
 from registry.pages.api_docs import build_docs
 from registry.pages.chart import download_chart
+from registry.pages.dependents import DECLARATIONS, dependents_context
 from registry.problems import problem_of, renamed_publisher_redirect
 from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
@@ -207,25 +209,43 @@ async def resolved_dependents_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/packages/{language}/{name:.+}")
 @html_page
 async def dependents_page(request: web.Request) -> web.StreamResponse:
-    """Repositories that depend on a package, with the ranges they declare, keyset-paginated."""
+    """Repositories that depend on a package, counted as repositories, packages and declarations,
+    each with its first declarations, keyset-paginated; filtered by a version its ranges admit and
+    by an advisory; the declared ranges' distribution as a chart (its table beside it)."""
     language = request.match_info["language"]
     ecosystem = ecosystem_named(language)
     if ecosystem is None:
         raise NotFound(f"No package index for {language!r}; it has {', '.join(LANGUAGES)}.")
     package = ecosystem.normalise_name(request.match_info["name"])
-    found = await services(request).package_index.dependents(ecosystem, package, None, page_request(request))
-    base = f"/packages/{language}/{quote(package, safe='/@:')}"
-    limit, next_cursor = request.query.get("limit", ""), found.page.next_cursor
+    version, advisory = version_of(request.query, blank_is_none=True), advisory_of(request.query)
+    index = services(request).package_index
+    found = await index.dependent_repos(
+        ecosystem, package, page_request(request), version=version, advisory=advisory, per_repo=DECLARATIONS
+    )
+    resolved = await services(request).resolved.version_counts(ecosystem, package)
+    context = dependents_context(found, resolved, limit=request.query.get("limit", ""), paged="cursor" in request.query)
+    return pages.html_response(request, "dependents.html", context)
+
+
+@routes.get("/repos/{uri:.+}")
+@html_page
+async def repo_page(request: web.Request) -> web.StreamResponse:
+    """A repository of the package index: what its manifests define and declare, keyset-paginated
+    (the dependents page links each repository here)."""
+    index = services(request).package_index
+    uri = request.match_info["uri"]
+    packages = await index.repo_packages(uri, PageRequest(PAGE_SIZE))
+    dependencies = await index.repo_dependencies(uri, page_request(request))
+    base, limit = f"/repos/{quote(uri, safe='/@:')}", request.query.get("limit", "")
+    next_cursor = dependencies.page.next_cursor
     return pages.html_response(
         request,
-        "dependents.html",
+        "repo.html",
         {
-            "language": language,
-            "package": package,
-            "total": found.total,
-            "ranges": found.ranges[:20],
-            "more_ranges": max(len(found.ranges) - 20, 0),
-            "rows": [dependent.row for dependent in found.page.items],
+            "repo": dependencies.repo,
+            "packages": packages.page.items,
+            "more_packages": packages.page.next_cursor is not None,
+            "dependencies": dependencies.page.items,
             "next_url": pages.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
             "first_url": pages.query_url(base, limit=limit) if request.query.get("cursor") else None,
         },

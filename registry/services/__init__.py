@@ -33,7 +33,7 @@ from registry.services.publishing import Publishing
 from registry.services.resolved import ResolvedService, Selection, resolved_tags
 from registry.services.settings import SettingsService
 from registry.services.site import SiteService
-from registry.store.package_index import RangeCount
+from registry.store.package_index import DependentTotals, RangeCount
 from registry.store.resolved import VersionCount
 from registry.ttl_cache import TtlCache
 
@@ -51,6 +51,7 @@ class Services(Record):
     downloads: DownloadCounter
     rate_limits: RateLimits
     dependents_summaries: TtlCache[list[RangeCount]]
+    dependents_totals: TtlCache[DependentTotals]
     served_releases: TtlCache[ServedRelease]
     licensing: LicensingService
     site: SiteService
@@ -70,10 +71,11 @@ class Services(Record):
     publishing: Publishing
 
 
-def _dependents_tags(key: Hashable, counts: list[RangeCount]) -> Iterable[str]:
-    """A package's counts change when its dependents do (announced per package: migration 10)."""
+def _dependents_tags(key: Hashable, counts: object) -> Iterable[str]:
+    """A package's counts change when its dependents do (announced per package: migration 10);
+    the key starts with the package's (language, name)."""
     if isinstance(key, tuple):
-        language, package = key
+        language, package = key[:2]
         yield f"dependents:{language}:{package}"
 
 
@@ -103,9 +105,13 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
     dependents_summaries: TtlCache[list[RangeCount]] = TtlCache(
         config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
     )
+    dependents_totals: TtlCache[DependentTotals] = TtlCache(
+        config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
+    )
     served_releases = served_releases_cache()
     resolved = _resolved_service(config, db, parsers)
     db.invalidations.register(dependents_summaries)
+    db.invalidations.register(dependents_totals)
     db.invalidations.register(served_releases)
     assets = AssetCache(config.asset_directory, config.bundle_cache_bytes)
     downloads = DownloadCounter(config.download_count_window)
@@ -121,6 +127,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         downloads=downloads,
         rate_limits=rate_limits,
         dependents_summaries=dependents_summaries,
+        dependents_totals=dependents_totals,
         served_releases=served_releases,
         licensing=LicensingService(config, db),
         site=SiteService(db, rate_limits),
@@ -129,6 +136,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         package_index=PackageIndexService(
             db,
             dependents_summaries,
+            dependents_totals,
             SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
         ),
         advisories=AdvisoriesService(db),

@@ -12,19 +12,33 @@ import asyncpg
 from registry.auth import policy
 from registry.db.database import Database
 from registry.domain.actor import Actor
-from registry.domain.errors import BadRequest, Unprocessable
+from registry.domain.errors import BadRequest, NotFound, Unprocessable, or_raise
 from registry.domain.page import Page, PageRequest
 from registry.domain.record import Record
 from registry.ecosystems import Ecosystem
 from registry.git_sources import GitSource, SourcePolicy, SourceRefused, check_revision
+from registry.services.advisories import affected_package, check_advisory_id, declared_verdict
 from registry.services.loaders import repo_named
-from registry.store import index_queue
+from registry.store import advisories, index_queue
 from registry.store import package_index as store
 from registry.store.index_queue import QueueEntry
-from registry.store.package_index import Definer, DependentRow, RangeCount, Repo, RepoRow
+from registry.store.package_index import (
+    Definer,
+    DependentRepo,
+    DependentRow,
+    DependentTotals,
+    RangeCount,
+    Repo,
+    RepoRow,
+)
 from registry.ttl_cache import TtlCache
 
 T = TypeVar("T")
+
+DECLARATIONS_PER_REPO = 10
+"""How many of a repository's declarations a page of dependent repositories shows by default (the
+rest are counted): a monorepo declaring a package in thousands of manifests stays one small item."""
+MAX_DECLARATIONS_PER_REPO = 100
 
 
 class SourceRequired(BadRequest):
@@ -57,6 +71,30 @@ class Dependents(Record):
     unevaluated: int | None
     ranges: list[RangeVerdict]
     page: Page[Dependent]
+    counts: DependentTotals
+    """The kept dependents as repositories, packages and declarations (`total` is declarations)."""
+
+
+class DependentRepos(Record):
+    """A page of the repositories depending on a package, each with its declarations grouped.
+    `totals` counts what the filters keep (`version`: ranges admitting it or that cannot be
+    evaluated; `advisory`: ranges admitting a version it names affected); `ranges` is the per-range
+    summary before filtering, with each range's verdict on `version` (its chart); `kept` the ranges
+    the page was filtered to (None: unfiltered)."""
+
+    language: str
+    package: str
+    version: str | None
+    advisory: str | None
+    totals: DependentTotals
+    unevaluated: int | None
+    ranges: list[RangeVerdict]
+    kept: frozenset[str] | None
+    page: Page[DependentRepo]
+
+    matches: dict[str, str]
+    """With `advisory`: each kept range's match, "declared" (it admits an affected version) or
+    "unknown" (it cannot be evaluated), as /api/advisories/{id}/affected reports them."""
 
 
 class RepoRows(Record):
@@ -81,6 +119,7 @@ class RepoState(Record):
 class PackageIndexService:
     db: Database
     summaries: TtlCache[list[RangeCount]]
+    totals_cache: TtlCache[DependentTotals]
     sources: SourcePolicy = field(default_factory=SourcePolicy)
 
     async def summary(self, ecosystem: Ecosystem, package: str, version: str | None) -> list[RangeVerdict]:
@@ -110,6 +149,9 @@ class PackageIndexService:
         ranges = await self.summary(ecosystem, package, version)
         kept = [entry for entry in ranges if entry.admits is not False]
         verdicts = {entry.declared_range: entry.admits for entry in ranges}
+        counts = await self.totals(
+            ecosystem, package, frozenset(e.declared_range for e in kept) if version is not None else None
+        )
         async with self.db.reading() as conn:
             rows = await store.dependents_page(
                 conn,
@@ -127,7 +169,95 @@ class PackageIndexService:
             unevaluated=sum(e.count for e in ranges if e.admits is None) if version is not None else None,
             ranges=ranges,
             page=rows.map(lambda row: Dependent(row, verdicts.get(row.declared_range))),
+            counts=counts,
         )
+
+    async def totals(self, ecosystem: Ecosystem, package: str, kept: frozenset[str] | None = None) -> DependentTotals:
+        """Repositories, packages and declarations depending on a package (of those declaring one
+        of `kept`, if given): every match is counted, so the counts are cached as the per-range
+        ones are (same tags, same refresh behind), keyed by the set of ranges kept, which any two
+        filters keeping the same ranges share."""
+
+        async def count() -> DependentTotals:
+            ranges = sorted(kept) if kept is not None else None
+            return await self.db.read_for_cache(store.dependents_totals, ecosystem.language, package, ranges)
+
+        return await self.totals_cache.get((ecosystem.language, package, kept), count)
+
+    async def dependent_repos(
+        self,
+        ecosystem: Ecosystem,
+        package: str,
+        page: PageRequest,
+        *,
+        version: str | None = None,
+        advisory: str | None = None,
+        per_repo: int = DECLARATIONS_PER_REPO,
+    ) -> DependentRepos:
+        """Repositories depending on a package, keyset by repository, each with its first
+        `per_repo` declarations. With `version`, only declarations whose range admits it (or cannot
+        be evaluated); with `advisory`, only those whose range admits a version the advisory says
+        is affected (its "declared" matching, registry.services.advisories); both: both."""
+        store.DEPENDENT_REPOS_ORDER.after(page)  # a foreign cursor is refused before any query
+        ranges = await self.summary(ecosystem, package, version)
+        kept = {entry.declared_range for entry in ranges if entry.admits is not False} if version else None
+        matches: dict[str, str] = {}
+        if advisory is not None:
+            matches = await self._advisory_matches(ecosystem, package, advisory, ranges)
+            kept = set(matches) if kept is None else kept & set(matches)
+        frozen = frozenset(kept) if kept is not None else None
+        totals = await self.totals(ecosystem, package, frozen)
+        repos: Page[DependentRepo] = Page([], None)
+        if frozen is None or frozen:
+            async with self.db.reading() as conn:
+                repos = await store.dependent_repos_page(
+                    conn,
+                    ecosystem.language,
+                    package,
+                    page=page,
+                    per_repo=per_repo,
+                    declared_ranges=sorted(frozen) if frozen is not None else None,
+                )
+        unevaluated = None
+        if version is not None:
+            unevaluated = sum(
+                e.count for e in ranges if e.admits is None and (frozen is None or e.declared_range in frozen)
+            )
+        return DependentRepos(
+            language=ecosystem.language,
+            package=package,
+            version=version,
+            advisory=advisory,
+            totals=totals,
+            unevaluated=unevaluated,
+            ranges=ranges,
+            kept=frozen,
+            page=repos,
+            matches={r: m for r, m in matches.items() if frozen is None or r in frozen},
+        )
+
+    async def _advisory_matches(
+        self, ecosystem: Ecosystem, package: str, advisory_id: str, ranges: list[RangeVerdict]
+    ) -> dict[str, str]:
+        """Each declared range of the package that the advisory affects, with its match: each
+        distinct range evaluated once, as /api/advisories/{id}/affected does. A withdrawn advisory
+        affects nothing; an unknown one is a 404."""
+        check_advisory_id(advisory_id)
+        async with self.db.reading() as conn:
+            found = or_raise(
+                await advisories.advisory_named(conn, advisory_id), NotFound(f"No advisory {advisory_id}.")
+            )
+            entries = [] if found.withdrawn else await advisories.affected_of(conn, found.id)
+        matches: dict[str, str] = {}
+        for entry in entries:
+            if entry.language != ecosystem.language or entry.package != package:
+                continue
+            affected = affected_package(entry)
+            for declared in ranges:
+                verdict = declared_verdict(ecosystem, affected, declared.declared_range)
+                if verdict is not None and matches.get(declared.declared_range) != "declared":
+                    matches[declared.declared_range] = verdict.match
+        return matches
 
     async def definers(self, ecosystem: Ecosystem, name: str, page: PageRequest) -> Page[Definer]:
         """Repositories whose manifests define a package."""

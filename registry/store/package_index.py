@@ -32,6 +32,7 @@ DEFINERS_ORDER = CursorCodec(Column.INT4, Column.INT8)
 
 DEPENDENTS_BY_GIN = _SQL.dependents_by_gin
 DEPENDENTS_IN_ORDER = _SQL.dependents_in_order
+DEPENDENT_REPOS = _SQL.dependent_repos
 FEW_DEPENDENTS = 2000
 """Up to this many, the GIN index collects a package's rows cheaply; beyond it, the ordered
 btree stops after one page instead."""
@@ -59,6 +60,60 @@ class DependentRow(FromRow):
 _DEPENDENTS: Keyset[DependentRow] = Keyset(
     DEPENDENTS_ORDER, ("after_repo", "after_id"), lambda row: (row.repo_id, row.row_id)
 )
+
+
+DEPENDENT_REPOS_ORDER = CursorCodec(Column.INT4)  # a repository's serial id
+
+
+class Declaration(Record):
+    """One manifest of a repository declaring the package: its path, the range and dep type it
+    declares, and the repository's own package defined by that manifest (None where it defines none)."""
+
+    row_id: int
+    declared_range: str
+    dep_type: str | None
+    path: str | None
+    defines: str | None
+    defines_version: str | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Self:
+        """From a `dependent_repos` row, its fields filled at once (see DependentRow.from_row: a
+        page holds hundreds of these)."""
+        made = object.__new__(cls)
+        made.__dict__.update(
+            row_id=row["row_id"],
+            declared_range=row["declared_range"],
+            dep_type=row["dep_type"],
+            path=row["path"],
+            defines=row["defines"],
+            defines_version=row["defines_version"],
+        )
+        return made
+
+
+class DependentRepo(Record):
+    """A repository depending on a package: how many declarations it has (of those asked about),
+    and the first of them (at most the `per_repo` asked for)."""
+
+    repo_id: int
+    repo: str
+    declarations: int
+    shown: list[Declaration]
+
+
+_DEPENDENT_REPOS: Keyset[DependentRepo] = Keyset(
+    DEPENDENT_REPOS_ORDER, ("after_repo",), lambda r: (r.repo_id,), first=0
+)
+
+
+class DependentTotals(FromRow):
+    """Dependents counted three ways: repositories, the repositories' own packages that declare the
+    package (a monorepo's workspaces), and declarations (manifest entries)."""
+
+    repositories: int
+    packages: int
+    declarations: int
 
 
 class RangeCount(FromRow):
@@ -138,6 +193,47 @@ async def dependents_page(
         page,
         package=package,
         language=language,
+        declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
+    )
+
+
+async def dependent_repos_page(
+    conn: asyncpg.Connection,
+    language: str,
+    package: str,
+    *,
+    page: PageRequest,
+    per_repo: int,
+    declared_ranges: Sequence[str] | None = None,
+) -> Page[DependentRepo]:
+    """A page of repositories depending on a package (on one of `declared_ranges`, if given), keyset
+    by repository, each with its first `per_repo` declarations: a repository declaring the package
+    in thousands of manifests costs a page no more than `per_repo` rows."""
+    rows = await DEPENDENT_REPOS.fetch(
+        conn,
+        **_DEPENDENT_REPOS.bind(page),
+        language=language,
+        package=package,
+        per_repo=per_repo,
+        declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
+    )
+    repos: list[DependentRepo] = []
+    for row in rows:
+        if not repos or repos[-1].repo_id != row["repo_id"]:
+            repos.append(DependentRepo(row["repo_id"], row["repo"], row["declarations"], []))
+        repos[-1].shown.append(Declaration.of(row))
+    return DEPENDENT_REPOS_ORDER.page(repos, page, _DEPENDENT_REPOS.key)
+
+
+async def dependents_totals(
+    conn: asyncpg.Connection, language: str, package: str, declared_ranges: Sequence[str] | None = None
+) -> DependentTotals:
+    """Repositories, packages and declarations depending on a package (see DependentTotals)."""
+    return await _SQL.dependents_totals.single(
+        conn,
+        DependentTotals,
+        language=language,
+        package=package,
         declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
     )
 

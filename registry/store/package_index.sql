@@ -27,6 +27,51 @@ SELECT p.*, r.uri::text AS repo
   JOIN repo r ON r.id = p.repo_id
  ORDER BY p.repo_id, p.row_id
 
+-- name: dependent_repos
+-- A page of the repositories depending on a package, each with its first :per_repo declarations
+-- (and how many it has in all). The inner GroupAggregate streams over the ordered
+-- `global_dep_dependents` btree, index only, and stops after :limit repositories however popular
+-- the package; each repository's declarations are then one short range of the same btree, and its
+-- own package at the declaring manifest's path one `pkg_repo_idx` probe. The cursor is compared
+-- unconditionally (0 on the first page: ids are serial) so that it stays an index condition in
+-- the generic plan a prepared statement ends up with, where `:after IS NULL OR …` becomes a
+-- filter and a page deep in a popular package reads every entry before it (220 ms at 10^7 rows).
+SELECT r.repo_id, u.uri::text AS repo, r.declarations, d.row_id, d.declared_range, d.dep_type, d.path,
+       k.pkg->>'name' AS defines, k.pkg->>'version' AS defines_version
+  FROM (SELECT g.repo_id, count(*) AS declarations
+          FROM global_dep g
+         WHERE g.language = :language AND g.package = :package::text
+           AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
+           AND g.repo_id > :after_repo::int
+         GROUP BY g.repo_id ORDER BY g.repo_id LIMIT :limit) r
+  JOIN repo u ON u.id = r.repo_id
+ CROSS JOIN LATERAL (
+        SELECT g.id AS row_id, g.declared AS declared_range, g.dep_data->>'depType' AS dep_type,
+               g.hints->>'path' AS path
+          FROM global_dep g
+         WHERE g.language = :language AND g.package = :package::text AND g.repo_id = r.repo_id
+           AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
+         ORDER BY g.id LIMIT :per_repo) d
+  LEFT JOIN LATERAL (
+        SELECT p.pkg FROM pkgs p
+         WHERE p.repo_id = r.repo_id AND p.language = :language AND p.pkg->>'path' = d.path
+         ORDER BY p.id LIMIT 1) k ON true
+ ORDER BY r.repo_id, d.row_id
+
+-- name: dependents_totals
+-- Repositories, their own packages and declarations depending on a package (of those declaring
+-- one of :declared_ranges, if given). A declaration belongs to the repository's package whose
+-- manifest is at the same path, where there is one. Counts every match (the service caches it):
+-- a plain join, which the planner answers with one hash of the language's `pkgs` rather than a
+-- probe per declaration (0.5 s against 1.4-2.2 s for 84,430 declarations at 10^6 rows, loaded);
+-- declarations are counted by id, as two packages at one path would repeat a row.
+SELECT count(DISTINCT g.repo_id) AS repositories, count(DISTINCT p.id) AS packages,
+       count(DISTINCT g.id) AS declarations
+  FROM global_dep g
+  LEFT JOIN pkgs p ON p.repo_id = g.repo_id AND p.language = g.language AND p.pkg->>'path' = g.hints->>'path'
+ WHERE g.language = :language AND g.package = :package::text
+   AND (:declared_ranges::text[] IS NULL OR g.declared = ANY(:declared_ranges::text[]))
+
 -- name: dependents_by_range
 -- How many dependents declare each range: an index-only scan of `global_dep_dependents`.
 SELECT declared AS declared_range, count(*) AS count

@@ -28,7 +28,11 @@ SOURCE_MAP = '{"version":3,"sources":["extension.ts"],"names":[],"mappings":"AAA
 async def _index_one_dependent(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await index_repo(conn, "github.com/acme/app", scan_of(deps=[("npm", "left-pad", "^1.2.0")]))
+        scan = scan_of(deps=[("npm", "left-pad", "^1.2.0")], packages=[("npm", "app", "1.0.0")])
+        scan.dependencies += scan_of(
+            [("npm", "left-pad", "^1.0.0")], path="tools/package.json", dep_type="devDependencies"
+        ).dependencies
+        await index_repo(conn, "github.com/acme/app", scan)
     finally:
         await conn.close()
 
@@ -165,14 +169,17 @@ def test_login_whoami_publish_info_search_dependents_yank(server: Server, tmp_pa
 
     dependents = registry(env, "dependents", "npm", "left-pad", "--version", "1.3.0")
     assert dependents.returncode == 0, dependents.stderr
-    assert dependents.stdout.splitlines()[1].split() == [
-        "github.com/acme/app",
-        "^1.2.0",
-        "dependencies",
-        "package.json",
-        "yes",
+    lines = dependents.stdout.splitlines()
+    assert lines[0].split() == ["REPOSITORY", "RANGE", "TYPE", "PATH", "PACKAGE", "ADMITS"]
+    assert lines[1].startswith("github.com/acme/app ") and lines[2].startswith(" "), "grouped: the name once"
+    assert sorted(line.split()[-4:] for line in lines[1:3]) == [
+        ["^1.0.0", "devDependencies", "tools/package.json", "yes"],
+        ["dependencies", "package.json", "app", "yes"],
     ]
-    assert dependents.stdout.splitlines()[-1] == "1 of 1 dependent(s) of npm left-pad"
+    assert lines[-1] == "1 of 1 repositories (1 packages, 2 declarations) depend on npm left-pad"
+    capped = registry(env, "dependents", "npm", "left-pad", "--per-repo", "1")
+    assert capped.returncode == 0, capped.stderr
+    assert capped.stdout.splitlines()[2].split() == ["(+1", "more)"]
     none = registry(env, "dependents", "npm", "right-pad", "--json")
     assert none.returncode == 0 and json.loads(none.stdout)["items"] == []
 
@@ -272,7 +279,7 @@ def test_empty_results_print_an_empty_result_and_exit_0(server: Server, tmp_path
     assert table.returncode == 0, table.stderr
     assert table.stderr == ""
     header = next(line for line in table.stdout.splitlines() if line.startswith(("ID", "REPOSITORY", "VERSION")))
-    assert table.stdout.splitlines()[-1] == header or "0 of 0 dependent(s)" in table.stdout, table.stdout
+    assert table.stdout.splitlines()[-1] == header or "0 of 0 repositories" in table.stdout, table.stdout
     as_json = registry(env, *args, "--json")
     assert as_json.returncode == 0, as_json.stderr
     parsed = json.loads(as_json.stdout)

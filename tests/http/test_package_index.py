@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from registry.db.queries import Query
 from registry.domain.page import PageRequest
-from registry.store.package_index import DEPENDENTS_BY_GIN, DEPENDENTS_IN_ORDER
+from registry.store.package_index import DEPENDENT_REPOS, DEPENDENTS_BY_GIN, DEPENDENTS_IN_ORDER
 from tests.conftest import ClientWith
 from tests.support.eventually import eventually
 from tests.support.factories import make_user
@@ -141,6 +141,23 @@ async def test_a_popular_packages_page_stops_early_in_the_ordered_index(
     plan = await _plan(big_index, DEPENDENTS_IN_ORDER, "p0", ranges)
     # the LIMIT sits right on the ordered index scan: the 20,000 matches are never all read or sorted
     assert re.search(r"Limit .*\n\s*->  Index Scan using global_dep_dependents", plan), plan
+
+
+@pytest.mark.parametrize("ranges", [None, ["^1"]], ids=["any-version", "with-version"])
+@pytest.mark.parametrize("package", ["p0", "p7"], ids=["popular", "rare"])
+async def test_a_page_of_repositories_stops_after_its_repositories(
+    big_index: asyncpg.Connection, package: str, ranges: list[str] | None
+) -> None:
+    """The by-repository page (/api/dependents/repositories): the LIMIT sits on a GroupAggregate
+    streaming over the ordered index, so a popular package's 20,000 matches are never all read,
+    grouped or sorted; each repository's declarations are then one probe of the same index."""
+    params = {"package": package, "language": "npm", "declared_ranges": ranges, "after_repo": 0}
+    args = DEPENDENT_REPOS.args({**params, "limit": 101, "per_repo": 10})
+    plan = "\n".join(row[0] for row in await big_index.fetch("EXPLAIN " + DEPENDENT_REPOS.text, *args))
+    assert re.search(
+        r"Limit .*\n\s*->  GroupAggregate .*\n(.*\n)?\s*->  Index (Only )?Scan using global_dep_dependents", plan
+    ), plan
+    assert "Seq Scan on global_dep" not in plan and "HashAggregate" not in plan, plan
 
 
 async def test_per_range_counts_come_from_the_ordered_index(big_index: asyncpg.Connection) -> None:

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from registry.ecosystems.base import ResolvedDependency
 from registry.pages import CSP
 from registry.readme import render_bounded
 from tests.support.factories import make_org, make_user
@@ -215,7 +216,7 @@ async def test_the_dependents_page_pages(client: Client, db: asyncpg.Connection)
     for n in range(3):
         await index_repo(db, f"example.com/app{n}", scan_of([("npm", "lodash", f"^4.{n}")]))
     first = await _page(client, "/packages/npm/lodash?limit=2")
-    assert "3 dependents" in first and "example.com/app0" in first and "example.com/app2" not in first
+    assert "3 repositories" in first and "example.com/app0" in first and "example.com/app2" not in first
     assert "<code>^4.1</code>" in first
     nxt = re.search(r'<a href="([^"]+)" rel="next">Next</a>', first)
     assert nxt is not None
@@ -226,10 +227,63 @@ async def test_the_dependents_page_pages(client: Client, db: asyncpg.Connection)
     await _page(client, "/packages/cobol/lodash", status=404)
 
 
+async def test_the_dependents_page_counts_repositories_charts_ranges_and_links_repositories(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    scan = scan_of([("npm", "typescript", "^5.4.0")], packages=[("npm", "@acme/web", "1.0.0")], path="web/package.json")
+    for n in range(6):
+        more = scan_of([("npm", "typescript", "~5.3.0" if n % 2 else "^5.4.0")], path=f"p{n}/package.json")
+        scan.dependencies += more.dependencies
+    await index_repo(db, "example.com/acme/mono", scan)
+    await index_repo(db, "example.com/old", scan_of([("npm", "typescript", "^4")]))
+    text = await _page(client, "/packages/npm/typescript")
+    assert re.search(r"2 repositories\s+· 1 package\s+· 8 declarations", text), text
+    assert '<a href="/repos/example.com/acme/mono">example.com/acme/mono</a>' in text
+    assert "7 declarations" in text and "and 2 more declarations" in text, "five shown per repository on the page"
+    assert "@acme/web" in text, "the package the declaring manifest defines"
+    chart = re.search(r'<svg [^>]*role="img"[^>]*>(.*?)</svg>', text, re.S)
+    assert chart is not None and chart.group(1).count('<rect class="bar"') == 3, "one bar per declared range"
+    assert "<title>^5.4.0: 4</title>" in chart.group(1)
+    assert '<th scope="col" class="num">Declarations</th>' in text, "the chart's table"
+
+    filtered = await _page(client, "/packages/npm/typescript?version=5.3.1&advisory=")
+    assert "1 repository" in filtered and "3 declarations" in filtered and "example.com/old" not in filtered
+    assert 'class="bar-row admits"' in filtered and 'class="bar-row excluded"' in filtered
+    assert "Clear filters" in filtered
+    assert "No indexed repository depends on typescript as filtered" in await _page(
+        client, "/packages/npm/typescript?version=1.0.0"
+    )
+    await _page(client, "/packages/npm/typescript?advisory=GHSA-0000-0000-0000", status=404)
+
+    repo = await _page(client, "/repos/example.com/acme/mono")
+    assert "<code>example.com/acme/mono</code>" in repo and "@acme/web" in repo
+    assert '<a href="/packages/npm/typescript">typescript</a>' in repo
+    await _page(client, "/repos/example.com/nothing", status=404)
+
+
+async def test_the_dependents_page_charts_the_versions_lockfiles_resolve(
+    client: Client, db: asyncpg.Connection
+) -> None:
+    for n, versions in enumerate((["5.4.2"], ["5.4.2", "5.3.3"], ["5.3.3"], ["5.4.2"])):
+        scan = scan_of([("npm", "typescript", "^5")])
+        scan.resolved = [
+            ("npm", ResolvedDependency("typescript", v, True, 1, (), False, False, "package-lock.json"))
+            for v in versions
+        ]
+        await index_repo(db, f"example.com/app{n}", scan)
+    text = await _page(client, "/packages/npm/typescript?version=5.3.3")
+    charts = re.findall(r'<svg [^>]*role="img"[^>]*>(.*?)</svg>', text, re.S)
+    assert len(charts) == 2, "declared ranges, then resolved versions"
+    assert "<title>5.4.2: 3</title>" in charts[1] and "<title>5.3.3: 2</title>" in charts[1], "repositories per version"
+    assert re.search(r'class="bar-row admits">\s*<title>5.3.3', charts[1]), "the version asked about stands out"
+    assert "Repositories per resolved version" in text
+    assert len(re.findall(r"<svg ", await _page(client, "/packages/npm/left-pad"))) == 0, "no dependents, no chart"
+
+
 async def test_scoped_package_names_keep_their_slash(client: Client, db: asyncpg.Connection) -> None:
     await index_repo(db, "example.com/app", scan_of([("npm", "@types/node", "^20")]))
     text = await _page(client, "/packages/npm/@types/node")
-    assert "example.com/app" in text and "1 dependent" in text
+    assert "example.com/app" in text and "1 repository" in text
 
 
 async def test_404s_are_html_pages_but_api_404s_stay_problems(client: Client) -> None:
