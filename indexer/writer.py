@@ -1,15 +1,19 @@
 """Writing repositories' indexes atomically, one repository or a batch at a time (the SQL is
 registry.store.package_index's, which the API reads through too).
 
-In one transaction: upsert and lock the repositories' rows, delete their rows for the indexed
-languages, COPY the new ones straight into the tables, and record the revisions. Readers see the
-old index until the commit and the new one after it, never a mix; a repository whose revision is
-already recorded is left as it is.
+In one transaction: upsert and lock the repositories' rows, read the rows they have for the
+indexed languages, delete the ones the new revision no longer has and COPY the ones it adds
+straight into the tables (a row the revision still has stays as it is), and record the revisions.
+Readers see the old index until the commit and the new one after it, never a mix; a repository
+whose revision is already recorded is left as it is. One function per table
+(`_replace_dependencies`, `_replace_packages`): a table the writer also fills gets its own.
 
-What makes it fast (each measured against the alternative by bench/bench_writer.py): one COPY
-per table instead of staging tables and INSERT … SELECT; rows in (language, package) order, so
-that the package-keyed btrees take them as runs on neighbouring pages; each row's JSON built once,
-as text; asynchronous commit and a larger `work_mem` for the writer's own transactions
+What makes it fast (each measured against the alternative by bench/bench_writer.py): a re-index
+rewrites only the rows that changed (a new revision usually changes few dependencies, and every
+row rewritten costs a delete and an insert in the table and each of its six indexes); one COPY per
+table instead of staging tables and INSERT … SELECT; rows in (language, package) order, so that
+the package-keyed btrees take them as runs on neighbouring pages; each row's JSON built once, as
+text; asynchronous commit and a larger `work_mem` for the writer's own transactions
 (registry.store.package_index.tune_for_bulk_writes says what a crash can lose).
 """
 
@@ -25,6 +29,7 @@ import orjson
 from indexer.scan import Scan
 from registry.domain.record import Record
 from registry.store import package_index as index_store
+from registry.store.package_index import IndexedRow
 
 
 class WriteOutcome(Record):
@@ -36,11 +41,13 @@ class WriteOutcome(Record):
 
 @dataclass
 class WriteStats:
-    """Where a batch's time went (filled in by write_batch when given): building the new rows' text
-    in Python, and replacing the old rows with them in the tables and their indexes (the commit is
-    the caller's)."""
+    """Where a batch's time went (filled in by write_batch when given): the rows of the revisions
+    written (`rows`) and of those the rows actually deleted and inserted (`changed`, fewer on a
+    re-index); building the new rows' text and comparing them with the old ones in Python, and the
+    SQL (reading the old rows, deleting, copying; the commit is the caller's)."""
 
     rows: int = 0
+    changed: int = 0
     prepare_seconds: float = 0.0
     write_seconds: float = 0.0
 
@@ -52,7 +59,56 @@ class RepoIndex(Record):
 
 
 def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
+    """The row's JSON with its keys sorted: the one text of its value that a re-index compares the
+    rows it finds with (see _canonical), and what COPY sends."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _exact(value: object) -> bool:
+    """Whether orjson read a JSON value exactly: it reads a number with a fraction or exponent, or
+    an integer past 64 bits, as a float, which may have lost digits the jsonb kept."""
+    if isinstance(value, dict):
+        return all(_exact(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_exact(item) for item in value)
+    return not isinstance(value, float)
+
+
+def _canonical(text: str) -> str | None:
+    """A found row's JSON (as PostgreSQL renders jsonb) in the form _json writes, so that equal
+    values compare equal as text; None when it cannot be compared exactly (the row is then
+    rewritten, which is never wrong)."""
+    value = orjson.loads(text)
+    return _json(value) if _exact(value) else None
+
+
+_Key = tuple[int, str, str, str]  # (repo_id, language, data JSON, hints JSON or "" for SQL NULL)
+
+
+class _Found:
+    """The rows a re-index finds, by what they hold: a new row equal to one of them takes it (the
+    row stays as it is, id included); the rows no new row took are the ones to delete."""
+
+    def __init__(self, rows: Sequence[IndexedRow]) -> None:
+        self._ids: dict[_Key, list[tuple[int, int]]] = {}
+        self._incomparable: list[tuple[int, int]] = []
+        for row in rows:
+            data = _canonical(row.data)
+            hints = "" if row.hints is None else _canonical(row.hints)
+            if data is None or hints is None:
+                self._incomparable.append((row.repo_id, row.id))
+            else:
+                self._ids.setdefault((row.repo_id, row.language, data, hints), []).append((row.repo_id, row.id))
+
+    def take(self, key: _Key) -> bool:
+        ids = self._ids.get(key)
+        if not ids:
+            return False
+        ids.pop()
+        return True
+
+    def untaken(self) -> list[tuple[int, int]]:
+        return self._incomparable + [found for ids in self._ids.values() for found in ids]
 
 
 async def write_batch(
@@ -74,33 +130,72 @@ async def write_batch(
                 outcomes.append(WriteOutcome(repo_id, True, len(item.scan.packages), len(item.scan.dependencies)))
         if not changed:
             return outcomes
-        started = time.perf_counter()
-        wanted = set(languages)
-        # (language, package, …) tuples sort natively, in the order of the package-keyed indexes
-        keyed = [
-            (lang, dep.package, repo_id, _json(dep.dep_data()), _json(dep.hint_data()))
-            for repo_id, item in changed
-            for lang, dep in item.scan.dependencies
-            if lang in wanted
-        ]
-        keyed.sort()
-        dep_records = [(repo_id, lang, data, hints) for lang, _, repo_id, data, hints in keyed]
-        pkg_records = [
-            (repo_id, lang, _json(pkg.as_row()))
-            for repo_id, item in changed
-            for lang, pkg in item.scan.packages
-            if lang in wanted
-        ]
-        prepared = time.perf_counter()
-        repo_ids = [repo_id for repo_id, _ in changed]
         await index_store.tune_for_bulk_writes(conn)
-        await index_store.delete_rows(conn, repo_ids, languages)
-        await index_store.copy_rows(conn, dep_records, pkg_records)
-        await index_store.record_revisions(conn, repo_ids, [item.revision for _, item in changed])
-        stats.rows += len(dep_records) + len(pkg_records)
-        stats.prepare_seconds += prepared - started
-        stats.write_seconds += time.perf_counter() - prepared
+        await _replace_dependencies(conn, changed, languages, stats)
+        await _replace_packages(conn, changed, languages, stats)
+        await index_store.record_revisions(
+            conn, [repo_id for repo_id, _ in changed], [item.revision for _, item in changed]
+        )
         return outcomes
+
+
+async def _replace_dependencies(
+    conn: asyncpg.Connection, changed: Sequence[tuple[int, RepoIndex]], languages: Sequence[str], stats: WriteStats
+) -> None:
+    """`global_dep`: the new rows in (language, package) order, each compared with the found ones."""
+    started = time.perf_counter()
+    wanted = set(languages)
+    # (language, package, …) tuples sort natively, in the order of the package-keyed indexes
+    new = sorted(
+        (lang, dep.package, repo_id, _json(dep.dep_data()), _json(dep.hint_data()))
+        for repo_id, item in changed
+        for lang, dep in item.scan.dependencies
+        if lang in wanted
+    )
+    prepared = time.perf_counter()
+    indexed = await index_store.indexed_dependencies(conn, [repo_id for repo_id, _ in changed], languages)
+    read = time.perf_counter()
+    found = _Found(indexed)
+    inserted = [
+        (repo_id, lang, data, hints)
+        for lang, _, repo_id, data, hints in new
+        if not found.take((repo_id, lang, data, hints))
+    ]
+    deleted = found.untaken()
+    compared = time.perf_counter()
+    await index_store.delete_dependencies_by_id(conn, deleted)
+    await index_store.copy_dependencies(conn, inserted)
+    stats.rows += len(new)
+    stats.changed += len(deleted) + len(inserted)
+    stats.prepare_seconds += (prepared - started) + (compared - read)
+    stats.write_seconds += (read - prepared) + (time.perf_counter() - compared)
+
+
+async def _replace_packages(
+    conn: asyncpg.Connection, changed: Sequence[tuple[int, RepoIndex]], languages: Sequence[str], stats: WriteStats
+) -> None:
+    """`pkgs`, as _replace_dependencies does `global_dep` (a package row has no hints)."""
+    started = time.perf_counter()
+    wanted = set(languages)
+    new = [
+        (repo_id, lang, _json(pkg.as_row()))
+        for repo_id, item in changed
+        for lang, pkg in item.scan.packages
+        if lang in wanted
+    ]
+    prepared = time.perf_counter()
+    indexed = await index_store.indexed_packages(conn, [repo_id for repo_id, _ in changed], languages)
+    read = time.perf_counter()
+    found = _Found(indexed)
+    inserted = [row for row in new if not found.take((*row, ""))]
+    deleted = found.untaken()
+    compared = time.perf_counter()
+    await index_store.delete_packages_by_id(conn, deleted)
+    await index_store.copy_packages(conn, inserted)
+    stats.rows += len(new)
+    stats.changed += len(deleted) + len(inserted)
+    stats.prepare_seconds += (prepared - started) + (compared - read)
+    stats.write_seconds += (read - prepared) + (time.perf_counter() - compared)
 
 
 async def write_index(
