@@ -19,8 +19,11 @@ text; asynchronous commit and a larger `work_mem` for the writer's own transacti
 
 from __future__ import annotations
 
+import gc
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -74,12 +77,34 @@ def _exact(value: object) -> bool:
     return not isinstance(value, float)
 
 
+# Where PostgreSQL's rendering of a jsonb value can hold a number: after ": ", "[" or ", ". Text
+# without a match has none (the rows' own JSON has none: names, ranges, paths); a match (a number,
+# or a string such as "a, 1") sends the value through _exact.
+_MAYBE_NUMBER = re.compile(r"(?:: |\[|, )[-0-9]")
+
+
 def _canonical(text: str) -> str | None:
     """A found row's JSON (as PostgreSQL renders jsonb) in the form _json writes, so that equal
     values compare equal as text; None when it cannot be compared exactly (the row is then
     rewritten, which is never wrong)."""
     value = orjson.loads(text)
-    return _json(value) if _exact(value) else None
+    return _json(value) if _MAYBE_NUMBER.search(text) is None or _exact(value) else None
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Building a batch's rows allocates hundreds of thousands of tuples and strings, and no cycle:
+    the cyclic collector would walk them (and all the process holds) again and again meanwhile, a
+    third of the Python time of a re-index (bench/bench_writer.py). Only around code that does not
+    await, so no other task runs while it waits; it runs again at the first allocations after."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 _Key = tuple[int, str, str, str]  # (repo_id, language, data JSON, hints JSON or "" for SQL NULL)
@@ -142,33 +167,24 @@ async def write_batch(
 async def _replace_dependencies(
     conn: asyncpg.Connection, changed: Sequence[tuple[int, RepoIndex]], languages: Sequence[str], stats: WriteStats
 ) -> None:
-    """`global_dep`: the new rows in (language, package) order, each compared with the found ones."""
+    """`global_dep`: the new rows, in (language, package) order, against the ones found."""
     started = time.perf_counter()
     wanted = set(languages)
-    # (language, package, …) tuples sort natively, in the order of the package-keyed indexes
-    new = sorted(
-        (lang, dep.package, repo_id, _json(dep.dep_data()), _json(dep.hint_data()))
-        for repo_id, item in changed
-        for lang, dep in item.scan.dependencies
-        if lang in wanted
-    )
-    prepared = time.perf_counter()
-    indexed = await index_store.indexed_dependencies(conn, [repo_id for repo_id, _ in changed], languages)
-    read = time.perf_counter()
-    found = _Found(indexed)
-    inserted = [
-        (repo_id, lang, data, hints)
-        for lang, _, repo_id, data, hints in new
-        if not found.take((repo_id, lang, data, hints))
-    ]
-    deleted = found.untaken()
-    compared = time.perf_counter()
+    with _cyclic_gc_paused():
+        # (language, package, …) tuples sort natively, in the order of the package-keyed indexes
+        ordered = sorted(
+            (lang, dep.package, repo_id, _json(dep.dep_data()), _json(dep.hint_data()))
+            for repo_id, item in changed
+            for lang, dep in item.scan.dependencies
+            if lang in wanted
+        )
+        new = [(repo_id, lang, data, hints) for lang, _, repo_id, data, hints in ordered]
+    stats.prepare_seconds += time.perf_counter() - started
+    inserted, deleted = await _compare(conn, index_store.indexed_dependencies, changed, languages, new, stats)
+    started = time.perf_counter()
     await index_store.delete_dependencies_by_id(conn, deleted)
     await index_store.copy_dependencies(conn, inserted)
-    stats.rows += len(new)
-    stats.changed += len(deleted) + len(inserted)
-    stats.prepare_seconds += (prepared - started) + (compared - read)
-    stats.write_seconds += (read - prepared) + (time.perf_counter() - compared)
+    stats.write_seconds += time.perf_counter() - started
 
 
 async def _replace_packages(
@@ -178,24 +194,48 @@ async def _replace_packages(
     started = time.perf_counter()
     wanted = set(languages)
     new = [
-        (repo_id, lang, _json(pkg.as_row()))
+        (repo_id, lang, _json(pkg.as_row()), "")
         for repo_id, item in changed
         for lang, pkg in item.scan.packages
         if lang in wanted
     ]
-    prepared = time.perf_counter()
-    indexed = await index_store.indexed_packages(conn, [repo_id for repo_id, _ in changed], languages)
-    read = time.perf_counter()
-    found = _Found(indexed)
-    inserted = [row for row in new if not found.take((*row, ""))]
-    deleted = found.untaken()
-    compared = time.perf_counter()
+    stats.prepare_seconds += time.perf_counter() - started
+    inserted, deleted = await _compare(conn, index_store.indexed_packages, changed, languages, new, stats)
+    started = time.perf_counter()
     await index_store.delete_packages_by_id(conn, deleted)
-    await index_store.copy_packages(conn, inserted)
+    await index_store.copy_packages(conn, [(repo_id, lang, data) for repo_id, lang, data, _ in inserted])
+    stats.write_seconds += time.perf_counter() - started
+
+
+ReadIndexed = Callable[[asyncpg.Connection, Sequence[int], Sequence[str]], Awaitable[list[IndexedRow]]]
+
+
+async def _compare(
+    conn: asyncpg.Connection,
+    read: ReadIndexed,
+    changed: Sequence[tuple[int, RepoIndex]],
+    languages: Sequence[str],
+    new: list[_Key],
+    stats: WriteStats,
+) -> tuple[list[_Key], list[tuple[int, int]]]:
+    """The new rows to insert (those not found, in their order) and the (repo_id, id) of the found
+    rows to delete (those no new row took). Repositories indexed for the first time have no rows:
+    everything is inserted."""
+    started = time.perf_counter()
+    indexed = await read(conn, [repo_id for repo_id, _ in changed], languages)
+    compared = time.perf_counter()
+    if indexed:
+        with _cyclic_gc_paused():
+            found = _Found(indexed)
+            inserted = [key for key in new if not found.take(key)]
+            deleted = found.untaken()
+    else:
+        inserted, deleted = new, []
+    stats.write_seconds += compared - started
+    stats.prepare_seconds += time.perf_counter() - compared
     stats.rows += len(new)
-    stats.changed += len(deleted) + len(inserted)
-    stats.prepare_seconds += (prepared - started) + (compared - read)
-    stats.write_seconds += (read - prepared) + (time.perf_counter() - compared)
+    stats.changed += len(inserted) + len(deleted)
+    return inserted, deleted
 
 
 async def write_index(
