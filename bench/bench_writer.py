@@ -307,6 +307,57 @@ async def run_variant(
         await admin.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
 
 
+STEPS = (
+    "lock_repos",
+    "tune_for_bulk_writes",
+    "indexed_dependencies",
+    "delete_dependencies_by_id",
+    "copy_dependencies",
+    "indexed_packages",
+    "delete_packages_by_id",
+    "copy_packages",
+    "record_revisions",
+)
+
+
+async def print_steps(
+    admin: asyncpg.Connection, base_dsn: str, workload: str, repos: list[RepoIndex], batch: int
+) -> None:
+    """Where this writer's wall-clock time goes, one connection, on a copy of the base: each store
+    call's time (SQL and decoding), Python's own (building and comparing rows), and the commits."""
+    seconds = dict.fromkeys(STEPS, 0.0)
+
+    def timed(name: str) -> Callable[..., Awaitable[object]]:
+        call = getattr(index_store, name)
+
+        async def step(*args: object) -> object:
+            began = time.perf_counter()
+            try:
+                return await call(*args)
+            finally:
+                seconds[name] += time.perf_counter() - began
+
+        return step
+
+    stats = WriteStats()
+
+    async def write(conn: asyncpg.Connection, batch: Sequence[RepoIndex], _: WriteStats) -> None:
+        with contextlib.ExitStack() as patches:
+            for name in STEPS:
+                patches.enter_context(mock.patch.object(index_store, name, timed(name)))
+            await write_batch(conn, batch, ["npm"], stats)
+
+    variant = Variant("steps", write, workload)
+    await run_variant(admin, base_dsn, variant, repos, batch)
+    rows = sum(len(item.scan.dependencies) for item in repos)
+    wall = rows / variant.wall[0]
+    in_steps = sum(seconds.values())
+    print(f"\n{workload}, this writer, one connection: {wall:.2f} s for {rows:,} rows ({variant.wall[0]:,.0f} rows/s)")
+    for name, spent in [*seconds.items(), ("Python: rows built and compared", stats.prepare_seconds),
+                        ("commits and the rest", wall - in_steps - stats.prepare_seconds)]:  # fmt: skip
+        print(f"  {name:<34} {spent:>6.2f} s  {spent / wall:>4.0%}  {spent * 1e6 / rows:>5.1f} µs/row")
+
+
 async def run(args: argparse.Namespace, dsn: str, admin_dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     started = time.perf_counter()
@@ -330,6 +381,8 @@ async def run(args: argparse.Namespace, dsn: str, admin_dsn: str) -> None:
     chosen = [v for v in everything if v in references or not args.only or any(w in v.name for w in args.only)]
     chosen = [v for v in chosen if v.workload in args.workloads]
     try:
+        for workload in args.workloads if args.steps else ():
+            await print_steps(admin, dsn, workload, workloads[workload], args.batch)
         for rep in range(args.reps):
             for variant in chosen:
                 await run_variant(admin, dsn, variant, workloads[variant.workload], args.batch)
@@ -340,7 +393,7 @@ async def run(args: argparse.Namespace, dsn: str, admin_dsn: str) -> None:
                 )
     finally:
         await admin.close()
-    for workload in args.workloads:
+    for workload in args.workloads if args.reps else ():
         [reference] = [v for v in references if v.workload == workload]
         print(
             f"\n{workload + ' (median of ' + str(args.reps) + ')':<42} {'rows/s':>9} {'x':>5}  {'rows/CPU-s':>10}"
@@ -366,6 +419,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--changed", type=int, default=1, help="re-index: dependencies changed per repository")
     parser.add_argument("--workloads", nargs="*", default=[FRESH, REINDEX], choices=[FRESH, REINDEX])
+    parser.add_argument("--steps", action="store_true", help="first, where this writer's time goes, step by step")
     parser.add_argument("--only", nargs="*", help="run only the variants whose names contain one of these words")
     args = parser.parse_args()
     with scratch_database("wharf-bench-writer") as dsn:

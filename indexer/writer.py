@@ -77,10 +77,10 @@ def _exact(value: object) -> bool:
     return not isinstance(value, float)
 
 
-# Where PostgreSQL's rendering of a jsonb value can hold a number: after ": ", "[" or ", ". Text
-# without a match has none (the rows' own JSON has none: names, ranges, paths); a match (a number,
-# or a string such as "a, 1") sends the value through _exact.
-_MAYBE_NUMBER = re.compile(r"(?:: |\[|, )[-0-9]")
+# Where PostgreSQL's rendering of a jsonb value can hold a number: at the start, after ": ", "[" or
+# ", ". Text without a match has none (the rows' own JSON has none: names, ranges, paths); a match
+# (a number, or a string such as "a, 1") sends the value through _exact.
+_MAYBE_NUMBER = re.compile(r"(?:^|: |\[|, )[-0-9]")
 
 
 def _canonical(text: str) -> str | None:
