@@ -83,10 +83,12 @@ def _exact(value: object) -> bool:
 _MAYBE_NUMBER = re.compile(r"(?:^|: |\[|, )[-0-9]")
 
 
-def _canonical(text: str) -> str | None:
+def _canonical(text: str | None) -> str | None:
     """A found row's JSON (as PostgreSQL renders jsonb) in the form _json writes, so that equal
-    values compare equal as text; None when it cannot be compared exactly (the row is then
-    rewritten, which is never wrong)."""
+    values compare equal as text; "" for SQL NULL (hints may be); None when it cannot be compared
+    exactly (the row is then rewritten, which is never wrong)."""
+    if text is None:
+        return ""
     value = orjson.loads(text)
     return _json(value) if _MAYBE_NUMBER.search(text) is None or _exact(value) else None
 
@@ -117,9 +119,12 @@ class _Found:
     def __init__(self, rows: Sequence[IndexedRow]) -> None:
         self._ids: dict[_Key, list[tuple[int, int]]] = {}
         self._incomparable: list[tuple[int, int]] = []
+        # Many rows hold the same JSON (hints such as {"path": "package.json"}, a popular package's
+        # usual range): each distinct text is read once per batch.
+        seen: dict[str | None, str | None] = {}
         for row in rows:
-            data = _canonical(row.data)
-            hints = "" if row.hints is None else _canonical(row.hints)
+            data = seen[row.data] if row.data in seen else seen.setdefault(row.data, _canonical(row.data))
+            hints = seen[row.hints] if row.hints in seen else seen.setdefault(row.hints, _canonical(row.hints))
             if data is None or hints is None:
                 self._incomparable.append((row.repo_id, row.id))
             else:
