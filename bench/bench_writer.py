@@ -99,23 +99,6 @@ async def gc_not_paused(conn: asyncpg.Connection, batch: Sequence[RepoIndex], st
         await write_batch(conn, batch, ["npm"], stats)
 
 
-async def register_by_conflict(conn: asyncpg.Connection, batch: Sequence[RepoIndex], stats: WriteStats) -> None:
-    """This writer registering repositories as it did before: every URI tried as an insertion."""
-
-    async def lock_repos(conn: asyncpg.Connection, uris: Sequence[str]) -> list[index_store.LockedRepo]:
-        await conn.execute(
-            "INSERT INTO repo (uri) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (uri) DO NOTHING", uris
-        )
-        rows = await conn.fetch(
-            "SELECT id, uri::text, indexed_revision FROM repo WHERE uri = ANY($1::citext[]) ORDER BY uri FOR UPDATE",
-            uris,
-        )
-        return [index_store.LockedRepo.from_row(row) for row in rows]
-
-    with mock.patch.object(index_store, "lock_repos", lock_repos):
-        await write_batch(conn, batch, ["npm"], stats)
-
-
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
 
@@ -227,7 +210,6 @@ def variants() -> list[Variant]:
         Variant("this writer"),
         Variant("replace all rows (the writer before)", replace_all()),
         Variant("without the cyclic GC paused", gc_not_paused),
-        Variant("registering by ON CONFLICT alone", register_by_conflict),
         Variant("staged (before that)", staged),
         Variant("without (language, package) order", replace_all(order=False)),
         Variant("without asynchronous commit", replace_all(async_commit=False)),
@@ -250,7 +232,6 @@ def variants() -> list[Variant]:
         Variant("this writer", workload=REINDEX),
         Variant("replace all rows (the writer before)", replace_all(), workload=REINDEX),
         Variant("without the cyclic GC paused", gc_not_paused, workload=REINDEX),
-        Variant("registering by ON CONFLICT alone", register_by_conflict, workload=REINDEX),
         Variant("repo fillfactor 50 (HOT revision updates)", workload=REINDEX, schema=REPO_FILLFACTOR_50),
         Variant("this writer, 2 connections at once", workload=REINDEX, connections=2),
     ]  # fmt: skip
