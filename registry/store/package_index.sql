@@ -90,13 +90,16 @@ SELECT id, repo_id, language, pkg::text AS data, NULL::text AS hints FROM pkgs
  WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
 
 -- name: delete_dependencies_by_id
--- Rows a re-index no longer has, by (repo_id, id): found through `global_dep_repo_id`.
+-- Rows a re-index no longer has, by (repo_id, id). `g.repo_id = ANY(…)` bounds the scan of
+-- `global_dep_repo_id` to the batch's repositories: joined on `unnest` alone, PostgreSQL merges
+-- with the index read from its first entry up to the batch's last repository (220 ms against
+-- 45 ms for 5,000 rows at 180,000 rows in the table; the whole index at the end of the id range).
 DELETE FROM global_dep g USING unnest(:repo_ids::int[], :ids::bigint[]) AS d(repo_id, id)
- WHERE g.repo_id = d.repo_id AND g.id = d.id
+ WHERE g.repo_id = ANY(:repo_ids::int[]) AND g.repo_id = d.repo_id AND g.id = d.id
 
 -- name: delete_packages_by_id
 DELETE FROM pkgs p USING unnest(:repo_ids::int[], :ids::bigint[]) AS d(repo_id, id)
- WHERE p.repo_id = d.repo_id AND p.id = d.id
+ WHERE p.repo_id = ANY(:repo_ids::int[]) AND p.repo_id = d.repo_id AND p.id = d.id
 
 -- name: repo_counts
 SELECT count(*) AS repos, count(indexed_revision) AS indexed_repos FROM repo WHERE enabled
