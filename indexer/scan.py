@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from indexer.reader import Repository
 from registry.domain.record import Record
 from registry.ecosystems import ecosystems_for
-from registry.ecosystems.base import Dependency, ManifestError, PackageDef
+from registry.ecosystems.base import Dependency, ManifestError, PackageDef, ResolvedDependency
 
 log = logging.getLogger("wharf.indexer")
 
@@ -24,6 +24,7 @@ class Scan:
 
     packages: list[tuple[str, PackageDef]] = field(default_factory=list)
     dependencies: list[tuple[str, Dependency]] = field(default_factory=list)
+    resolved: list[tuple[str, ResolvedDependency]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
 

@@ -6,7 +6,8 @@ indexed languages, delete the ones the new revision no longer has and COPY the o
 straight into the tables (a row the revision still has stays as it is), and record the revisions.
 Readers see the old index until the commit and the new one after it, never a mix; a repository
 whose revision is already recorded is left as it is. One function per table
-(`_replace_dependencies`, `_replace_packages`): a table the writer also fills gets its own.
+(`_replace_dependencies`, `_replace_packages`, `_replace_resolved`): a table the writer also fills
+gets its own.
 
 What makes it fast (each measured against the alternative by bench/bench_writer.py): a re-index
 rewrites only the rows that changed (a new revision usually changes few dependencies, and every
@@ -31,6 +32,7 @@ import orjson
 
 from indexer.scan import Scan
 from registry.domain.record import Record
+from registry.ecosystems.base import ResolvedDependency
 from registry.store import package_index as index_store
 from registry.store.package_index import IndexedRow
 
@@ -40,6 +42,7 @@ class WriteOutcome(Record):
     written: bool  # False: the revision was already indexed
     packages: int
     dependencies: int
+    resolved: int = 0
 
 
 @dataclass
@@ -141,6 +144,28 @@ class _Found:
         return self._incomparable + [found for ids in self._ids.values() for found in ids]
 
 
+_DEPTH_MAX = 32767  # the column is a smallint; no real lock is this deep
+
+
+def _resolved_record(repo_id: int, language: str, dep: ResolvedDependency) -> tuple[int | str, ...]:
+    """A `resolved_dep` row in RESOLVED_COLUMNS' order, led by (language, package, version) so that
+    sorting the batch puts rows in the dependents index's order (as for global_dep)."""
+    row = (
+        repo_id,
+        language,
+        dep.package,
+        dep.version,
+        min(dep.depth, _DEPTH_MAX),
+        "t" if dep.dev else "f",
+        "t" if dep.optional else "f",
+        dep.path,
+        index_store.array_text(dep.parents),
+        index_store.array_text(dep.via),
+        _json(dep.hints),
+    )
+    return (language, dep.package, dep.version, *row)
+
+
 async def write_batch(
     conn: asyncpg.Connection, batch: Sequence[RepoIndex], languages: Sequence[str], stats: WriteStats | None = None
 ) -> list[WriteOutcome]:
@@ -157,12 +182,16 @@ async def write_batch(
                 outcomes.append(WriteOutcome(repo_id, False, 0, 0))
             else:
                 changed.append((repo_id, item))
-                outcomes.append(WriteOutcome(repo_id, True, len(item.scan.packages), len(item.scan.dependencies)))
+                scanned = item.scan
+                outcomes.append(
+                    WriteOutcome(repo_id, True, len(scanned.packages), len(scanned.dependencies), len(scanned.resolved))
+                )
         if not changed:
             return outcomes
         await index_store.tune_for_bulk_writes(conn)
         await _replace_dependencies(conn, changed, languages, stats)
         await _replace_packages(conn, changed, languages, stats)
+        await _replace_resolved(conn, changed, languages, stats)
         await index_store.record_revisions(
             conn, [repo_id for repo_id, _ in changed], [item.revision for _, item in changed]
         )
@@ -210,6 +239,31 @@ async def _replace_packages(
     await index_store.delete_packages_by_id(conn, deleted)
     await index_store.copy_packages(conn, [(repo_id, lang, data) for repo_id, lang, data, _ in inserted])
     stats.write_seconds += time.perf_counter() - started
+
+
+async def _replace_resolved(
+    conn: asyncpg.Connection, changed: Sequence[tuple[int, RepoIndex]], languages: Sequence[str], stats: WriteStats
+) -> None:
+    """`resolved_dep`: the repositories' rows deleted and the new ones COPied, in (language, package,
+    version) order. Not compared row by row yet (as _replace_dependencies does): measure it with
+    bench/bench_writer.py's re-index workload first."""
+    started = time.perf_counter()
+    wanted = set(languages)
+    with _cyclic_gc_paused():
+        keyed = sorted(
+            _resolved_record(repo_id, lang, dep)
+            for repo_id, item in changed
+            for lang, dep in item.scan.resolved
+            if lang in wanted
+        )
+        records = [keyed_row[3:] for keyed_row in keyed]
+    prepared = time.perf_counter()
+    await index_store.delete_resolved(conn, [repo_id for repo_id, _ in changed], languages)
+    await index_store.copy_resolved(conn, records)
+    stats.rows += len(records)
+    stats.changed += len(records)
+    stats.prepare_seconds += prepared - started
+    stats.write_seconds += time.perf_counter() - prepared
 
 
 ReadIndexed = Callable[[asyncpg.Connection, Sequence[int], Sequence[str]], Awaitable[list[IndexedRow]]]

@@ -83,8 +83,15 @@ def add_commands(commands: Any) -> None:
     )
     dependents.add_argument("language", metavar="LANGUAGE")
     dependents.add_argument("package", metavar="PACKAGE")
-    dependents.add_argument("--version", help="only dependents whose declared range admits this version")
+    dependents.add_argument(
+        "--version", help="only dependents whose declared range admits this version (--resolved: a version or range)"
+    )
     dependents.add_argument("--limit", type=_limit, default=50, help="at most this many (default 50)")
+    dependents.add_argument(
+        "--resolved", action="store_true", help="the versions lockfiles resolved, with the path to each"
+    )
+    dependents.add_argument("--direct", action="store_true", help="with --resolved: direct dependencies only")
+    dependents.add_argument("--no-dev", action="store_true", help="with --resolved: leave out development-only ones")
 
 
 def _scopes(text: str) -> list[str]:
@@ -302,6 +309,10 @@ async def _dependents(args: argparse.Namespace, server: str) -> int:
     params = {"language": args.language, "package": args.package, "limit": str(args.limit)}
     if args.version is not None:
         params["version"] = args.version
+    if args.resolved:
+        return await _resolved_dependents(args, server, params)
+    if args.direct or args.no_dev:
+        raise UsageError("--direct and --no-dev filter resolved dependents: add --resolved")
     page = await _page_or_json(args, server, "/api/dependents", params)
     if page is None:
         return 0
@@ -316,6 +327,36 @@ async def _dependents(args: argparse.Namespace, server: str) -> int:
     more = " (more with --limit or --json)" if page.get("next_cursor") else ""
     print(f"{shown} of {page['total']} dependent(s) of {page['language']} {page['package']}{more}")
     return 0
+
+
+async def _resolved_dependents(args: argparse.Namespace, server: str, params: dict[str, str]) -> int:
+    """Repositories running the package at a resolved version, and through what (one shortest path
+    from the root); an empty answer is a line saying so, exit status 0."""
+    params = {**params, "resolved": "true", **({"direct": "true"} if args.direct else {})}
+    page = await _page_or_json(args, server, "/api/dependents", {**params, **({"dev": "false"} if args.no_dev else {})})
+    if page is None:
+        return 0
+    asked = f" at {page['version']}" if page.get("version") else ""
+    if not page["items"]:
+        print(f"No indexed repository runs {page['language']} {page['package']}{asked} (resolved by a lockfile).")
+        return 0
+    rows = [
+        [d["repo"], d["version"], _how(d), d["lockfile"], " > ".join(d["path"]) if d.get("path") else "(unknown)"]
+        for d in page["items"]
+    ]
+    print(_table(["REPOSITORY", "VERSION", "HOW", "LOCKFILE", "PATH"], rows, widest=120))
+    more = " (more with --limit or --json)" if page.get("next_cursor") else ""
+    print(
+        f"{len(rows)} of {page['total']} resolved dependent(s) in {page['repos']} repositor"
+        f"{'y' if page['repos'] == 1 else 'ies'} of {page['language']} {page['package']}{asked}{more}"
+    )
+    return 0
+
+
+def _how(item: dict[str, Any]) -> str:
+    depth = item.get("depth", 0)
+    how = "direct" if depth == 1 else "unknown" if depth == 0 else f"depth {depth}"
+    return how + (", dev" if item.get("dev") else "")
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, str], Coroutine[Any, Any, int]]] = {

@@ -87,6 +87,9 @@ class ResolvedDependency(Record):
     where the lock has no graph. A shortest path from the root is therefore found without the
     lockfile: from a row at depth d, step to any parent at depth d-1, down to depth 1.
 
+    `via` is one shortest path from the root: the packages between (the direct dependency first,
+    this one excluded), each as `parents` names it — empty for a direct row and where depth is 0.
+
     `dev` is true when only development roots (devDependencies, dev groups, packages-dev, test
     configurations) lead to the package; `optional` when only optional edges do. `hints` holds
     format detail (importers of a workspace, platforms, source, integrity, configurations).
@@ -101,6 +104,7 @@ class ResolvedDependency(Record):
     optional: bool
     path: str
     hints: dict[str, Any] = field(default_factory=dict)
+    via: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import posixpath
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import yaml
@@ -94,7 +94,7 @@ class LockGraph:
             if row is None:
                 row = rows[(node.package, node.version)] = _Row(node.hints)
             row.add(depth.get(node_id, 0), dev, optional, parents.get(node_id, ()), importers.get(node_id, ()))
-        return [row.record(package, version, self.path) for (package, version), row in sorted(rows.items())]
+        return with_paths([row.record(package, version, self.path) for (package, version), row in sorted(rows.items())])
 
     def _label(self, node_id: str) -> str:
         node = self.nodes[node_id]
@@ -176,6 +176,30 @@ class _Row:
         parents = () if direct or not self.parents else tuple(sorted(self.parents))
         hints = {**self.hints, "importers": sorted(self.importers)} if self.importers else self.hints
         return ResolvedDependency(package, version, direct, self.depth, parents, self.dev, self.optional, path, hints)
+
+
+def with_paths(rows: list[ResolvedDependency]) -> list[ResolvedDependency]:
+    """The rows with `via` filled in: from a row at depth d, the smallest-named parent at depth d-1,
+    and so on up to depth 1 — a shortest path from the root, chosen the same way on every run.
+    Each row's path is built once from its parent's (rows are visited by depth), so the work is
+    linear in rows + parents however deep the lock is."""
+    by_key = {row.key: row for row in rows}
+    paths: dict[str, tuple[str, ...]] = {}
+    for row in sorted(rows, key=lambda row: row.depth):
+        if row.depth == 1:
+            paths[row.key] = ()
+        elif row.depth > 1:
+            step = min(
+                (
+                    parent
+                    for parent in row.parents
+                    if (found := by_key.get(parent)) is not None and found.depth == row.depth - 1
+                ),
+                default=None,
+            )
+            if step is not None and step in paths:
+                paths[row.key] = (*paths[step], step)
+    return [replace(row, via=paths[row.key]) if paths.get(row.key) else row for row in rows]
 
 
 # --- readers ---------------------------------------------------------------------------------------

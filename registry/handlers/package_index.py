@@ -12,9 +12,11 @@ from registry.domain.errors import BadRequest
 from registry.ecosystems import LANGUAGES, Ecosystem, ecosystem_named
 from registry.handlers.common import json_body, services
 from registry.handlers.paging import page_request
+from registry.handlers.resolved_query import resolved_query
 from registry.http import json_response
 from registry.services.package_index import Queued
 from registry.views import package_index as views
+from registry.views import resolved as resolved_views
 
 routes = web.RouteTableDef()
 
@@ -45,8 +47,12 @@ async def dependents(request: web.Request) -> web.Response:
     """Repositories depending on a package: declared range, dep type and manifest path, keyset-
     paginated, with a total. With `version`, only ranges admitting it are kept, by the
     ecosystem's own rules; a range that cannot be evaluated is kept and marked `admits: null`
-    (and counted in `unevaluated`), never silently dropped."""
+    (and counted in `unevaluated`), never silently dropped. With `resolved=true`: the versions
+    lockfiles resolved instead (registry.services.resolved)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
+    if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
+        running = await services(request).resolved.dependents(resolved, page_request(request))
+        return json_response(resolved_views.render_resolved_dependents(running))
     version = _version(request)
     page = page_request(request)
     found = await services(request).package_index.dependents(ecosystem, package, version, page)
@@ -55,8 +61,12 @@ async def dependents(request: web.Request) -> web.Response:
 
 @routes.get("/api/dependents/summary")
 async def dependents_summary(request: web.Request) -> web.Response:
-    """How many dependents declare each range; with `version`, whether each range admits it."""
+    """How many dependents declare each range; with `version`, whether each range admits it.
+    With `resolved=true`: how many repositories run each resolved version."""
     ecosystem, package = _ecosystem_and_name(request, "package")
+    if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
+        summary = await services(request).resolved.summary(resolved)
+        return json_response(resolved_views.render_resolved_summary(summary))
     version = _version(request)
     ranges = await services(request).package_index.summary(ecosystem, package, version)
     return json_response(views.render_summary(ecosystem.language, package, version, ranges))

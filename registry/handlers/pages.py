@@ -24,6 +24,7 @@ from registry.domain.page import PageRequest
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.handlers.common import path_extension, redirect_renamed_publisher, services
 from registry.handlers.paging import page_request, page_request_of
+from registry.handlers.resolved_query import resolved_question
 from registry.pages.api_docs import build_docs
 from registry.pages.chart import download_chart
 from registry.problems import problem_of, renamed_publisher_redirect
@@ -31,6 +32,7 @@ from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
 from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension, ListQuery
+from registry.views.resolved import resolved_path
 
 routes = web.RouteTableDef()
 
@@ -170,6 +172,34 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
             "publisher": publisher,
             "extensions": [_card(e) for e in found.items],
             **_more(request, base, {"limit": request.query.get("limit", "")}, found.next_cursor),
+        },
+    )
+
+
+@routes.get("/packages/{language}/{name:.+}/-/resolved")
+@html_page
+async def resolved_dependents_page(request: web.Request) -> web.StreamResponse:
+    """Repositories running a package at the versions their lockfiles resolved (a version or range
+    filter, direct only), with the path to it. Before the declared page's route, which would take it."""
+    ecosystem = ecosystem_named(request.match_info["language"])
+    if ecosystem is None:
+        raise NotFound(f"No package index for {request.match_info['language']!r}; it has {', '.join(LANGUAGES)}.")
+    package = ecosystem.normalise_name(request.match_info["name"])
+    asked = {key: request.query[key] for key in ("version", "direct", "dev", "limit") if request.query.get(key)}
+    query = resolved_question(asked, ecosystem, package)
+    page = page_request_of({**asked, "cursor": request.query.get("cursor", "")}, default_limit=PAGE_SIZE)
+    found = await services(request).resolved.dependents(query, page)
+    base = f"/packages/{ecosystem.language}/{quote(package, safe='/@:')}/-/resolved"
+    next_cursor = found.page.next_cursor
+    return pages.html_response(
+        request,
+        "dependents_resolved.html",
+        {
+            "summary": found.summary,
+            "rows": [(row, resolved_path(package, row)) for row in found.page.items],
+            "declared_url": f"/packages/{ecosystem.language}/{quote(package, safe='/@:')}",
+            "next_url": pages.query_url(base, **asked, cursor=next_cursor) if next_cursor else None,
+            "first_url": pages.query_url(base, **asked) if request.query.get("cursor") else None,
         },
     )
 

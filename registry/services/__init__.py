@@ -30,9 +30,11 @@ from registry.services.discussions import DiscussionsService
 from registry.services.licensing import LicensingService
 from registry.services.package_index import PackageIndexService
 from registry.services.publishing import Publishing
+from registry.services.resolved import ResolvedService, Selection, resolved_tags
 from registry.services.settings import SettingsService
 from registry.services.site import SiteService
 from registry.store.package_index import RangeCount
+from registry.store.resolved import VersionCount
 from registry.ttl_cache import TtlCache
 
 
@@ -56,6 +58,7 @@ class Services(Record):
     discussions: DiscussionsService
     package_index: PackageIndexService
     advisories: AdvisoriesService
+    resolved: ResolvedService
     # accounts
     users: Users
     emails: Emails
@@ -72,6 +75,16 @@ def _dependents_tags(key: Hashable, counts: list[RangeCount]) -> Iterable[str]:
     if isinstance(key, tuple):
         language, package = key
         yield f"dependents:{language}:{package}"
+
+
+def _resolved_service(config: Config, db: Database, evaluators: WorkerPool) -> ResolvedService:
+    """Resolved dependents' counts and range selections, cached as the declared counts are."""
+    ttl = config.dependents_cache_seconds
+    counts: TtlCache[list[VersionCount]] = TtlCache(ttl, tags=resolved_tags, refresh_behind=True)
+    selections: TtlCache[Selection] = TtlCache(ttl, tags=resolved_tags, refresh_behind=True)
+    db.invalidations.register(counts)
+    db.invalidations.register(selections)
+    return ResolvedService(db, counts, selections, evaluators)
 
 
 def build_services(config: Config, db: Database, *, mailer: Mailer | None = None) -> Services:
@@ -91,6 +104,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
         config.dependents_cache_seconds, tags=_dependents_tags, refresh_behind=True
     )
     served_releases = served_releases_cache()
+    resolved = _resolved_service(config, db, parsers)
     db.invalidations.register(dependents_summaries)
     db.invalidations.register(served_releases)
     assets = AssetCache(config.asset_directory, config.bundle_cache_bytes)
@@ -118,6 +132,7 @@ def build_services(config: Config, db: Database, *, mailer: Mailer | None = None
             SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
         ),
         advisories=AdvisoriesService(db),
+        resolved=resolved,
         users=users,
         emails=Emails(db, users, mailer, rate_limits),
         tokens=Tokens(db),

@@ -2,12 +2,13 @@
 it affects, and the advisories affecting a repository.
 
 A repository is affected when a version it uses falls in an advisory's affected ranges
-(registry.ecosystems.osv). Today the index holds declared ranges only, so every match is
-`"declared"`: the declared range admits an affected version (the witness is shown). A declared
-range its ecosystem cannot read (`workspace:*`, a git URL) is reported as `"unknown"` rather than
-dropped, as /api/dependents does. When the index stores the versions lockfiles resolved, those
-rows come through the same two store calls (`versions_in_use`, `affected_page`) as `"resolved"`
-matches, evaluated with `affects` instead of `declared_match`.
+(registry.ecosystems.osv). Where a lockfile of the package's language resolved it, that version
+decides: `"resolved"`, the version itself is the witness, with one shortest path from the
+repository's root to it. A repository with no lockfile of that language is judged by what its
+manifests declare: `"declared"`, the range admits an affected version (the witness is shown). A
+repository with a lockfile pinning a fixed version is therefore not listed, whatever its manifest's
+range admits. A declared range (or resolved version) its ecosystem cannot read (`workspace:*`, a
+git URL) is reported as `"unknown"` rather than dropped, as /api/dependents does.
 
 A withdrawn advisory affects nothing; it is still shown, with its `withdrawn` time.
 """
@@ -24,7 +25,7 @@ from registry.domain.errors import BadRequest, NotFound, or_raise
 from registry.domain.page import Page, PageRequest
 from registry.domain.record import Record
 from registry.ecosystems import Ecosystem, ecosystem_named
-from registry.ecosystems.osv import AffectedPackage, declared_match, first_fixed, ranges_from_json
+from registry.ecosystems.osv import AffectedPackage, affects, declared_match, first_fixed, ranges_from_json
 from registry.services.loaders import repo_named
 from registry.store import advisories as store
 from registry.store.advisories import Advisory, AffectedDependency, AffectedRow, RepoCandidate
@@ -36,9 +37,9 @@ _CHUNK = 500  # candidates evaluated per statement while filling a page of a rep
 
 
 class Verdict(Record):
-    """How a dependency meets an advisory: `match` is "declared" (its range admits `witness`, an
-    affected version) or "unknown" (its range cannot be evaluated); `first_fixed` is the lowest
-    fixed version above the witness."""
+    """How a dependency meets an advisory: `match` is "resolved" (its lockfile runs `witness`, an
+    affected version), "declared" (its range admits `witness`) or "unknown" (its range or version
+    cannot be evaluated); `first_fixed` is the lowest fixed version above the witness."""
 
     match: str
     witness: str | None
@@ -104,13 +105,38 @@ def declared_verdict(ecosystem: Ecosystem, affected: AffectedPackage, declared_r
     return Verdict("declared", found.witness, first_fixed(ecosystem, affected, found.witness))
 
 
-def _item_key(item: RepoAdvisory) -> tuple[str, int, int]:
+def resolved_verdict(ecosystem: Ecosystem, affected: AffectedPackage, version: str) -> Verdict | None:
+    """A resolved version against one affected package: None when it is not affected."""
+    found = affects(ecosystem, affected, version)
+    if found is None:
+        return Verdict("unknown", None, None)
+    if not found:
+        return None
+    return Verdict("resolved", version, first_fixed(ecosystem, affected, version))
+
+
+def _item_key(item: RepoAdvisory) -> tuple[str, int, int, int]:
     return store.candidate_key(item.row)
 
 
 def _stronger(old: Verdict | None, new: Verdict) -> Verdict:
     """Two entries of one advisory naming the same package: a witnessed match wins over unknown."""
     return new if old is None or (old.match == "unknown" and new.match != "unknown") else old
+
+
+def _keep(verdicts: dict[tuple[str, str, str], Verdict], key: tuple[str, str, str], verdict: Verdict | None) -> None:
+    if verdict is not None:
+        verdicts[key] = _stronger(verdicts.get(key), verdict)
+
+
+def _verdict_of(
+    row: AffectedDependency,
+    resolved: dict[tuple[str, str, str], Verdict],
+    declared: dict[tuple[str, str, str], Verdict],
+) -> Verdict:
+    if row.kind == store.RESOLVED:
+        return resolved[(row.language, row.package, row.version or "")]
+    return declared[(row.language, row.package, row.declared_range or "")]
 
 
 @dataclass(eq=False)
@@ -124,26 +150,31 @@ class AdvisoriesService:
 
     async def affected(self, id_or_alias: str, page: PageRequest) -> AffectedRepos:
         """The dependencies an advisory affects, keyset-paginated by repository: each distinct
-        declared range of each affected package is evaluated once, then the rows declaring the
-        affected ones are paged in SQL (see registry.store.advisories)."""
+        resolved version and declared range of each affected package is evaluated once, then the
+        rows holding the affected ones are paged in SQL (see registry.store.advisories)."""
         store.AFFECTED_ORDER.after(page)  # a foreign cursor is refused before any query
         async with self.db.reading() as conn:
             advisory = await self._load(conn, id_or_alias)
-            verdicts: dict[tuple[str, str, str], Verdict] = {}
+            resolved: dict[tuple[str, str, str], Verdict] = {}
+            declared: dict[tuple[str, str, str], Verdict] = {}
             for entry in [] if advisory.withdrawn else await store.affected_of(conn, advisory.id):
                 ecosystem = ecosystem_named(entry.language)
                 if ecosystem is None:
                     continue
                 package = affected_package(entry)
+                for version in await store.resolved_in_use(conn, entry.language, entry.package):
+                    _keep(
+                        resolved,
+                        (entry.language, entry.package, version),
+                        resolved_verdict(ecosystem, package, version),
+                    )
                 for in_use in await store.versions_in_use(conn, entry.language, entry.package):
                     verdict = declared_verdict(ecosystem, package, in_use.declared_range)
-                    if verdict is not None:
-                        key = (entry.language, entry.package, in_use.declared_range)
-                        verdicts[key] = _stronger(verdicts.get(key), verdict)
-            rows = await store.affected_page(conn, list(verdicts), page) if verdicts else Page([], None)
-        return AffectedRepos(
-            advisory, rows.map(lambda row: AffectedRepo(row, verdicts[(row.language, row.package, row.declared_range)]))
-        )
+                    _keep(declared, (entry.language, entry.package, in_use.declared_range), verdict)
+            rows = Page[AffectedDependency]([], None)
+            if resolved or declared:
+                rows = await store.affected_page(conn, list(resolved), list(declared), page)
+        return AffectedRepos(advisory, rows.map(lambda row: AffectedRepo(row, _verdict_of(row, resolved, declared))))
 
     async def repo_advisories(self, uri: str, page: PageRequest) -> RepoAdvisories:
         """The live advisories affecting a repository's dependencies, one item per (advisory,
@@ -174,7 +205,9 @@ class AdvisoriesService:
         ecosystem = ecosystem_named(row.language)
         if ecosystem is None:
             return None
-        return declared_verdict(ecosystem, affected_package(row), row.declared_range)
+        if row.kind == store.RESOLVED and row.version is not None:
+            return resolved_verdict(ecosystem, affected_package(row), row.version)
+        return declared_verdict(ecosystem, affected_package(row), row.declared_range or "")
 
     @staticmethod
     async def _load(conn: asyncpg.Connection, id_or_alias: str) -> Advisory:

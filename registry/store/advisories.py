@@ -7,9 +7,12 @@ with 80,000 dependents costs one evaluation per distinct *version* rather than p
 ranges of `global_dep` — and, once the service has evaluated those, `affected_page` pages the
 dependencies holding the affected ones, keyset by (repo_id, row id) like /api/dependents.
 
-Resolved versions (a lockfile's) plug in here and nowhere else: `versions_in_use` gains the
-resolved versions of the package, and `affected_page` their rows (with depth and parent path),
-keeping declared rows only for repositories without a lockfile of that language.
+Resolved versions (a lockfile's, migration 16) come the same way: `resolved_in_use` lists the
+package's distinct resolved versions, and `affected_page` pages their rows (with depth and one
+shortest path) together with the declared rows, keeping declared rows only for repositories
+without a lockfile of that language — there the lockfile says which version runs, and a range
+that would admit an affected version says nothing more. A row's `kind` (0 resolved, 1 declared)
+is part of the keyset, the two tables' ids being separate sequences.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from registry.ecosystems.osv import AffectedPackage
 
 _SQL = queries.load(__file__)
 
-AFFECTED_ORDER = CursorCodec(Column.INT4, Column.INT8)  # (repo_id serial, global_dep identity)
-REPO_ADVISORIES_ORDER = CursorCodec(Column.TEXT, Column.INT8, Column.INT4)  # (advisory, row, entry)
+AFFECTED_ORDER = CursorCodec(Column.INT4, Column.INT4, Column.INT8)  # (repo_id serial, kind, row identity)
+REPO_ADVISORIES_ORDER = CursorCodec(Column.TEXT, Column.INT4, Column.INT8, Column.INT4)  # (advisory, kind, row, entry)
+RESOLVED, DECLARED = 0, 1  # a dependency row's kind: resolved_dep's, or global_dep's
 
 
 class Advisory(FromRow):
@@ -65,18 +69,25 @@ class InUse(FromRow):
 
 
 class AffectedDependency(FromRow):
+    """A resolved row (`version`, the lockfile as `path`, `depth`, `via`) or a declared one
+    (`declared_range`, the manifest as `path`), by `kind`."""
+
     repo_id: int
+    kind: int
     row_id: int
     language: str
     package: str
-    declared_range: str
+    declared_range: str | None
+    version: str | None
     dep_type: str | None
     path: str | None
+    depth: int | None
+    via: list[str] | None
     repo: str
 
 
 _AFFECTED: Keyset[AffectedDependency] = Keyset(
-    AFFECTED_ORDER, ("after_repo", "after_id"), lambda row: (row.repo_id, row.row_id)
+    AFFECTED_ORDER, ("after_repo", "after_kind", "after_id"), lambda row: (row.repo_id, row.kind, row.row_id), first=0
 )
 
 
@@ -85,18 +96,22 @@ class RepoCandidate(AffectedRow):
 
     summary: str
     aliases: list[str]
+    kind: int
     row_id: int
-    declared_range: str
+    declared_range: str | None
+    version: str | None
     dep_type: str | None
     path: str | None
+    depth: int | None
+    via: list[str] | None
 
 
-def candidate_key(row: RepoCandidate) -> tuple[str, int, int]:
-    return (row.advisory_id, row.row_id, row.position)
+def candidate_key(row: RepoCandidate) -> tuple[str, int, int, int]:
+    return (row.advisory_id, row.kind, row.row_id, row.position)
 
 
 REPO_CANDIDATES: Keyset[RepoCandidate] = Keyset(
-    REPO_ADVISORIES_ORDER, ("after_advisory", "after_row", "after_position"), candidate_key
+    REPO_ADVISORIES_ORDER, ("after_advisory", "after_kind", "after_row", "after_position"), candidate_key
 )
 
 
@@ -116,18 +131,31 @@ async def versions_in_use(conn: asyncpg.Connection, language: str, package: str)
     return await _SQL.declared_in_use.all(conn, InUse, language=language, package=package)
 
 
+async def resolved_in_use(conn: asyncpg.Connection, language: str, package: str) -> list[str]:
+    """Each version lockfiles resolved for the package, once (see the module's docstring)."""
+    return [row["version"] for row in await _SQL.resolved_in_use.fetch(conn, language=language, package=package)]
+
+
 async def affected_page(
-    conn: asyncpg.Connection, affected: Sequence[tuple[str, str, str]], page: PageRequest
+    conn: asyncpg.Connection,
+    resolved: Sequence[tuple[str, str, str]],
+    declared: Sequence[tuple[str, str, str]],
+    page: PageRequest,
 ) -> Page[AffectedDependency]:
-    """A page of the dependencies declaring one of the (language, package, declared range) triples."""
-    return await _SQL.declared_affected_page.page(
+    """A page of the rows running one of the (language, package, version) triples `resolved`, and
+    of those declaring one of the (language, package, declared range) triples `declared` in
+    repositories with no lockfile of that language."""
+    return await _SQL.affected_page.page(
         conn,
         AffectedDependency,
         _AFFECTED,
         page,
-        languages=[language for language, _, _ in affected],
-        packages=[package for _, package, _ in affected],
-        declared=[declared for _, _, declared in affected],
+        r_languages=[language for language, _, _ in resolved],
+        r_packages=[package for _, package, _ in resolved],
+        r_versions=[version for _, _, version in resolved],
+        d_languages=[language for language, _, _ in declared],
+        d_packages=[package for _, package, _ in declared],
+        d_declared=[declared_range for _, _, declared_range in declared],
     )
 
 

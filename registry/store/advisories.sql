@@ -37,30 +37,59 @@ SELECT declared AS declared_range, count(*) AS count
   FROM global_dep WHERE language = :language AND package = :package::text
  GROUP BY 1 ORDER BY 1
 
--- name: declared_affected_page
--- Dependencies declaring one of the (language, package, declared range) triples the service found
--- affected, keyset by (repo_id, row id) like /api/dependents; `global_dep_dependents` answers each
--- triple in that order.
+-- name: resolved_in_use
+-- The versions lockfiles resolved for a package, each once: an index-only scan of
+-- `resolved_dep_dependents` (migration 16). Evaluated once each against the advisory.
+SELECT DISTINCT version FROM resolved_dep WHERE language = :language AND package = :package::text ORDER BY 1
+
+-- name: affected_page
+-- The rows the service found affected, keyset by (repo_id, kind, row id): resolved rows (kind 0)
+-- running one of the (language, package, version) triples, then declared rows (kind 1) declaring
+-- one of the (language, package, declared range) triples — these only for repositories with no
+-- lockfile of that language, whose resolved versions say more than any range. Each branch reads
+-- its index (`resolved_dep_dependents`, `global_dep_dependents`) per triple and stops at the limit.
 SELECT p.*, r.uri::text AS repo
-  FROM (SELECT g.repo_id, g.id AS row_id, g.language, g.package, g.declared AS declared_range,
-               g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path
-          FROM unnest(:languages::text[], :packages::text[], :declared::text[]) AS m(language, package, declared)
-          JOIN global_dep g ON g.language = m.language AND g.package = m.package AND g.declared = m.declared
-         WHERE (:after_repo::int IS NULL OR (g.repo_id, g.id) > (:after_repo::int, :after_id::bigint))
-         ORDER BY g.repo_id, g.id LIMIT :limit) p
+  FROM ((SELECT d.repo_id, 0 AS kind, d.id AS row_id, d.language, d.package, NULL::text AS declared_range,
+                d.version, NULL::text AS dep_type, d.lockfile AS path, d.depth, d.via
+           FROM unnest(:r_languages::text[], :r_packages::text[], :r_versions::text[]) AS m(language, package, version)
+           JOIN resolved_dep d ON d.language = m.language AND d.package = m.package AND d.version = m.version
+          WHERE (d.repo_id, 0, d.id) > (:after_repo::int, :after_kind::int, :after_id::bigint)
+          ORDER BY d.repo_id, d.id LIMIT :limit)
+        UNION ALL
+        (SELECT g.repo_id, 1 AS kind, g.id AS row_id, g.language, g.package, g.declared AS declared_range,
+                NULL::text AS version, g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path,
+                NULL::smallint AS depth, NULL::text[] AS via
+           FROM unnest(:d_languages::text[], :d_packages::text[], :d_declared::text[]) AS m(language, package, declared)
+           JOIN global_dep g ON g.language = m.language AND g.package = m.package AND g.declared = m.declared
+          WHERE (g.repo_id, 1, g.id) > (:after_repo::int, :after_kind::int, :after_id::bigint)
+            AND NOT EXISTS (SELECT FROM resolved_dep x WHERE x.repo_id = g.repo_id AND x.language = g.language)
+          ORDER BY g.repo_id, g.id LIMIT :limit)
+         ORDER BY repo_id, kind, row_id LIMIT :limit) p
   JOIN repo r ON r.id = p.repo_id
- ORDER BY p.repo_id, p.row_id
+ ORDER BY p.repo_id, p.kind, p.row_id
 
 -- name: repo_candidates
 -- A repository's dependencies on packages some live advisory names, with that advisory's entry:
--- the candidates the service evaluates. Keyset by (advisory, dependency row, entry).
-SELECT a.id AS advisory_id, a.summary, a.aliases, f.position, f.language, f.package, f.ecosystem, f.name,
-       f.ranges, f.versions, f.fixed, g.id AS row_id, g.declared AS declared_range,
-       g.dep_data->>'depType' AS dep_type, g.hints->>'path' AS path
-  FROM global_dep g
-  JOIN advisory_affected f ON f.language = g.language AND f.package = g.package
-  JOIN advisory a ON a.id = f.advisory_id AND a.withdrawn IS NULL
- WHERE g.repo_id = :repo_id
-   AND (:after_advisory::text IS NULL
-        OR (a.id, g.id, f.position) > (:after_advisory::text, :after_row::bigint, :after_position::int))
- ORDER BY a.id, g.id, f.position LIMIT :limit
+-- the candidates the service evaluates — its resolved rows (kind 0), and its declared rows (kind 1)
+-- of the languages it has no lockfile of. Keyset by (advisory, kind, row, entry).
+SELECT c.*
+  FROM ((SELECT a.id AS advisory_id, a.summary, a.aliases, f.position, f.language, f.package, f.ecosystem, f.name,
+                f.ranges, f.versions, f.fixed, 0 AS kind, d.id AS row_id, NULL::text AS declared_range,
+                d.version, NULL::text AS dep_type, d.lockfile AS path, d.depth, d.via
+           FROM resolved_dep d
+           JOIN advisory_affected f ON f.language = d.language AND f.package = d.package
+           JOIN advisory a ON a.id = f.advisory_id AND a.withdrawn IS NULL
+          WHERE d.repo_id = :repo_id)
+        UNION ALL
+        (SELECT a.id, a.summary, a.aliases, f.position, f.language, f.package, f.ecosystem, f.name,
+                f.ranges, f.versions, f.fixed, 1, g.id, g.declared, NULL::text, g.dep_data->>'depType',
+                g.hints->>'path', NULL::smallint, NULL::text[]
+           FROM global_dep g
+           JOIN advisory_affected f ON f.language = g.language AND f.package = g.package
+           JOIN advisory a ON a.id = f.advisory_id AND a.withdrawn IS NULL
+          WHERE g.repo_id = :repo_id
+            AND NOT EXISTS (SELECT FROM resolved_dep x WHERE x.repo_id = g.repo_id AND x.language = g.language))) c
+ WHERE (:after_advisory::text IS NULL
+        OR (c.advisory_id, c.kind, c.row_id, c.position)
+           > (:after_advisory::text, :after_kind::int, :after_row::bigint, :after_position::int))
+ ORDER BY c.advisory_id, c.kind, c.row_id, c.position LIMIT :limit

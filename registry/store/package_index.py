@@ -205,7 +205,7 @@ async def tune_for_bulk_writes(conn: asyncpg.Connection) -> None:
 
 async def delete_rows(conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]) -> None:
     """Remove the repositories' rows of `languages`: the first half of replacing them."""
-    for statement in (_SQL.delete_dependencies, _SQL.delete_packages):
+    for statement in (_SQL.delete_dependencies, _SQL.delete_packages, _SQL.delete_resolved):
         await statement.execute(conn, repo_ids=list(repo_ids), languages=list(languages))
 
 
@@ -273,18 +273,53 @@ async def copy_rows(
     conn: asyncpg.Connection,
     dependencies: Sequence[tuple[int, str, str, str]],
     packages: Sequence[tuple[int, str, str]],
+    resolved: Sequence[tuple[int | str, ...]] = (),
 ) -> None:
-    """COPY new rows straight into `global_dep` — (repo_id, language, dep_data JSON, hints JSON) —
-    and `pkgs` — (repo_id, language, pkg JSON) — in PostgreSQL's text format, which parses each
-    JSON text as the column's jsonb whatever codecs the connection has. Straight into the tables
-    rather than through staging tables: no temporary tables created per transaction, no second
-    pass over the rows, and COPY inserts into the heap in batches (bench/bench_writer.py)."""
+    """COPY new rows straight into `global_dep` — (repo_id, language, dep_data JSON, hints JSON) —,
+    `pkgs` — (repo_id, language, pkg JSON) — and `resolved_dep` (RESOLVED_COLUMNS) in PostgreSQL's
+    text format, which parses each JSON text as the column's jsonb whatever codecs the connection
+    has. Straight into the tables rather than through staging tables: no temporary tables created
+    per transaction, no second pass over the rows, and COPY inserts into the heap in batches (bench/bench_writer.py)."""
     await copy_dependencies(conn, dependencies)
     await copy_packages(conn, packages)
+    await copy_resolved(conn, resolved)
+
+
+async def copy_resolved(conn: asyncpg.Connection, rows: Sequence[tuple[int | str, ...]]) -> None:
+    """COPY `resolved_dep` rows (RESOLVED_COLUMNS) into the table (see copy_rows)."""
+    if rows:
+        await conn.copy_to_table(
+            "resolved_dep", source=_copy_text(rows, len(RESOLVED_COLUMNS)), columns=RESOLVED_COLUMNS, format="text"
+        )
+
+
+async def delete_resolved(conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]) -> None:
+    """Remove the repositories' `resolved_dep` rows of `languages` (a revision's are replaced whole)."""
+    await _SQL.delete_resolved.execute(conn, repo_ids=list(repo_ids), languages=list(languages))
+
+
+def array_text(values: Sequence[str]) -> str:
+    """A text[] as PostgreSQL's array literal (every element quoted, `\\` and `"` escaped), for a
+    COPY field: names like `@scope/pkg@1.0.0` hold characters an unquoted element could not."""
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
 _DEP_COLUMNS = ("repo_id", "language", "dep_data", "hints")
 _PKG_COLUMNS = ("repo_id", "language", "pkg")
+RESOLVED_COLUMNS = (
+    "repo_id",
+    "language",
+    "package",
+    "version",
+    "depth",
+    "dev",
+    "optional",
+    "lockfile",
+    "parents",
+    "via",
+    "hints",
+)
+"""`resolved_dep`'s columns as `copy_rows` takes them: booleans as `t`/`f`, arrays through `array_text`."""
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 

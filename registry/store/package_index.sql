@@ -101,6 +101,9 @@ DELETE FROM global_dep g USING unnest(:repo_ids::int[], :ids::bigint[]) AS d(rep
 DELETE FROM pkgs p USING unnest(:repo_ids::int[], :ids::bigint[]) AS d(repo_id, id)
  WHERE p.repo_id = ANY(:repo_ids::int[]) AND p.repo_id = d.repo_id AND p.id = d.id
 
+-- name: delete_resolved
+DELETE FROM resolved_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
 -- name: repo_counts
 SELECT count(*) AS repos, count(indexed_revision) AS indexed_repos FROM repo WHERE enabled
 

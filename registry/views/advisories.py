@@ -1,6 +1,8 @@
 """Advisories as the JSON API shows them: the record, the repositories it affects, a repository's
-advisories. A dependency row carries `range` (declared) or `version` (resolved, once lockfiles are
-stored), the manifest `path`, how it matched and the first fixed version."""
+advisories. A dependency row carries `range` (declared) or `version` (resolved), the file it comes
+from as `path` (the manifest, or the lockfile), for a resolved row its `depth` and
+`dependency_path` (one shortest path from the repository's root, as /api/dependents?resolved=true
+shows it), how it matched and the first fixed version."""
 
 from __future__ import annotations
 
@@ -32,15 +34,26 @@ def render_advisory(details: AdvisoryDetails) -> dict[str, Any]:
 
 
 def _dependency(row: AffectedDependency | RepoCandidate) -> dict[str, Any]:
-    """The dependency an advisory reaches: its declared range (a resolved `version` once lockfiles are stored)."""
+    """The dependency an advisory reaches: its declared range, or the version its lockfile resolved
+    and the packages through which the repository runs it."""
+    resolved = row.version is not None and row.depth is not None
     return {
         "language": row.language,
         "package": row.package,
         "range": row.declared_range,
-        "version": None,
+        "version": row.version,
         "dep_type": row.dep_type,
         "path": row.path,
+        "depth": row.depth,
+        "dependency_path": dependency_path(row) if resolved else None,
     }
+
+
+def dependency_path(row: AffectedDependency | RepoCandidate) -> list[str] | None:
+    """`via` and the package itself (`name@version`); None where the lockfile has no graph (depth 0)."""
+    if not row.depth:
+        return None
+    return [*(row.via or []), f"{row.package}@{row.version}"]
 
 
 def _verdict(verdict: Verdict) -> dict[str, Any]:

@@ -25,6 +25,8 @@ SHOP_LODASH = {  # example.com/shop's lodash dependency, as both advisory routes
     "version": None,
     "dep_type": "dependencies",
     "path": "web/package.json",
+    "depth": None,
+    "dependency_path": None,
     "match": "declared",
     "witness": "4.17.0",
     "first_fixed": "4.17.19",

@@ -8,6 +8,7 @@ import dataclasses
 import asyncpg
 
 from indexer.writer import write_index
+from registry.ecosystems.base import ResolvedDependency
 from registry.store import package_index as index_store
 from tests.support.index import index_repo, scan_of
 
@@ -193,3 +194,46 @@ async def test_packages_are_rewritten_only_where_they_changed(db: asyncpg.Connec
     }
     assert after["a"] == (before["a"], "1.0.0")
     assert after["b"][0] != before["b"] and after["b"][1] == "2.1.0"
+
+
+def _resolved(package: str, version: str, depth: int = 1, parents: tuple[str, ...] = ()) -> ResolvedDependency:
+    return ResolvedDependency(package, version, depth == 1, depth, parents, False, False, "package-lock.json")
+
+
+async def _resolved_rows(db: asyncpg.Connection, uri: str) -> list[tuple[str, str, int, list[str], list[str]]]:
+    rows = await db.fetch(
+        "SELECT d.package, d.version, d.depth, d.parents, d.via FROM resolved_dep d"
+        " JOIN repo r ON r.id = d.repo_id WHERE r.uri = $1 ORDER BY 1, 2",
+        uri,
+    )
+    return [(row["package"], row["version"], row["depth"], list(row["parents"]), list(row["via"])) for row in rows]
+
+
+async def test_resolved_versions_are_replaced_with_the_rest_of_a_revision(db: asyncpg.Connection) -> None:
+    first = scan_of([("npm", "express", "^4")])
+    first.resolved = [
+        ("npm", _resolved("express", "4.18.2")),
+        ("npm", _resolved("qs", "6.11.0", 2, ("express@4.18.2",))),
+    ]
+    await index_repo(db, "example.com/a", first, "r1")
+    assert await _resolved_rows(db, "example.com/a") == [
+        ("express", "4.18.2", 1, [], []),
+        ("qs", "6.11.0", 2, ["express@4.18.2"], []),
+    ]
+    second = scan_of([("npm", "express", "^5")])
+    second.resolved = [("npm", _resolved("express", "5.0.0"))]
+    outcome = await index_repo(db, "example.com/a", second, "r2")
+    assert (outcome.dependencies, outcome.resolved) == (1, 1)
+    assert await _resolved_rows(db, "example.com/a") == [("express", "5.0.0", 1, [], [])]
+
+
+async def test_resolved_paths_and_parents_hold_any_characters(db: asyncpg.Connection) -> None:
+    """Parents and paths travel as array literals inside COPY's text format: quotes, backslashes,
+    braces, commas and tabs in a name are data."""
+    odd = 'we"ird\\na,me{}\t@1'
+    scan = scan_of()
+    scan.resolved = [
+        ("npm", ResolvedDependency("leaf", "1.0.0", False, 3, (odd,), False, False, "a\\b.json", via=("top@1", odd)))
+    ]
+    await index_repo(db, "example.com/odd", scan)
+    assert await _resolved_rows(db, "example.com/odd") == [("leaf", "1.0.0", 3, [odd], ["top@1", odd])]

@@ -1,0 +1,1 @@
+DROP INDEX resolved_dep_by_repo;
