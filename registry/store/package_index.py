@@ -6,8 +6,8 @@ few of them are found with `dep_data @> {"package": …}`, which the seed's `glo
 btree instead, which can stop after one page (migration 3 says why). Pages are keyset on
 (repo_id, id): stable while the index is rewritten underneath.
 
-A revision is written by staging its rows with COPY into temporary tables and replacing the
-repository's rows from them, in the caller's transaction, with the repositories' rows locked.
+A revision is written in the caller's transaction, with the repositories' rows locked: the rows it
+no longer has deleted by id, its new ones COPied straight into the tables (indexer/writer.py).
 """
 
 from __future__ import annotations
@@ -305,6 +305,66 @@ async def delete_rows(conn: asyncpg.Connection, repo_ids: Sequence[int], languag
         await statement.execute(conn, repo_ids=list(repo_ids), languages=list(languages))
 
 
+class IndexedRow(FromRow):
+    """A row already in `global_dep` or `pkgs`, its JSON as PostgreSQL renders it: what a re-index
+    compares its new rows with."""
+
+    id: int
+    repo_id: int
+    language: str
+    data: str
+    hints: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """A re-index reads every row of its repositories: filled at once, as DependentRow is."""
+        made = object.__new__(cls)
+        made.__dict__.update(row.items())
+        return made
+
+
+async def indexed_dependencies(
+    conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]
+) -> list[IndexedRow]:
+    return await _SQL.indexed_dependencies.all(conn, IndexedRow, repo_ids=list(repo_ids), languages=list(languages))
+
+
+async def indexed_packages(
+    conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]
+) -> list[IndexedRow]:
+    return await _SQL.indexed_packages.all(conn, IndexedRow, repo_ids=list(repo_ids), languages=list(languages))
+
+
+async def delete_dependencies_by_id(conn: asyncpg.Connection, rows: Sequence[tuple[int, int]]) -> None:
+    """Remove `global_dep` rows by (repo_id, id): the ones a re-index no longer has."""
+    if rows:
+        repo_ids, ids = zip(*rows, strict=True)
+        await _SQL.delete_dependencies_by_id.execute(conn, repo_ids=list(repo_ids), ids=list(ids))
+
+
+async def delete_packages_by_id(conn: asyncpg.Connection, rows: Sequence[tuple[int, int]]) -> None:
+    """Remove `pkgs` rows by (repo_id, id)."""
+    if rows:
+        repo_ids, ids = zip(*rows, strict=True)
+        await _SQL.delete_packages_by_id.execute(conn, repo_ids=list(repo_ids), ids=list(ids))
+
+
+async def copy_dependencies(conn: asyncpg.Connection, rows: Sequence[tuple[int, str, str, str]]) -> None:
+    """COPY (repo_id, language, dep_data JSON, hints JSON) rows into `global_dep` (see copy_rows)."""
+    if rows:
+        await conn.copy_to_table(
+            "global_dep", source=_copy_text(rows, len(_DEP_COLUMNS)), columns=_DEP_COLUMNS, format="text"
+        )
+
+
+async def copy_packages(conn: asyncpg.Connection, rows: Sequence[tuple[int, str, str]]) -> None:
+    """COPY (repo_id, language, pkg JSON) rows into `pkgs` (see copy_rows)."""
+    if rows:
+        await conn.copy_to_table(
+            "pkgs", source=_copy_text(rows, len(_PKG_COLUMNS)), columns=_PKG_COLUMNS, format="text"
+        )
+
+
 async def copy_rows(
     conn: asyncpg.Connection,
     dependencies: Sequence[tuple[int, str, str, str]],
@@ -316,18 +376,22 @@ async def copy_rows(
     text format, which parses each JSON text as the column's jsonb whatever codecs the connection
     has. Straight into the tables rather than through staging tables: no temporary tables created
     per transaction, no second pass over the rows, and COPY inserts into the heap in batches (bench/bench_writer.py)."""
-    if dependencies:
+    await copy_dependencies(conn, dependencies)
+    await copy_packages(conn, packages)
+    await copy_resolved(conn, resolved)
+
+
+async def copy_resolved(conn: asyncpg.Connection, rows: Sequence[tuple[int | str, ...]]) -> None:
+    """COPY `resolved_dep` rows (RESOLVED_COLUMNS) into the table (see copy_rows)."""
+    if rows:
         await conn.copy_to_table(
-            "global_dep", source=_copy_text(dependencies, len(_DEP_COLUMNS)), columns=_DEP_COLUMNS, format="text"
+            "resolved_dep", source=_copy_text(rows, len(RESOLVED_COLUMNS)), columns=RESOLVED_COLUMNS, format="text"
         )
-    if packages:
-        await conn.copy_to_table(
-            "pkgs", source=_copy_text(packages, len(_PKG_COLUMNS)), columns=_PKG_COLUMNS, format="text"
-        )
-    if resolved:
-        await conn.copy_to_table(
-            "resolved_dep", source=_copy_text(resolved, len(RESOLVED_COLUMNS)), columns=RESOLVED_COLUMNS, format="text"
-        )
+
+
+async def delete_resolved(conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]) -> None:
+    """Remove the repositories' `resolved_dep` rows of `languages` (a revision's are replaced whole)."""
+    await _SQL.delete_resolved.execute(conn, repo_ids=list(repo_ids), languages=list(languages))
 
 
 def array_text(values: Sequence[str]) -> str:

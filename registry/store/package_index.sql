@@ -124,6 +124,28 @@ DELETE FROM global_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(
 -- name: delete_packages
 DELETE FROM pkgs WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
 
+-- name: indexed_dependencies
+-- The rows a re-index compares its new ones with, JSON as PostgreSQL renders it (whatever codecs
+-- the connection has): one `global_dep_repo_id` probe per repository, none found for a new one.
+SELECT id, repo_id, language, dep_data::text AS data, hints::text AS hints FROM global_dep
+ WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
+-- name: indexed_packages
+SELECT id, repo_id, language, pkg::text AS data, NULL::text AS hints FROM pkgs
+ WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
+
+-- name: delete_dependencies_by_id
+-- Rows a re-index no longer has, by (repo_id, id). `g.repo_id = ANY(…)` bounds the scan of
+-- `global_dep_repo_id` to the batch's repositories: joined on `unnest` alone, PostgreSQL merges
+-- with the index read from its first entry up to the batch's last repository (220 ms against
+-- 45 ms for 5,000 rows at 180,000 rows in the table; the whole index at the end of the id range).
+DELETE FROM global_dep g USING unnest(:repo_ids::int[], :ids::bigint[]) AS d(repo_id, id)
+ WHERE g.repo_id = ANY(:repo_ids::int[]) AND g.repo_id = d.repo_id AND g.id = d.id
+
+-- name: delete_packages_by_id
+DELETE FROM pkgs p USING unnest(:repo_ids::int[], :ids::bigint[]) AS d(repo_id, id)
+ WHERE p.repo_id = ANY(:repo_ids::int[]) AND p.repo_id = d.repo_id AND p.id = d.id
+
 -- name: delete_resolved
 DELETE FROM resolved_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import asyncpg
 
@@ -107,6 +108,92 @@ async def test_a_write_announces_the_packages_whose_dependents_changed(db: async
         await index_repo(db, "example.com/a", scan_of([("npm", "react", "^18")]), "r2")
         announced = await db.fetchval("SELECT current_setting('wharf.invalidations', true)")
     assert set(announced.split()) == {"dependents:npm:lodash", "dependents:npm:react"}
+
+
+async def _ids(db: asyncpg.Connection, uri: str) -> dict[tuple[str, str], list[int]]:
+    rows = await db.fetch(
+        "SELECT g.id, g.dep_data->>'package' AS p, g.dep_data->>'version' AS v FROM global_dep g"
+        " JOIN repo r ON r.id = g.repo_id WHERE r.uri = $1 ORDER BY g.id",
+        uri,
+    )
+    ids: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        ids.setdefault((row["p"], row["v"]), []).append(row["id"])
+    return ids
+
+
+async def test_a_reindex_rewrites_only_the_rows_that_changed(db: asyncpg.Connection) -> None:
+    """A new revision usually changes few dependencies: the rows it still has stay as they are
+    (same ids), so their indexes are not touched, and only what changed is announced."""
+    await index_repo(
+        db, "example.com/a", scan_of([("npm", "lodash", "^4"), ("npm", "react", "^18"), ("npm", "vue", "3")]), "r1"
+    )
+    before = await _ids(db, "example.com/a")
+    async with db.transaction():
+        await index_repo(
+            db, "example.com/a", scan_of([("npm", "lodash", "^4"), ("npm", "react", "^19"), ("npm", "vue", "3")]), "r2"
+        )
+        announced = await db.fetchval("SELECT current_setting('wharf.invalidations', true)")
+    after = await _ids(db, "example.com/a")
+    assert set(after) == {("lodash", "^4"), ("react", "^19"), ("vue", "3")}
+    assert after[("lodash", "^4")] == before[("lodash", "^4")] and after[("vue", "3")] == before[("vue", "3")]
+    assert after[("react", "^19")][0] > max(i for ids in before.values() for i in ids)
+    assert set(announced.split()) == {"dependents:npm:react"}
+
+
+async def test_a_reindex_compares_rows_as_a_multiset_and_by_their_hints(db: asyncpg.Connection) -> None:
+    """Two equal rows (a package declared twice in one manifest) are two rows: a revision with one
+    of them keeps one. A row whose hints changed (here its manifest's path) is a changed row."""
+    twice = scan_of([("npm", "lodash", "^4"), ("npm", "lodash", "^4"), ("npm", "react", "^18")])
+    await index_repo(db, "example.com/a", twice, "r1")
+    before = await _ids(db, "example.com/a")
+    assert len(before[("lodash", "^4")]) == 2
+    once = scan_of([("npm", "lodash", "^4")])
+    once.dependencies += scan_of([("npm", "react", "^18")], path="web/package.json").dependencies
+    await index_repo(db, "example.com/a", once, "r2")
+    after = await _ids(db, "example.com/a")
+    assert len(after[("lodash", "^4")]) == 1 and after[("lodash", "^4")][0] in before[("lodash", "^4")]
+    assert after[("react", "^18")] != before[("react", "^18")]
+    paths = await db.fetch("SELECT hints->>'path' AS path FROM global_dep ORDER BY 1")
+    assert [row["path"] for row in paths] == ["package.json", "web/package.json"]
+    await index_repo(db, "example.com/a", twice, "r3")
+    assert len((await _ids(db, "example.com/a"))[("lodash", "^4")]) == 2
+
+
+async def test_rows_found_with_json_that_cannot_be_compared_exactly_are_rewritten(db: asyncpg.Connection) -> None:
+    """Rows written by something else than this writer are compared as orjson reads them; a number
+    orjson would read inexactly (a fraction, an integer past 64 bits) makes its row one to
+    rewrite rather than one that might be kept with digits the new revision does not have."""
+    repo_id = await index_store.ensure_repo(db, "example.com/a")
+    await db.execute(
+        "INSERT INTO global_dep (repo_id, language, dep_data, hints) VALUES"
+        ' ($1, \'npm\', \'{"package": "a", "version": "1", "depType": "dependencies"}\','
+        '  \'{"path": "package.json", "n": 100000000000000000000000000001}\'),'
+        ' ($1, \'npm\', \'{"package": "b", "version": "1", "depType": "dependencies"}\', NULL),'
+        ' ($1, \'npm\', \'{"package": "c", "version": "1", "depType": "dependencies"}\','
+        '  \'{"path": "package.json"}\')',
+        repo_id,
+    )
+    before = await _ids(db, "example.com/a")
+    hinted = scan_of([("npm", "a", "1"), ("npm", "b", "1"), ("npm", "c", "1")])
+    hinted.dependencies[0] = ("npm", dataclasses.replace(hinted.dependencies[0][1], hints={"n": 1e29}))
+    await index_repo(db, "example.com/a", hinted, "r1")
+    after = await _ids(db, "example.com/a")
+    assert after[("c", "1")] == before[("c", "1")]
+    assert after[("a", "1")] != before[("a", "1")] and after[("b", "1")] != before[("b", "1")]
+    assert await db.fetchval("SELECT hints->>'n' FROM global_dep WHERE dep_data->>'package' = 'a'") == str(10**29)
+
+
+async def test_packages_are_rewritten_only_where_they_changed(db: asyncpg.Connection) -> None:
+    await index_repo(db, "example.com/a", scan_of([], [("npm", "a", "1.0.0"), ("npm", "b", "2.0.0")]), "r1")
+    before = dict(await db.fetch("SELECT pkg->>'name', id FROM pkgs"))
+    await index_repo(db, "example.com/a", scan_of([], [("npm", "a", "1.0.0"), ("npm", "b", "2.1.0")]), "r2")
+    after = {
+        row["name"]: (row["id"], row["version"])
+        for row in await db.fetch("SELECT pkg->>'name' AS name, pkg->>'version' AS version, id FROM pkgs")
+    }
+    assert after["a"] == (before["a"], "1.0.0")
+    assert after["b"][0] != before["b"] and after["b"][1] == "2.1.0"
 
 
 def _resolved(package: str, version: str, depth: int = 1, parents: tuple[str, ...] = ()) -> ResolvedDependency:
