@@ -176,7 +176,7 @@ def test_login_whoami_publish_info_search_dependents_yank(server: Server, tmp_pa
         ["^1.0.0", "devDependencies", "tools/package.json", "yes"],
         ["dependencies", "package.json", "app", "yes"],
     ]
-    assert lines[-1] == "1 of 1 repositories (1 packages, 2 declarations) depend on npm left-pad"
+    assert lines[-1] == "1 of 1 repositories (2 packages, 2 declarations) depend on npm left-pad"
     capped = registry(env, "dependents", "npm", "left-pad", "--per-repo", "1")
     assert capped.returncode == 0, capped.stderr
     assert capped.stdout.splitlines()[2].split() == ["(+1", "more)"]

@@ -46,12 +46,12 @@ SEVEN = [("package.json", "^5.4.0")] + [
 ]
 
 
-async def test_a_monorepo_declaring_in_seven_manifests_is_one_repository_six_packages_seven_declarations(
+async def test_a_monorepo_declaring_in_seven_manifests_is_one_repository_seven_packages_seven_declarations(
     client: Client, db: asyncpg.Connection
 ) -> None:
     defines = {f"packages/p{n}/package.json": f"@acme/p{n}" for n in range(6)}  # the root defines none
     await index_repo(db, "example.com/acme/monorepo", monorepo("typescript", SEVEN, defines))
-    counts = {"repositories": 1, "packages": 6, "declarations": 7}
+    counts = {"repositories": 1, "packages": 7, "declarations": 7}  # the root manifest is a package too
 
     body = await _get(client, "/api/dependents/repositories?language=npm&package=typescript")
     assert {key: body[key] for key in counts} == counts

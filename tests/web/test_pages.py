@@ -237,7 +237,7 @@ async def test_the_dependents_page_counts_repositories_charts_ranges_and_links_r
     await index_repo(db, "example.com/acme/mono", scan)
     await index_repo(db, "example.com/old", scan_of([("npm", "typescript", "^4")]))
     text = await _page(client, "/packages/npm/typescript")
-    assert re.search(r"2 repositories\s+· 1 package\s+· 8 declarations", text), text
+    assert re.search(r"2 repositories\s+· 8 packages\s+· 8 declarations", text), text  # a manifest is a package
     assert '<a href="/repos/example.com/acme/mono">example.com/acme/mono</a>' in text
     assert "7 declarations" in text and "and 2 more declarations" in text, "five shown per repository on the page"
     assert "@acme/web" in text, "the package the declaring manifest defines"
