@@ -21,7 +21,15 @@ from registry.services.loaders import repo_named
 from registry.store import index_queue
 from registry.store import package_index as store
 from registry.store.index_queue import QueueEntry
-from registry.store.package_index import Definer, DependentRow, RangeCount, Repo, RepoRow
+from registry.store.package_index import (
+    Definer,
+    DependentRow,
+    RangeCount,
+    Repo,
+    RepoRow,
+    ResolvedFilter,
+    ResolvedRow,
+)
 from registry.ttl_cache import TtlCache
 
 T = TypeVar("T")
@@ -62,6 +70,11 @@ class Dependents(Record):
 class RepoRows(Record):
     repo: Repo
     page: Page[RepoRow]
+
+
+class RepoResolved(Record):
+    repo: Repo
+    page: Page[ResolvedRow]
 
 
 class Queued(Record):
@@ -137,6 +150,12 @@ class PackageIndexService:
         async with self.db.reading() as conn:
             repo = await repo_named(conn, uri)
             return RepoRows(repo, await store.repo_dependencies(conn, repo.id, page))
+
+    async def repo_resolved(self, uri: str, only: ResolvedFilter, page: PageRequest) -> RepoResolved:
+        """The versions the repository's lockfiles resolved, as its last indexed revision has them."""
+        async with self.db.reading() as conn:
+            repo = await repo_named(conn, uri)
+            return RepoResolved(repo, await store.repo_resolved(conn, repo.id, only, page))
 
     async def repo_packages(self, uri: str, page: PageRequest) -> RepoRows:
         async with self.db.reading() as conn:
