@@ -177,10 +177,18 @@ async def storage(conn: asyncpg.Connection) -> str:
 
 
 async def plan(conn: asyncpg.Connection, statement: str, *params: object) -> str:
-    """EXPLAIN ANALYZE's plan, one line per node, and its execution time."""
-    lines = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement}", *params)
-    return "\n".join(f"      {line[0]}" for line in lines if "->" in line[0] or "Execution" in line[0]
-                     or line[0].lstrip().startswith(("Limit", "Sort", "Nested", "Index", "Merge")))  # fmt: skip
+    """EXPLAIN ANALYZE's plan, one line per node, and its execution time: the custom plan (made for
+    these parameters) and the generic one, which a prepared statement (asyncpg's, the API's) may
+    switch to after five executions."""
+    shown = []
+    for mode in ("force_custom_plan", "force_generic_plan"):
+        await conn.execute(f"SET plan_cache_mode = {mode}")
+        lines = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}", *params)
+        shown.append(f"      [{mode}]")
+        shown += [f"      {line[0]}" for line in lines if "->" in line[0] or "Execution" in line[0]
+                  or line[0].lstrip().startswith(("Limit", "Sort", "Nested", "Index", "Merge", "Filter"))]  # fmt: skip
+    await conn.execute("RESET plan_cache_mode")
+    return "\n".join(shown)
 
 
 async def measure(
