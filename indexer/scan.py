@@ -77,6 +77,8 @@ def scan(repository: Repository, limits: ScanLimits | None = None) -> Scan:
             continue
         if len(file.data) <= MAX_FILE_BYTES:
             _scan_manifest(result, file, repository.read)
+        elif ecosystems_for(file.path):  # a go.mod read as a lockfile, too large to read as a manifest
+            result.report(file.path, f"{len(file.data)} bytes, over the manifest limit of {MAX_FILE_BYTES} bytes")
         for ecosystem in lock_ecosystems_for(file.path):
             _scan_lock(result, ecosystem, file, repository.read, limits)
     return result
