@@ -195,8 +195,9 @@ async def storage(conn: asyncpg.Connection) -> str:
 
 async def plan(conn: asyncpg.Connection, statement: str, *params: object) -> str:
     """EXPLAIN ANALYZE's plan, one line per node, and its execution time: the custom plan (made for
-    these parameters) and the generic one, which a prepared statement (asyncpg's, the API's) may
-    switch to after five executions."""
+    these parameters) and under `force_generic_plan`. EXPLAIN is given the parameters' values, so
+    the second may still be planned for them: it is not proof of the plan a prepared statement
+    (asyncpg's, the API's) caches after five executions."""
     shown = []
     for mode in ("force_custom_plan", "force_generic_plan"):
         await conn.execute(f"SET plan_cache_mode = {mode}")
