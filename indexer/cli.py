@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from indexer.advisories import ImportRefused, import_advisories
 from indexer.git import RepositoryError
 from indexer.remotes import RemoteSettings
+from indexer.scan import ScanLimits
 from indexer.worker import WorkerSettings, read_and_scan, run_worker, worker_name
 from indexer.writer import WriteOutcome, write_index
 from registry.config import Config, ConfigError
@@ -69,32 +70,36 @@ class Indexed(Record):
     skipped: int
 
     @property
-    def rows(self) -> tuple[int, int]:
-        """Packages and dependencies written (none when the revision was already indexed)."""
-        return (self.outcome.packages, self.outcome.dependencies) if self.outcome.written else (0, 0)
+    def rows(self) -> tuple[int, int, int]:
+        """Packages, dependencies and resolved dependencies written (none when the revision was
+        already indexed)."""
+        outcome = self.outcome
+        return (outcome.packages, outcome.dependencies, outcome.resolved) if outcome.written else (0, 0, 0)
 
 
-async def _index_one(conn: asyncpg.Connection, path: Path, uri: str, revision: str | None) -> Indexed:
-    result, read_revision = await asyncio.to_thread(read_and_scan, str(path), revision)
+async def _index_one(
+    conn: asyncpg.Connection, path: Path, uri: str, revision: str | None, limits: ScanLimits
+) -> Indexed:
+    result, read_revision = await asyncio.to_thread(read_and_scan, str(path), revision, limits)
     outcome = await write_index(conn, uri, read_revision, result, LANGUAGES)
     for problem in result.problems:
         print(f"indexer: skipped {uri}/{problem.path}: {problem.message}", file=sys.stderr)
     return Indexed(outcome, len(result.problems))
 
 
-async def _index(dsn: str, args: argparse.Namespace) -> str:
+async def _index(dsn: str, args: argparse.Namespace, config: Config) -> str:
     await migrate_to_latest(dsn)
     conn = await asyncpg.connect(dsn)
     try:
-        indexed = await _index_one(conn, args.path, args.repo, args.revision)
+        indexed = await _index_one(conn, args.path, args.repo, args.revision, scan_limits(config))
     finally:
         await conn.close()
     state = "indexed" if indexed.outcome.written else "unchanged (revision already indexed)"
-    packages, dependencies = indexed.rows
-    return f"{args.repo}: {state}; {packages} packages, {dependencies} dependencies"
+    packages, dependencies, resolved = indexed.rows
+    return f"{args.repo}: {state}; {packages} packages, {dependencies} dependencies, {resolved} resolved"
 
 
-async def _index_all(dsn: str, args: argparse.Namespace) -> str:
+async def _index_all(dsn: str, args: argparse.Namespace, config: Config) -> str:
     await migrate_to_latest(dsn)
     children = sorted(child for child in args.root.iterdir() if child.is_dir() and not child.name.startswith("."))
     done: list[Indexed] = []
@@ -109,7 +114,7 @@ async def _index_all(dsn: str, args: argparse.Namespace) -> str:
             for child in children:
                 progress.update(task, description=child.name[:40])
                 try:
-                    done.append(await _index_one(conn, child, args.uri_prefix + child.name, None))
+                    done.append(await _index_one(conn, child, args.uri_prefix + child.name, None, scan_limits(config)))
                 except (RepositoryError, OSError) as exc:
                     failures += 1
                     console.print(f"indexer: failed {child.name}: {exc}")
@@ -119,21 +124,33 @@ async def _index_all(dsn: str, args: argparse.Namespace) -> str:
     elapsed = time.perf_counter() - started
     packages = sum(indexed.rows[0] for indexed in done)
     dependencies = sum(indexed.rows[1] for indexed in done)
+    resolved = sum(indexed.rows[2] for indexed in done)
+    rows = packages + dependencies + resolved
     return (
-        f"repos: {len(done)}, packages: {packages}, dependencies: {dependencies}, "
-        f"rows/s: {(packages + dependencies) / elapsed if elapsed else 0:.0f}, "
+        f"repos: {len(done)}, packages: {packages}, dependencies: {dependencies}, resolved: {resolved}, "
+        f"rows/s: {rows / elapsed if elapsed else 0:.0f}, "
         f"skipped files: {sum(indexed.skipped for indexed in done)}, failures: {failures}"
     )
 
 
+def scan_limits(config: Config) -> ScanLimits:
+    """How much of a repository's lockfiles is indexed, from WHARF_INDEX_MAX_*."""
+    return ScanLimits(
+        max_lockfile_bytes=config.index_max_lockfile_bytes,
+        max_resolved_per_lockfile=config.index_max_resolved_per_lockfile,
+        max_resolved_per_repo=config.index_max_resolved_per_repo,
+    )
+
+
 def remote_settings(config: Config) -> RemoteSettings:
-    """The sources the worker may read, and git's bounds, from WHARF_GIT_*."""
+    """The sources the worker may read, git's bounds (WHARF_GIT_*) and the lockfiles' (WHARF_INDEX_MAX_*)."""
     return RemoteSettings(
         policy=SourcePolicy(config.git_allowed_schemes, config.git_allowed_hosts, config.git_allow_local),
         mirror_dir=config.git_mirror_dir,
         timeout=config.git_timeout,
         max_bytes=config.git_max_bytes,
         per_host=config.git_per_host,
+        limits=scan_limits(config),
     )
 
 
@@ -181,8 +198,8 @@ async def _import_advisories(dsn: str, path: Path) -> str:
 
 def _render(status: IndexStatus) -> str:
     lines = [f"repositories: {status.repos} ({status.indexed_repos} indexed)"]
-    lines.append(f"{'language':<10} {'packages':>10} {'dependencies':>13}")
-    lines += [f"{c.language:<10} {c.packages:>10} {c.dependencies:>13}" for c in status.languages]
+    lines.append(f"{'language':<10} {'packages':>10} {'dependencies':>13} {'resolved':>10}")
+    lines += [f"{c.language:<10} {c.packages:>10} {c.dependencies:>13} {c.resolved:>10}" for c in status.languages]
     return "\n".join(lines)
 
 
@@ -197,9 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with database_url(config) as dsn:
             if args.command == "index":
-                output = asyncio.run(_index(dsn, args))
+                output = asyncio.run(_index(dsn, args, config))
             elif args.command == "index-all":
-                output = asyncio.run(_index_all(dsn, args))
+                output = asyncio.run(_index_all(dsn, args, config))
             elif args.command == "worker":
                 output = asyncio.run(_worker(dsn, args, config))
             elif args.command == "advisories":

@@ -27,6 +27,11 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 class ManifestFile(Record):
     path: str  # POSIX, relative to the repository root
     data: bytes
+    oversized: int = 0  # the file's size when it is past its limit (and `data` is empty)
+
+
+SizeLimit = Callable[[str], int]
+"""A wanted file's size bound, by its path (lockfiles may be allowed more than manifests)."""
 
 
 def _skipped(path: PurePosixPath) -> bool:
@@ -41,22 +46,36 @@ class DirectoryRepository:
             raise RepositoryError(f"{root} is not a directory")
         self.root = root.resolve()
 
-    def manifests(self, wanted: Callable[[str], bool]) -> Iterator[ManifestFile]:
+    def manifests(self, wanted: Callable[[str], bool], limit: SizeLimit | None = None) -> Iterator[ManifestFile]:
+        """The wanted files, in path order. With `limit`, a file past its bound is yielded empty
+        with `oversized` set, for the caller to report; without, files past MAX_FILE_BYTES are
+        left out."""
         for directory, subdirs, files in os.walk(self.root, followlinks=False):
             subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
             for name in sorted(files):
                 relative = (Path(directory) / name).relative_to(self.root).as_posix()
                 if wanted(relative):
-                    data = self.read(relative)
-                    if data is not None:
-                        yield ManifestFile(relative, data)
+                    bound = limit(relative) if limit is not None else MAX_FILE_BYTES
+                    candidate = self._inside(relative)
+                    if candidate is None:
+                        continue
+                    size = candidate.stat().st_size
+                    if size <= bound:
+                        yield ManifestFile(relative, candidate.read_bytes())
+                    elif limit is not None:
+                        yield ManifestFile(relative, b"", oversized=size)
 
-    def read(self, relative: str) -> bytes | None:
-        """A file inside the repository, or None (missing, too large, a link leading outside)."""
+    def _inside(self, relative: str) -> Path | None:
+        """The regular file at `relative`, unless it is missing or a link leading outside."""
         candidate = (self.root / relative).resolve()
         if not candidate.is_relative_to(self.root) or not candidate.is_file():
             return None
-        if candidate.stat().st_size > MAX_FILE_BYTES:
+        return candidate
+
+    def read(self, relative: str) -> bytes | None:
+        """A file inside the repository, or None (missing, too large, a link leading outside)."""
+        candidate = self._inside(relative)
+        if candidate is None or candidate.stat().st_size > MAX_FILE_BYTES:
             return None
         return candidate.read_bytes()
 
@@ -142,14 +161,21 @@ class GitRepository:
             position = header_end + 1 + size + 1
         return contents
 
-    def manifests(self, wanted: Callable[[str], bool]) -> Iterator[ManifestFile]:
+    def manifests(self, wanted: Callable[[str], bool], limit: SizeLimit | None = None) -> Iterator[ManifestFile]:
+        """As DirectoryRepository.manifests, in path order too; the files past their bound come first."""
         candidates = [
             (path, obj)
             for path, obj in sorted(self._blobs.items())
             if not _skipped(PurePosixPath(path)) and wanted(path)
         ]
         sizes = self._sized([obj for _, obj in candidates])
-        chosen = [(path, obj) for path, obj in candidates if sizes.get(obj, MAX_FILE_BYTES + 1) <= MAX_FILE_BYTES]
+        chosen = []
+        for path, obj in candidates:
+            size = sizes.get(obj)
+            if size is not None and size <= (limit(path) if limit is not None else MAX_FILE_BYTES):
+                chosen.append((path, obj))
+            elif size is not None and limit is not None:
+                yield ManifestFile(path, b"", oversized=size)
         if not chosen:
             return
         for (path, _), data in zip(chosen, self._cat([obj for _, obj in chosen]), strict=True):

@@ -41,7 +41,7 @@ import platformdirs
 
 from indexer.git import Git, GitTooLarge, RepositoryError
 from indexer.reader import GitRepository, Repository, open_repository
-from indexer.scan import Scan, scan
+from indexer.scan import Scan, ScanLimits, scan
 from registry.domain.record import Record
 from registry.git_sources import GitSource, SourcePolicy, SourceRefused, basic_credentials, redact, secrets_of
 
@@ -59,6 +59,7 @@ class RemoteSettings(Record):
     timeout: float = 300.0
     max_bytes: int = 1 << 30
     per_host: int = 4
+    limits: ScanLimits = ScanLimits()  # how much of a repository's lockfiles is taken
 
     @property
     def mirrors(self) -> Path:
@@ -88,7 +89,7 @@ class Remotes:
         except SourceRefused as refused:
             raise RepositoryError(redact(f"source refused: {refused}", secrets)) from None
         if checked.path is not None:
-            return await asyncio.to_thread(_scan_local, Path(checked.path), revision)
+            return await asyncio.to_thread(_scan_local, Path(checked.path), revision, self.settings.limits)
         host = checked.host or ""
         slot = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
         async with slot:
@@ -107,7 +108,7 @@ class Remotes:
                     bare=True,
                     fetch_missing=lambda objs: self._fetch(git, mirror, objs),
                 )
-                return scan(repository), repository.commit
+                return scan(repository, self.settings.limits), repository.commit
             except GitTooLarge:
                 _remove(mirror)
                 raise
@@ -172,10 +173,10 @@ class Remotes:
         )  # fmt: skip
 
 
-def _scan_local(root: Path, revision: str | None) -> tuple[Scan, str | None]:
+def _scan_local(root: Path, revision: str | None, limits: ScanLimits) -> tuple[Scan, str | None]:
     """A local path (allowed by the operator): read in place, as `indexer index PATH` does."""
     repository: Repository = open_repository(root, revision)
-    return scan(repository), getattr(repository, "commit", revision)
+    return scan(repository, limits), getattr(repository, "commit", revision)
 
 
 def _is_mirror_of(git: Git, mirror: Path, url: str) -> bool:

@@ -20,7 +20,7 @@ import asyncpg
 from indexer.git import RepositoryError
 from indexer.reader import open_repository
 from indexer.remotes import Remotes, RemoteSettings
-from indexer.scan import Scan, scan
+from indexer.scan import Scan, ScanLimits, scan
 from indexer.writer import WriteOutcome, write_index
 from registry.domain.record import Record
 from registry.ecosystems import LANGUAGES
@@ -43,11 +43,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def read_and_scan(source: str, revision: str | None) -> tuple[Scan, str | None]:
+def read_and_scan(source: str, revision: str | None, limits: ScanLimits | None = None) -> tuple[Scan, str | None]:
     """A local path, as the operator's `indexer index PATH` reads it (no policy: the operator's
     own shell). Blocking: runs in a thread. Returns the scan and the revision actually read."""
     repository = open_repository(Path(source), revision)
-    return scan(repository), getattr(repository, "commit", revision)
+    return scan(repository, limits), getattr(repository, "commit", revision)
 
 
 async def index_job(pool: asyncpg.Pool, job: Job, remotes: Remotes) -> WriteOutcome:
@@ -84,7 +84,8 @@ async def run_worker(
             await index_queue.complete(conn, job, name)
         done += 1
         log.info(
-            "indexed %s: %s", job.uri, f"{outcome.packages} packages, {outcome.dependencies} dependencies"
+            "indexed %s: %s", job.uri,
+            f"{outcome.packages} packages, {outcome.dependencies} dependencies, {outcome.resolved} resolved"
             if outcome.written else "revision already indexed",
         )  # fmt: skip
     return done

@@ -207,6 +207,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHARF_GIT_TIMEOUT", "git_timeout", _at_least(0.1)),
     Setting("WHARF_GIT_MAX_BYTES", "git_max_bytes", _int_in(1 << 20, 1 << 42)),
     Setting("WHARF_GIT_PER_HOST", "git_per_host", _int_in(1, 1000)),
+    Setting("WHARF_INDEX_MAX_LOCKFILE_BYTES", "index_max_lockfile_bytes", _int_in(1024, 1 << 30)),
+    Setting("WHARF_INDEX_MAX_RESOLVED_PER_LOCKFILE", "index_max_resolved_per_lockfile", _int_in(1, 10_000_000)),
+    Setting("WHARF_INDEX_MAX_RESOLVED_PER_REPO", "index_max_resolved_per_repo", _int_in(1, 100_000_000)),
     Setting("WHARF_MIGRATIONS_DIR", None),  # read by registry.resources when migrations are found
 )
 
@@ -264,6 +267,9 @@ class Config(Record):
     git_timeout: float = 300.0
     git_max_bytes: int = 1 << 30
     git_per_host: int = 4
+    index_max_lockfile_bytes: int = 16 * 1024 * 1024
+    index_max_resolved_per_lockfile: int = 50_000
+    index_max_resolved_per_repo: int = 200_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:

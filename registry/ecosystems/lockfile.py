@@ -178,17 +178,22 @@ class _Row:
         return ResolvedDependency(package, version, direct, self.depth, parents, self.dev, self.optional, path, hints)
 
 
+MAX_PATH_DEPTH = 128
+"""Deeper rows get no `via`: a path holds depth - 1 names, so a hostile chain of n packages would
+otherwise cost n²/2 names in memory and in the table (real locks stay under ~30 deep)."""
+
+
 def with_paths(rows: list[ResolvedDependency]) -> list[ResolvedDependency]:
     """The rows with `via` filled in: from a row at depth d, the smallest-named parent at depth d-1,
     and so on up to depth 1 — a shortest path from the root, chosen the same way on every run.
     Each row's path is built once from its parent's (rows are visited by depth), so the work is
-    linear in rows + parents however deep the lock is."""
+    linear in rows + parents times the depth, which MAX_PATH_DEPTH bounds."""
     by_key = {row.key: row for row in rows}
     paths: dict[str, tuple[str, ...]] = {}
     for row in sorted(rows, key=lambda row: row.depth):
         if row.depth == 1:
             paths[row.key] = ()
-        elif row.depth > 1:
+        elif 1 < row.depth <= MAX_PATH_DEPTH:
             step = min(
                 (
                     parent

@@ -18,6 +18,7 @@ from registry.handlers.paging import page_request
 from registry.handlers.resolved_query import resolved_query
 from registry.http import json_response
 from registry.services.package_index import Queued
+from registry.store.package_index import ResolvedFilter
 from registry.views import package_index as views
 from registry.views import resolved as resolved_views
 
@@ -114,6 +115,32 @@ async def repo_dependencies(request: web.Request) -> web.Response:
     page = page_request(request)
     rows = await services(request).package_index.repo_dependencies(request.match_info["uri"], page)
     return json_response(views.render_repo_rows(rows))
+
+
+def _flag(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name} must be true or false.")
+    return raw == "true"
+
+
+def _resolved_filter(request: web.Request) -> ResolvedFilter:
+    language = request.query.get("language")
+    if language is not None and ecosystem_named(language) is None:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}.")
+    return ResolvedFilter(language, _flag(request, "direct"), _flag(request, "dev"))
+
+
+@routes.get("/api/repos/{uri:.+}/resolved")
+async def repo_resolved(request: web.Request) -> web.Response:
+    """The exact versions the repository's lockfiles resolved, each with its depth, parents and one
+    shortest path from the root; filtered by `language`, `direct`, `dev`; keyset-paginated."""
+    only = _resolved_filter(request)
+    page = page_request(request)
+    rows = await services(request).package_index.repo_resolved(request.match_info["uri"], only, page)
+    return json_response(views.render_repo_resolved(rows))
 
 
 @routes.get("/api/repos/{uri:.+}/packages")

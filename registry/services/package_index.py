@@ -30,6 +30,8 @@ from registry.store.package_index import (
     RangeCount,
     Repo,
     RepoRow,
+    ResolvedFilter,
+    ResolvedRow,
 )
 from registry.ttl_cache import TtlCache
 
@@ -100,6 +102,11 @@ class DependentRepos(Record):
 class RepoRows(Record):
     repo: Repo
     page: Page[RepoRow]
+
+
+class RepoResolved(Record):
+    repo: Repo
+    page: Page[ResolvedRow]
 
 
 class Queued(Record):
@@ -267,6 +274,12 @@ class PackageIndexService:
         async with self.db.reading() as conn:
             repo = await repo_named(conn, uri)
             return RepoRows(repo, await store.repo_dependencies(conn, repo.id, page))
+
+    async def repo_resolved(self, uri: str, only: ResolvedFilter, page: PageRequest) -> RepoResolved:
+        """The versions the repository's lockfiles resolved, as its last indexed revision has them."""
+        async with self.db.reading() as conn:
+            repo = await repo_named(conn, uri)
+            return RepoResolved(repo, await store.repo_resolved(conn, repo.id, only, page))
 
     async def repo_packages(self, uri: str, page: PageRequest) -> RepoRows:
         async with self.db.reading() as conn:

@@ -13,6 +13,7 @@ no longer has deleted by id, its new ones COPied straight into the tables (index
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Self
 
@@ -163,6 +164,34 @@ class LanguageCounts(FromRow):
     language: str
     packages: int
     dependencies: int
+    resolved: int
+
+
+class ResolvedRow(FromRow):
+    """A `resolved_dep` row as a repository's listing shows it."""
+
+    id: int
+    language: str
+    package: str
+    version: str
+    depth: int
+    dev: bool
+    optional: bool
+    lockfile: str
+    parents: list[str]
+    via: list[str]
+    hints: dict[str, Any]
+
+
+class ResolvedFilter(Record):
+    """Which of a repository's resolved rows to list; None: either."""
+
+    language: str | None = None
+    direct: bool | None = None
+    dev: bool | None = None
+
+
+RESOLVED_ORDER: Keyset[ResolvedRow] = Keyset(CursorCodec(Column.INT8), ("after",), lambda row: (row.id,), first=0)
 
 
 class IndexStatus(Record):
@@ -249,6 +278,12 @@ async def definers_page(conn: asyncpg.Connection, language: str, name: str, page
 
 async def repo_dependencies(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:
     return await _SQL.repo_dependencies.page(conn, RepoRow, REPO_ROWS_ORDER, page, repo_id=repo_id)
+
+
+async def repo_resolved(
+    conn: asyncpg.Connection, repo_id: int, only: ResolvedFilter, page: PageRequest
+) -> Page[ResolvedRow]:
+    return await _SQL.repo_resolved.page(conn, ResolvedRow, RESOLVED_ORDER, page, repo_id=repo_id, **asdict(only))
 
 
 async def repo_packages(conn: asyncpg.Connection, repo_id: int, page: PageRequest) -> Page[RepoRow]:

@@ -88,6 +88,17 @@ SELECT p.repo_id, p.id, r.uri::text AS repo, p.pkg
 SELECT id, language, dep_data AS data, hints FROM global_dep
  WHERE repo_id = :repo_id AND id > :after::bigint ORDER BY id LIMIT :limit
 
+-- name: repo_resolved
+-- A repository's resolved dependencies in the order written, on the primary key (repo_id, id); the
+-- filters are checked on the repository's rows as they come (at most WHARF_INDEX_MAX_RESOLVED_PER_REPO).
+SELECT id, language, package, version, depth, dev, optional, lockfile, parents, via, hints
+  FROM resolved_dep
+ WHERE repo_id = :repo_id AND id > :after::bigint
+   AND (:language::text IS NULL OR language = :language::text)
+   AND (:direct::boolean IS NULL OR (depth = 1) = :direct::boolean)
+   AND (:dev::boolean IS NULL OR dev = :dev::boolean)
+ ORDER BY id LIMIT :limit
+
 -- name: repo_packages
 SELECT id, language, pkg AS data, NULL::jsonb AS hints FROM pkgs
  WHERE repo_id = :repo_id AND id > :after::bigint ORDER BY id LIMIT :limit
@@ -151,8 +162,11 @@ DELETE FROM resolved_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = AN
 SELECT count(*) AS repos, count(indexed_revision) AS indexed_repos FROM repo WHERE enabled
 
 -- name: rows_per_language
-SELECT language, sum(packages)::bigint AS packages, sum(dependencies)::bigint AS dependencies FROM (
-  SELECT language, count(*) AS packages, 0 AS dependencies FROM pkgs GROUP BY language
+SELECT language, sum(packages)::bigint AS packages, sum(dependencies)::bigint AS dependencies,
+       sum(resolved)::bigint AS resolved FROM (
+  SELECT language, count(*) AS packages, 0 AS dependencies, 0 AS resolved FROM pkgs GROUP BY language
   UNION ALL
-  SELECT language, 0, count(*) FROM global_dep GROUP BY language
+  SELECT language, 0, count(*), 0 FROM global_dep GROUP BY language
+  UNION ALL
+  SELECT language, 0, 0, count(*) FROM resolved_dep GROUP BY language
 ) counts GROUP BY language ORDER BY language

@@ -11,10 +11,11 @@ from registry.services.package_index import (
     DependentRepos,
     Dependents,
     RangeVerdict,
+    RepoResolved,
     RepoRows,
     RepoState,
 )
-from registry.store.package_index import Declaration, Definer, DependentRepo, DependentTotals, RepoRow
+from registry.store.package_index import Declaration, Definer, DependentRepo, DependentTotals, RepoRow, ResolvedRow
 from registry.views.common import page_json
 
 
@@ -135,6 +136,31 @@ def _repo_row(row: RepoRow) -> dict[str, Any]:
 
 def render_repo_rows(rows: RepoRows) -> dict[str, Any]:
     return {"repo": rows.repo.uri, "indexed_revision": rows.repo.indexed_revision, **page_json(rows.page, _repo_row)}
+
+
+def _resolved_row(row: ResolvedRow) -> dict[str, Any]:
+    """`path` is one shortest path from the repository's root (a workspace member, or the project)
+    to the package: the packages between (`via`) and the package itself; null where the lockfile
+    has no graph (depth 0) or no path was found."""
+    known = row.depth == 1 or bool(row.via)
+    return {
+        "language": row.language,
+        "package": row.package,
+        "version": row.version,
+        "depth": row.depth,
+        "direct": row.depth == 1,
+        "dev": row.dev,
+        "optional": row.optional,
+        "lockfile": row.lockfile,
+        "parents": row.parents,
+        "path": [*row.via, f"{row.package}@{row.version}"] if known else None,
+        "hints": row.hints,
+    }
+
+
+def render_repo_resolved(resolved: RepoResolved) -> dict[str, Any]:
+    repo = resolved.repo
+    return {"repo": repo.uri, "indexed_revision": repo.indexed_revision, **page_json(resolved.page, _resolved_row)}
 
 
 def render_repo_state(state: RepoState) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import orjson
 from registry.config import Config
 from testkit.processes import command_env, run_cli
 from tests.conftest import AppFactory
+from tests.indexer.test_resolved_indexing import monorepo
 
 
 async def test_status_counts_repositories_and_rows_per_language(fresh_db_url: str) -> None:
@@ -26,6 +27,11 @@ async def test_status_counts_repositories_and_rows_per_language(fresh_db_url: st
             "INSERT INTO global_dep (repo_id, language, dep_data) VALUES ($1, $2, $3)",
             [(repo_id, "npm", '{"package": "lodash"}'), (repo_id, "npm", '{"package": "x"}'), (repo_id, "go", "{}")],
         )
+        await conn.execute(
+            "INSERT INTO resolved_dep (repo_id, language, package, version, depth, dev, optional, lockfile)"
+            " VALUES ($1, 'npm', 'lodash', '4.17.21', 1, false, false, 'package-lock.json')",
+            repo_id,
+        )
     finally:
         await conn.close()
 
@@ -35,8 +41,8 @@ async def test_status_counts_repositories_and_rows_per_language(fresh_db_url: st
         "repos": 2,
         "indexed_repos": 1,
         "languages": [
-            {"language": "go", "packages": 0, "dependencies": 1},
-            {"language": "npm", "packages": 1, "dependencies": 2},
+            {"language": "go", "packages": 0, "dependencies": 1, "resolved": 0},
+            {"language": "npm", "packages": 1, "dependencies": 2, "resolved": 1},
         ],
     }
     table = run_cli("indexer", "status", env=command_env(fresh_db_url)).stdout
@@ -125,3 +131,12 @@ def test_an_unreadable_repository_is_a_one_line_error(fresh_db_url: str, tmp_pat
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"indexer: error: {tmp_path / 'nope'} is not a directory"
     assert "Traceback" not in result.stderr
+
+
+def test_index_counts_resolved_rows_and_status_shows_them_per_language(fresh_db_url: str, tmp_path: Path) -> None:
+    root = monorepo(tmp_path / "repo")
+    result = run_cli("indexer", "index", str(root), "--repo", "example.com/mono", env=command_env(fresh_db_url))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("dependencies, 393 resolved")
+    status = orjson.loads(run_cli("indexer", "status", "--json", env=command_env(fresh_db_url)).stdout)
+    assert {c["language"]: c["resolved"] for c in status["languages"]} == {"npm": 292, "python": 49, "rust": 52}
