@@ -32,7 +32,7 @@ from registry.db.migrate import (
 )
 from registry.problems import DATABASE_UNAVAILABLE
 from registry.resources import migrations_dir
-from registry.serve import ServeError, serve
+from registry.serve_errors import ServeError
 
 log = logging.getLogger("wharf.cli")
 
@@ -145,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "migrate":
                 print(asyncio.run(_migrate(dsn, args)))
                 return 0
+            from registry.serve import serve  # the server's modules, only for the server (see below)
+
             serve(config.with_overrides(database_url=dsn), migrate=_migrate_on_start(config, dsn))
     except (EmbeddedPostgresError, MigrationError, ServeError, ConfigError) as exc:
         print(f"registry: error: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from registry.domain.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    PublisherRenamed,
     RequestTimeout,
     ServiceUnavailable,
     TooManyRequests,
@@ -36,7 +37,6 @@ from registry.domain.errors import (
 )
 from registry.domain.record import Record
 from registry.http import REQUEST_ID, json_response
-from registry.services.loaders import PublisherRenamed
 
 log = logging.getLogger("wharf.errors")
 

@@ -17,15 +17,12 @@ from aiohttp import web
 from registry.app import create_app
 from registry.config import Config
 from registry.public_url import is_loopback_address
+from registry.serve_errors import ServeError
 
 log = logging.getLogger("wharf.serve")
 
 _SHUTDOWN_TIMEOUT = 30.0
 _LINGERING_TIME = 2.0  # seconds spent reading (and dropping) the unread rest of a refused body
-
-
-class ServeError(RuntimeError):
-    pass
 
 
 def _run_one(config: Config, *, reuse_port: bool, migrate: bool) -> None:

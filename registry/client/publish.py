@@ -18,8 +18,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from registry.client.api import Api, Response
 from registry.client.config import UsageError
 from registry.config import Config
-from registry.manifests import ManifestValidator
-from registry.services.publish_checks import PublishInput, check_publish
 
 PROGRESS_THRESHOLD = 1 << 20  # bodies over 1 MiB get a progress bar
 CHUNK = 256 * 1024
@@ -143,7 +141,13 @@ def check_locally(package: Package) -> list[dict[str, str]]:
     """The server's checks of a publish, run here by the very same functions
     (registry.services.publish_checks.check_publish): the extension id, the manifest against the same
     JSON Schema, the version, the tag, the files. Raises `Unprocessable` (as the server would
-    answer 422); returns the warnings, which block unless `force` (as on the server)."""
+    answer 422); returns the warnings, which block unless `force` (as on the server).
+
+    Imported here, not at the top: the checks bring the server's services (0.4 s of imports) that
+    every other command (login, info, search, dependents…) would otherwise pay at each start."""
+    from registry.manifests import ManifestValidator
+    from registry.services.publish_checks import PublishInput, check_publish
+
     data = PublishInput(
         extension_id=package.extension_id,
         manifest=package.manifest_text,

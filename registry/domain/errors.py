@@ -51,6 +51,16 @@ class NotFound(DomainError):
     """The named thing does not exist, or its existence is private to the actor."""
 
 
+class PublisherRenamed(NotFound):
+    """What a name names is not here because its publisher was renamed: a read may be pointed at
+    `current_name` (the HTTP side answers 308, as code hosts do for renamed repositories); a write
+    is refused as not found, so that nothing is written under a name the publisher gave up."""
+
+    def __init__(self, detail: str, *, current_name: str) -> None:
+        super().__init__(detail)
+        self.current_name = current_name
+
+
 class MethodNotAllowed(DomainError):
     """The resource exists and does not take this method."""
 

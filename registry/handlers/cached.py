@@ -10,10 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from registry import appkeys
-from registry.domain.errors import NotFound
+from registry.domain.errors import NotFound, PublisherRenamed
 from registry.handlers.common import services
 from registry.response_cache import LISTING, Absent, Cached, CachedBody, cached_body, negative_tags
-from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension
 
 

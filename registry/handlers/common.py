@@ -15,11 +15,10 @@ from registry.auth import policy
 from registry.auth.authentication import request_actor
 from registry.db.errors import translate_pg_errors
 from registry.domain.actor import Actor
-from registry.domain.errors import BadRequest
+from registry.domain.errors import BadRequest, PublisherRenamed
 from registry.handlers.bodies import read_json
 from registry.problems import renamed_publisher_redirect
 from registry.services import Services
-from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension
 from registry.validation import parse_count, refuse_unstorable
 

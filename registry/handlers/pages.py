@@ -19,7 +19,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from registry import appkeys, pages
-from registry.domain.errors import DomainError, NotFound
+from registry.domain.errors import DomainError, NotFound, PublisherRenamed
 from registry.domain.page import PageRequest
 from registry.ecosystems import LANGUAGES, ecosystem_named
 from registry.handlers.common import path_extension, redirect_renamed_publisher, services
@@ -32,7 +32,6 @@ from registry.pages.dependents import DECLARATIONS, dependents_context
 from registry.problems import problem_of, renamed_publisher_redirect
 from registry.resources import schemas_dir
 from registry.services.catalogue import ExtensionDetails, parse_listing
-from registry.services.loaders import PublisherRenamed
 from registry.store.extensions import Extension, ListQuery
 from registry.views.resolved import resolved_path
 

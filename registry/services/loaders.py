@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 
 from registry.domain.actor import Actor
-from registry.domain.errors import NotFound, or_raise
+from registry.domain.errors import NotFound, PublisherRenamed, or_raise
 from registry.store import discussions as discussion_store
 from registry.store import extensions as extension_store
 from registry.store import invitations as invitation_store
@@ -76,16 +76,6 @@ async def invitation(conn: asyncpg.Connection, invitation_id: int, *, to_recipie
 
 
 # --- publishing ---------------------------------------------------------------------------------
-
-
-class PublisherRenamed(NotFound):
-    """What a name names is not here because its publisher was renamed: a read may be pointed at
-    `current_name` (the HTTP side answers 308, as code hosts do for renamed repositories); a write
-    is refused as not found, so that nothing is written under a name the publisher gave up."""
-
-    def __init__(self, detail: str, *, current_name: str) -> None:
-        super().__init__(detail)
-        self.current_name = current_name
 
 
 async def _not_found_under(conn: asyncpg.Connection, publisher: str, detail: str) -> NotFound:

@@ -13,9 +13,16 @@ import pytest
 from registry.auth.tokens import Scope
 from registry.client import publish as client_publish
 from registry.domain.actor import ANONYMOUS, Actor
-from registry.domain.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, Unprocessable
+from registry.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    PublisherRenamed,
+    Unauthorized,
+    Unprocessable,
+)
 from registry.services import Services, publish_checks, publishing
-from registry.services.loaders import PublisherRenamed
 from registry.services.publish_checks import PublishInput
 from registry.services.publishing import Published, VersionExists
 from registry.store import users as user_store
@@ -219,9 +226,20 @@ async def test_a_renamed_publishers_old_name_is_a_signal_to_follow_and_a_write_u
 # --- the CLI's dry run and the server check a publish with the same function ---------------------
 
 
-def test_the_dry_run_checks_and_the_servers_checks_are_the_same_function() -> None:
-    assert client_publish.check_publish is publish_checks.check_publish
+def test_the_dry_run_checks_and_the_servers_checks_are_the_same_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert publishing.check_publish is publish_checks.check_publish  # what Publishing.prepare calls
+    called: list[PublishInput] = []
+    real = publish_checks.check_publish
+
+    def spy(data: PublishInput, validator: Any) -> Any:
+        called.append(data)
+        return real(data, validator)
+
+    monkeypatch.setattr(publish_checks, "check_publish", spy)
+    client_publish.check_locally(_package(tmp_path))  # imports it when it runs: the same function
+    assert [data.extension_id for data in called] == ["alice/wc"]
 
 
 def _package(tmp_path: Path, **changes: Any) -> client_publish.Package:
