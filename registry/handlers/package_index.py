@@ -48,11 +48,20 @@ async def dependents(request: web.Request) -> web.Response:
     dependents change (registry.handlers.cached.dependents_answer). With `resolved=true`: the
     versions lockfiles resolved instead (registry.services.resolved)."""
     ecosystem, package = _ecosystem_and_name(request, "package")
-    if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
-        running = await services(request).resolved.dependents(resolved, page_request(request))
-        return json_response(resolved_views.render_resolved_dependents(running))
-    version = version_of(request.query)
     page = page_request(request)
+    if (resolved := resolved_query(request.query, ecosystem, package)) is not None:
+        question = resolved
+
+        async def load_resolved() -> dict[str, Any]:
+            """Kept like the declared pages, dropped by the same `dependents:` notification, which
+            migration 16's triggers send when the package's resolved rows change."""
+            running = await services(request).resolved.dependents(question, page)
+            return resolved_views.render_resolved_dependents(running)
+
+        asked = (resolved.version, resolved.direct, resolved.dev, page.limit, page.cursor)
+        answer = await dependents_answer(request, ecosystem.language, package, ("resolved", *asked), load_resolved)
+        return cached_response(request, answer)
+    version = version_of(request.query)
 
     async def load() -> dict[str, Any]:
         found = await services(request).package_index.dependents(ecosystem, package, version, page)

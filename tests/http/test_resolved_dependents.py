@@ -201,6 +201,24 @@ async def test_a_reindexed_repository_is_seen_once_its_change_is_announced(
     await eventually(recounted, "the cached counts are dropped when the writer replaces a repository's lockfile rows")
 
 
+async def test_a_page_is_kept_with_its_etag_until_the_package_changes(
+    client: Client, world: asyncpg.Connection
+) -> None:
+    url = "/api/dependents?language=npm&package=qs&resolved=true&version=^6"
+    first = await client.get(url)
+    etag = first.headers["ETag"]
+    assert first.status == 200 and etag
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status == 304 and await again.read() == b""
+    await index_locked(world, "example.com/api", "npm", locked("qs", "5.0.0"), revision="rev2")
+
+    async def changed() -> bool:
+        response = await client.get(url, headers={"If-None-Match": etag})
+        return response.status == 200 and (await response.json())["repos"] == 2
+
+    await eventually(changed, "a cached page ends when the package's resolved rows change")
+
+
 async def test_without_resolved_the_declared_dependents_are_answered(client: Client, db: asyncpg.Connection) -> None:
     await index_repo(db, "example.com/decl", scan_of([("npm", "qs", "^6.0.0")]))
     for url in ("/api/dependents?language=npm&package=qs", "/api/dependents?language=npm&package=qs&resolved=false"):
