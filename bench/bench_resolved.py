@@ -12,11 +12,12 @@
    clients (16) for the most popular (package, version) and a rare one: p50/p99, `--reps` times.
 3. The same for a range (`version = ANY(<the versions ^1.0.0 admits>)`) and for all versions of the
    package, with EXPLAIN ANALYZE's plan, and both again as one LATERAL index scan per version
-   (each already in (repo_id, id) order, LIMIT 100 each, the page the smallest 100 of those); then
-   again with an index in (language, package, repo_id, id) order (`resolved_dep_package_order`,
-   built here: its build time and size printed), and what that
-   index costs the writer: the same `--rewrite` batches re-indexed (a new revision: delete + COPY)
-   without it and with it.
+   (each already in (repo_id, id) order, LIMIT 100 each, the page the smallest 100 of those).
+4. The same first pages through the API (`registry serve --workers 2`,
+   `/api/dependents?resolved=true`), with the response cache and without it.
+5. What migration 17's (language, package, repo_id, id) index costs the writer: the same
+   `--rewrite` batches re-indexed (a new revision: delete + COPY) with it, without it, with it
+   again and without it again.
 
 Run: .venv/bin/python -m bench.bench_resolved [--rows 1000000] [--per-repo 100] [--batch 500]
      [--concurrency 16] [--seconds 5] [--reps 2] [--compare-every 1] [--rewrite 4]
@@ -28,18 +29,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
+from urllib.parse import quote
 
+import aiohttp
 import asyncpg
 
 from bench.bench_dependents import load, zipf_sampler
+from bench.bench_registry import wait_ready
 from bench.options import load_parser
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.ecosystems import ecosystem_named
 from registry.ecosystems.base import Dependency, ResolvedDependency
 from testkit.databases import scratch_database
+from testkit.processes import free_port
 
 PACKAGES = 50_000
 VERSIONS = 30
@@ -71,8 +80,8 @@ SELECT p.*, r.uri::text AS repo
 """
 """A range without an index in (package, repo_id, id) order: each version's first 100 from
 `resolved_dep_dependents` (already in (repo_id, id) order), the page the smallest 100 of those."""
-PACKAGE_ORDER_INDEX = (
-    "CREATE INDEX resolved_dep_package_order ON resolved_dep (language, package, repo_id, id) INCLUDE (version, depth)"
+BY_REPO_INDEX = (  # migration 17's, dropped and built again here to price it
+    "CREATE INDEX resolved_dep_by_repo ON resolved_dep (language, package, repo_id, id) INCLUDE (version, depth)"
 )
 
 
@@ -286,6 +295,50 @@ async def timed(dsn: str, statement: str) -> float:
         await conn.close()
 
 
+API_QUESTIONS = ("popular", "rare", "range", "all versions")
+
+
+async def measure_api(dsn: str, args: argparse.Namespace, queries: list[tuple[str, str, tuple[object, ...]]]) -> None:
+    """The same first pages through `registry serve --workers 2` (`/api/dependents?resolved=true`,
+    limit 100), with its response cache and without it (WHARF_RESPONSE_CACHE_BYTES=0: every request
+    runs the service's statements), beside the statements above."""
+    npm_questions = []
+    for name, _, params in queries[:4]:
+        package, version = params[0], params[1]
+        wanted = "^1.0.0" if name.startswith("range") else version if isinstance(version, str) else None
+        url = f"/api/dependents?language=npm&package={quote(str(package))}&resolved=true&limit=100"
+        npm_questions.append((name, url + (f"&version={quote(wanted)}" if wanted else "")))
+    for cache in ("67108864", "0"):
+        port = free_port()
+        env = dict(os.environ, DATABASE_URL=dsn, WHARF_ACCESS_LOG="false", WHARF_LOG_LEVEL="WARNING",
+                   WHARF_RESPONSE_CACHE_BYTES=cache)  # fmt: skip
+        command = ["-m", "registry", "serve", "--port", str(port), "--no-migrate", "--workers", "2"]
+        server = subprocess.Popen([sys.executable, *command], env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_ready(f"{base}/readyz")
+            label = "response cache on" if cache != "0" else "response cache off"
+            print(
+                f"\nthrough the API ({label}): {args.concurrency} clients, {args.seconds:.0f} s each, {args.reps} runs"
+            )
+            print(f"  {'first page (limit=100)':<52} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+                for name, url in npm_questions:
+
+                    async def page(url: str = base + url) -> None:
+                        async with session.get(url) as response:
+                            await response.read()
+                            assert response.status == 200, response.status
+
+                    await load(page, args.concurrency, 1.0)  # warmed alike
+                    for _ in range(args.reps):
+                        rps, p50, p99 = await load(page, args.concurrency, args.seconds)
+                        print(f"  {name:<52} {rps:>8.0f} {p50:>7.2f} {p99:>7.2f}", flush=True)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
+
+
 async def run(args: argparse.Namespace, dsn: str) -> None:
     generator = Generator(args.per_repo)
     await load_rows(dsn, args, generator)
@@ -295,26 +348,21 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
     finally:
         await conn.close()
     queries = await targets(dsn)
-    await measure(dsn, args, "with migration 16's indexes", queries)
-    if args.rewrite:
-        print(f"\nre-indexing {args.rewrite} batches ({args.rewrite * args.batch * args.per_repo:,} rows), without"
-              f" the (language, package, repo_id, id) index: {await rewrite(dsn, args, generator, 'r2')}")  # fmt: skip
-    seconds = await timed(dsn, PACKAGE_ORDER_INDEX)
+    await measure(dsn, args, "the statements, directly (migrations 16 and 17's indexes)", queries)
+    await measure_api(dsn, args, queries)
+    if not args.rewrite:
+        return
+    # What migration 17's (language, package, repo_id, id) index costs the writer: the same batches
+    # re-indexed (a new revision: delete + COPY) with it, without it, and with it again.
+    print(f"\nre-indexing {args.rewrite} batches ({args.rewrite * args.batch * args.per_repo:,} rows),"
+          f" with resolved_dep_by_repo: {await rewrite(dsn, args, generator, 'r2')}")  # fmt: skip
+    await timed(dsn, "DROP INDEX resolved_dep_by_repo")
+    print(f"without it: {await rewrite(dsn, args, generator, 'r3')}")
+    seconds = await timed(dsn, BY_REPO_INDEX)
     await timed(dsn, "ANALYZE resolved_dep")
-    conn = await asyncpg.connect(dsn)
-    try:
-        print(f"\nbuilt resolved_dep_package_order in {seconds:.1f} s; {await storage(conn)}")
-    finally:
-        await conn.close()
-    if args.rewrite:
-        print(f"re-indexing the same batches with it: {await rewrite(dsn, args, generator, 'r3')}")
-        print("and without it once more: ", end="", flush=True)
-        await timed(dsn, "DROP INDEX resolved_dep_package_order")
-        print(await rewrite(dsn, args, generator, "r4"))
-        await timed(dsn, PACKAGE_ORDER_INDEX)
-        await timed(dsn, "ANALYZE resolved_dep")
-        print(f"and with it once more: {await rewrite(dsn, args, generator, 'r5')}")
-    await measure(dsn, args, "with resolved_dep_package_order too", queries[2:4])
+    print(f"built again in {seconds:.1f} s; with it once more: {await rewrite(dsn, args, generator, 'r4')}")
+    await timed(dsn, "DROP INDEX resolved_dep_by_repo")
+    print(f"and without it once more: {await rewrite(dsn, args, generator, 'r5')}")
 
 
 def main() -> None:
