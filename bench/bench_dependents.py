@@ -38,14 +38,13 @@ import aiohttp
 import asyncpg
 
 from bench.bench_registry import percentile, wait_ready
-from bench.options import load_parser
+from bench.options import load_parser, run_on_database
 from indexer.scan import Scan
 from indexer.writer import RepoIndex, WriteStats, write_batch
 from registry.domain.page import PageRequest
 from registry.ecosystems import ecosystem_named
 from registry.ecosystems.base import Dependency, PackageDef
 from registry.store.package_index import dependent_repos_page, dependents_by_range, dependents_page
-from testkit.databases import scratch_database
 from testkit.processes import free_port
 
 RANGES = ("^1.0.0", "^1.2.0", "~1.4.0", ">=1.0.0 <2.0.0", "^2.0.0", "1.4.2", "^0.9.0", "*", "workspace:*")
@@ -267,12 +266,7 @@ def main() -> None:
     parser.add_argument("--database", help="measure the index already in this database (no load)")
     parser.add_argument("--checkout", help="serve the API from this source tree instead (e.g. /work/main)")
     parser.add_argument("--only", help="measure only the scenarios whose label contains this (e.g. 'by repo')")
-    args = parser.parse_args()
-    if args.database:
-        asyncio.run(run(args, args.database))
-        return
-    with scratch_database("wharf-bench") as dsn:
-        asyncio.run(run(args, dsn))
+    run_on_database(run, parser.parse_args(), "wharf-bench")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,9 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from bench.bench_registry import percentile
-from bench.options import load_parser
+from bench.options import load_parser, run_on_database
 from registry.domain.page import PageRequest
 from registry.store import resolved as store
-from testkit.databases import scratch_database
 
 HOT = "hot-package"
 # Bench-only statements (the registry's own live in registry/store/resolved.sql).
@@ -189,12 +188,7 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--database", help="measure this database (filled on first use, kept) instead of a scratch one")
-    args = parser.parse_args()
-    if args.database:
-        asyncio.run(run(args, args.database))
-        return
-    with scratch_database("wharf-bench-resolved") as dsn:
-        asyncio.run(run(args, dsn))
+    run_on_database(run, parser.parse_args(), "wharf-bench-resolved")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ drives (how many concurrent clients, for how many seconds a scenario)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from testkit.databases import scratch_database
 
 
 def load_parser(doc: str | None, *, concurrency: int, seconds: float = 5.0) -> argparse.ArgumentParser:
@@ -12,3 +17,15 @@ def load_parser(doc: str | None, *, concurrency: int, seconds: float = 5.0) -> a
     parser.add_argument("--concurrency", type=int, default=concurrency)
     parser.add_argument("--seconds", type=float, default=seconds)
     return parser
+
+
+def run_on_database(
+    run: Callable[[argparse.Namespace, str], Coroutine[Any, Any, None]], args: argparse.Namespace, scratch: str
+) -> None:
+    """`run(args, dsn)` on `--database` when given (kept: measured again without loading), else on a
+    scratch database named after `scratch`, dropped afterwards."""
+    if getattr(args, "database", None):
+        asyncio.run(run(args, args.database))
+        return
+    with scratch_database(scratch) as dsn:
+        asyncio.run(run(args, dsn))

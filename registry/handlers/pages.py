@@ -191,7 +191,6 @@ async def resolved_dependents_page(request: web.Request) -> web.StreamResponse:
     page = page_request_of({**asked, "cursor": request.query.get("cursor", "")}, default_limit=PAGE_SIZE)
     found = await services(request).resolved.dependents(query, page)
     base = f"/packages/{ecosystem.language}/{quote(package, safe='/@:')}/-/resolved"
-    next_cursor = found.page.next_cursor
     return pages.html_response(
         request,
         "dependents_resolved.html",
@@ -199,8 +198,7 @@ async def resolved_dependents_page(request: web.Request) -> web.StreamResponse:
             "summary": found.summary,
             "rows": [(row, resolved_path(package, row)) for row in found.page.items],
             "declared_url": f"/packages/{ecosystem.language}/{quote(package, safe='/@:')}",
-            "next_url": pages.query_url(base, **asked, cursor=next_cursor) if next_cursor else None,
-            "first_url": pages.query_url(base, **asked) if request.query.get("cursor") else None,
+            **_more(request, base, asked, found.page.next_cursor),
         },
     )
 
@@ -245,8 +243,7 @@ async def repo_page(request: web.Request) -> web.StreamResponse:
             "packages": packages.page.items,
             "more_packages": packages.page.next_cursor is not None,
             "dependencies": dependencies.page.items,
-            "next_url": pages.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
-            "first_url": pages.query_url(base, limit=limit) if request.query.get("cursor") else None,
+            **_more(request, base, {"limit": limit}, next_cursor),
         },
     )
 
@@ -268,8 +265,7 @@ async def advisory_page(request: web.Request) -> web.StreamResponse:
             "advisory": details.advisory,
             "affected": details.affected,
             "rows": found.page.items,
-            "next_url": pages.query_url(base, limit=limit, cursor=next_cursor) if next_cursor else None,
-            "first_url": pages.query_url(base, limit=limit) if request.query.get("cursor") else None,
+            **_more(request, base, {"limit": limit}, next_cursor),
         },
     )
 

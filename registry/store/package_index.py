@@ -203,6 +203,11 @@ class IndexStatus(Record):
 # -- reading ---------------------------------------------------------------------------------
 
 
+def _listed(declared_ranges: Sequence[str] | None) -> list[str] | None:
+    """A range filter as its statements take it: a text[], or NULL for "every range"."""
+    return list(declared_ranges) if declared_ranges is not None else None
+
+
 async def dependents_page(
     conn: asyncpg.Connection,
     language: str,
@@ -222,7 +227,7 @@ async def dependents_page(
         page,
         package=package,
         language=language,
-        declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
+        declared_ranges=_listed(declared_ranges),
     )
 
 
@@ -244,7 +249,7 @@ async def dependent_repos_page(
         language=language,
         package=package,
         per_repo=per_repo,
-        declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
+        declared_ranges=_listed(declared_ranges),
     )
     repos: list[DependentRepo] = []
     for row in rows:
@@ -263,7 +268,7 @@ async def dependents_totals(
         DependentTotals,
         language=language,
         package=package,
-        declared_ranges=list(declared_ranges) if declared_ranges is not None else None,
+        declared_ranges=_listed(declared_ranges),
     )
 
 

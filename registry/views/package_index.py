@@ -17,6 +17,7 @@ from registry.services.package_index import (
 )
 from registry.store.package_index import Declaration, Definer, DependentRepo, DependentTotals, RepoRow, ResolvedRow
 from registry.views.common import page_json
+from registry.views.resolved import resolved_fields
 
 
 def render_dependent(dependent: Dependent, *, asked: bool) -> dict[str, Any]:
@@ -139,23 +140,10 @@ def render_repo_rows(rows: RepoRows) -> dict[str, Any]:
 
 
 def _resolved_row(row: ResolvedRow) -> dict[str, Any]:
-    """`path` is one shortest path from the repository's root (a workspace member, or the project)
-    to the package: the packages between (`via`) and the package itself; null where the lockfile
-    has no graph (depth 0) or no path was found."""
-    known = row.depth == 1 or bool(row.via)
-    return {
-        "language": row.language,
-        "package": row.package,
-        "version": row.version,
-        "depth": row.depth,
-        "direct": row.depth == 1,
-        "dev": row.dev,
-        "optional": row.optional,
-        "lockfile": row.lockfile,
-        "parents": row.parents,
-        "path": [*row.via, f"{row.package}@{row.version}"] if known else None,
-        "hints": row.hints,
-    }
+    """As a package's resolved dependents show it (registry.views.resolved), with the package, the
+    lock's parents and the format's hints."""
+    shown = resolved_fields(row.package, row)
+    return {"language": row.language, "package": row.package, **shown, "parents": row.parents, "hints": row.hints}
 
 
 def render_repo_resolved(resolved: RepoResolved) -> dict[str, Any]:

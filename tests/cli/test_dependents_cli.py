@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from registry.ecosystems.base import ResolvedDependency
 from testkit.databases import DatabaseServer
 from testkit.processes import Server, command_env, run_cli
 from tests.support.index import index_repo, scan_of
+from tests.support.serving import module_server
 
 
 async def _index(dsn: str) -> None:
@@ -45,16 +45,8 @@ async def _index(dsn: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(database_server: DatabaseServer, template_database: str) -> Iterator[Server]:
-    name = asyncio.run(database_server.copy_of(template_database))
-    dsn = database_server.dsn(name)
-    asyncio.run(_index(dsn))
-    running = Server([], command_env(dsn, WHARF_ACCESS_LOG="false")).start()
-    try:
-        running.wait_for("/readyz", 200)
+    with module_server(database_server, template_database, _index) as running:
         yield running
-    finally:
-        running.stop()
-        asyncio.run(database_server.drop(name))
 
 
 def registry(server: Server, home: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import inspect
 import json
@@ -20,6 +19,7 @@ from registry.client.publish import PACKAGE_OPTIONS, load_package
 from testkit.databases import DatabaseServer
 from testkit.processes import REPO_ROOT, Server, command_env, free_port, http_get, run_cli
 from tests.support.index import index_repo, scan_of
+from tests.support.serving import module_server
 
 PASSWORD = "correct horse battery"
 SOURCE_MAP = '{"version":3,"sources":["extension.ts"],"names":[],"mappings":"AAAA"}'
@@ -40,16 +40,8 @@ async def _index_one_dependent(dsn: str) -> None:
 @pytest.fixture(scope="module")
 def server(database_server: DatabaseServer, template_database: str) -> Iterator[Server]:
     """One `registry serve` for the module, on a database of its own (with one indexed dependent)."""
-    name = asyncio.run(database_server.copy_of(template_database))
-    dsn = database_server.dsn(name)
-    asyncio.run(_index_one_dependent(dsn))
-    running = Server([], command_env(dsn, WHARF_BCRYPT_COST="4", WHARF_ACCESS_LOG="false")).start()
-    try:
-        running.wait_for("/readyz", 200)
+    with module_server(database_server, template_database, _index_one_dependent, WHARF_BCRYPT_COST="4") as running:
         yield running
-    finally:
-        running.stop()
-        asyncio.run(database_server.drop(name))
 
 
 def sign_up(server: Server, username: str) -> None:

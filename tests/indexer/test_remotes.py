@@ -26,6 +26,7 @@ from registry.store import index_queue
 from registry.store import package_index as index_store
 from registry.store.index_queue import QueueEntry
 from tests.indexer.git_servers import Upstream, git, git_daemon, http_backend, silent_server
+from tests.support.index import work_the_queue
 
 Server = Callable[..., Awaitable[TestServer]]
 LOOPBACK = SourcePolicy(schemes=("git", "http"), hosts=("127.0.0.1",))
@@ -49,18 +50,7 @@ async def _index(
     credentials: str | None = None,
     revision: str | None = None,
 ) -> QueueEntry | None:
-    """Queue `source` and let one worker work the queue dry: the queue entry left (None: indexed)."""
-    conn = await asyncpg.connect(db_url)
-    pool = await create_pool(db_url, min_size=1, max_size=2)
-    try:
-        repo_id = await index_store.ensure_repo(conn, uri)
-        await index_queue.enqueue(conn, repo_id, source, revision, credentials)
-        settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=remotes)
-        await run_worker(pool, asyncio.Event(), settings, "w")
-        return await index_queue.queue_entry(conn, repo_id)
-    finally:
-        await pool.close()
-        await conn.close()
+    return await work_the_queue(db_url, source, uri=uri, remotes=remotes, credentials=credentials, revision=revision)
 
 
 async def _dependencies(db: asyncpg.Connection, uri: str = "example.com/r") -> set[str]:

@@ -14,12 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from indexer.remotes import RemoteSettings
-from indexer.worker import WorkerSettings, run_worker
-from registry.db.pool import create_pool
 from registry.git_sources import SourcePolicy
-from registry.store import index_queue
-from registry.store import package_index as index_store
 from tests.indexer.git_servers import Upstream, git_daemon
+from tests.support import index as support_index
 from tests.support.paging import every_item
 
 Client = TestClient[web.Request, web.Application]
@@ -39,17 +36,7 @@ def monorepo(root: Path) -> Path:
 
 async def work_the_queue(db_url: str, source: str, uri: str = URI, remotes: RemoteSettings = LOCAL) -> Any:
     """Queue `source` and let one worker work the queue dry; the queue entry left (None: indexed)."""
-    conn = await asyncpg.connect(db_url)
-    pool = await create_pool(db_url, min_size=1, max_size=2)
-    try:
-        repo_id = await index_store.ensure_repo(conn, uri)
-        await index_queue.enqueue(conn, repo_id, source, None)
-        settings = WorkerSettings(poll_seconds=0.01, exit_when_idle=True, remotes=remotes)
-        await run_worker(pool, asyncio.Event(), settings, "w")
-        return await index_queue.queue_entry(conn, repo_id)
-    finally:
-        await pool.close()
-        await conn.close()
+    return await support_index.work_the_queue(db_url, source, uri=uri, remotes=remotes)
 
 
 def by_key(items: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
