@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from bench.bench_registry import percentile
-from bench.options import load_parser, run_on_database
+from bench.options import load_parser, run_on_database, sample_ms
 from registry.domain.page import PageRequest
 from registry.store import resolved as store
 
@@ -81,24 +81,15 @@ async def fill(pool: asyncpg.Pool, args: argparse.Namespace) -> None:
     )
 
 
-async def timed(fn: Callable[[], Awaitable[object]], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def _ms(times: list[float]) -> str:
     return f"median {statistics.median(times):7.2f} ms, min {min(times):7.2f}, max {max(times):7.2f}"
 
 
 async def versions_three_ways(pool: asyncpg.Pool, repeat: int) -> list[str]:
     async with pool.acquire() as conn:
-        plain = await timed(lambda: conn.fetch(PLAIN_DISTINCT, HOT), repeat)
-        counts = await timed(lambda: store.version_counts(conn, "npm", HOT), repeat)
-        loose = await timed(lambda: conn.fetch(LOOSE_DISTINCT, HOT), repeat)
+        plain = await sample_ms(lambda: conn.fetch(PLAIN_DISTINCT, HOT), repeat)
+        counts = await sample_ms(lambda: store.version_counts(conn, "npm", HOT), repeat)
+        loose = await sample_ms(lambda: conn.fetch(LOOSE_DISTINCT, HOT), repeat)
         versions = [row["version"] for row in await conn.fetch(LOOSE_DISTINCT, HOT)]
     print(f"distinct versions of {HOT} ({len(versions)}), {repeat} runs each:")
     print(f"  SELECT DISTINCT (baseline)        {_ms(plain)}")

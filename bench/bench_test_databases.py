@@ -14,23 +14,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from bench.options import sample_ms
 from registry.db.migrate import load_migrations, migrate_up
 from registry.resources import migrations_dir
 from testkit.databases import DatabaseServer, Resetter
-
-
-async def _timed(rounds: int, action: Callable[[], Awaitable[None]]) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 async def main(rounds: int) -> None:
@@ -73,10 +63,10 @@ async def main(rounds: int) -> None:
                 await conn.close()
 
         results = {
-            "baseline: migrate from scratch": await _timed(rounds, migrate_from_scratch),
-            "template copy": await _timed(rounds, copy_template),
-            "truncate all tables": await _timed(rounds, truncate_all),
-            "reset (3 inserts, then delete)": await _timed(rounds, reset_filled),
+            "baseline: migrate from scratch": await sample_ms(migrate_from_scratch, rounds),
+            "template copy": await sample_ms(copy_template, rounds),
+            "truncate all tables": await sample_ms(truncate_all, rounds),
+            "reset (3 inserts, then delete)": await sample_ms(reset_filled, rounds),
         }
         for name in created:
             await server.drop(name)

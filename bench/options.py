@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from testkit.databases import scratch_database
@@ -29,3 +30,13 @@ def run_on_database(
         return
     with scratch_database(scratch) as dsn:
         asyncio.run(run(args, dsn))
+
+
+async def sample_ms(action: Callable[[], Awaitable[object]], rounds: int) -> list[float]:
+    """`action` awaited `rounds` times one after another: each one's milliseconds."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        await action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples

@@ -97,6 +97,10 @@ def _filters(request: web.Request) -> dict[str, str]:
     return {key: request.query.get(key, "") for key in ("q", "category", "tag", "sort", "limit")}
 
 
+def _limit(request: web.Request) -> dict[str, str]:
+    return {"limit": request.query.get("limit", "")}
+
+
 def _more(request: web.Request, base: str, params: Mapping[str, str], next_cursor: str | None) -> dict[str, Any]:
     """The links to the next page and back to the first (once past it)."""
     return {
@@ -172,7 +176,7 @@ async def publisher_page(request: web.Request) -> web.StreamResponse:
         {
             "publisher": publisher,
             "extensions": [_card(e) for e in found.items],
-            **_more(request, base, {"limit": request.query.get("limit", "")}, found.next_cursor),
+            **_more(request, base, _limit(request), found.next_cursor),
         },
     )
 
@@ -233,8 +237,7 @@ async def repo_page(request: web.Request) -> web.StreamResponse:
     uri = request.match_info["uri"]
     packages = await index.repo_packages(uri, PageRequest(PAGE_SIZE))
     dependencies = await index.repo_dependencies(uri, page_request(request))
-    base, limit = f"/repos/{quote(uri, safe='/@:')}", request.query.get("limit", "")
-    next_cursor = dependencies.page.next_cursor
+    more = _more(request, f"/repos/{quote(uri, safe='/@:')}", _limit(request), dependencies.page.next_cursor)
     return pages.html_response(
         request,
         "repo.html",
@@ -243,7 +246,7 @@ async def repo_page(request: web.Request) -> web.StreamResponse:
             "packages": packages.page.items,
             "more_packages": packages.page.next_cursor is not None,
             "dependencies": dependencies.page.items,
-            **_more(request, base, {"limit": limit}, next_cursor),
+            **more,
         },
     )
 
@@ -256,8 +259,7 @@ async def advisory_page(request: web.Request) -> web.StreamResponse:
     advisories = services(request).advisories
     details = await advisories.advisory(request.match_info["id"])
     found = await advisories.affected(details.advisory.id, page_request_of(request.query, default_limit=PAGE_SIZE))
-    base, limit = f"/advisories/{details.advisory.id}", request.query.get("limit", "")
-    next_cursor = found.page.next_cursor
+    more = _more(request, f"/advisories/{details.advisory.id}", _limit(request), found.page.next_cursor)
     return pages.html_response(
         request,
         "advisory.html",
@@ -265,7 +267,7 @@ async def advisory_page(request: web.Request) -> web.StreamResponse:
             "advisory": details.advisory,
             "affected": details.affected,
             "rows": found.page.items,
-            **_more(request, base, {"limit": limit}, next_cursor),
+            **more,
         },
     )
 
