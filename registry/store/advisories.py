@@ -68,21 +68,27 @@ class InUse(FromRow):
     count: int
 
 
-class AffectedDependency(FromRow):
-    """A resolved row (`version`, the lockfile as `path`, `depth`, `via`) or a declared one
-    (`declared_range`, the manifest as `path`), by `kind`."""
+class Matched(FromRow, kw_only=True):
+    """What made a repository's dependency match an advisory: a resolved row (`version`, the
+    lockfile as `path`, `depth`, `via`) or a declared one (`declared_range`, the manifest as
+    `path`), by `kind`, and the row's id within it."""
 
-    repo_id: int
     kind: int
     row_id: int
-    language: str
-    package: str
     declared_range: str | None
     version: str | None
     dep_type: str | None
     path: str | None
     depth: int | None
     via: list[str] | None
+
+
+class AffectedDependency(Matched, kw_only=True):
+    """A matched dependency of the repository `repo`."""
+
+    repo_id: int
+    language: str
+    package: str
     repo: str
 
 
@@ -91,19 +97,11 @@ _AFFECTED: Keyset[AffectedDependency] = Keyset(
 )
 
 
-class RepoCandidate(AffectedRow):
+class RepoCandidate(AffectedRow, Matched, kw_only=True):
     """A repository's dependency on a package a live advisory names, with the advisory's entry."""
 
     summary: str
     aliases: list[str]
-    kind: int
-    row_id: int
-    declared_range: str | None
-    version: str | None
-    dep_type: str | None
-    path: str | None
-    depth: int | None
-    via: list[str] | None
 
 
 def candidate_key(row: RepoCandidate) -> tuple[str, int, int, int]:
