@@ -129,7 +129,7 @@ def replace_all(
                 if work_mem:
                     await conn.execute(f"SET LOCAL work_mem = '{work_mem}'")
             repo_ids = sorted(ids.values())
-            await index_store.delete_rows(conn, repo_ids, ["npm"])
+            await _delete_all_rows(conn, repo_ids)
             if supply_generated:  # migration 3's generated columns, as plain ones COPY fills
                 columns = ("repo_id", "language", "dep_data", "hints", "package", "declared")
                 text = "".join(
@@ -144,11 +144,21 @@ def replace_all(
                 )
             else:
                 records = [(r, lang, _json(dep.dep_data()), _json(dep.hint_data())) for r, lang, dep in rows]
-                await index_store.copy_rows(conn, records, [])
+                await index_store.copy_dependencies(conn, records)
             await index_store.record_revisions(conn, repo_ids, [batch[0].revision] * len(repo_ids))
             stats.rows += len(rows)
 
     return write
+
+
+async def _delete_all_rows(conn: asyncpg.Connection, repo_ids: Sequence[int]) -> None:
+    """The writers before this one: every npm row of the repositories deleted, not compared."""
+    for statement in (
+        "DELETE FROM global_dep WHERE repo_id = ANY($1::int[]) AND language = 'npm'",
+        "DELETE FROM pkgs WHERE repo_id = ANY($1::int[]) AND language = 'npm'",
+        "DELETE FROM resolved_dep WHERE repo_id = ANY($1::int[]) AND language = 'npm'",
+    ):
+        await conn.execute(statement, list(repo_ids))
 
 
 async def staged(conn: asyncpg.Connection, batch: Sequence[RepoIndex], stats: WriteStats) -> None:
@@ -166,7 +176,7 @@ async def staged(conn: asyncpg.Connection, batch: Sequence[RepoIndex], stats: Wr
             "CREATE TEMPORARY TABLE incoming_dep (repo_id int, language text, dep_data text, hints text) ON COMMIT DROP"
         )
         await conn.copy_records_to_table("incoming_dep", records=records)
-        await index_store.delete_rows(conn, repo_ids, ["npm"])
+        await _delete_all_rows(conn, repo_ids)
         await conn.execute(
             "INSERT INTO global_dep (language, dep_data, repo_id, hints)"
             " SELECT language, dep_data::jsonb, repo_id, hints::jsonb FROM incoming_dep"

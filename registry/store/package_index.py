@@ -339,12 +339,6 @@ async def tune_for_bulk_writes(conn: asyncpg.Connection) -> None:
     await _SQL.tune_for_bulk_writes.execute(conn, work_mem=WRITER_WORK_MEM)
 
 
-async def delete_rows(conn: asyncpg.Connection, repo_ids: Sequence[int], languages: Sequence[str]) -> None:
-    """Remove the repositories' rows of `languages`: the first half of replacing them."""
-    for statement in (_SQL.delete_dependencies, _SQL.delete_packages, _SQL.delete_resolved):
-        await statement.execute(conn, repo_ids=list(repo_ids), languages=list(languages))
-
-
 class IndexedRow(FromRow):
     """A row already in `global_dep` or `pkgs`, its JSON as PostgreSQL renders it: what a re-index
     compares its new rows with."""
@@ -390,7 +384,10 @@ async def delete_packages_by_id(conn: asyncpg.Connection, rows: Sequence[tuple[i
 
 
 async def copy_dependencies(conn: asyncpg.Connection, rows: Sequence[tuple[int, str, str, str]]) -> None:
-    """COPY (repo_id, language, dep_data JSON, hints JSON) rows into `global_dep` (see copy_rows)."""
+    """COPY (repo_id, language, dep_data JSON, hints JSON) rows straight into `global_dep`, in
+    PostgreSQL's text format, which parses each JSON text as the column's jsonb whatever codecs the
+    connection has. Straight into the table rather than through staging tables: no temporary tables
+    per transaction, no second pass over the rows (bench/bench_writer.py measured both)."""
     if rows:
         await conn.copy_to_table(
             "global_dep", source=_copy_text(rows, len(_DEP_COLUMNS)), columns=_DEP_COLUMNS, format="text"
@@ -398,31 +395,15 @@ async def copy_dependencies(conn: asyncpg.Connection, rows: Sequence[tuple[int, 
 
 
 async def copy_packages(conn: asyncpg.Connection, rows: Sequence[tuple[int, str, str]]) -> None:
-    """COPY (repo_id, language, pkg JSON) rows into `pkgs` (see copy_rows)."""
+    """COPY (repo_id, language, pkg JSON) rows into `pkgs` (as copy_dependencies)."""
     if rows:
         await conn.copy_to_table(
             "pkgs", source=_copy_text(rows, len(_PKG_COLUMNS)), columns=_PKG_COLUMNS, format="text"
         )
 
 
-async def copy_rows(
-    conn: asyncpg.Connection,
-    dependencies: Sequence[tuple[int, str, str, str]],
-    packages: Sequence[tuple[int, str, str]],
-    resolved: Sequence[tuple[int | str, ...]] = (),
-) -> None:
-    """COPY new rows straight into `global_dep` — (repo_id, language, dep_data JSON, hints JSON) —,
-    `pkgs` — (repo_id, language, pkg JSON) — and `resolved_dep` (RESOLVED_COLUMNS) in PostgreSQL's
-    text format, which parses each JSON text as the column's jsonb whatever codecs the connection
-    has. Straight into the tables rather than through staging tables: no temporary tables created
-    per transaction, no second pass over the rows, and COPY inserts into the heap in batches (bench/bench_writer.py)."""
-    await copy_dependencies(conn, dependencies)
-    await copy_packages(conn, packages)
-    await copy_resolved(conn, resolved)
-
-
 async def copy_resolved(conn: asyncpg.Connection, rows: Sequence[tuple[int | str, ...]]) -> None:
-    """COPY `resolved_dep` rows (RESOLVED_COLUMNS) into the table (see copy_rows)."""
+    """COPY `resolved_dep` rows (RESOLVED_COLUMNS) into the table (as copy_dependencies)."""
     if rows:
         await conn.copy_to_table(
             "resolved_dep", source=_copy_text(rows, len(RESOLVED_COLUMNS)), columns=RESOLVED_COLUMNS, format="text"
@@ -455,7 +436,7 @@ RESOLVED_COLUMNS = (
     "via",
     "hints",
 )
-"""`resolved_dep`'s columns as `copy_rows` takes them: booleans as `t`/`f`, arrays through `array_text`."""
+"""`resolved_dep`'s columns as `copy_resolved` takes them: booleans as `t`/`f`, arrays through `array_text`."""
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 

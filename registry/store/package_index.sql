@@ -127,12 +127,6 @@ UPDATE repo SET indexed_revision = r.revision, updated_at = now()
 -- tune_for_bulk_writes in package_index.py.
 SELECT set_config('synchronous_commit', 'off', true), set_config('work_mem', :work_mem::text, true)
 
--- name: delete_dependencies
-DELETE FROM global_dep WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
-
--- name: delete_packages
-DELETE FROM pkgs WHERE repo_id = ANY(:repo_ids::int[]) AND language = ANY(:languages::text[])
-
 -- name: indexed_dependencies
 -- The rows a re-index compares its new ones with, JSON as PostgreSQL renders it (whatever codecs
 -- the connection has): one `global_dep_repo_id` probe per repository, none found for a new one.

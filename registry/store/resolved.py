@@ -5,7 +5,7 @@ Read in two steps, like the declared dependents: the service takes the package's
 versions (with their counts, cached) and picks those an asked version or range matches by the
 ecosystem's own rules; `dependents_page` then pages the rows of exactly those versions, keyset on
 (repo_id, row id), from the `resolved_dep_dependents` index. The indexer's writer fills the table
-(registry.store.package_index.copy_rows).
+(registry.store.package_index.copy_resolved).
 """
 
 from __future__ import annotations

@@ -90,11 +90,10 @@ async def test_json_text_with_raw_whitespace_is_copied_as_the_json_it_is(db: asy
     are then escaped field by field rather than in one pass."""
     repo_id = await index_store.ensure_repo(db, "example.com/spaced")
     async with db.transaction():
-        await index_store.copy_rows(
-            db,
-            [(repo_id, "npm", '{\n\t"package": "left\\\\pad",\r\n"version": "^1"}', '{"path": "a\\tb"}')],
-            [(repo_id, "npm", '{"name":\t"x"}')],
+        await index_store.copy_dependencies(
+            db, [(repo_id, "npm", '{\n\t"package": "left\\\\pad",\r\n"version": "^1"}', '{"path": "a\\tb"}')]
         )
+        await index_store.copy_packages(db, [(repo_id, "npm", '{"name":\t"x"}')])
     assert await _rows(db, "example.com/spaced") == [("left\\pad", "^1")]
     assert await db.fetchval("SELECT hints->>'path' FROM global_dep WHERE repo_id = $1", repo_id) == "a\tb"
     assert await db.fetchval("SELECT pkg->>'name' FROM pkgs WHERE repo_id = $1", repo_id) == "x"
