@@ -95,18 +95,28 @@ class DownloadCounter:
 
     @contextlib.asynccontextmanager
     async def flushing(self, pool: asyncpg.Pool, every: float) -> AsyncIterator[None]:
-        """Flush every `every` seconds while open, and once more when closed."""
+        """Flush every `every` seconds while open, and once more when closed.
+
+        Closing lets a flush in flight finish rather than cancelling it: `flush` has already taken
+        the noted downloads out of memory, so a cancelled flush would lose them (a node stopped by
+        SIGTERM mid-flush dropped a whole interval's downloads)."""
+        closing = asyncio.Event()
 
         async def loop() -> None:
             while True:
-                await asyncio.sleep(every)
-                await self.flush(pool)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(closing.wait(), every)
+                if closing.is_set():
+                    return
+                try:
+                    await self.flush(pool)
+                except Exception:  # a bug must not end the counting for the process's lifetime
+                    log.exception("download flush failed")
 
         task = asyncio.create_task(loop(), name="wharf-download-flush")
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            closing.set()
+            await task
             await self.flush(pool)
