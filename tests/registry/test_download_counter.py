@@ -11,6 +11,7 @@ from registry.db.pool import create_pool
 from registry.download_counter import DownloadCounter
 from registry.store import extensions as extension_store
 from registry.store.publishers import Publisher
+from tests.support.eventually import eventually
 from tests.support.factories import make_user
 
 
@@ -51,8 +52,7 @@ async def test_a_flush_in_flight_when_the_server_stops_still_writes_its_download
             )
             return bool(waiting)
 
-        while not await flush_waits_on_the_lock():
-            await asyncio.sleep(0.01)
+        await eventually(flush_waits_on_the_lock, "the flush waits on the lock")
         stopping = asyncio.create_task(flushing.__aexit__(None, None, None))  # SIGTERM's cleanup
         await asyncio.sleep(0.1)
         await transaction.rollback()
