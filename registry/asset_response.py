@@ -13,6 +13,7 @@ and this response only sends: the whole file, or one range of it.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -56,9 +57,12 @@ class AssetResponse(web.StreamResponse):
         if self._asset.file is None:
             await self.write(memoryview(self._asset.data or b"")[start : start + count])
         else:
-            if request.transport is None:
+            transport = request.transport
+            if transport is None:
                 raise ConnectionResetError("Connection lost")
-            await asyncio.get_running_loop().sendfile(request.transport, self._asset.file, start, count)
+            sent = _sendfile_now(transport, self._asset.file.fileno(), start, count)
+            if sent < count:  # the socket's buffer is full: the event loop waits for room
+                await asyncio.get_running_loop().sendfile(transport, self._asset.file, start + sent, count - sent)
         await self.write_eof()
         return writer
 
@@ -83,3 +87,28 @@ class AssetResponse(web.StreamResponse):
         self.set_status(206)
         self.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         return start, end - start
+
+
+def _sendfile_now(transport: asyncio.BaseTransport, fileno: int, offset: int, count: int) -> int:
+    """As much of the file as the socket takes now, sent by the kernel: how many bytes. The event
+    loop's `sendfile` pauses reading, waits on a future for the transport's buffer to be empty,
+    and registers the socket for writability and unregisters it around the same system call; a
+    warm keep-alive connection's buffer takes most of a bundle at once, and skipping that machinery
+    cut the server's CPU per 1 MiB bundle by a fifth (bench_hotpaths --compare-with: 415-426
+    against 472-544 µs). Bytes may only go around the transport when nothing is queued in it
+    (the headers went straight to the socket); else nothing is sent here."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or not isinstance(transport, asyncio.WriteTransport) or transport.get_write_buffer_size():
+        return 0
+    sent = 0
+    try:
+        while sent < count:
+            done = os.sendfile(sock.fileno(), fileno, offset + sent, count - sent)
+            if done == 0:
+                break
+            sent += done
+    except (BlockingIOError, InterruptedError):
+        pass
+    except OSError as exc:  # the peer went away (EPIPE, ECONNRESET, ENOTCONN)
+        raise ConnectionResetError("Connection lost") from exc
+    return sent
