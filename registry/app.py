@@ -7,6 +7,8 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -91,6 +93,15 @@ async def _neutral_server_header(request: web.Request, response: web.StreamRespo
     response.headers["Server"] = SERVER_NAME
 
 
+@functools.cache
+def _api_contract(directory: Path) -> tuple[dict[str, Any], RequestSchemas]:
+    """The OpenAPI document and its compiled request schemas, read once per process: they ship
+    with the code, and every app a process builds (a test suite builds thousands) shares them.
+    Shared, so never mutated: handlers serialize the document, nothing writes to it."""
+    openapi = load_openapi(directory)
+    return openapi, RequestSchemas(openapi)
+
+
 def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     """Build the application for `config`, whose `database_url` must already be resolved;
     `migrate`: apply pending migrations once the database answers (`registry serve` when it did
@@ -128,8 +139,7 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.DATABASE] = services.db
     app[appkeys.METRICS] = metrics
     app[appkeys.MIGRATIONS] = load_migrations(migrations_dir())
-    app[appkeys.OPENAPI] = load_openapi(schemas_dir())
-    app[appkeys.SCHEMAS] = RequestSchemas(app[appkeys.OPENAPI])
+    app[appkeys.OPENAPI], app[appkeys.SCHEMAS] = _api_contract(schemas_dir())
     # what handlers not yet moved onto the services reach directly
     app[appkeys.MAILER] = services.mailer
     app[appkeys.MANIFESTS] = services.manifests

@@ -46,15 +46,22 @@ def worker_database(
 
 
 @pytest.fixture
-async def db_url(worker_database: tuple[str, Resetter]) -> str:
-    """The worker's database, emptied for this test (sequences restarted too)."""
+async def emptied_database(worker_database: tuple[str, Resetter]) -> AsyncIterator[tuple[str, asyncpg.Connection]]:
+    """The worker's database emptied for this test (sequences restarted too), and the connection
+    that emptied it, kept as the test's own (`db`): one connection set up per test, not two."""
     dsn, resetter = worker_database
     conn = await asyncpg.connect(dsn)
     try:
         await resetter.reset(conn)
+        yield dsn, conn
     finally:
         await conn.close()
-    return dsn
+
+
+@pytest.fixture
+def db_url(emptied_database: tuple[str, asyncpg.Connection]) -> str:
+    """The worker's database, emptied for this test."""
+    return emptied_database[0]
 
 
 @pytest.fixture
@@ -74,11 +81,9 @@ async def empty_db_url(database_server: DatabaseServer) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+def db(emptied_database: tuple[str, asyncpg.Connection]) -> asyncpg.Connection:
     """A direct connection to the test's database, to arrange and to check what the API did."""
-    conn = await asyncpg.connect(db_url)
-    yield conn
-    await conn.close()
+    return emptied_database[1]
 
 
 @pytest.fixture

@@ -100,6 +100,7 @@ def _fuzz_operation(
     """Up to `max_examples` cases of one operation, each sent with and without credentials; the first
     three distinct failures."""
     messages: list[str] = []
+    strategy = operation.as_strategy(generation_mode=mode)
 
     @settings(
         max_examples=max_examples,
@@ -111,7 +112,7 @@ def _fuzz_operation(
     )
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
-        case = data.draw(operation.as_strategy(generation_mode=mode))
+        case = data.draw(strategy)
         generated = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         for who, headers in (("token", {"Authorization": f"token {token}"}), ("anonymous", {})):
             case.headers = dict(generated)

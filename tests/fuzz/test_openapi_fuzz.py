@@ -4,6 +4,7 @@ runs with the suite; `WHARF_FUZZ_EXAMPLES=200 pytest tests/fuzz` (or `python -m 
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -75,6 +76,12 @@ async def test_every_operation_keeps_its_documented_contract(
     base_url, app = server
     token = await seed(db, base_url)
     outcome = await asyncio.to_thread(
-        fuzz, app[appkeys.OPENAPI], base_url, token=token, max_examples=EXAMPLES, shard=(shard, SHARDS), log=print
+        fuzz,
+        copy.deepcopy(app[appkeys.OPENAPI]),
+        base_url,
+        token=token,
+        max_examples=EXAMPLES,
+        shard=(shard, SHARDS),
+        log=print,
     )
     assert not outcome.failures, outcome.report()
