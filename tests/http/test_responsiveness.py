@@ -135,14 +135,14 @@ async def test_the_cascade_of_a_member_of_70_orgs_parses_nothing_again(client: C
         await make_org(db, f"org{n:02}", [alice])
         assert await _put(client, f"/api/orgs/org{n:02}/settings", alice.headers, _jsonc(1024, tag=n)) == 201
     for _ in range(2):
-        started = time.perf_counter()
+        started = time.process_time()  # the server's work (it runs in this process), not the machine's
         response, slowest = await slowest_healthz(
             client, client.get("/api/user/settings/cascade", headers=alice.headers)
         )
-        took = time.perf_counter() - started
+        took = time.process_time() - started
         assert response.status == 200
         assert len((await response.json())["subjects"]) == 72
-        assert slowest < RESPONSIVE and took < 0.25, (slowest, took)  # re-parsing every level took 0.63 s
+        assert slowest < RESPONSIVE and took < 0.25, (slowest, took)  # re-parsing every level took 0.63 s of CPU
 
 
 async def test_the_largest_jsonc_is_parsed_off_the_event_loop_and_kept(client: Client, db: asyncpg.Connection) -> None:
