@@ -13,8 +13,10 @@ and this response only sends: the whole file, or one range of it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Mapping
+import socket
+from collections.abc import Iterator, Mapping
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
@@ -51,15 +53,17 @@ class AssetResponse(web.StreamResponse):
             self.headers["Content-Encoding"] = self._asset.encoding
         self.headers["Accept-Ranges"] = "bytes"
         self.content_length = count
-        writer = await super().prepare(request)
-        if count == 0 or request.method == "HEAD":
+        if self._asset.file is None or count == 0 or request.method == "HEAD":
+            writer = await super().prepare(request)
+            if count and request.method != "HEAD":
+                await self.write(memoryview(self._asset.data or b"")[start : start + count])
+                await self.write_eof()
             return writer
-        if self._asset.file is None:
-            await self.write(memoryview(self._asset.data or b"")[start : start + count])
-        else:
-            transport = request.transport
-            if transport is None:
-                raise ConnectionResetError("Connection lost")
+        transport = request.transport
+        if transport is None:
+            raise ConnectionResetError("Connection lost")
+        with _corked(transport):
+            writer = await super().prepare(request)
             sent = _sendfile_now(transport, self._asset.file.fileno(), start, count)
             if sent < count:  # the socket's buffer is full: the event loop waits for room
                 await asyncio.get_running_loop().sendfile(transport, self._asset.file, start + sent, count - sent)
@@ -112,3 +116,22 @@ def _sendfile_now(transport: asyncio.BaseTransport, fileno: int, offset: int, co
     except OSError as exc:  # the peer went away (EPIPE, ECONNRESET, ENOTCONN)
         raise ConnectionResetError("Connection lost") from exc
     return sent
+
+
+@contextlib.contextmanager
+def _corked(transport: asyncio.BaseTransport) -> Iterator[None]:
+    """TCP_CORK while the headers and the file are handed to the kernel: they leave in full
+    segments, the headers with the file's first bytes (nginx's `tcp_nopush`), not as a small
+    segment of their own that the client must take apart from the body. Uncorked on the way out,
+    whatever happens: a keep-alive connection's next answer must not wait for a cork."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or not hasattr(socket, "TCP_CORK"):
+        yield
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)

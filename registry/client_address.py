@@ -14,6 +14,7 @@ about proxies.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -72,9 +73,12 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: Sequ
     return str(current)
 
 
+@functools.lru_cache(maxsize=16384)
 def address_key(address: str | None) -> str:
     """What counts as one client for throttles and counts: an IPv4 address, or an IPv6 /64 (a
-    client holding a /64 could otherwise rotate through 2**64 fresh budgets)."""
+    client holding a /64 could otherwise rotate through 2**64 fresh budgets). Remembered for the
+    last 16k addresses: parsing one (~3 µs) was 4% of a warm bundle request's Python time, and a
+    client asks many times."""
     parsed = _ip(address) if address else None
     if parsed is None:
         return address or "unknown"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import socket
 from pathlib import Path
 
 import asyncpg
@@ -224,3 +225,28 @@ def test_the_cache_directory_defaults_under_the_data_directory(tmp_path: Path) -
     assert Config(data_dir=tmp_path).asset_directory == tmp_path / "asset-cache"
     assert Config(data_dir=tmp_path, asset_cache_dir=tmp_path / "x").asset_directory == tmp_path / "x"
     assert Config().asset_directory is None, "a temporary directory, made at first use"
+
+
+async def test_a_sent_bundle_leaves_its_connection_uncorked_for_the_next_answer(
+    client_with: ClientWith, db: asyncpg.Connection, alice: UserFixture
+) -> None:
+    """Headers and file are sent under TCP_CORK (full segments, as nginx's tcp_nopush); the cork is
+    released once they are handed over, or a keep-alive connection's next small answer would wait
+    up to 200 ms for it."""
+    corked: list[int] = []
+
+    async def cork_state(request: web.Request) -> web.Response:
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        assert sock is not None
+        corked.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK))
+        return web.Response(text="ok")
+
+    client = await client_with(adjust=lambda app: app.router.add_get("/test/cork", cork_state))
+    await publish(client, alice.headers, "alice/wc", "1.0.0", bundle=BIG_BUNDLE)
+    for path in (BY_VERSION, BY_VERSION + "&x=ranged"):
+        headers = {**IDENTITY, "Range": "bytes=10-"} if "ranged" in path else IDENTITY
+        response = await client.get(path, headers=headers)
+        assert response.status in (200, 206)
+        await response.read()
+        assert (await client.get("/test/cork")).status == 200  # the same keep-alive connection
+    assert corked == [0, 0]
