@@ -117,8 +117,7 @@ def replace_all(
 
     async def write(conn: asyncpg.Connection, batch: Sequence[RepoIndex], stats: WriteStats) -> None:
         async with conn.transaction():
-            locked = await index_store.lock_repos(conn, sorted(item.uri for item in batch))
-            ids = {repo.uri.lower(): repo.id for repo in locked}
+            ids = await _register_and_lock(conn, batch)
             rows = [(ids[item.uri.lower()], lang, dep) for item in batch for lang, dep in item.scan.dependencies]
             if order:
                 rows.sort(key=lambda row: (row[1], row[2].package))
@@ -151,6 +150,14 @@ def replace_all(
     return write
 
 
+async def _register_and_lock(conn: asyncpg.Connection, batch: Sequence[RepoIndex]) -> dict[str, int]:
+    """The writers before this one: unknown repositories registered without their revision (the
+    revision recorded by an UPDATE after the rows), then every repository locked."""
+    uris = sorted({item.uri for item in batch})
+    await conn.execute("INSERT INTO repo (uri) SELECT DISTINCT unnest($1::text[]) ON CONFLICT (uri) DO NOTHING", uris)
+    return {repo.uri.lower(): repo.id for repo in await index_store.lock_repos(conn, uris)}
+
+
 async def _delete_all_rows(conn: asyncpg.Connection, repo_ids: Sequence[int]) -> None:
     """The writers before this one: every npm row of the repositories deleted, not compared."""
     for statement in (
@@ -164,8 +171,7 @@ async def _delete_all_rows(conn: asyncpg.Connection, repo_ids: Sequence[int]) ->
 async def staged(conn: asyncpg.Connection, batch: Sequence[RepoIndex], stats: WriteStats) -> None:
     """The writer before: staging tables, then INSERT ... SELECT, default settings."""
     async with conn.transaction():
-        locked = await index_store.lock_repos(conn, sorted(item.uri for item in batch))
-        ids = {repo.uri.lower(): repo.id for repo in locked}
+        ids = await _register_and_lock(conn, batch)
         records = [
             (ids[item.uri.lower()], lang, _json(dep.dep_data()), _json(dep.hint_data()))
             for item in batch
@@ -299,6 +305,7 @@ async def run_variant(
 
 
 STEPS = (
+    "register_repos",
     "lock_repos",
     "tune_for_bulk_writes",
     "indexed_dependencies",

@@ -172,8 +172,19 @@ async def write_batch(
     """Replace each repository's rows for `languages`, all in one transaction."""
     stats = stats if stats is not None else WriteStats()
     async with conn.transaction():
-        locked = await index_store.lock_repos(conn, sorted({item.uri for item in batch}))
-        ids = {repo.uri.lower(): (repo.id, repo.indexed_revision) for repo in locked}
+        # One item per repository (a URI is case-insensitive): the revision a new one is created with.
+        first: dict[str, RepoIndex] = {}
+        for item in batch:
+            first.setdefault(item.uri.lower(), item)
+        created = await index_store.register_repos(
+            conn, [item.uri for item in first.values()], [item.revision for item in first.values()]
+        )
+        recorded = {repo.id: repo.indexed_revision for repo in created}  # created with it: nothing indexed before
+        ids: dict[str, tuple[int, str | None]] = {repo.uri.lower(): (repo.id, None) for repo in created}
+        known = sorted(item.uri for key, item in first.items() if key not in ids)
+        ids.update(
+            {repo.uri.lower(): (repo.id, repo.indexed_revision) for repo in await index_store.lock_repos(conn, known)}
+        )
         outcomes: list[WriteOutcome] = []
         changed: list[tuple[int, RepoIndex]] = []
         for item in batch:
@@ -192,9 +203,13 @@ async def write_batch(
         await _replace_dependencies(conn, changed, languages, stats)
         await _replace_packages(conn, changed, languages, stats)
         await _replace_resolved(conn, changed, languages, stats)
-        await index_store.record_revisions(
-            conn, [repo_id for repo_id, _ in changed], [item.revision for _, item in changed]
-        )
+        # A repository created above already records its revision: updating it again would write
+        # a second version of its row (and of its index entries) for nothing.
+        to_record = [
+            (repo_id, item.revision) for repo_id, item in changed if recorded.get(repo_id, ...) != item.revision
+        ]
+        if to_record:
+            await index_store.record_revisions(conn, [r for r, _ in to_record], [v for _, v in to_record])
         return outcomes
 
 

@@ -316,10 +316,18 @@ async def ensure_repo(conn: asyncpg.Connection, uri: str) -> int:
     return repo_id
 
 
+async def register_repos(
+    conn: asyncpg.Connection, uris: Sequence[str], revisions: Sequence[str | None]
+) -> list[LockedRepo]:
+    """Create the repositories of `uris` not yet known, each recording its revision of
+    `revisions` (the one the caller's transaction is writing), and return those created: held by
+    the caller's transaction until it ends, as `lock_repos` holds the others."""
+    return await _SQL.register_repos.all(conn, LockedRepo, uris=list(uris), revisions=list(revisions))
+
+
 async def lock_repos(conn: asyncpg.Connection, uris: Sequence[str]) -> list[LockedRepo]:
-    """Register the repositories not yet known and lock all their rows (in URI order, so batches
-    never deadlock) until the caller's transaction ends."""
-    await _SQL.register_repos.execute(conn, uris=list(uris))
+    """Lock the rows of known repositories (in URI order, so batches never deadlock) until the
+    caller's transaction ends."""
     return await _SQL.lock_repos.all(conn, LockedRepo, uris=list(uris))
 
 

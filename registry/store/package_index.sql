@@ -112,7 +112,14 @@ SELECT id, uri::text, indexed_revision, created_at, updated_at FROM repo WHERE u
 INSERT INTO repo (uri) VALUES (:uri) ON CONFLICT (uri) DO UPDATE SET uri = repo.uri RETURNING id
 
 -- name: register_repos
-INSERT INTO repo (uri) SELECT DISTINCT unnest(:uris::text[]) ON CONFLICT (uri) DO NOTHING
+-- The repositories not yet known, created already recording the revision the caller's transaction
+-- writes (one row version, not an insert and then an update: `repo` has a trigram GIN index, and
+-- each new version of a packed row goes into all three of its indexes), in URI order; their ids.
+-- The caller holds them until it commits. A URI another transaction is creating waits for it.
+INSERT INTO repo (uri, indexed_revision, updated_at)
+SELECT r.uri, r.revision, now() FROM unnest(:uris::text[], :revisions::text[]) AS r(uri, revision) ORDER BY r.uri
+ON CONFLICT (uri) DO NOTHING
+RETURNING id, uri::text, indexed_revision
 
 -- name: lock_repos
 -- In URI order, so that two batches sharing repositories never deadlock.

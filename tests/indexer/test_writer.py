@@ -7,7 +7,7 @@ import dataclasses
 
 import asyncpg
 
-from indexer.writer import write_index
+from indexer.writer import RepoIndex, write_batch, write_index
 from registry.ecosystems.base import ResolvedDependency
 from registry.store import package_index as index_store
 from tests.support.index import index_repo, scan_of
@@ -37,6 +37,37 @@ async def test_reindexing_the_same_revision_changes_nothing(db: asyncpg.Connecti
     again = await index_repo(db, "example.com/a", scan_of([("npm", "other", "1")]), "r1")
     assert again.written is False
     assert await _rows(db, "example.com/a") == [("lodash", "^4")]
+
+
+async def _repo_writes(db: asyncpg.Connection, batch: list[RepoIndex]) -> tuple[int, int]:
+    """(rows inserted into `repo`, row versions updated) by one write_batch: the difference of its
+    transaction's counts before and after it."""
+    query = "SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'repo'"
+    async with db.transaction():
+        before = await db.fetchrow(query)
+        await write_batch(db, batch, ["npm"])
+        after = await db.fetchrow(query)
+    assert before is not None and after is not None
+    return after["n_tup_ins"] - before["n_tup_ins"], after["n_tup_upd"] - before["n_tup_upd"]
+
+
+async def test_a_new_repository_is_created_with_its_revision_in_one_row_version(db: asyncpg.Connection) -> None:
+    scan = scan_of([("npm", "lodash", "^4")])
+    fresh = [RepoIndex("example.com/a", "r1", scan), RepoIndex("example.com/B", "r1", scan)]
+    assert await _repo_writes(db, fresh) == (2, 0), "created, not created and then updated"
+    rows = await db.fetch(
+        "SELECT uri::text, indexed_revision, updated_at IS NOT NULL AS u FROM repo ORDER BY lower(uri::text)"
+    )
+    assert [tuple(row) for row in rows] == [("example.com/a", "r1", True), ("example.com/B", "r1", True)]
+    again = [RepoIndex("EXAMPLE.com/a", "r2", scan), RepoIndex("example.com/c", "r1", scan)]
+    assert await _repo_writes(db, again) == (1, 1), "a known repository (any case) is updated, a new one created"
+    assert await db.fetchval("SELECT indexed_revision FROM repo WHERE uri = 'example.com/a'") == "r2"
+    twice = [RepoIndex("example.com/d", "r1", scan), RepoIndex("EXAMPLE.COM/D", "r2", scan)]
+    await _repo_writes(db, twice)
+    assert await db.fetchval("SELECT indexed_revision FROM repo WHERE uri = 'example.com/d'") == "r2", (
+        "a repository twice in a batch records the revision written last"
+    )
+    assert await db.fetchval("SELECT count(*) FROM repo") == 4
 
 
 async def test_only_the_indexed_languages_are_replaced(db: asyncpg.Connection) -> None:
