@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from registry.db.lsn import CURRENT_FLOOR, ReadFloor, parse_lsn
@@ -83,3 +84,53 @@ async def test_a_client_that_just_wrote_is_answered_from_the_database_not_the_ca
     finally:
         CURRENT_FLOOR.reset(token)
     assert await cache.get("a", _returning("unused")) == "after the write", "what the database said is kept"
+
+
+async def test_a_costly_value_refreshed_behind_lives_longer_but_still_goes_on_a_change() -> None:
+    """A value that took 0.1 s to load is reloaded behind the requests after 200 x 0.1 = 20 s, not
+    the 5 s bound (at most 12 x 5 s however long it took); a cheap one after 5 s; an announced change
+    drops either at once."""
+    clock = Clock()
+    cache: TtlCache[int] = TtlCache(5, clock=clock, tags=lambda key, value: (f"k:{key}",), refresh_behind=True)
+    loads = 0
+
+    def loader(seconds: float) -> Callable[[], Awaitable[int]]:
+        async def load() -> int:
+            nonlocal loads
+            loads += 1
+            clock.now += seconds  # the load's own duration, on the cache's clock
+            return loads
+
+        return load
+
+    assert await cache.get("costly", loader(0.1)) == 1
+    assert await cache.get("cheap", loader(0.001)) == 2
+    clock.now += 10
+    assert await cache.get("costly", loader(0.1)) == 1, "20 s: not old yet"
+    assert await cache.get("cheap", loader(0.001)) == 2, "old by time: answered while a reload runs behind"
+    await asyncio.sleep(0)
+    assert loads == 3
+    clock.now += 11
+    assert await cache.get("costly", loader(0.1)) == 1, "old now: the last value, a reload behind it"
+    await asyncio.sleep(0)
+    assert loads == 4
+    assert await cache.get("glacial", loader(100)) == 5
+    clock.now += 61
+    await cache.get("glacial", loader(100))
+    await asyncio.sleep(0)
+    assert loads == 6, "at most 12 x the bound (60 s), however costly"
+    cache.invalidate("k:costly")
+    assert await cache.get("costly", loader(0.1)) == 7, "a change drops it at once"
+
+
+async def test_without_refresh_behind_the_bound_is_the_bound() -> None:
+    clock = Clock()
+    cache: TtlCache[int] = TtlCache(5, clock=clock)
+
+    async def slow() -> int:
+        clock.now += 1
+        return int(clock.now)
+
+    assert await cache.get("a", slow) == 1
+    clock.now = 6.5
+    assert await cache.get("a", slow) == 7, "kept 5 s from when it was loaded, however long that took"
