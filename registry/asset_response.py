@@ -102,7 +102,12 @@ def _sendfile_now(transport: asyncio.BaseTransport, fileno: int, offset: int, co
     against 472-544 µs). Bytes may only go around the transport when nothing is queued in it
     (the headers went straight to the socket); else nothing is sent here."""
     sock = transport.get_extra_info("socket")
-    if sock is None or not isinstance(transport, asyncio.WriteTransport) or transport.get_write_buffer_size():
+    if (
+        sock is None
+        or transport.get_extra_info("ssl_object") is not None  # bytes around TLS would go out in clear
+        or not isinstance(transport, asyncio.WriteTransport)
+        or transport.get_write_buffer_size()
+    ):
         return 0
     sent = 0
     try:

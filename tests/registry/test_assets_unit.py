@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import socket
 from pathlib import Path
 
 import pytest
 
 from registry.asset_cache import AssetBody, AssetCache, choose_encoding, point_to_source_map
 from registry.asset_files import TEMP_PREFIX, evict
+from registry.asset_response import _sendfile_now
 
 
 @pytest.mark.parametrize(
@@ -120,3 +123,37 @@ def test_eviction_deletes_the_least_recently_used_down_to_nine_tenths(tmp_path: 
     assert deleted == [f"{n:064x}" for n in range(6)]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n:064x}" for n in range(6, 10)]
     assert evict(tmp_path, capacity=500) == (400, []), "within the bound, nothing goes"
+
+
+class _Transport(asyncio.WriteTransport):
+    """A transport over a real socket pair, as the event loop's would be, optionally TLS's."""
+
+    def __init__(self, sock: socket.socket, *, tls: bool, queued: int = 0) -> None:
+        super().__init__()
+        self._extra = {"socket": sock, "ssl_object": object() if tls else None}
+        self._queued = queued
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self._extra.get(name, default)
+
+    def get_write_buffer_size(self) -> int:
+        return self._queued
+
+
+@pytest.mark.parametrize(("tls", "queued", "sent"), [(False, 0, 5), (True, 0, 0), (False, 10, 0)])
+def test_a_file_goes_around_the_transport_only_over_plain_tcp_with_nothing_queued(
+    tmp_path: Path, tls: bool, queued: int, sent: int
+) -> None:
+    """Straight to the socket only when nothing is queued before it, and never under TLS, whose
+    bytes must go through the transport to be encrypted."""
+    path = tmp_path / "asset"
+    path.write_bytes(b"hello")
+    server, client = socket.socketpair()
+    server.setblocking(False)
+    with server, client, path.open("rb") as file:
+        assert _sendfile_now(_Transport(server, tls=tls, queued=queued), file.fileno(), 0, 5) == sent
+        client.setblocking(False)
+        received = b""
+        with contextlib.suppress(BlockingIOError):
+            received = client.recv(16)
+        assert received == b"hello"[:sent]
