@@ -206,7 +206,9 @@ async def write_batch(
         # A repository created above already records its revision: updating it again would write
         # a second version of its row (and of its index entries) for nothing.
         to_record = [
-            (repo_id, item.revision) for repo_id, item in changed if recorded.get(repo_id, ...) != item.revision
+            (repo_id, item.revision)
+            for repo_id, item in changed
+            if repo_id not in recorded or recorded[repo_id] != item.revision
         ]
         if to_record:
             await index_store.record_revisions(conn, [r for r, _ in to_record], [v for _, v in to_record])
