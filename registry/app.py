@@ -124,7 +124,9 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
         # aiohttp, which inflates even a body nobody reads when it drains the connection.
         handler_args={"auto_decompress": False},
         middlewares=[
-            client_address_middleware(config.trusted_proxies),  # first: the access log sees the client too
+            # first: the access log sees the client too; none when no proxy is trusted (a layer
+            # every request would pass through for nothing)
+            *([client_address_middleware(config.trusted_proxies)] if config.trusted_proxies else []),
             observability_middleware(metrics, access_log=config.access_log),
             read_your_writes,  # outside the problem middleware: a write that then failed still reports
             body_deadline,

@@ -3,14 +3,16 @@
 A bundle is immutable once published and named by its sha256 (recorded at publish), so a host
 keeps each asset once, as a file named by that digest, with its gzip and brotli forms beside it
 (registry.asset_files), made once, off the event loop, and shared by every worker process that
-is given the same directory (WHARF_ASSET_CACHE_DIR). A warm request opens the file and the
-kernel sends it (registry.asset_response); PostgreSQL is read once per cold asset, however many
-ask at once.
+is given the same directory (WHARF_ASSET_CACHE_DIR). A warm request takes a descriptor of the
+file (a `dup` of one this process holds open for its most recently served files: no path walk)
+and the kernel sends it (registry.asset_response); PostgreSQL is read once per cold asset, however
+many ask at once.
 
 A file is served only as verified: hashed against its name the first time this process meets
 it, and again whenever its inode, size or mtime differ from what was verified (checked with an
-fstat of the opened file on every request, so what is sent is what was checked). A file that
-does not match is deleted and made again from PostgreSQL. The directory is bounded in bytes
+fstat of the descriptor on every request, so what is sent is what was checked; a held file that
+has since been unlinked, by an eviction or a file made again, is let go and its name opened
+afresh). A file that does not match is deleted and made again from PostgreSQL. The directory is bounded in bytes
 (WHARF_BUNDLE_CACHE_BYTES), least recently used files evicted.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
+import functools
 import logging
 import os
 import re
@@ -38,27 +40,51 @@ log = logging.getLogger("wharf.assets")
 _SOURCE_MAPPING_URL = re.compile(rb"(?m)^//[#@] sourceMappingURL=\S*\s*\Z")
 TOUCH_SECONDS = 60.0  # a served file's atime (the eviction order) is moved at most this often
 MAX_KNOWN = 100_000  # verified files remembered per process (a name and a stamp each)
+# Files held open per process for the next request's dup. Bounded well below the usual 1,024
+# descriptors a process may have; a held file another process evicts keeps its disk space only
+# until this one next serves it (it sees the file unlinked) or stops holding it.
+MAX_HELD = 64
 CONCURRENT_WORK = 2  # hashings and compressions at once: each is up to tens of ms of a core
 
 Fetch = Callable[[], Awaitable[str | None]]
 """Reads the asset's text from PostgreSQL; None when the release no longer has it."""
 
 
+def read_at(fd: int, offset: int, count: int) -> bytes:
+    """`count` bytes of `fd` from `offset` (fewer at its end), leaving its file offset alone."""
+    chunks = []
+    while count > 0:
+        chunk = os.pread(fd, count, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
 class AssetBody:
-    """An asset ready to send: an open, verified file (sent with sendfile), or its bytes when the
-    directory could not take them. It owns the file: whoever sends it closes it (`close`)."""
+    """An asset ready to send: a descriptor of a verified file (sent with sendfile), or its bytes
+    when the directory could not take them. It owns the descriptor: whoever sends it closes it
+    (`close`). The descriptor may share its file offset with other requests' (a `dup`): read it
+    only at explicit offsets (sendfile's, `pread`'s), never by seeking."""
 
-    __slots__ = ("data", "encoding", "file", "size")
+    __slots__ = ("data", "encoding", "fd", "size")
 
-    def __init__(self, encoding: str, *, file: io.FileIO | None = None, data: bytes | None = None) -> None:
+    def __init__(self, encoding: str, *, fd: int | None = None, size: int = 0, data: bytes | None = None) -> None:
         self.encoding = encoding
-        self.file = file
+        self.fd = fd
         self.data = data
-        self.size = os.fstat(file.fileno()).st_size if file is not None else len(data or b"")
+        self.size = size if fd is not None else len(data or b"")
+
+    def read(self) -> bytes:
+        """The whole asset, read at explicit offsets (for callers that want bytes, not a send)."""
+        return (self.data or b"") if self.fd is None else read_at(self.fd, 0, self.size)
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 @dataclass
@@ -85,6 +111,7 @@ class AssetCache:
         self._unusable = False  # the directory could not be made: assets are served from memory
         self._capacity = capacity_bytes
         self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._held: OrderedDict[str, int] = OrderedDict()  # name -> a descriptor of its verified file
         self._making: dict[str, asyncio.Future[_Made]] = {}
         self._work: asyncio.Semaphore | None = None
         self._kept_bytes: int | None = None  # the directory's size as last scanned, plus writes since
@@ -116,29 +143,63 @@ class AssetCache:
         return AssetBody(encoding, data=made) if isinstance(made, bytes) else None
 
     def _open_known(self, name: str, encoding: str) -> AssetBody | None:
-        """The verified file `name`, opened, if it is still what was verified. An open and an
-        fstat of a local file are microseconds: done here, not in a thread, on the hot path."""
+        """The verified file `name`, as a descriptor of its own, if it is still what was verified.
+        A dup and an fstat are microseconds: done here, not in a thread, on the hot path."""
         known = self._known.get(name)
         if known is None or self._directory is None:
             return None
-        try:
-            # a str join: half of pathlib's cost, on the hot path
-            file = io.FileIO(os.path.join(self._directory, name), "r")
-        except OSError:
-            del self._known[name]
+        fd = self._dup(name, self._directory)
+        if fd is None:
             return None
-        st = os.fstat(file.fileno())
+        st = os.fstat(fd)
+        if not st.st_nlink:  # unlinked since it was held (evicted, or made again): by its name again
+            os.close(fd)
+            self._let_go(name)
+            fd = self._dup(name, self._directory)
+            if fd is None:
+                return None
+            st = os.fstat(fd)
         if (st.st_ino, st.st_size, st.st_mtime_ns) != (known.stamp.ino, known.stamp.size, known.stamp.mtime_ns):
-            file.close()
-            del self._known[name]  # changed since verified: verified again before it is served
+            os.close(fd)
+            self._forget(name)  # changed since verified: verified again before it is served
             return None
         self._known.move_to_end(name)
+        self._held.move_to_end(name)
         now = time.monotonic()
         if now - known.touched > TOUCH_SECONDS:
             known.touched = now
             with contextlib.suppress(OSError):
-                os.utime(file.fileno(), ns=(time.time_ns(), st.st_mtime_ns))
-        return AssetBody(encoding, file=file)
+                os.utime(fd, ns=(time.time_ns(), st.st_mtime_ns))
+        return AssetBody(encoding, fd=fd, size=st.st_size)
+
+    def _dup(self, name: str, directory: Path) -> int | None:
+        """A descriptor of `name` of the caller's own: a dup of the held one, opened first if need
+        be; None when the file is gone (forgotten: it is made again)."""
+        try:
+            held = self._held.get(name)
+            if held is None:
+                # a str join: half of pathlib's cost
+                held = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_CLOEXEC)
+                self._hold(name, held)
+            return os.dup(held)
+        except OSError:
+            self._forget(name)
+            return None
+
+    def _hold(self, name: str, fd: int) -> None:
+        self._held[name] = fd
+        while len(self._held) > MAX_HELD:
+            os.close(self._held.popitem(last=False)[1])
+
+    def _let_go(self, name: str) -> None:
+        """Close this process's descriptor of `name` (requests sending it hold their own dups)."""
+        held = self._held.pop(name, None)
+        if held is not None:
+            os.close(held)
+
+    def _forget(self, name: str) -> None:
+        self._let_go(name)
+        self._known.pop(name, None)
 
     async def _once(self, name: str, make: Callable[[], Awaitable[_Made]]) -> _Made:
         """`make`, run once however many requests want `name` at the same time."""
@@ -226,10 +287,11 @@ class AssetCache:
         return None
 
     def _remember(self, name: str, stamp: Stamp) -> None:
+        self._let_go(name)  # a descriptor of what was there before, if any
         self._known[name] = _Known(stamp, time.monotonic())
         self._known.move_to_end(name)
         while len(self._known) > MAX_KNOWN:
-            self._known.popitem(last=False)
+            self._forget(next(iter(self._known)))
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -270,19 +332,24 @@ class AssetCache:
             log.warning("asset cache: cannot scan %s for eviction: %s", directory, exc)
             return
         for name in deleted:
-            self._known.pop(name, None)
+            self._forget(name)
 
     async def close(self) -> None:
-        """Wait for an eviction under way; remove the directory if it was this process's own."""
+        """Wait for an eviction under way; let the held files go; remove the directory if it was
+        this process's own."""
         if self._eviction is not None:
             await self._eviction
+        while self._held:
+            os.close(self._held.popitem()[1])
         if self._owned and self._directory is not None:
             await asyncio.to_thread(shutil.rmtree, self._directory, True)
             self._directory = None
 
 
+@functools.lru_cache(maxsize=256)
 def choose_encoding(accept_encoding: str) -> str:
-    """Brotli, else gzip, else identity, honouring q=0 refusals."""
+    """Brotli, else gzip, else identity, honouring q=0 refusals. Remembered by the header's text:
+    clients send a handful of distinct values, and this runs for every asset sent."""
     offered: dict[str, float] = {}
     for item in accept_encoding.lower().split(","):
         name, _, params = item.strip().partition(";")

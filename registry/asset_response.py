@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import socket
 from collections.abc import Iterator, Mapping
@@ -22,7 +23,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web_request import BaseRequest
 
-from registry.asset_cache import AssetBody
+from registry.asset_cache import AssetBody, read_at
 
 
 class AssetResponse(web.StreamResponse):
@@ -53,7 +54,7 @@ class AssetResponse(web.StreamResponse):
             self.headers["Content-Encoding"] = self._asset.encoding
         self.headers["Accept-Ranges"] = "bytes"
         self.content_length = count
-        if self._asset.file is None or count == 0 or request.method == "HEAD":
+        if self._asset.fd is None or count == 0 or request.method == "HEAD":
             writer = await super().prepare(request)
             if count and request.method != "HEAD":
                 await self.write(memoryview(self._asset.data or b"")[start : start + count])
@@ -62,11 +63,15 @@ class AssetResponse(web.StreamResponse):
         transport = request.transport
         if transport is None:
             raise ConnectionResetError("Connection lost")
-        with _corked(transport):
+        corked = _cork(transport)
+        try:
             writer = await super().prepare(request)
-            sent = _sendfile_now(transport, self._asset.file.fileno(), start, count)
+            sent = _sendfile_now(transport, self._asset.fd, start, count)
             if sent < count:  # the socket's buffer is full: the event loop waits for room
-                await asyncio.get_running_loop().sendfile(transport, self._asset.file, start + sent, count - sent)
+                with _private_file(self._asset.fd) as file:
+                    await asyncio.get_running_loop().sendfile(transport, file, start + sent, count - sent)
+        finally:
+            _uncork(corked)
         await self.write_eof()
         return writer
 
@@ -124,19 +129,41 @@ def _sendfile_now(transport: asyncio.BaseTransport, fileno: int, offset: int, co
 
 
 @contextlib.contextmanager
-def _corked(transport: asyncio.BaseTransport) -> Iterator[None]:
+def _private_file(fd: int) -> Iterator[io.FileIO]:
+    """The file `fd` names with a file offset of its own: the event loop's `sendfile` seeks, and
+    where it cannot send by the kernel (TLS) reads at the offset, which `fd` (a dup) shares with
+    every request sending the same file. Opened again through /proc; read whole where /proc is
+    not mounted."""
+    try:
+        file = io.FileIO(os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_CLOEXEC), "r")
+    except OSError:
+        file = io.BytesIO(read_at(fd, 0, os.fstat(fd).st_size))  # type: ignore[assignment]
+    try:
+        yield file
+    finally:
+        file.close()
+
+
+def _cork(transport: asyncio.BaseTransport) -> socket.socket | None:
     """TCP_CORK while the headers and the file are handed to the kernel: they leave in full
     segments, the headers with the file's first bytes (nginx's `tcp_nopush`), not as a small
-    segment of their own that the client must take apart from the body. Uncorked on the way out,
-    whatever happens: a keep-alive connection's next answer must not wait for a cork."""
-    sock = transport.get_extra_info("socket")
-    if sock is None or not hasattr(socket, "TCP_CORK"):
-        yield
-        return
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    segment of their own that the client must take apart from the body. The socket to uncork
+    (`_uncork`, whatever happens: a keep-alive connection's next answer must not wait for a cork),
+    or None. Two plain calls, not a context manager: this runs for every asset sent."""
+    sock: socket.socket | None = transport.get_extra_info("socket")
+    if sock is None or _TCP_CORK is None:
+        return None
     try:
-        yield
-    finally:
+        sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1)
+    except OSError:
+        return None
+    return sock
+
+
+def _uncork(sock: socket.socket | None) -> None:
+    if sock is not None:
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK or 0, 0)
+
+
+_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)

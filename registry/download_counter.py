@@ -51,16 +51,15 @@ class DownloadCounter:
     def count(self, release_id: int, client: str | None) -> None:
         """Note a download of `release_id` by `client` (an address); the next flush decides
         whether it counts."""
-        today = datetime.now(UTC).date()
         if self._window <= 0:
-            self._counts[(release_id, today)] += 1
+            self._counts[(release_id, datetime.now(UTC).date())] += 1
             return
         key = (release_id, address_key(client))
-        if key not in self._seen:
+        if key not in self._seen:  # the day only for a pair not yet noted: most downloads repeat one
             if len(self._seen) >= self._max_pending:
                 self._dropped += 1
                 return
-            self._seen[key] = today
+            self._seen[key] = datetime.now(UTC).date()
 
     @property
     def pending(self) -> int:

@@ -16,7 +16,8 @@ from registry.domain.errors import PayloadTooLarge, RequestTimeout
 
 
 def client_address_middleware(trusted: Sequence[Network]) -> Middleware:
-    """Put the client's address in `request.remote` for everything after it (the first middleware)."""
+    """Put the client's address in `request.remote` for everything after it (the first middleware;
+    installed only when some proxy is trusted)."""
 
     @web.middleware
     async def resolve_client_address(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -56,7 +56,8 @@ def _ranged(request: web.Request, etag: str) -> bool:
 async def _serve(request: web.Request, release: Release, kind: str, cache_control: str) -> web.StreamResponse:
     catalogue = services(request).catalogue
     headers = _headers(asset_etag(release, kind), cache_control)
-    if headers["ETag"] in (tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")):
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None and headers["ETag"] in (tag.strip() for tag in if_none_match.split(",")):
         return web.Response(status=304, headers=headers)
     ranged = _ranged(request, headers["ETag"])
     encoding = "identity" if ranged else choose_encoding(request.headers.get("Accept-Encoding", ""))

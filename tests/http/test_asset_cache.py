@@ -4,10 +4,12 @@ verified, shared by the workers of a host, bounded; and the HTTP semantics of se
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import os
 import socket
+import time
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from registry import appkeys
+from registry import appkeys, asset_response
 from registry.config import Config
 from tests.conftest import ClientWith
 from tests.support.eventually import eventually
@@ -250,3 +252,61 @@ async def test_a_sent_bundle_leaves_its_connection_uncorked_for_the_next_answer(
         await response.read()
         assert (await client.get("/test/cork")).status == 200  # the same keep-alive connection
     assert corked == [0, 0]
+
+
+def _slow_get(port: int, path: str, extra: str = "") -> bytes:
+    """GET `path` as a client with a 4 KiB receive buffer reading in small bites: the server's
+    socket fills, and the rest of the file goes through the event loop's sendfile."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n{extra}Connection: close\r\n\r\n".encode()
+        )
+        received = []
+        time.sleep(0.05)  # let the server's buffer fill before anything is read
+        while chunk := sock.recv(2048):
+            received.append(chunk)
+            time.sleep(0.0005)
+    head, _, body = b"".join(received).partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] in (b"200", b"206"), head
+    return body
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel sendfile", "read and write (as under TLS)"])
+async def test_slow_clients_of_one_file_each_get_their_own_bytes(
+    client: Client, stored: bytes, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    """Requests sending one file share its held descriptor's file offset; the event loop's
+    sendfile, which takes over when a slow client's socket is full, must not let one request's
+    position move another's: where it cannot use the kernel's (TLS), it seeks and reads."""
+    private = 0
+    real_private, real_sendfile_now = asset_response._private_file, asset_response._sendfile_now
+
+    def counted(fd: int):  # type: ignore[no-untyped-def]
+        nonlocal private
+        private += 1
+        return real_private(fd)
+
+    def small_buffer(transport: asyncio.BaseTransport, fileno: int, offset: int, count: int) -> int:
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        return real_sendfile_now(transport, fileno, offset, count)
+
+    assert await _body(client) == (200, stored)  # warm: the file is held
+    monkeypatch.setattr(asset_response, "_private_file", counted)
+    monkeypatch.setattr(asset_response, "_sendfile_now", small_buffer)
+    if not kernel:
+
+        async def unavailable(*args: object) -> int:
+            raise asyncio.exceptions.SendfileNotAvailableError()
+
+        monkeypatch.setattr(type(asyncio.get_running_loop()), "_sendfile_native", unavailable)
+    port = client.server.port
+    assert port is not None
+    bodies = await asyncio.gather(
+        asyncio.to_thread(_slow_get, port, BY_VERSION),
+        asyncio.to_thread(_slow_get, port, BY_VERSION, "Range: bytes=1000-\r\n"),
+        asyncio.to_thread(_slow_get, port, BY_VERSION),
+    )
+    assert bodies == [stored, stored[1000:], stored]
+    assert private == 3, "each went through the event loop's sendfile"

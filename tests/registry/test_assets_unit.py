@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from registry import asset_cache
 from registry.asset_cache import AssetBody, AssetCache, choose_encoding, point_to_source_map
 from registry.asset_files import TEMP_PREFIX, evict
-from registry.asset_response import _sendfile_now
+from registry.asset_response import _private_file, _sendfile_now
 
 
 @pytest.mark.parametrize(
@@ -51,9 +52,7 @@ def test_the_source_mapping_comment_is_replaced_or_added() -> None:
 def _read(body: AssetBody | None) -> bytes:
     assert body is not None
     try:
-        if body.file is None:
-            return body.data or b""
-        return body.file.readall()
+        return body.read()
     finally:
         body.close()
 
@@ -74,6 +73,86 @@ async def test_concurrent_misses_share_one_fetch(tmp_path: Path) -> None:
     assert fetches == 1
     assert {_read(body) for body in bodies} == {text.encode()}
     await cache.close()
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_warm_files_are_held_open_within_a_bound_and_each_request_gets_its_own_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(asset_cache, "MAX_HELD", 3)
+    cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
+    texts = [f"export const x = {n};\n" for n in range(6)]
+
+    async def body(text: str) -> AssetBody:
+        async def fetch() -> str:
+            return text
+
+        found = await cache.open(hashlib.sha256(text.encode()).digest(), "identity", len(text), fetch)
+        assert found is not None
+        return found
+
+    before = _open_descriptors()
+    for _ in range(2):
+        for text in texts:
+            assert _read(await body(text)) == text.encode()
+    assert _open_descriptors() - before == 3, "only the most recently served files are held"
+    first, second = await body(texts[-1]), await body(texts[-1])
+    assert first.fd != second.fd
+    first.close()
+    assert _read(second) == texts[-1].encode(), "closing one request's descriptor leaves the others"
+    await cache.close()
+    assert _open_descriptors() == before
+
+
+async def test_a_held_file_unlinked_behind_its_back_is_let_go_and_made_again(tmp_path: Path) -> None:
+    cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
+    text = "export const x = 1;\n"
+    fetches = 0
+
+    async def fetch() -> str:
+        nonlocal fetches
+        fetches += 1
+        return text
+
+    digest = hashlib.sha256(text.encode()).digest()
+    assert _read(await cache.open(digest, "identity", len(text), fetch)) == text.encode()
+    assert _read(await cache.open(digest, "identity", len(text), fetch)) == text.encode()
+    (tmp_path / digest.hex()).unlink()  # another worker's eviction
+    assert _read(await cache.open(digest, "identity", len(text), fetch)) == text.encode()
+    assert fetches == 2, "made again from PostgreSQL, not served from the unlinked file"
+    assert (tmp_path / digest.hex()).read_bytes() == text.encode()
+    await cache.close()
+
+
+@pytest.mark.parametrize("proc", [True, False])
+def test_the_event_loops_sendfile_gets_a_file_offset_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proc: bool
+) -> None:
+    """Requests sending one file share a file offset (dups of one descriptor); the event loop's
+    sendfile seeks (and, under TLS, reads where it seeked): it gets a private offset, through
+    /proc or, without /proc, the bytes."""
+    path = tmp_path / "asset"
+    path.write_bytes(b"0123456789")
+    shared = os.open(path, os.O_RDONLY)
+    if not proc:
+        real_open = os.open
+
+        def no_proc(name: str | os.PathLike[str], flags: int, *args: int) -> int:
+            if str(name).startswith("/proc/"):
+                raise FileNotFoundError(name)
+            return real_open(name, flags, *args)
+
+        monkeypatch.setattr(os, "open", no_proc)
+    try:
+        with _private_file(shared) as file:
+            file.seek(4)
+            assert os.lseek(shared, 0, os.SEEK_CUR) == 0
+            assert file.read(3) == b"456"
+    finally:
+        os.close(shared)
 
 
 async def test_text_that_does_not_hash_to_its_digest_is_served_as_it_is_but_never_kept(tmp_path: Path) -> None:

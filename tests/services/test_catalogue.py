@@ -165,7 +165,7 @@ async def test_an_asset_is_read_once_and_its_downloads_counted_once_per_client(
     extension = await _extension(db, alice, "word-count")
     served = await services.catalogue.served_release(extension, version="1.0.0", tag=None)
     body = await services.catalogue.asset(served.release, "bundle", "identity")
-    assert body.file is not None and body.file.readall() == b"export const v = '1.0.0'\n"
+    assert body.fd is not None and body.read() == b"export const v = '1.0.0'\n"
     body.close()
     (await services.catalogue.asset(served.release, "bundle", "gzip")).close()
     (await services.catalogue.asset(served.release, "bundle", "identity")).close()
