@@ -2,14 +2,15 @@
 
 1. nginx (the Debian package, installed with apt when missing) and `registry serve --workers 2`
    serve the same 1 MiB bundle; wrk (installed the same way) drives each with -t2 -c64 for
-   --seconds, interleaved --rounds times: bundle by version against nginx's sendfile, extension
+   --seconds (cut into --slices turns, nginx and Wharf alternately), interleaved --rounds times:
+   bundle by version against nginx's sendfile, extension
    metadata and an unknown extension's 404 (Verdaccio's figures from the issue are the anchors
    there: Verdaccio is not installable on this machine).
 2. Publishes --publishes 1 MiB bundles one after another: p50 and p99.
 3. Unless --skip-index, loads a package index through the writer (bench.bench_dependents's
    build_index) and measures dependents p99, through the API and the same statement directly.
 
-Run: .venv/bin/python -m bench.bench_hotpaths [--seconds 5] [--rounds 1] [--repos 100000]
+Run: .venv/bin/python -m bench.bench_hotpaths [--seconds 5] [--rounds 1] [--slices 1] [--repos 100000]
 Uses DATABASE_URL's server (a scratch database, dropped afterwards), else an embedded PostgreSQL.
 """
 
@@ -120,12 +121,20 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def wrk_with_cpu(url: str, seconds: float, server: int) -> tuple[float, float]:
-    """requests/s, and the server's CPU microseconds per request meanwhile (the steadier figure
-    on a shared machine: a server's cost does not move with its neighbours' noise as its rate does)."""
-    before = cpu_seconds(server)
-    rate = wrk(url, seconds)[0]
-    return rate, (cpu_seconds(server) - before) / max(1.0, rate * seconds) * 1e6
+def interleaved(targets: list[tuple[str, int]], seconds: float, slices: int) -> list[tuple[float, float]]:
+    """For each (url, server pid) of `targets`: requests/s, and the server's CPU microseconds per
+    request meanwhile (the steadier figure on a shared machine: a server's cost moves less with
+    its neighbours' noise than its rate does). The `seconds` are cut into `slices` taken in turn
+    (A, B, A, B …): the machine's noise drifts over seconds (one 10 s run of the same code moved
+    by 20 % against the next), and slices let it fall on every target alike."""
+    each = max(1, round(seconds / slices))
+    requests, cpu = [0.0] * len(targets), [0.0] * len(targets)
+    for _ in range(slices):
+        for n, (url, server) in enumerate(targets):
+            before = cpu_seconds(server)
+            requests[n] += wrk(url, each)[0] * each
+            cpu[n] += cpu_seconds(server) - before
+    return [(done / (each * slices), used / max(1.0, done) * 1e6) for done, used in zip(requests, cpu, strict=True)]
 
 
 def _stop(process: subprocess.Popen[bytes], how: signal.Signals, seconds: float) -> None:
@@ -266,12 +275,13 @@ async def run(args: argparse.Namespace, dsn: str) -> None:
                 if baseline is not None:
                     await wait_ready(baseline[0] + "/readyz")
                 for _ in range(args.rounds):  # interleaved: each pair shares the machine's state
-                    nginx, nginx_cpu = wrk_with_cpu(f"http://127.0.0.1:{nginx_port}/bundle.js", args.seconds, nginx_pid)
-                    bundle, bundle_cpu = wrk_with_cpu(bundle_url, args.seconds, wharf)
+                    targets = [(f"http://127.0.0.1:{nginx_port}/bundle.js", nginx_pid), (bundle_url, wharf)]
                     if baseline is not None:
-                        before, before_cpu = wrk_with_cpu(
-                            bundle_url.replace(base, baseline[0]), args.seconds, baseline[1]
-                        )
+                        targets.append((bundle_url.replace(base, baseline[0]), baseline[1]))
+                    (nginx, nginx_cpu), (bundle, bundle_cpu), *before_run = interleaved(
+                        targets, args.seconds, args.slices
+                    )
+                    for before, before_cpu in before_run:
                         rows.append(("bundle, 1 MiB, by version, baseline",
                                      f"{before:,.0f} req/s, {before_cpu:.0f} µs CPU",
                                      f"nginx, same file: {nginx:,.0f}, {nginx_cpu:.0f} µs",
@@ -323,6 +333,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--publishes", type=int, default=20)
     parser.add_argument("--repos", type=int, default=100_000)
+    parser.add_argument(
+        "--slices", type=int, default=1, help="the bundle's seconds cut into this many turns of nginx, Wharf, baseline"
+    )
     parser.add_argument("--compare-with", type=Path, help="another checkout (e.g. /work/main) served beside, A/B")
     parser.add_argument("--skip-index", action="store_true", help="leave out the package index (dependents, writer)")
     args = parser.parse_args()
