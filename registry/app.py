@@ -87,10 +87,13 @@ async def _close_assets(app: web.Application) -> None:
     await app[appkeys.ASSETS].close()
 
 
-async def _neutral_server_header(request: web.Request, response: web.StreamResponse) -> None:
-    """`Server: wharf`, not aiohttp's default naming its and Python's versions (which tells a
-    scanner which advisories apply)."""
+async def _finish_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """What every response's headers get as they leave, in one signal receiver (each is awaited
+    per response): `Server: wharf`, not aiohttp's default naming its and Python's versions (which
+    tells a scanner which advisories apply); the registry API's media type; the write position."""
     response.headers["Server"] = SERVER_NAME
+    identify_registry_response(request, response)
+    report_write_position(request, response)
 
 
 @functools.cache
@@ -154,13 +157,11 @@ def create_app(config: Config, *, migrate: bool = False) -> web.Application:
     app[appkeys.RESPONSES] = ResponseCache(config.downloads_flush_seconds, config.response_cache_bytes)
     services.db.invalidations.register(app[appkeys.RESPONSES])
     pages.setup(app)  # templates and static files of the HTML pages
-    app.on_response_prepare.append(identify_registry_response)
-    app.on_response_prepare.append(report_write_position)
     app[appkeys.GRAPHQL] = graphql_api.build()
     metrics.registry.register(PoolCollector(app, appkeys.POOL))
     metrics.registry.register(ReplicationCollector(app, appkeys.DATABASE, appkeys.CACHE_LISTENER))
     app.cleanup_ctx.append(functools.partial(_database, migrate=migrate))
-    app.on_response_prepare.append(_neutral_server_header)
+    app.on_response_prepare.append(_finish_headers)
     app.on_cleanup.append(_stop_parsers)
     app.on_cleanup.append(_close_assets)
     for module in handlers.modules():

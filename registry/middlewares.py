@@ -74,7 +74,7 @@ async def body_deadline(request: web.Request, handler: Handler) -> web.StreamRes
     return response
 
 
-async def identify_registry_response(request: web.Request, response: web.StreamResponse) -> None:
+def identify_registry_response(request: web.Request, response: web.StreamResponse) -> None:
     """Mark every response under /.api/registry/ (successes, errors, routing 404s, 503s) as
     coming from a Sourcegraph registry: the client rejects a response without it before it
     even looks at the status, so a not-found would otherwise not be a not-found."""
@@ -122,7 +122,7 @@ async def read_your_writes(request: web.Request, handler: Handler) -> web.Stream
         CURRENT_FLOOR.reset(token)
 
 
-async def report_write_position(request: web.Request, response: web.StreamResponse) -> None:
+def report_write_position(request: web.Request, response: web.StreamResponse) -> None:
     """A response to a request that committed a write tells the client where the primary's WAL
     stood after it (`Wharf-LSN`, and the cookie that brings it back for a minute: longer than any
     replica may lag before it is skipped)."""
