@@ -22,7 +22,7 @@ from tests.support.factories import make_org, make_user
 from tests.support.index import index_repo, scan_of
 from tests.support.registry import SOURCE_MAP, bundle_for, manifest
 
-EXAMPLES = int(os.environ.get("WHARF_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("WHARF_FUZZ_EXAMPLES", "3"))
 
 
 def _free_port() -> int:
@@ -65,7 +65,7 @@ async def seed(db: asyncpg.Connection, base_url: str) -> str:
     return admin.token
 
 
-SHARDS = 4  # every 4th operation a shard, so that pytest-xdist spreads them evenly over its workers
+SHARDS = 8  # every 8th operation a shard, so that pytest-xdist spreads them evenly over its workers
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))
