@@ -57,21 +57,31 @@ def _read(body: AssetBody | None) -> bytes:
         body.close()
 
 
+class _Stored:
+    """An asset as PostgreSQL would answer it (`fetch`), counting the reads."""
+
+    def __init__(self, text: str, delay: float = 0.0) -> None:
+        self.text, self.delay, self.fetches = text, delay, 0
+        self.digest = hashlib.sha256(text.encode()).digest()
+
+    async def fetch(self) -> str:
+        self.fetches += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return self.text
+
+    async def open(self, cache: AssetCache) -> AssetBody:
+        body = await cache.open(self.digest, "identity", len(self.text), self.fetch)
+        assert body is not None
+        return body
+
+
 async def test_concurrent_misses_share_one_fetch(tmp_path: Path) -> None:
     cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
-    text = "export const x = 1;\n"
-    fetches = 0
-
-    async def fetch() -> str:
-        nonlocal fetches
-        fetches += 1
-        await asyncio.sleep(0.01)
-        return text
-
-    digest = hashlib.sha256(text.encode()).digest()
-    bodies = await asyncio.gather(*(cache.open(digest, "identity", len(text), fetch) for _ in range(20)))
-    assert fetches == 1
-    assert {_read(body) for body in bodies} == {text.encode()}
+    stored = _Stored("export const x = 1;\n", delay=0.01)
+    bodies = await asyncio.gather(*(stored.open(cache) for _ in range(20)))
+    assert stored.fetches == 1
+    assert {_read(body) for body in bodies} == {stored.text.encode()}
     await cache.close()
 
 
@@ -84,46 +94,28 @@ async def test_warm_files_are_held_open_within_a_bound_and_each_request_gets_its
 ) -> None:
     monkeypatch.setattr(asset_cache, "MAX_HELD", 3)
     cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
-    texts = [f"export const x = {n};\n" for n in range(6)]
-
-    async def body(text: str) -> AssetBody:
-        async def fetch() -> str:
-            return text
-
-        found = await cache.open(hashlib.sha256(text.encode()).digest(), "identity", len(text), fetch)
-        assert found is not None
-        return found
-
+    assets = [_Stored(f"export const x = {n};\n") for n in range(6)]
     before = _open_descriptors()
     for _ in range(2):
-        for text in texts:
-            assert _read(await body(text)) == text.encode()
+        for asset in assets:
+            assert _read(await asset.open(cache)) == asset.text.encode()
     assert _open_descriptors() - before == 3, "only the most recently served files are held"
-    first, second = await body(texts[-1]), await body(texts[-1])
+    first, second = await assets[-1].open(cache), await assets[-1].open(cache)
     assert first.fd != second.fd
     first.close()
-    assert _read(second) == texts[-1].encode(), "closing one request's descriptor leaves the others"
+    assert _read(second) == assets[-1].text.encode(), "closing one request's descriptor leaves the others"
     await cache.close()
     assert _open_descriptors() == before
 
 
 async def test_a_held_file_unlinked_behind_its_back_is_let_go_and_made_again(tmp_path: Path) -> None:
     cache = AssetCache(tmp_path, capacity_bytes=1 << 20)
-    text = "export const x = 1;\n"
-    fetches = 0
-
-    async def fetch() -> str:
-        nonlocal fetches
-        fetches += 1
-        return text
-
-    digest = hashlib.sha256(text.encode()).digest()
-    assert _read(await cache.open(digest, "identity", len(text), fetch)) == text.encode()
-    assert _read(await cache.open(digest, "identity", len(text), fetch)) == text.encode()
-    (tmp_path / digest.hex()).unlink()  # another worker's eviction
-    assert _read(await cache.open(digest, "identity", len(text), fetch)) == text.encode()
-    assert fetches == 2, "made again from PostgreSQL, not served from the unlinked file"
-    assert (tmp_path / digest.hex()).read_bytes() == text.encode()
+    stored = _Stored("export const x = 1;\n")
+    assert _read(await stored.open(cache)) == _read(await stored.open(cache)) == stored.text.encode()
+    (tmp_path / stored.digest.hex()).unlink()  # another worker's eviction
+    assert _read(await stored.open(cache)) == stored.text.encode()
+    assert stored.fetches == 2, "made again from PostgreSQL, not served from the unlinked file"
+    assert (tmp_path / stored.digest.hex()).read_bytes() == stored.text.encode()
     await cache.close()
 
 
