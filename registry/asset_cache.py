@@ -86,6 +86,11 @@ class AssetBody:
             os.close(self.fd)
             self.fd = None
 
+    def __del__(self) -> None:
+        """A body dropped unsent (a response built and then discarded) still gives its descriptor
+        back, as a file object would: a bare descriptor would otherwise stay open for good."""
+        self.close()
+
 
 @dataclass
 class _Known:
